@@ -1,0 +1,14 @@
+//! meshsmith's pipeline: Kubernetes manifests in, a service graph and mesh configuration out.
+//!
+//! ```text
+//!  load ──▶ inventory ──▶ infer ──▶ generate ──▶ check ──▶ plan
+//!  (I/O)     (typed)      (graph)   (Istio)      (findings) (rollout)
+//! ```
+//!
+//! Each stage is one function named after its module; stages never call each other.
+//! Only `load` does I/O and returns `Result`; the others turn problems into notes or findings.
+#![forbid(unsafe_code)]
+
+pub mod inventory;
+pub mod load;
+pub mod model;

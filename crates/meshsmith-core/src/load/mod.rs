@@ -1,0 +1,496 @@
+//! Files, folders and standard input -> Kubernetes objects that remember their file and line.
+//!
+//! In: paths (a file, a folder read recursively for `*.yaml`, `*.yml`, `*.json`, or `-`).
+//! Out: [`Loaded`]: the objects in a stable order, the source texts (for snippets), and notes
+//! about documents that are not Kubernetes objects. Every input problem is collected, so a
+//! person sees all of them at once; any problem means the caller must not act on the rest.
+//!
+//! Limits (see [`Limits`]) are refused with an error naming the file and line.
+
+mod tree;
+
+use crate::model::Note;
+use crate::model::{Node, NoteLevel, Object, Origin, Sources};
+use rayon::prelude::*;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use tree::{parse_documents, Document, TreeError};
+
+/// Where to read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    /// `-` means standard input.
+    pub fn parse(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
+    }
+}
+
+/// The largest inputs meshsmith accepts. Each is refused with an error, never truncated.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Bytes in one file (or standard input).
+    pub max_file_bytes: u64,
+    /// Bytes over all inputs together.
+    pub max_total_bytes: u64,
+    /// Documents in one file.
+    pub max_documents: usize,
+    /// Nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// Nodes that aliases may copy in one file (stops "billion laughs" documents).
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 256 * 1024 * 1024,
+            max_total_bytes: 2 * 1024 * 1024 * 1024,
+            max_documents: 1_000_000,
+            max_depth: 128,
+            max_alias_nodes: 1_000_000,
+        }
+    }
+}
+
+/// One input problem. Every variant names the file; those found inside a file, the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The path does not exist.
+    #[error("{path}: no such file or folder")]
+    NotFound { path: String },
+    /// The operating system refused to read it.
+    #[error("{file}: cannot read: {message}")]
+    ReadFile { file: String, message: String },
+    /// Bigger than [`Limits::max_file_bytes`] (or all inputs over `max_total_bytes`).
+    #[error("{file}: {bytes} bytes is more than the limit of {limit} bytes; split the input or raise the limit")]
+    TooLarge {
+        file: String,
+        bytes: u64,
+        limit: u64,
+    },
+    /// Not valid UTF-8.
+    #[error("{file}:{line}: not valid UTF-8 text (YAML and JSON must be UTF-8)")]
+    NotUtf8 { file: String, line: u32 },
+    /// The YAML or JSON does not parse.
+    #[error("{file}:{line}:{col}: syntax error: {message}")]
+    Syntax {
+        file: String,
+        line: u32,
+        col: u32,
+        message: String,
+    },
+    /// A mapping names the same key twice.
+    #[error("{file}:{line}: key `{key}` is already defined on line {first_line}")]
+    DuplicateKey {
+        file: String,
+        line: u32,
+        key: String,
+        first_line: u32,
+    },
+    /// Nested deeper than [`Limits::max_depth`].
+    #[error("{file}:{line}: nested more than {limit} levels deep")]
+    TooDeep {
+        file: String,
+        line: u32,
+        limit: usize,
+    },
+    /// Aliases would copy more than [`Limits::max_alias_nodes`] nodes.
+    #[error("{file}:{line}: aliases expand to more than {limit} nodes (an alias bomb?)")]
+    AliasBudget {
+        file: String,
+        line: u32,
+        limit: usize,
+    },
+    /// An alias names an anchor that was never defined.
+    #[error("{file}:{line}: alias refers to an unknown anchor")]
+    UnknownAlias { file: String, line: u32 },
+    /// More documents than [`Limits::max_documents`].
+    #[error("{file}:{line}: more than {limit} documents in one file")]
+    TooManyDocuments {
+        file: String,
+        line: u32,
+        limit: usize,
+    },
+    /// A mapping key that is itself a mapping or a sequence.
+    #[error("{file}:{line}: mapping keys must be plain text")]
+    ComplexKey { file: String, line: u32 },
+}
+
+impl LoadError {
+    fn from_tree(file: &str, e: TreeError) -> Self {
+        let file = file.to_string();
+        match e {
+            TreeError::Syntax { line, col, message } => Self::Syntax {
+                file,
+                line,
+                col,
+                message,
+            },
+            TreeError::DuplicateKey {
+                line,
+                key,
+                first_line,
+            } => Self::DuplicateKey {
+                file,
+                line,
+                key,
+                first_line,
+            },
+            TreeError::TooDeep { line, limit } => Self::TooDeep { file, line, limit },
+            TreeError::AliasBudget { line, limit } => Self::AliasBudget { file, line, limit },
+            TreeError::UnknownAlias { line } => Self::UnknownAlias { file, line },
+            TreeError::TooManyDocuments { line, limit } => {
+                Self::TooManyDocuments { file, line, limit }
+            }
+            TreeError::ComplexKey { line } => Self::ComplexKey { file, line },
+        }
+    }
+}
+
+/// All problems found in the inputs, in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    pub errors: Vec<LoadError>,
+}
+
+impl std::fmt::Display for LoadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for e in &self.errors {
+            writeln!(f, "error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadFailure {}
+
+/// What was read.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub objects: Vec<Object>,
+    /// Documents skipped because they are not Kubernetes objects.
+    pub notes: Vec<Note>,
+    /// Total bytes and documents read, for summaries and benchmarks.
+    pub bytes: u64,
+    pub documents: usize,
+}
+
+/// Reads every input. Any problem in any file fails the whole load, listing all problems.
+pub fn load(inputs: &[Input], limits: &Limits) -> Result<Loaded, LoadFailure> {
+    let mut errors = Vec::new();
+    let mut files: Vec<(String, FileSource)> = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Stdin => files.push(("<stdin>".to_string(), FileSource::Stdin)),
+            Input::Path(path) => collect_files(path, &mut files, &mut errors),
+        }
+    }
+    let texts: Vec<Result<(String, Arc<str>), LoadError>> = files
+        .into_par_iter()
+        .map(|(name, source)| read_text(&name, &source, limits).map(|t| (name, t)))
+        .collect();
+    let mut total = 0u64;
+    let mut ok_texts = Vec::new();
+    for t in texts {
+        match t {
+            Ok((name, text)) => {
+                total += text.len() as u64;
+                if total > limits.max_total_bytes {
+                    errors.push(LoadError::TooLarge {
+                        file: name,
+                        bytes: total,
+                        limit: limits.max_total_bytes,
+                    });
+                    break;
+                }
+                ok_texts.push((name, text));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let parsed: Vec<Result<ParsedFile, LoadError>> = ok_texts
+        .par_iter()
+        .map(|(name, text)| parse_file(name, text, limits))
+        .collect();
+    let mut loaded = Loaded::default();
+    for ((name, text), result) in ok_texts.into_iter().zip(parsed) {
+        match result {
+            Ok(file) => {
+                let id = loaded.sources.add(&name, text.clone());
+                loaded.bytes += text.len() as u64;
+                loaded.documents += file.documents;
+                loaded.objects.extend(file.objects.into_iter().map(|mut o| {
+                    o.source = id;
+                    o
+                }));
+                loaded.notes.extend(file.notes);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(LoadFailure { errors })
+    }
+}
+
+/// Parses one text already in memory (standard input, tests, fuzzing).
+pub fn load_text(name: &str, text: &str, limits: &Limits) -> Result<Loaded, LoadFailure> {
+    let file = parse_file(name, text, limits).map_err(|e| LoadFailure { errors: vec![e] })?;
+    let mut loaded = Loaded::default();
+    let id = loaded.sources.add(name, Arc::from(text));
+    loaded.bytes = text.len() as u64;
+    loaded.documents = file.documents;
+    loaded.objects = file
+        .objects
+        .into_iter()
+        .map(|mut o| {
+            o.source = id;
+            o
+        })
+        .collect();
+    loaded.notes = file.notes;
+    Ok(loaded)
+}
+
+/// Checks bytes for UTF-8 and parses them, as [`load`] does for a file.
+pub fn load_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<Loaded, LoadFailure> {
+    let text = decode(name, bytes).map_err(|e| LoadFailure { errors: vec![e] })?;
+    load_text(name, &text, limits)
+}
+
+enum FileSource {
+    Stdin,
+    File(PathBuf),
+}
+
+fn collect_files(path: &Path, files: &mut Vec<(String, FileSource)>, errors: &mut Vec<LoadError>) {
+    let display = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            errors.push(LoadError::NotFound { path: display });
+            return;
+        }
+        Err(e) => {
+            errors.push(LoadError::ReadFile {
+                file: display,
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    if meta.is_file() {
+        files.push((display, FileSource::File(path.to_path_buf())));
+        return;
+    }
+    let mut entries = match std::fs::read_dir(path) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).collect::<Vec<_>>(),
+        Err(e) => {
+            errors.push(LoadError::ReadFile {
+                file: display,
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let child = entry.path();
+        if kind.is_dir() {
+            collect_files(&child, files, errors);
+        } else if kind.is_file() && has_manifest_extension(&name) {
+            files.push((child.display().to_string(), FileSource::File(child)));
+        }
+    }
+}
+
+fn has_manifest_extension(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")
+}
+
+fn read_text(name: &str, source: &FileSource, limits: &Limits) -> Result<Arc<str>, LoadError> {
+    let too_large = |bytes| LoadError::TooLarge {
+        file: name.to_string(),
+        bytes,
+        limit: limits.max_file_bytes,
+    };
+    let read_err = |e: std::io::Error| LoadError::ReadFile {
+        file: name.to_string(),
+        message: e.to_string(),
+    };
+    let mut bytes = Vec::new();
+    match source {
+        FileSource::Stdin => {
+            std::io::stdin()
+                .lock()
+                .take(limits.max_file_bytes + 1)
+                .read_to_end(&mut bytes)
+                .map_err(read_err)?;
+        }
+        FileSource::File(path) => {
+            let file = std::fs::File::open(path).map_err(read_err)?;
+            let len = file.metadata().map_err(read_err)?.len();
+            if len > limits.max_file_bytes {
+                return Err(too_large(len));
+            }
+            file.take(limits.max_file_bytes + 1)
+                .read_to_end(&mut bytes)
+                .map_err(read_err)?;
+        }
+    }
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    decode(name, &bytes).map(Arc::from)
+}
+
+fn decode(name: &str, bytes: &[u8]) -> Result<String, LoadError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(e) => {
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            Err(LoadError::NotUtf8 {
+                file: name.to_string(),
+                line: line as u32,
+            })
+        }
+    }
+}
+
+struct ParsedFile {
+    objects: Vec<Object>,
+    notes: Vec<Note>,
+    documents: usize,
+}
+
+fn parse_file(name: &str, text: &str, limits: &Limits) -> Result<ParsedFile, LoadError> {
+    let docs = parse_documents(text, limits).map_err(|e| LoadError::from_tree(name, e))?;
+    let file: Arc<str> = Arc::from(name);
+    let mut parsed = ParsedFile {
+        objects: Vec::new(),
+        notes: Vec::new(),
+        documents: docs.len(),
+    };
+    for doc in docs {
+        collect_objects(&file, doc.root, doc.line, &mut parsed);
+    }
+    Ok(parsed)
+}
+
+fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedFile) {
+    let skip = |out: &mut ParsedFile, line: u32, why: &str| {
+        out.notes.push(Note {
+            origin: Origin::new(file, line),
+            message: why.to_string(),
+            level: NoteLevel::Info,
+        });
+    };
+    if root.is_null() {
+        skip(out, doc_line, "empty document skipped");
+        return;
+    }
+    if !root.is_map() {
+        skip(
+            out,
+            root.line,
+            "skipped: not a Kubernetes object (not a mapping)",
+        );
+        return;
+    }
+    let kind = root.at("kind").as_str().unwrap_or("").to_string();
+    let api_version = root.at("apiVersion").as_str().unwrap_or("").to_string();
+    if kind.is_empty() || api_version.is_empty() {
+        let what = if root.get("resources").is_some() || root.get("bases").is_some() {
+            "a kustomization"
+        } else if root.get("name").is_some() && root.get("version").is_some() {
+            "a Helm chart or values file"
+        } else {
+            "a mapping without apiVersion and kind"
+        };
+        skip(
+            out,
+            root.line,
+            &format!("skipped: not a Kubernetes object ({what})"),
+        );
+        return;
+    }
+    if kind == "List" || (kind.ends_with("List") && root.get("items").is_some()) {
+        let line = root.line;
+        let Value::Map(entries) = root.value else {
+            return;
+        };
+        let items = entries
+            .into_iter()
+            .find(|(k, _)| k == "items")
+            .map(|(_, v)| v);
+        match items.map(|n| n.value) {
+            Some(Value::Seq(items)) => {
+                for item in items {
+                    let line = item.line;
+                    collect_objects(file, item, line, out);
+                }
+            }
+            _ => skip(out, line, "empty List skipped"),
+        }
+        return;
+    }
+    let Some(name) = root
+        .path(&["metadata", "name"])
+        .as_str()
+        .map(str::to_string)
+    else {
+        skip(
+            out,
+            root.line,
+            &format!("skipped: {kind} without metadata.name"),
+        );
+        return;
+    };
+    let namespace = root
+        .path(&["metadata", "namespace"])
+        .as_str()
+        .map(str::to_string);
+    out.objects.push(Object {
+        api_version,
+        kind,
+        name,
+        namespace,
+        source: 0,
+        file: file.clone(),
+        line: root.line,
+        doc: root,
+    });
+}
+
+use crate::model::Value;
+
+#[cfg(test)]
+mod tests;

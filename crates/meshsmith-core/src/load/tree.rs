@@ -1,0 +1,294 @@
+//! YAML (and JSON, which YAML 1.2 reads) text -> one [`Node`] tree per document.
+//!
+//! Built on the event stream of `saphyr-parser` so that every limit is ours: nesting depth,
+//! alias expansion (a "billion laughs" file is refused, not expanded), document count.
+//! Merge keys (`<<`) are applied; a key written twice in one mapping is an error, as
+//! `kubectl` treats it.
+
+use super::Limits;
+use crate::model::{Node, Value};
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+
+/// Why a text could not be turned into documents. Lines are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeError {
+    Syntax {
+        line: u32,
+        col: u32,
+        message: String,
+    },
+    DuplicateKey {
+        line: u32,
+        key: String,
+        first_line: u32,
+    },
+    TooDeep {
+        line: u32,
+        limit: usize,
+    },
+    AliasBudget {
+        line: u32,
+        limit: usize,
+    },
+    UnknownAlias {
+        line: u32,
+    },
+    TooManyDocuments {
+        line: u32,
+        limit: usize,
+    },
+    ComplexKey {
+        line: u32,
+    },
+}
+
+impl TreeError {
+    pub fn line(&self) -> u32 {
+        match self {
+            Self::Syntax { line, .. }
+            | Self::DuplicateKey { line, .. }
+            | Self::TooDeep { line, .. }
+            | Self::AliasBudget { line, .. }
+            | Self::UnknownAlias { line }
+            | Self::TooManyDocuments { line, .. }
+            | Self::ComplexKey { line } => *line,
+        }
+    }
+}
+
+/// A document and the line it starts on.
+pub struct Document {
+    pub root: Node,
+    pub line: u32,
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        line: u32,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(String, Node)>,
+        key: Option<(String, u32)>,
+        /// Keys that came in through `<<` and may still be overridden.
+        merged: Vec<String>,
+        line: u32,
+        anchor: usize,
+    },
+}
+
+struct Anchored {
+    node: Node,
+    size: usize,
+}
+
+/// Parses every document of `text`. Stops at the first error: the parser cannot resync.
+pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, TreeError> {
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Anchored> = HashMap::new();
+    let mut expanded = 0usize;
+    let mut doc_line = 1u32;
+    let mut root: Option<Node> = None;
+
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.map_err(|e| {
+            let line = e.marker().line() as u32;
+            if e.info().contains("recursion limit") {
+                // The scanner has its own, higher, limit for flow collections.
+                TreeError::TooDeep {
+                    line,
+                    limit: limits.max_depth,
+                }
+            } else {
+                TreeError::Syntax {
+                    line,
+                    col: e.marker().col() as u32 + 1,
+                    message: e.info().into(),
+                }
+            }
+        })?;
+        let line = span.start.line() as u32;
+        let finished: Option<(Node, usize)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+            Event::DocumentStart(_) => {
+                if docs.len() >= limits.max_documents {
+                    return Err(TreeError::TooManyDocuments {
+                        line,
+                        limit: limits.max_documents,
+                    });
+                }
+                doc_line = line;
+                anchors.clear();
+                None
+            }
+            Event::DocumentEnd => {
+                let node = root.take().unwrap_or(Node::new(Value::Null, doc_line));
+                docs.push(Document {
+                    root: node,
+                    line: doc_line,
+                });
+                None
+            }
+            Event::Scalar(text, style, anchor, _tag) => {
+                let plain = matches!(style, ScalarStyle::Plain);
+                let value = if plain && is_null(&text) {
+                    Value::Null
+                } else {
+                    Value::Scalar {
+                        text: text.into_owned(),
+                        plain,
+                    }
+                };
+                Some((Node::new(value, line), anchor))
+            }
+            Event::Alias(id) => {
+                let Some(anchored) = anchors.get(&id) else {
+                    return Err(TreeError::UnknownAlias { line });
+                };
+                expanded += anchored.size;
+                if expanded > limits.max_alias_nodes {
+                    return Err(TreeError::AliasBudget {
+                        line,
+                        limit: limits.max_alias_nodes,
+                    });
+                }
+                Some((anchored.node.clone(), 0))
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() >= limits.max_depth {
+                    return Err(TreeError::TooDeep {
+                        line,
+                        limit: limits.max_depth,
+                    });
+                }
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        line,
+                        anchor,
+                    }
+                } else {
+                    Frame::Map {
+                        entries: Vec::new(),
+                        key: None,
+                        merged: Vec::new(),
+                        line,
+                        anchor,
+                    }
+                });
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq {
+                    items,
+                    line,
+                    anchor,
+                }) => Some((Node::new(Value::Seq(items), line), anchor)),
+                _ => None,
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    entries,
+                    line,
+                    anchor,
+                    ..
+                }) => Some((Node::new(Value::Map(entries), line), anchor)),
+                _ => None,
+            },
+        };
+        let Some((node, anchor)) = finished else {
+            continue;
+        };
+        if anchor != 0 {
+            let size = count_nodes(&node);
+            anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    size,
+                },
+            );
+        }
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                key,
+                merged,
+                ..
+            }) => match key.take() {
+                None => {
+                    let text = match &node.value {
+                        Value::Scalar { text, .. } => text.clone(),
+                        Value::Null => String::new(),
+                        _ => return Err(TreeError::ComplexKey { line: node.line }),
+                    };
+                    *key = Some((text, node.line));
+                }
+                Some((k, key_line)) => insert_entry(entries, merged, k, key_line, node)?,
+            },
+        }
+    }
+    if let Some(node) = root.take() {
+        docs.push(Document {
+            root: node,
+            line: doc_line,
+        });
+    }
+    Ok(docs)
+}
+
+fn is_null(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+fn insert_entry(
+    entries: &mut Vec<(String, Node)>,
+    merged: &mut Vec<String>,
+    key: String,
+    key_line: u32,
+    node: Node,
+) -> Result<(), TreeError> {
+    if key == "<<" {
+        let sources: Vec<&Node> = match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![&node],
+        };
+        for source in sources {
+            for (k, v) in source.as_map() {
+                if !entries.iter().any(|(existing, _)| existing == k) {
+                    entries.push((k.clone(), v.clone()));
+                    merged.push(k.clone());
+                }
+            }
+        }
+        return Ok(());
+    }
+    if let Some((_, existing)) = entries.iter_mut().find(|(k, _)| *k == key) {
+        // An explicit key overrides one merged in by `<<`; a key written twice is an error.
+        let Some(i) = merged.iter().position(|m| *m == key) else {
+            return Err(TreeError::DuplicateKey {
+                line: key_line,
+                key,
+                first_line: existing.line,
+            });
+        };
+        merged.swap_remove(i);
+        *existing = node;
+        return Ok(());
+    }
+    entries.push((key, node));
+    Ok(())
+}
+
+fn count_nodes(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, v)| 1 + count_nodes(v)).sum(),
+        _ => 0,
+    }
+}

@@ -1,0 +1,373 @@
+//! The typed view of the objects that matter for a mesh: workloads, Services, accounts,
+//! namespaces, config and the Istio resources already present.
+
+use super::{Node, Object, Origin};
+use std::collections::BTreeMap;
+
+/// Labels, annotations, selectors and ConfigMap data: sorted key -> value.
+pub type StringMap = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    Pod,
+    Job,
+    CronJob,
+}
+
+impl WorkloadKind {
+    pub fn from_kind(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "Deployment" => Self::Deployment,
+            "StatefulSet" => Self::StatefulSet,
+            "DaemonSet" => Self::DaemonSet,
+            "ReplicaSet" => Self::ReplicaSet,
+            "Pod" => Self::Pod,
+            "Job" => Self::Job,
+            "CronJob" => Self::CronJob,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deployment => "Deployment",
+            Self::StatefulSet => "StatefulSet",
+            Self::DaemonSet => "DaemonSet",
+            Self::ReplicaSet => "ReplicaSet",
+            Self::Pod => "Pod",
+            Self::Job => "Job",
+            Self::CronJob => "CronJob",
+        }
+    }
+
+    /// Runs to completion rather than serving.
+    pub fn is_batch(self) -> bool {
+        matches!(self, Self::Job | Self::CronJob)
+    }
+}
+
+/// A text value and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Located {
+    pub text: String,
+    pub origin: Origin,
+}
+
+/// Where an environment variable's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvSource {
+    /// `value:` written in the pod spec.
+    Literal(String),
+    /// `valueFrom.configMapKeyRef`.
+    ConfigMapKey { config_map: String, key: String },
+    /// `valueFrom.secretKeyRef`: the value is never read.
+    SecretKey { secret: String, key: String },
+    /// `valueFrom.fieldRef` / `resourceFieldRef`: filled in by the kubelet.
+    Field(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    pub source: EnvSource,
+    pub origin: Origin,
+}
+
+/// `envFrom` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvFrom {
+    pub config_map: Option<String>,
+    pub secret: Option<String>,
+    pub prefix: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub port: u16,
+}
+
+/// A health probe, kept for protocol evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    Grpc { port: u16 },
+    Http { port: PortRef },
+    Tcp { port: PortRef },
+    Exec,
+}
+
+/// A port given by number or by container port name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PortRef {
+    Number(u16),
+    Name(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeMount {
+    pub volume: String,
+    pub mount_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    pub init: bool,
+    pub env: Vec<EnvVar>,
+    pub env_from: Vec<EnvFrom>,
+    pub command: Vec<Located>,
+    pub args: Vec<Located>,
+    pub ports: Vec<ContainerPort>,
+    pub probes: Vec<Probe>,
+    pub mounts: Vec<VolumeMount>,
+    pub origin: Origin,
+}
+
+/// A pod volume backed by a ConfigMap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigMapVolume {
+    pub volume: String,
+    pub config_map: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub kind: WorkloadKind,
+    pub name: String,
+    pub namespace: String,
+    pub labels: StringMap,
+    pub annotations: StringMap,
+    /// Labels of the pods it runs (the pod template's, or the Pod's own).
+    pub pod_labels: StringMap,
+    pub pod_annotations: StringMap,
+    pub service_account: String,
+    /// True when `serviceAccountName` was written; otherwise the account is `default`.
+    pub service_account_explicit: bool,
+    pub containers: Vec<Container>,
+    pub config_map_volumes: Vec<ConfigMapVolume>,
+    pub replicas: Option<i64>,
+    pub origin: Origin,
+}
+
+impl Workload {
+    pub fn id(&self) -> QualifiedName {
+        QualifiedName {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// Namespace-qualified name of a workload, Service or account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct QualifiedName {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl QualifiedName {
+    pub fn new(namespace: &str, name: &str) -> Self {
+        QualifiedName {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for QualifiedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.name, self.namespace)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ServiceType {
+    ClusterIp,
+    NodePort,
+    LoadBalancer,
+    ExternalName,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClusterIp => "ClusterIP",
+            Self::NodePort => "NodePort",
+            Self::LoadBalancer => "LoadBalancer",
+            Self::ExternalName => "ExternalName",
+        }
+    }
+
+    /// Reachable from outside the cluster without an ingress gateway.
+    pub fn is_exposed(self) -> bool {
+        matches!(self, Self::NodePort | Self::LoadBalancer)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub target_port: Option<PortRef>,
+    pub app_protocol: Option<String>,
+    /// `TCP` (default), `UDP` or `SCTP`.
+    pub transport: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub namespace: String,
+    pub service_type: ServiceType,
+    pub headless: bool,
+    pub selector: StringMap,
+    pub ports: Vec<ServicePort>,
+    pub external_name: Option<String>,
+    pub labels: StringMap,
+    pub annotations: StringMap,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub name: String,
+    pub namespace: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    pub name: String,
+    pub labels: StringMap,
+    pub origin: Origin,
+}
+
+/// A ConfigMap entry: its value and the line where the value starts.
+#[derive(Debug, Clone)]
+pub struct ConfigEntry {
+    pub key: String,
+    pub value: String,
+    pub origin: Origin,
+    /// Block scalars (`|`, `>`) start one line below the key.
+    pub block: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfigMap {
+    pub name: String,
+    pub namespace: String,
+    pub data: Vec<ConfigEntry>,
+    pub origin: Origin,
+}
+
+impl ConfigMap {
+    pub fn entry(&self, key: &str) -> Option<&ConfigEntry> {
+        self.data.iter().find(|e| e.key == key)
+    }
+}
+
+/// Secrets are kept by name and keys only; values are never read.
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub namespace: String,
+    pub keys: Vec<String>,
+    pub origin: Origin,
+}
+
+/// One backend of an Ingress rule.
+#[derive(Debug, Clone)]
+pub struct IngressBackend {
+    pub service: String,
+    pub port: Option<PortRef>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingress {
+    pub name: String,
+    pub namespace: String,
+    pub class: Option<String>,
+    pub backends: Vec<IngressBackend>,
+    pub origin: Origin,
+}
+
+/// An Istio resource already present in the input, kept whole.
+#[derive(Debug, Clone)]
+pub struct IstioResource {
+    pub kind: String,
+    pub api_version: String,
+    pub name: String,
+    pub namespace: String,
+    pub spec: Node,
+    pub labels: StringMap,
+    pub annotations: StringMap,
+    pub object: Object,
+}
+
+impl IstioResource {
+    pub fn origin(&self) -> Origin {
+        self.object.origin()
+    }
+}
+
+/// Something the inventory noticed that is not an error: skipped kinds, duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    pub origin: Origin,
+    pub message: String,
+    pub level: NoteLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NoteLevel {
+    Info,
+    Warning,
+}
+
+/// Everything read, typed and sorted by (namespace, name).
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub workloads: Vec<Workload>,
+    pub services: Vec<Service>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub namespaces: Vec<Namespace>,
+    pub config_maps: Vec<ConfigMap>,
+    pub secrets: Vec<Secret>,
+    pub ingresses: Vec<Ingress>,
+    pub istio: Vec<IstioResource>,
+    pub notes: Vec<Note>,
+}
+
+impl Inventory {
+    pub fn config_map(&self, namespace: &str, name: &str) -> Option<&ConfigMap> {
+        self.config_maps
+            .binary_search_by(|c| (c.namespace.as_str(), c.name.as_str()).cmp(&(namespace, name)))
+            .ok()
+            .map(|i| &self.config_maps[i])
+    }
+
+    pub fn service(&self, namespace: &str, name: &str) -> Option<&Service> {
+        self.services
+            .binary_search_by(|s| (s.namespace.as_str(), s.name.as_str()).cmp(&(namespace, name)))
+            .ok()
+            .map(|i| &self.services[i])
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&Namespace> {
+        self.namespaces.iter().find(|n| n.name == name)
+    }
+
+    pub fn has_service_account(&self, namespace: &str, name: &str) -> bool {
+        self.service_accounts
+            .iter()
+            .any(|a| a.namespace == namespace && a.name == name)
+    }
+}

@@ -1,0 +1,19 @@
+//! Plain data that crosses the stages of the pipeline.
+//!
+//! ```text
+//!  files ──load──▶ Vec<Object> ──inventory──▶ Inventory ──infer──▶ Topology
+//!                  (Node trees                (typed workloads,     (services, edges
+//!                   with lines)                services, maps)       with evidence)
+//! ```
+//!
+//! Nothing here does I/O or printing.
+
+pub mod inventory;
+pub mod node;
+pub mod object;
+pub mod topology;
+
+pub use inventory::*;
+pub use node::{Node, Value};
+pub use object::{Object, Origin, SourceId, Sources};
+pub use topology::*;

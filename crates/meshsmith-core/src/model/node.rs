@@ -1,0 +1,184 @@
+//! A YAML/JSON document as a tree whose every value remembers the line it came from.
+//!
+//! Scalars keep their source text and whether they were written plain (unquoted), so that
+//! `"8080"` and `8080` can be told apart where that matters, and so that values never go
+//! through a lossy float conversion.
+
+/// One value of a parsed document and the (1-based) line it starts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: u32,
+}
+
+/// The shape of a value. Mapping keys are kept as text, in source order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    /// Scalar text; `plain` is false when it was quoted or a block scalar.
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+static NULL: Node = Node {
+    value: Value::Null,
+    line: 0,
+};
+
+impl Node {
+    pub fn new(value: Value, line: u32) -> Self {
+        Node { value, line }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// The value under `key` when this is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Like [`Node::get`] but yields a null node instead of `None`, for chained look-ups.
+    pub fn at(&self, key: &str) -> &Node {
+        self.get(key).unwrap_or(&NULL)
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> &Node {
+        keys.iter().fold(self, |node, key| node.at(key))
+    }
+
+    /// Scalar text, whatever its type (`8080`, `true`, `"x"` all give their text).
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Scalar as an integer (plain or quoted digits).
+    pub fn as_i64(&self) -> Option<i64> {
+        self.as_str().and_then(|s| s.trim().parse().ok())
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.as_str()? {
+            "true" | "True" | "TRUE" => Some(true),
+            "false" | "False" | "FALSE" => Some(false),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(items) => items,
+            _ => &[],
+        }
+    }
+
+    pub fn as_map(&self) -> &[(String, Node)] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    /// A mapping of scalar values as `(key, text)` pairs, e.g. labels or ConfigMap data.
+    pub fn string_map(&self) -> Vec<(String, String)> {
+        self.as_map()
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+            .collect()
+    }
+
+    /// Converts to JSON, resolving plain scalars to numbers, booleans and null as YAML 1.2's
+    /// core schema does. Used for schema validation and for re-emitting existing config.
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Scalar { text, plain: false } => serde_json::Value::String(text.clone()),
+            Value::Scalar { text, plain: true } => plain_scalar_json(text),
+            Value::Seq(items) => items.iter().map(Node::to_json).collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        }
+    }
+}
+
+fn plain_scalar_json(text: &str) -> serde_json::Value {
+    match text {
+        "null" | "Null" | "NULL" | "~" | "" => return serde_json::Value::Null,
+        "true" | "True" | "TRUE" => return serde_json::Value::Bool(true),
+        "false" | "False" | "FALSE" => return serde_json::Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return i.into();
+    }
+    let numeric = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
+    if numeric && text.chars().any(|c| c.is_ascii_digit()) {
+        if let Some(n) = text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+        {
+            return serde_json::Value::Number(n);
+        }
+    }
+    serde_json::Value::String(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(text: &str, plain: bool) -> Node {
+        Node::new(
+            Value::Scalar {
+                text: text.into(),
+                plain,
+            },
+            1,
+        )
+    }
+
+    #[test]
+    fn plain_scalars_resolve_to_json_types_and_quoted_ones_stay_strings() {
+        assert_eq!(scalar("8080", true).to_json(), serde_json::json!(8080));
+        assert_eq!(scalar("8080", false).to_json(), serde_json::json!("8080"));
+        assert_eq!(scalar("true", true).to_json(), serde_json::json!(true));
+        assert_eq!(scalar("1.5", true).to_json(), serde_json::json!(1.5));
+        assert_eq!(scalar("1.2.3", true).to_json(), serde_json::json!("1.2.3"));
+        assert_eq!(scalar("~", true).to_json(), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn path_walks_missing_keys_to_null() {
+        let doc = Node::new(
+            Value::Map(vec![(
+                "metadata".into(),
+                Node::new(Value::Map(vec![("name".into(), scalar("a", true))]), 2),
+            )]),
+            1,
+        );
+        assert_eq!(doc.path(&["metadata", "name"]).as_str(), Some("a"));
+        assert!(doc.path(&["spec", "template", "x"]).is_null());
+    }
+}

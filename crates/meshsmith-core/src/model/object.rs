@@ -1,0 +1,111 @@
+//! A Kubernetes (or Istio) object as read from a file, and where it came from.
+
+use super::Node;
+use std::sync::Arc;
+
+/// Index of a source file in [`Sources`].
+pub type SourceId = u32;
+
+/// The files (or standard input) that were read, with their text kept for source snippets.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceFile {
+    name: Arc<str>,
+    text: Arc<str>,
+}
+
+impl Sources {
+    pub fn add(&mut self, name: &str, text: Arc<str>) -> SourceId {
+        self.files.push(SourceFile {
+            name: name.into(),
+            text,
+        });
+        (self.files.len() - 1) as SourceId
+    }
+
+    pub fn name(&self, id: SourceId) -> &str {
+        self.files
+            .get(id as usize)
+            .map(|f| &*f.name)
+            .unwrap_or("<unknown>")
+    }
+
+    pub fn text(&self, id: SourceId) -> &str {
+        self.files.get(id as usize).map(|f| &*f.text).unwrap_or("")
+    }
+
+    /// The text of one 1-based line, without its line break.
+    pub fn line(&self, id: SourceId, line: u32) -> Option<&str> {
+        self.text(id).lines().nth((line as usize).checked_sub(1)?)
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// Where something was written: a file and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub file: Arc<str>,
+    pub line: u32,
+}
+
+impl Origin {
+    pub fn new(file: &Arc<str>, line: u32) -> Self {
+        Origin {
+            file: file.clone(),
+            line,
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One object with `apiVersion`, `kind` and `metadata.name`.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    /// `metadata.namespace` as written, if it was.
+    pub namespace: Option<String>,
+    pub source: SourceId,
+    pub file: Arc<str>,
+    /// Line of the object's first key.
+    pub line: u32,
+    pub doc: Node,
+}
+
+impl Object {
+    pub fn origin(&self) -> Origin {
+        Origin::new(&self.file, self.line)
+    }
+
+    pub fn origin_at(&self, node: &Node) -> Origin {
+        Origin::new(
+            &self.file,
+            if node.line > 0 { node.line } else { self.line },
+        )
+    }
+
+    /// The API group, e.g. `networking.istio.io` for `networking.istio.io/v1`.
+    pub fn group(&self) -> &str {
+        self.api_version
+            .rsplit_once('/')
+            .map(|(g, _)| g)
+            .unwrap_or("")
+    }
+}

@@ -1,0 +1,317 @@
+//! The inferred service graph: who calls whom, over which protocol, on what evidence,
+//! in which role, with which timeouts today.
+
+use super::{Note, Origin, QualifiedName, ServiceType, WorkloadKind};
+use serde::Serialize;
+
+/// What a port speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Http,
+    Http2,
+    Grpc,
+    Tcp,
+    Tls,
+    Udp,
+    Unknown,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Http2 => "http2",
+            Self::Grpc => "grpc",
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+            Self::Udp => "udp",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Istio applies HTTP routing (timeouts, retries) to these.
+    pub fn is_http_family(self) -> bool {
+        matches!(self, Self::Http | Self::Http2 | Self::Grpc)
+    }
+}
+
+/// The part a service plays, which decides its timeouts, retries and rollout phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Gateway,
+    WebhookReceiver,
+    Aggregator,
+    ExternalIntegration,
+    SyncApi,
+    Worker,
+    Datastore,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Gateway,
+        Role::WebhookReceiver,
+        Role::Aggregator,
+        Role::ExternalIntegration,
+        Role::SyncApi,
+        Role::Worker,
+        Role::Datastore,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gateway => "gateway",
+            Self::WebhookReceiver => "webhook-receiver",
+            Self::Aggregator => "aggregator",
+            Self::ExternalIntegration => "external-integration",
+            Self::SyncApi => "sync-api",
+            Self::Worker => "worker",
+            Self::Datastore => "datastore",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// How the timeouts hard-coded today look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeoutAudit {
+    None,
+    TooLong,
+    Reasonable,
+}
+
+impl TimeoutAudit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::TooLong => "too_long",
+            Self::Reasonable => "reasonable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    High,
+}
+
+/// The kind of hint an edge was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HintKind {
+    /// An environment variable written in the pod spec.
+    Env,
+    /// A `*_HOST` variable paired with its `*_PORT`.
+    EnvHostPort,
+    /// A variable loaded from a ConfigMap by `envFrom`.
+    EnvFromConfigMap,
+    /// A variable taken from one ConfigMap key by `valueFrom`.
+    ConfigMapKeyRef,
+    /// A config file in a ConfigMap mounted as a volume.
+    MountedConfigFile,
+    /// Container `args` or `command`.
+    Args,
+    /// An init container waiting for the callee.
+    InitWait,
+    /// The `meshsmith.dev/calls` annotation.
+    Annotation,
+    /// Istio configuration already present.
+    IstioConfig,
+}
+
+impl HintKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Env => "env",
+            Self::EnvHostPort => "env-host-port",
+            Self::EnvFromConfigMap => "env-from-config-map",
+            Self::ConfigMapKeyRef => "config-map-key-ref",
+            Self::MountedConfigFile => "mounted-config-file",
+            Self::Args => "args",
+            Self::InitWait => "init-wait",
+            Self::Annotation => "annotation",
+            Self::IstioConfig => "istio-config",
+        }
+    }
+}
+
+/// One piece of evidence: where, what kind, and the text that said so.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Evidence {
+    pub origin: Origin,
+    pub kind: HintKind,
+    /// E.g. `env PAYMENT_URL=http://payment-service.shop:8080`.
+    pub detail: String,
+}
+
+/// One port of a service, with what Istio will do and what the evidence says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    pub port: u16,
+    pub name: Option<String>,
+    pub target_port: Option<u16>,
+    /// From `appProtocol` or the port-name prefix; `Unknown` means Istio will sniff.
+    pub declared: Protocol,
+    /// What the evidence says the port speaks.
+    pub believed: Protocol,
+    /// Why `believed` is what it is.
+    pub reason: String,
+}
+
+/// A workload that belongs to a service node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadRef {
+    pub name: String,
+    pub kind: WorkloadKind,
+    pub service_account: String,
+    /// The pod template's `sidecar.istio.io/inject` annotation, if written.
+    pub sidecar_annotation: Option<bool>,
+    pub pod_labels: super::StringMap,
+    pub origin: Origin,
+}
+
+/// How traffic from outside the cluster reaches a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exposure {
+    /// Routed by an Istio Gateway (a VirtualService bound to a gateway names it).
+    pub ingress_gateway: Vec<Origin>,
+    /// A Kubernetes Ingress names it.
+    pub ingress: Vec<Origin>,
+    /// Its own LoadBalancer or NodePort Service.
+    pub direct: Option<(ServiceType, Origin)>,
+}
+
+impl Exposure {
+    pub fn is_exposed(&self) -> bool {
+        !self.ingress_gateway.is_empty() || !self.ingress.is_empty() || self.direct.is_some()
+    }
+}
+
+/// A timeout or retry count found in a workload's configuration today.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResilienceSetting {
+    pub key: String,
+    pub raw: String,
+    /// Seconds for a timeout, attempts for a retry setting.
+    pub value: f64,
+    pub is_timeout: bool,
+    pub origin: Origin,
+}
+
+/// A node of the graph: a Service and the workloads it selects, or a workload no
+/// Service selects (a pure caller).
+#[derive(Debug, Clone)]
+pub struct MeshService {
+    pub id: QualifiedName,
+    /// The Kubernetes Service behind this node, if any.
+    pub service: Option<String>,
+    /// Other Services selecting the same workloads (e.g. a headless twin).
+    pub aliases: Vec<String>,
+    pub external_name: Option<String>,
+    pub workloads: Vec<WorkloadRef>,
+    pub ports: Vec<PortInfo>,
+    pub protocol: Protocol,
+    pub declared_protocol: Protocol,
+    pub role: Role,
+    /// Why the role: the evidence or the override that decided it.
+    pub role_reason: String,
+    pub exposure: Exposure,
+    pub settings: Vec<ResilienceSetting>,
+    pub timeout_audit: TimeoutAudit,
+    pub origin: Origin,
+}
+
+impl MeshService {
+    /// Longest timeout configured today, in seconds.
+    pub fn longest_timeout(&self) -> Option<f64> {
+        self.settings
+            .iter()
+            .filter(|s| s.is_timeout)
+            .map(|s| s.value)
+            .fold(None, |acc, v| Some(acc.map_or(v, |a: f64| a.max(v))))
+    }
+
+    /// The port callers use when they name none: the first port.
+    pub fn primary_port(&self) -> Option<&PortInfo> {
+        self.ports.first()
+    }
+
+    pub fn port(&self, number: u16) -> Option<&PortInfo> {
+        self.ports.iter().find(|p| p.port == number)
+    }
+}
+
+/// A call from one node to another.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub from: QualifiedName,
+    pub to: QualifiedName,
+    pub port: Option<u16>,
+    pub protocol: Protocol,
+    pub confidence: Confidence,
+    pub evidence: Vec<Evidence>,
+}
+
+/// A name that looks like an in-cluster host but matches no Service.
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    pub from: QualifiedName,
+    pub host: String,
+    pub port: Option<u16>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// A host outside the cluster that a node calls.
+#[derive(Debug, Clone)]
+pub struct ExternalCall {
+    pub from: QualifiedName,
+    pub host: String,
+    pub port: Option<u16>,
+    /// `https`, `http`, `tcp`... as far as the evidence tells.
+    pub protocol: Protocol,
+    pub tls: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+/// The graph and everything `map` reports about it. All lists are sorted.
+#[derive(Debug, Clone, Default)]
+pub struct Topology {
+    pub services: Vec<MeshService>,
+    pub edges: Vec<Edge>,
+    pub unresolved: Vec<Unresolved>,
+    pub external: Vec<ExternalCall>,
+    pub notes: Vec<Note>,
+}
+
+impl Topology {
+    pub fn service(&self, id: &QualifiedName) -> Option<&MeshService> {
+        self.services
+            .binary_search_by(|s| s.id.cmp(id))
+            .ok()
+            .map(|i| &self.services[i])
+    }
+
+    /// Finds a node by bare name, or `name.namespace`.
+    pub fn find(&self, name: &str) -> Option<&MeshService> {
+        match name.split_once('.') {
+            Some((n, ns)) => self.service(&QualifiedName::new(ns, n)),
+            None => self.services.iter().find(|s| s.id.name == name),
+        }
+    }
+
+    pub fn callers<'a>(&'a self, id: &'a QualifiedName) -> impl Iterator<Item = &'a Edge> + 'a {
+        self.edges.iter().filter(move |e| &e.to == id)
+    }
+
+    pub fn callees<'a>(&'a self, id: &'a QualifiedName) -> impl Iterator<Item = &'a Edge> + 'a {
+        self.edges.iter().filter(move |e| &e.from == id)
+    }
+}
