@@ -1,1 +1,259 @@
-//! Objects -> typed inventory.
+//! Objects -> [`Inventory`]: typed workloads, Services, accounts, namespaces, config and the
+//! Istio resources already present.
+//!
+//! Tolerant by design: a field of the wrong shape is read as absent rather than rejecting the
+//! object, because real manifests carry fields no schema knows. Objects without a namespace
+//! get the default one. A kind meshsmith does not use is noted and skipped; the same object
+//! twice is a warning and the first one wins.
+
+mod pod;
+
+use crate::model::*;
+use std::collections::{BTreeMap, HashSet};
+
+/// API groups whose resources are Istio configuration.
+pub const ISTIO_GROUPS: [&str; 4] = [
+    "networking.istio.io",
+    "security.istio.io",
+    "telemetry.istio.io",
+    "extensions.istio.io",
+];
+
+/// Builds the inventory. `default_namespace` applies to objects that name none.
+pub fn inventory(objects: &[Object], default_namespace: &str) -> Inventory {
+    let mut inv = Inventory::default();
+    let mut seen: HashSet<(&str, &str, String, &str)> = HashSet::new();
+    for obj in objects {
+        let namespace = obj
+            .namespace
+            .clone()
+            .unwrap_or_else(|| default_namespace.to_string());
+        let key_ns = if obj.kind == "Namespace" {
+            String::new()
+        } else {
+            namespace.clone()
+        };
+        if !seen.insert((obj.group(), obj.kind.as_str(), key_ns, obj.name.as_str())) {
+            inv.notes.push(Note {
+                origin: obj.origin(),
+                message: format!(
+                    "{} {}/{} appears more than once; the first one is used",
+                    obj.kind, namespace, obj.name
+                ),
+                level: NoteLevel::Warning,
+            });
+            continue;
+        }
+        add_object(&mut inv, obj, namespace);
+    }
+    inv.workloads
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    inv.services
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    inv.service_accounts
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+    inv.config_maps
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    inv.secrets
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    inv.ingresses
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    inv.istio
+        .sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
+    inv
+}
+
+fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
+    let doc = &obj.doc;
+    let meta = doc.at("metadata");
+    if ISTIO_GROUPS.contains(&obj.group()) {
+        inv.istio.push(IstioResource {
+            kind: obj.kind.clone(),
+            api_version: obj.api_version.clone(),
+            name: obj.name.clone(),
+            namespace,
+            spec: doc.at("spec").clone(),
+            labels: string_map(meta.at("labels")),
+            annotations: string_map(meta.at("annotations")),
+            object: obj.clone(),
+        });
+        return;
+    }
+    if let Some(kind) = WorkloadKind::from_kind(&obj.kind) {
+        inv.workloads.push(pod::workload(obj, kind, namespace));
+        return;
+    }
+    let origin = obj.origin();
+    match obj.kind.as_str() {
+        "Service" => inv.services.push(service(obj, namespace)),
+        "ServiceAccount" => inv.service_accounts.push(ServiceAccount {
+            name: obj.name.clone(),
+            namespace,
+            origin,
+        }),
+        "Namespace" => inv.namespaces.push(Namespace {
+            name: obj.name.clone(),
+            labels: string_map(meta.at("labels")),
+            origin,
+        }),
+        "ConfigMap" => inv.config_maps.push(config_map(obj, namespace)),
+        "Secret" => {
+            let mut keys: Vec<String> = ["data", "stringData"]
+                .iter()
+                .flat_map(|k| doc.at(k).as_map().iter().map(|(k, _)| k.clone()))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            inv.secrets.push(Secret {
+                name: obj.name.clone(),
+                namespace,
+                keys,
+                origin,
+            });
+        }
+        "Ingress" => inv.ingresses.push(ingress(obj, namespace)),
+        _ => inv.notes.push(Note {
+            origin,
+            message: format!(
+                "skipped: {} {} is not used by meshsmith",
+                obj.kind, obj.name
+            ),
+            level: NoteLevel::Info,
+        }),
+    }
+}
+
+pub(crate) fn string_map(node: &Node) -> StringMap {
+    node.as_map()
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+        .collect::<BTreeMap<_, _>>()
+}
+
+pub(crate) fn port_ref(node: &Node) -> Option<PortRef> {
+    let text = node.as_str()?;
+    match text.parse::<u16>() {
+        Ok(n) => Some(PortRef::Number(n)),
+        Err(_) if !text.is_empty() => Some(PortRef::Name(text.to_string())),
+        Err(_) => None,
+    }
+}
+
+fn service(obj: &Object, namespace: String) -> Service {
+    let spec = obj.doc.at("spec");
+    let meta = obj.doc.at("metadata");
+    let service_type = match spec.at("type").as_str() {
+        Some("NodePort") => ServiceType::NodePort,
+        Some("LoadBalancer") => ServiceType::LoadBalancer,
+        Some("ExternalName") => ServiceType::ExternalName,
+        _ => ServiceType::ClusterIp,
+    };
+    let ports = spec
+        .at("ports")
+        .as_seq()
+        .iter()
+        .filter_map(|p| {
+            let port = p.at("port").as_i64().and_then(|n| u16::try_from(n).ok())?;
+            Some(ServicePort {
+                name: p.at("name").as_str().map(str::to_string),
+                port,
+                target_port: port_ref(p.at("targetPort")),
+                app_protocol: p.at("appProtocol").as_str().map(str::to_string),
+                transport: p.at("protocol").as_str().unwrap_or("TCP").to_string(),
+                origin: obj.origin_at(p),
+            })
+        })
+        .collect();
+    Service {
+        name: obj.name.clone(),
+        namespace,
+        service_type,
+        headless: spec.at("clusterIP").as_str() == Some("None"),
+        selector: string_map(spec.at("selector")),
+        ports,
+        external_name: spec.at("externalName").as_str().map(str::to_string),
+        labels: string_map(meta.at("labels")),
+        annotations: string_map(meta.at("annotations")),
+        origin: obj.origin(),
+    }
+}
+
+fn config_map(obj: &Object, namespace: String) -> ConfigMap {
+    let data = obj
+        .doc
+        .at("data")
+        .as_map()
+        .iter()
+        .filter_map(|(key, v)| {
+            let Value::Scalar { text, plain } = &v.value else {
+                return None;
+            };
+            // A block scalar's text starts on the line after its `|` indicator.
+            let block = !plain && text.contains('\n');
+            Some(ConfigEntry {
+                key: key.clone(),
+                value: text.clone(),
+                origin: obj.origin_at(v),
+                block,
+            })
+        })
+        .collect();
+    ConfigMap {
+        name: obj.name.clone(),
+        namespace,
+        data,
+        origin: obj.origin(),
+    }
+}
+
+fn ingress(obj: &Object, namespace: String) -> Ingress {
+    let spec = obj.doc.at("spec");
+    let mut backends = Vec::new();
+    let mut add = |b: &Node| {
+        // networking.k8s.io/v1: backend.service.{name,port.number|name}; v1beta1: serviceName/servicePort.
+        let svc = b.at("service");
+        let (name, port) = if svc.is_map() {
+            let p = svc.at("port");
+            (
+                svc.at("name").as_str(),
+                port_ref(p.at("number")).or_else(|| port_ref(p.at("name"))),
+            )
+        } else {
+            (b.at("serviceName").as_str(), port_ref(b.at("servicePort")))
+        };
+        if let Some(name) = name {
+            backends.push(IngressBackend {
+                service: name.to_string(),
+                port,
+                origin: obj.origin_at(b),
+            });
+        }
+    };
+    add(spec.at("defaultBackend"));
+    add(spec.at("backend"));
+    for rule in spec.at("rules").as_seq() {
+        for path in rule.path(&["http", "paths"]).as_seq() {
+            add(path.at("backend"));
+        }
+    }
+    let class = spec
+        .at("ingressClassName")
+        .as_str()
+        .or_else(|| {
+            obj.doc
+                .path(&["metadata", "annotations", "kubernetes.io/ingress.class"])
+                .as_str()
+        })
+        .map(str::to_string);
+    Ingress {
+        name: obj.name.clone(),
+        namespace,
+        class,
+        backends,
+        origin: obj.origin(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
