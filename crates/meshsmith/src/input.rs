@@ -24,6 +24,8 @@ pub struct Read {
 pub fn read(args: &InputArgs) -> Result<Read, LoadFailure> {
     let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
     let loaded = load(&inputs, &Limits::default())?;
-    let inventory = inventory(&loaded.objects, &args.namespace);
+    let mut inventory = inventory(&loaded.objects, &args.namespace);
+    // Notes from reading (skipped documents, duplicate keys) travel with the inventory's own.
+    inventory.notes.splice(0..0, loaded.notes.iter().cloned());
     Ok(Read { loaded, inventory })
 }

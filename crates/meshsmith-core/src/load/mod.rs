@@ -90,14 +90,6 @@ pub enum LoadError {
         col: u32,
         message: String,
     },
-    /// A mapping names the same key twice.
-    #[error("{file}:{line}: key `{key}` is already defined on line {first_line}")]
-    DuplicateKey {
-        file: String,
-        line: u32,
-        key: String,
-        first_line: u32,
-    },
     /// Nested deeper than [`Limits::max_depth`].
     #[error("{file}:{line}: nested more than {limit} levels deep")]
     TooDeep {
@@ -136,16 +128,6 @@ impl LoadError {
                 line,
                 col,
                 message,
-            },
-            TreeError::DuplicateKey {
-                line,
-                key,
-                first_line,
-            } => Self::DuplicateKey {
-                file,
-                line,
-                key,
-                first_line,
             },
             TreeError::TooDeep { line, limit } => Self::TooDeep { file, line, limit },
             TreeError::AliasBudget { line, limit } => Self::AliasBudget { file, line, limit },
@@ -400,6 +382,15 @@ fn parse_file(name: &str, text: &str, limits: &Limits) -> Result<ParsedFile, Loa
         documents: docs.len(),
     };
     for doc in docs {
+        for (line, key, first_line) in &doc.duplicate_keys {
+            parsed.notes.push(Note {
+                origin: Origin::new(&file, *line),
+                message: format!(
+                    "key `{key}` is already defined on line {first_line}; the later value is used (as kubectl does)"
+                ),
+                level: NoteLevel::Warning,
+            });
+        }
         collect_objects(&file, doc.root, doc.line, &mut parsed);
     }
     Ok(parsed)

@@ -74,16 +74,19 @@ fn syntax_error_names_the_line() {
 }
 
 #[test]
-fn duplicate_key_is_an_error_with_both_lines() {
-    let errs = errors("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  name: b\n");
-    assert_eq!(
-        errs[0],
-        LoadError::DuplicateKey {
-            file: "bad.yaml".into(),
-            line: 5,
-            key: "name".into(),
-            first_line: 4
-        }
+fn duplicate_key_warns_with_both_lines_and_the_later_value_wins() {
+    let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  name: b\n";
+    let loaded = load_text("dup.yaml", text, &limits()).unwrap();
+    assert_eq!(loaded.objects[0].name, "b");
+    let warning = &loaded.notes[0];
+    assert_eq!(warning.level, NoteLevel::Warning);
+    assert_eq!(warning.origin.to_string(), "dup.yaml:5");
+    assert!(
+        warning
+            .message
+            .contains("`name` is already defined on line 4"),
+        "{}",
+        warning.message
     );
 }
 
@@ -206,13 +209,13 @@ fn folders_are_read_recursively_and_every_problem_is_reported() {
     )
     .unwrap();
     std::fs::write(dir.join("sub/b.yml"), "x: [\n").unwrap();
-    std::fs::write(dir.join("sub/c.json"), "{\"a\": 1, \"a\": 2}").unwrap();
+    std::fs::write(dir.join("sub/c.json"), "{\"a\": 1,\n \"b\": [}").unwrap();
     std::fs::write(dir.join("sub/notes.txt"), "ignored").unwrap();
     let err = load(&[Input::Path(dir.clone())], &limits()).unwrap_err();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(err.errors.len(), 2, "{err}");
     assert!(err.errors[0].to_string().contains("sub/b.yml:"), "{err}");
-    assert!(err.errors[1].to_string().contains("sub/c.json:1"), "{err}");
+    assert!(err.errors[1].to_string().contains("sub/c.json:2"), "{err}");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //!
 //! Built on the event stream of `saphyr-parser` so that every limit is ours: nesting depth,
 //! alias expansion (a "billion laughs" file is refused, not expanded), document count.
-//! Merge keys (`<<`) are applied; a key written twice in one mapping is an error, as
-//! `kubectl` treats it.
+//! Merge keys (`<<`) are applied. A key written twice in one mapping is kept with its last
+//! value, as `kubectl` does (it warns, then applies), and reported so the caller can warn too.
 
 use super::Limits;
 use crate::model::{Node, Value};
@@ -17,11 +17,6 @@ pub enum TreeError {
         line: u32,
         col: u32,
         message: String,
-    },
-    DuplicateKey {
-        line: u32,
-        key: String,
-        first_line: u32,
     },
     TooDeep {
         line: u32,
@@ -47,7 +42,6 @@ impl TreeError {
     pub fn line(&self) -> u32 {
         match self {
             Self::Syntax { line, .. }
-            | Self::DuplicateKey { line, .. }
             | Self::TooDeep { line, .. }
             | Self::AliasBudget { line, .. }
             | Self::UnknownAlias { line }
@@ -61,6 +55,8 @@ impl TreeError {
 pub struct Document {
     pub root: Node,
     pub line: u32,
+    /// Keys written twice in one mapping: (line of the repeat, key, line of the first).
+    pub duplicate_keys: Vec<(u32, String, u32)>,
 }
 
 enum Frame {
@@ -92,6 +88,7 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
     let mut expanded = 0usize;
     let mut doc_line = 1u32;
     let mut root: Option<Node> = None;
+    let mut duplicates: Vec<(u32, String, u32)> = Vec::new();
 
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| {
@@ -126,9 +123,11 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
             }
             Event::DocumentEnd => {
                 let node = root.take().unwrap_or(Node::new(Value::Null, doc_line));
+                let duplicate_keys = std::mem::take(&mut duplicates);
                 docs.push(Document {
                     root: node,
                     line: doc_line,
+                    duplicate_keys,
                 });
                 None
             }
@@ -229,7 +228,9 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
                     };
                     *key = Some((text, node.line));
                 }
-                Some((k, key_line)) => insert_entry(entries, merged, k, key_line, node)?,
+                Some((k, key_line)) => {
+                    insert_entry(entries, merged, &mut duplicates, k, key_line, node)
+                }
             },
         }
     }
@@ -237,6 +238,7 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
         docs.push(Document {
             root: node,
             line: doc_line,
+            duplicate_keys: duplicates,
         });
     }
     Ok(docs)
@@ -249,10 +251,11 @@ fn is_null(text: &str) -> bool {
 fn insert_entry(
     entries: &mut Vec<(String, Node)>,
     merged: &mut Vec<String>,
+    duplicates: &mut Vec<(u32, String, u32)>,
     key: String,
     key_line: u32,
     node: Node,
-) -> Result<(), TreeError> {
+) {
     if key == "<<" {
         let sources: Vec<&Node> = match &node.value {
             Value::Seq(items) => items.iter().collect(),
@@ -266,23 +269,21 @@ fn insert_entry(
                 }
             }
         }
-        return Ok(());
+        return;
     }
     if let Some((_, existing)) = entries.iter_mut().find(|(k, _)| *k == key) {
-        // An explicit key overrides one merged in by `<<`; a key written twice is an error.
-        let Some(i) = merged.iter().position(|m| *m == key) else {
-            return Err(TreeError::DuplicateKey {
-                line: key_line,
-                key,
-                first_line: existing.line,
-            });
-        };
-        merged.swap_remove(i);
+        // An explicit key overrides one merged in by `<<` silently; a key written twice is
+        // worth a warning. Either way the later value wins.
+        match merged.iter().position(|m| *m == key) {
+            Some(i) => {
+                merged.swap_remove(i);
+            }
+            None => duplicates.push((key_line, key, existing.line)),
+        }
         *existing = node;
-        return Ok(());
+        return;
     }
     entries.push((key, node));
-    Ok(())
 }
 
 fn count_nodes(node: &Node) -> usize {

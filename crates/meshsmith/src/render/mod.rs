@@ -1,1 +1,38 @@
-//! Renderers: one per output format.
+//! Renderers: one per output format. They turn pipeline results into text; they decide nothing.
+
+pub mod graph;
+pub mod map_json;
+pub mod map_text;
+
+use meshsmith_core::model::{QualifiedName, Topology};
+use std::collections::HashMap;
+
+/// Display names for nodes: the bare name where it is unique, `name.namespace` otherwise.
+pub struct Names(HashMap<QualifiedName, String>);
+
+impl Names {
+    pub fn new(topology: &Topology) -> Self {
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for s in &topology.services {
+            *count.entry(s.id.name.as_str()).or_default() += 1;
+        }
+        Names(
+            topology
+                .services
+                .iter()
+                .map(|s| {
+                    let label = if count[s.id.name.as_str()] > 1 {
+                        s.id.to_string()
+                    } else {
+                        s.id.name.clone()
+                    };
+                    (s.id.clone(), label)
+                })
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, id: &QualifiedName) -> String {
+        self.0.get(id).cloned().unwrap_or_else(|| id.to_string())
+    }
+}

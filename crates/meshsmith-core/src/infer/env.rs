@@ -1,0 +1,154 @@
+//! A container's environment as the kubelet would build it: `envFrom` ConfigMaps first, then
+//! `env` entries (which win), with `valueFrom.configMapKeyRef` followed to the key and
+//! `$(VAR)` references expanded. Secret values are never read.
+
+use crate::model::{Container, EnvSource, HintKind, Inventory, Origin};
+use std::collections::HashMap;
+
+/// One variable of a container's environment.
+#[derive(Debug, Clone)]
+pub struct EnvEntry {
+    pub name: String,
+    /// `None` for Secrets, fields, and ConfigMap keys that are not in the input.
+    pub value: Option<String>,
+    /// Where the value is written (the ConfigMap line for ConfigMap-sourced values).
+    pub origin: Origin,
+    pub kind: HintKind,
+    /// The ConfigMap it came from, if any.
+    pub config_map: Option<String>,
+}
+
+/// Builds the environment of `container` in `namespace`.
+pub fn environment(inventory: &Inventory, namespace: &str, container: &Container) -> Vec<EnvEntry> {
+    let mut entries: Vec<EnvEntry> = Vec::new();
+    let set = |entries: &mut Vec<EnvEntry>, entry: EnvEntry| match entries
+        .iter_mut()
+        .find(|e| e.name == entry.name)
+    {
+        Some(existing) => *existing = entry,
+        None => entries.push(entry),
+    };
+    for from in &container.env_from {
+        let Some(cm) = from
+            .config_map
+            .as_ref()
+            .and_then(|n| inventory.config_map(namespace, n))
+        else {
+            continue;
+        };
+        for e in &cm.data {
+            set(
+                &mut entries,
+                EnvEntry {
+                    name: format!("{}{}", from.prefix, e.key),
+                    value: Some(e.value.clone()),
+                    origin: e.origin.clone(),
+                    kind: HintKind::EnvFromConfigMap,
+                    config_map: Some(cm.name.clone()),
+                },
+            );
+        }
+    }
+    for var in &container.env {
+        let (value, origin, kind, config_map) = match &var.source {
+            EnvSource::Literal(v) => (Some(v.clone()), var.origin.clone(), HintKind::Env, None),
+            EnvSource::ConfigMapKey { config_map, key } => {
+                match inventory
+                    .config_map(namespace, config_map)
+                    .and_then(|c| c.entry(key))
+                {
+                    Some(e) => (
+                        Some(e.value.clone()),
+                        e.origin.clone(),
+                        HintKind::ConfigMapKeyRef,
+                        Some(config_map.clone()),
+                    ),
+                    None => (None, var.origin.clone(), HintKind::ConfigMapKeyRef, None),
+                }
+            }
+            EnvSource::SecretKey { .. } | EnvSource::Field(_) => {
+                (None, var.origin.clone(), HintKind::Env, None)
+            }
+        };
+        set(
+            &mut entries,
+            EnvEntry {
+                name: var.name.clone(),
+                value,
+                origin,
+                kind,
+                config_map,
+            },
+        );
+    }
+    expand_references(&mut entries);
+    entries
+}
+
+/// Expands `$(NAME)` with the values of earlier-defined variables; `$$(` is a literal `$(`.
+fn expand_references(entries: &mut [EnvEntry]) {
+    let mut known: HashMap<String, String> = HashMap::new();
+    for entry in entries.iter_mut() {
+        if let Some(value) = &entry.value {
+            if value.contains("$(") {
+                entry.value = Some(expand(value, &known));
+            }
+        }
+        if let Some(value) = &entry.value {
+            known.insert(entry.name.clone(), value.clone());
+        }
+    }
+}
+
+fn expand(text: &str, known: &HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("$(") {
+        if rest[..pos].ends_with('$') {
+            out.push_str(&rest[..pos - 1]);
+            out.push_str("$(");
+            rest = &rest[pos + 2..];
+            continue;
+        }
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 2..];
+        match after.find(')') {
+            Some(end) => {
+                let name = &after[..end];
+                match known.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        out.push_str("$(");
+                        out.push_str(name);
+                        out.push(')');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[pos..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_expand_from_earlier_variables_only() {
+        let known: HashMap<String, String> =
+            [("HOST".to_string(), "pricing.internal".to_string())].into();
+        assert_eq!(
+            expand("http://$(HOST):8080", &known),
+            "http://pricing.internal:8080"
+        );
+        assert_eq!(expand("$(MISSING)/x", &known), "$(MISSING)/x");
+        assert_eq!(expand("$$(HOST)", &known), "$(HOST)");
+        assert_eq!(expand("$(HOST", &known), "$(HOST");
+    }
+}

@@ -1,0 +1,96 @@
+//! `map --format json`: the graph contract (services, edges, unresolved, external), every
+//! edge with its evidence. Node references are `name.namespace`.
+
+use meshsmith_core::model::*;
+use serde_json::{json, Value};
+
+fn evidence(list: &[Evidence]) -> Value {
+    list.iter()
+        .map(|e| json!({"file": &*e.origin.file, "line": e.origin.line, "kind": e.kind.as_str(), "detail": e.detail}))
+        .collect()
+}
+
+fn origin(o: &Origin) -> Value {
+    json!({"file": &*o.file, "line": o.line})
+}
+
+pub fn render(topology: &Topology) -> String {
+    let services: Vec<Value> = topology
+        .services
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.id.name,
+                "namespace": s.id.namespace,
+                "service": s.service,
+                "aliases": s.aliases,
+                "external_name": s.external_name,
+                "protocol": s.protocol.as_str(),
+                "declared_protocol": s.declared_protocol.as_str(),
+                "ports": s.ports.iter().map(|p| json!({
+                    "port": p.port,
+                    "name": p.name,
+                    "target_port": p.target_port,
+                    "declared": p.declared.as_str(),
+                    "protocol": p.believed.as_str(),
+                    "reason": p.reason,
+                })).collect::<Vec<_>>(),
+                "role": s.role.as_str(),
+                "role_reason": s.role_reason,
+                "workloads": s.workloads.iter().map(|w| json!({
+                    "name": w.name,
+                    "kind": w.kind.as_str(),
+                    "service_account": w.service_account,
+                    "sidecar_annotation": w.sidecar_annotation,
+                    "file": &*w.origin.file,
+                    "line": w.origin.line,
+                })).collect::<Vec<_>>(),
+                "exposure": {
+                    "ingress_gateway": s.exposure.ingress_gateway.iter().map(origin).collect::<Vec<_>>(),
+                    "ingress": s.exposure.ingress.iter().map(origin).collect::<Vec<_>>(),
+                    "direct": s.exposure.direct.as_ref().map(|(t, o)| json!({"type": t.as_str(), "file": &*o.file, "line": o.line})),
+                },
+                "timeout_audit": s.timeout_audit.as_str(),
+                "current_settings": s.settings.iter().map(|r| json!({
+                    "key": r.key,
+                    "value": r.raw,
+                    "kind": if r.is_timeout { "timeout" } else { "retries" },
+                    "seconds": if r.is_timeout { Some(r.value) } else { None },
+                    "attempts": if r.is_timeout { None } else { Some(r.value) },
+                    "file": &*r.origin.file,
+                    "line": r.origin.line,
+                })).collect::<Vec<_>>(),
+                "file": &*s.origin.file,
+                "line": s.origin.line,
+            })
+        })
+        .collect();
+    let edges: Vec<Value> = topology
+        .edges
+        .iter()
+        .map(|e| {
+            json!({
+                "from": e.from.to_string(),
+                "to": e.to.to_string(),
+                "port": e.port,
+                "protocol": e.protocol.as_str(),
+                "confidence": e.confidence,
+                "evidence": evidence(&e.evidence),
+            })
+        })
+        .collect();
+    let unresolved: Vec<Value> = topology
+        .unresolved
+        .iter()
+        .map(|u| json!({"from": u.from.to_string(), "host": u.host, "port": u.port, "evidence": evidence(&u.evidence)}))
+        .collect();
+    let external: Vec<Value> = topology
+        .external
+        .iter()
+        .map(|x| json!({"from": x.from.to_string(), "host": x.host, "port": x.port, "protocol": x.protocol.as_str(), "tls": x.tls, "evidence": evidence(&x.evidence)}))
+        .collect();
+    let doc = json!({"services": services, "edges": edges, "unresolved": unresolved, "external": external});
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}

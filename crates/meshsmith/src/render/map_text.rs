@@ -1,0 +1,178 @@
+//! `map` for people: the graph as `caller -> [callee, ...]`, the protocol breakdown, the
+//! timeout audit table, unresolved names, external hosts and warnings, in one screen.
+
+use super::Names;
+use meshsmith_core::model::*;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+pub struct Summary {
+    pub objects: usize,
+    pub files: usize,
+}
+
+pub fn render(topology: &Topology, summary: &Summary) -> String {
+    let names = Names::new(topology);
+    let mut out = String::new();
+    let namespaces: std::collections::BTreeSet<&str> = topology
+        .services
+        .iter()
+        .map(|s| s.id.namespace.as_str())
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} services in {} namespace(s), {} edges, {} external host(s)  ({} objects from {} file(s))",
+        topology.services.len(),
+        namespaces.len(),
+        topology.edges.len(),
+        topology.external.iter().map(|x| &x.host).collect::<std::collections::BTreeSet<_>>().len(),
+        summary.objects,
+        summary.files,
+    );
+
+    out.push_str("\nGraph (caller -> callees; ? = low confidence)\n");
+    let mut callees: BTreeMap<&QualifiedName, Vec<String>> = BTreeMap::new();
+    for e in &topology.edges {
+        let mark = if e.confidence == Confidence::Low {
+            "?"
+        } else {
+            ""
+        };
+        callees
+            .entry(&e.from)
+            .or_default()
+            .push(format!("{}{mark}", names.get(&e.to)));
+    }
+    let width = callees
+        .keys()
+        .map(|k| names.get(k).len())
+        .max()
+        .unwrap_or(0);
+    for (from, list) in &callees {
+        let _ = writeln!(out, "  {:width$} -> [{}]", names.get(from), list.join(", "));
+    }
+    let uncalled: Vec<String> = topology
+        .services
+        .iter()
+        .filter(|s| !callees.contains_key(&s.id) && !topology.edges.iter().any(|e| e.to == s.id))
+        .map(|s| names.get(&s.id))
+        .collect();
+    if !uncalled.is_empty() {
+        let _ = writeln!(out, "  (no edges: {})", uncalled.join(", "));
+    }
+
+    let mut by_protocol: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &topology.services {
+        *by_protocol.entry(protocol_label(s.protocol)).or_default() += 1;
+    }
+    let order = ["HTTP", "HTTP/2", "gRPC", "TCP", "TLS", "UDP", "unknown"];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|p| by_protocol.get(p).map(|n| format!("{n} {p}")))
+        .collect();
+    let _ = writeln!(out, "\nProtocols: {}", parts.join(", "));
+    let mismatched: Vec<String> = topology
+        .services
+        .iter()
+        .flat_map(|s| s.ports.iter().map(move |p| (s, p)))
+        .filter(|(_, p)| p.declared != p.believed && p.declared != Protocol::Unknown)
+        .map(|(s, p)| {
+            format!(
+                "{}:{} declared {} but speaks {}",
+                names.get(&s.id),
+                p.port,
+                p.declared.as_str(),
+                p.believed.as_str()
+            )
+        })
+        .collect();
+    let undeclared = topology
+        .services
+        .iter()
+        .flat_map(|s| &s.ports)
+        .filter(|p| p.declared == Protocol::Unknown)
+        .count();
+    if undeclared > 0 {
+        let _ = writeln!(
+            out,
+            "  {undeclared} port(s) declare no protocol (Istio will sniff)"
+        );
+    }
+    for m in mismatched {
+        let _ = writeln!(out, "  {m}");
+    }
+
+    out.push_str("\nTimeout audit (timeouts hard-coded today)\n");
+    let _ = writeln!(out, "  {:<22} {:>5}  services", "category", "count");
+    for (audit, label) in [
+        (TimeoutAudit::None, "none"),
+        (TimeoutAudit::TooLong, "too long (>= 30 s)"),
+        (TimeoutAudit::Reasonable, "reasonable"),
+    ] {
+        let list: Vec<String> = topology
+            .services
+            .iter()
+            .filter(|s| s.timeout_audit == audit)
+            .map(|s| names.get(&s.id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>5}  {}",
+            label,
+            list.len(),
+            list.join(", ")
+        );
+    }
+
+    if !topology.unresolved.is_empty() {
+        out.push_str("\nUnresolved names (no Service has them)\n");
+        for u in &topology.unresolved {
+            let port = u.port.map(|p| format!(":{p}")).unwrap_or_default();
+            let at = u
+                .evidence
+                .first()
+                .map(|e| e.origin.to_string())
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {} -> {}{port}  ({at})", names.get(&u.from), u.host);
+        }
+    }
+    if !topology.external.is_empty() {
+        out.push_str("\nExternal hosts\n");
+        for x in &topology.external {
+            let port = x.port.map(|p| format!(":{p}")).unwrap_or_default();
+            let at = x
+                .evidence
+                .first()
+                .map(|e| e.origin.to_string())
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {} -> {}{port}  ({at})", names.get(&x.from), x.host);
+        }
+    }
+    let warnings: Vec<&Note> = topology
+        .notes
+        .iter()
+        .filter(|n| n.level == NoteLevel::Warning)
+        .collect();
+    if !warnings.is_empty() {
+        out.push_str("\nWarnings\n");
+        for n in warnings.iter().take(8) {
+            let _ = writeln!(out, "  {}: {}", n.origin, n.message);
+        }
+        if warnings.len() > 8 {
+            let _ = writeln!(out, "  ... and {} more", warnings.len() - 8);
+        }
+    }
+    out
+}
+
+fn protocol_label(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Http => "HTTP",
+        Protocol::Http2 => "HTTP/2",
+        Protocol::Grpc => "gRPC",
+        Protocol::Tcp => "TCP",
+        Protocol::Tls => "TLS",
+        Protocol::Udp => "UDP",
+        Protocol::Unknown => "unknown",
+    }
+}
