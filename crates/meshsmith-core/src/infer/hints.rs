@@ -162,6 +162,7 @@ pub fn workload_hints(
         }
     }
     hints.extend(mounted_file_hints(inventory, w, &shared));
+    hints.extend(looked_up_config_hints(inventory, w, users));
     hints.extend(annotation_hints(w));
     hints
 }
@@ -230,6 +231,58 @@ fn mounted_file_hints(
                     },
                     address,
                     confidence,
+                });
+            }
+        }
+    }
+    hints
+}
+
+/// Spring Cloud Kubernetes reads application config from a ConfigMap it looks up by name,
+/// without any reference in the pod spec. Such a ConfigMap (an `application.yaml` or
+/// `.properties` that no workload mounts or loads) that carries gateway routes is read by the
+/// namespace's gateway application; its addresses are that gateway's calls, with low
+/// confidence since nothing in the pod spec ties the two together.
+fn looked_up_config_hints(
+    inventory: &Inventory,
+    w: &Workload,
+    users: &HashMap<(String, String), usize>,
+) -> Vec<Hint> {
+    let is_gateway_app = w.name.contains("gateway")
+        || w.containers.iter().any(|c| c.image.contains("gateway"));
+    let uses_spring = w.containers.iter().any(|c| {
+        c.env.iter().any(|e| e.name.starts_with("SPRING_")) || c.image.contains("spring")
+    });
+    if !is_gateway_app || !uses_spring {
+        return Vec::new();
+    }
+    let mut hints = Vec::new();
+    for cm in inventory.config_maps.iter().filter(|c| c.namespace == w.namespace) {
+        if users.contains_key(&(cm.namespace.clone(), cm.name.clone())) {
+            continue;
+        }
+        for entry in &cm.data {
+            let app_config = entry.key.starts_with("application")
+                && (entry.key.ends_with(".yaml") || entry.key.ends_with(".yml") || entry.key.ends_with(".properties"));
+            if !app_config || !entry.value.contains("routes") {
+                continue;
+            }
+            let first = entry.origin.line + u32::from(entry.block);
+            for address in find_addresses(&entry.value) {
+                let text = entry.value.lines().nth(address.line_offset as usize).unwrap_or("");
+                hints.push(Hint {
+                    evidence: Evidence {
+                        origin: Origin { file: entry.origin.file.clone(), line: first + address.line_offset },
+                        kind: HintKind::EnvFromConfigMap,
+                        detail: format!(
+                            "{} of ConfigMap {} (looked up by name by Spring Cloud Kubernetes): {}",
+                            entry.key,
+                            cm.name,
+                            text.trim()
+                        ),
+                    },
+                    address,
+                    confidence: Confidence::Low,
                 });
             }
         }

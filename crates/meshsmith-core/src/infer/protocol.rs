@@ -156,16 +156,14 @@ fn port_name_says_http(port: &ServicePort) -> bool {
         .is_some_and(|n| n.contains("http") || n.contains("admin") || n.contains("management"))
 }
 
-/// The protocol a URL scheme implies.
+/// The protocol a URL scheme implies. A scheme that is not HTTP's or gRPC's names a protocol
+/// of its own (`redis://`, `amqp://`, `proxy://`), which the mesh can only treat as TCP.
 pub fn scheme_protocol(scheme: &str) -> Option<Protocol> {
     Some(match scheme {
         "http" | "https" | "ws" | "wss" => Protocol::Http,
         "grpc" | "grpcs" | "dns" | "xds" => Protocol::Grpc,
-        "redis" | "rediss" | "postgres" | "postgresql" | "mysql" | "mariadb" | "mongodb"
-        | "amqp" | "amqps" | "kafka" | "nats" | "tcp" | "memcached" | "sqlserver" | "cassandra" => {
-            Protocol::Tcp
-        }
-        _ => return None,
+        "" => return None,
+        _ => Protocol::Tcp,
     })
 }
 
