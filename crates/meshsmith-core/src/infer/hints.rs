@@ -86,6 +86,15 @@ pub fn workload_hints(
             let detail = format!("env {}={}", entry.name, one_line(value));
             let mut found = find_addresses(value);
             let mut kind = entry.kind;
+            if found.is_empty() && !names_a_host(&entry.name) && is_cluster_form(value) {
+                // `ZIPKIN=zipkin.tracing.svc.cluster.local`: the value itself says it is a host.
+                found.extend(bare_host(value).map(|host| Address {
+                    host,
+                    port: None,
+                    scheme: None,
+                    line_offset: 0,
+                }));
+            }
             if found.is_empty() && names_a_host(&entry.name) {
                 let port = paired_port(&env, &entry.name);
                 if port.is_some() {
@@ -192,7 +201,7 @@ fn mounted_file_hints(
             Confidence::High
         };
         for entry in &cm.data {
-            let first = entry.origin.line + u32::from(entry.block);
+            let first = entry.origin.line;
             let mut found = find_addresses(&entry.value);
             for (offset, line) in entry.value.lines().enumerate() {
                 if let Some((key, value)) = line.split_once([':', '=']) {
@@ -248,31 +257,45 @@ fn looked_up_config_hints(
     w: &Workload,
     users: &HashMap<(String, String), usize>,
 ) -> Vec<Hint> {
-    let is_gateway_app = w.name.contains("gateway")
-        || w.containers.iter().any(|c| c.image.contains("gateway"));
-    let uses_spring = w.containers.iter().any(|c| {
-        c.env.iter().any(|e| e.name.starts_with("SPRING_")) || c.image.contains("spring")
-    });
+    let is_gateway_app =
+        w.name.contains("gateway") || w.containers.iter().any(|c| c.image.contains("gateway"));
+    let uses_spring = w
+        .containers
+        .iter()
+        .any(|c| c.env.iter().any(|e| e.name.starts_with("SPRING_")) || c.image.contains("spring"));
     if !is_gateway_app || !uses_spring {
         return Vec::new();
     }
     let mut hints = Vec::new();
-    for cm in inventory.config_maps.iter().filter(|c| c.namespace == w.namespace) {
+    for cm in inventory
+        .config_maps
+        .iter()
+        .filter(|c| c.namespace == w.namespace)
+    {
         if users.contains_key(&(cm.namespace.clone(), cm.name.clone())) {
             continue;
         }
         for entry in &cm.data {
             let app_config = entry.key.starts_with("application")
-                && (entry.key.ends_with(".yaml") || entry.key.ends_with(".yml") || entry.key.ends_with(".properties"));
+                && (entry.key.ends_with(".yaml")
+                    || entry.key.ends_with(".yml")
+                    || entry.key.ends_with(".properties"));
             if !app_config || !entry.value.contains("routes") {
                 continue;
             }
-            let first = entry.origin.line + u32::from(entry.block);
+            let first = entry.origin.line;
             for address in find_addresses(&entry.value) {
-                let text = entry.value.lines().nth(address.line_offset as usize).unwrap_or("");
+                let text = entry
+                    .value
+                    .lines()
+                    .nth(address.line_offset as usize)
+                    .unwrap_or("");
                 hints.push(Hint {
                     evidence: Evidence {
-                        origin: Origin { file: entry.origin.file.clone(), line: first + address.line_offset },
+                        origin: Origin {
+                            file: entry.origin.file.clone(),
+                            line: first + address.line_offset,
+                        },
                         kind: HintKind::EnvFromConfigMap,
                         detail: format!(
                             "{} of ConfigMap {} (looked up by name by Spring Cloud Kubernetes): {}",
@@ -323,6 +346,12 @@ fn annotation_hints(w: &Workload) -> Vec<Hint> {
             confidence: Confidence::High,
         })
         .collect()
+}
+
+/// `name.ns.svc` or `name.ns.svc.<cluster-domain>`.
+fn is_cluster_form(value: &str) -> bool {
+    let labels: Vec<&str> = value.trim().split('.').collect();
+    labels.len() >= 3 && labels.iter().skip(2).any(|l| *l == "svc") && bare_host(value).is_some()
 }
 
 /// Variable or file keys whose value is a host: `*_HOST`, `*_ADDR`, `*_URL`, `server`...

@@ -108,8 +108,11 @@ pub fn believed(
     if let Some((image, kind)) =
         serving().find_map(|c| image_is_tcp_datastore(&c.image).map(|k| (c.image.clone(), k)))
     {
+        // A datastore image may also serve an HTTP admin port; its wire port is TCP whatever
+        // the port is called.
+        let wire_port = TCP_PORTS.contains(&port.port) || TCP_PORTS.contains(&target);
         let http_admin = declared.is_http_family() || port_name_says_http(port);
-        if !http_admin {
+        if wire_port || !http_admin {
             return (Protocol::Tcp, format!("{kind} image {image}"));
         }
     }

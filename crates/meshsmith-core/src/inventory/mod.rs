@@ -37,8 +37,13 @@ pub fn inventory(objects: &[Object], default_namespace: &str) -> Inventory {
             inv.notes.push(Note {
                 origin: obj.origin(),
                 message: format!(
-                    "{} {}/{} appears more than once; the first one is used",
-                    obj.kind, namespace, obj.name
+                    "{} {} appears more than once; the first one is used",
+                    obj.kind,
+                    if obj.kind == "Namespace" {
+                        obj.name.clone()
+                    } else {
+                        format!("{namespace}/{}", obj.name)
+                    }
                 ),
                 level: NoteLevel::Warning,
             });
@@ -186,16 +191,13 @@ fn config_map(obj: &Object, namespace: String) -> ConfigMap {
         .as_map()
         .iter()
         .filter_map(|(key, v)| {
-            let Value::Scalar { text, plain } = &v.value else {
+            let Value::Scalar { text, .. } = &v.value else {
                 return None;
             };
-            // A block scalar's text starts on the line after its `|` indicator.
-            let block = !plain && text.contains('\n');
             Some(ConfigEntry {
                 key: key.clone(),
                 value: text.clone(),
                 origin: obj.origin_at(v),
-                block,
             })
         })
         .collect();

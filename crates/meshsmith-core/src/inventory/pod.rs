@@ -114,10 +114,16 @@ fn container(obj: &Object, c: &Node, init: bool) -> Container {
             } else {
                 EnvSource::Literal(e.at("value").as_str().unwrap_or("").to_string())
             };
+            // Point at the value itself (the line after `- name:` in block style).
+            let at = if e.at("value").is_null() {
+                e
+            } else {
+                e.at("value")
+            };
             Some(EnvVar {
                 name,
                 source,
-                origin: obj.origin_at(e),
+                origin: obj.origin_at(at),
             })
         })
         .collect();

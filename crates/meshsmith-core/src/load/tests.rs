@@ -239,3 +239,28 @@ fn oversized_file_is_refused() {
         }
     ));
 }
+
+#[test]
+fn block_scalar_lines_are_those_of_their_first_text_line() {
+    let text =
+        "a: 1\nfile: |\n  one\n  two\nnext: x\nfolded: >-\n  three\nlast: y\nblank: |\n\n  four\n";
+    let docs = parse_documents(text, &limits()).unwrap();
+    let root = &docs[0].root;
+    let lines: Vec<(&str, u32)> = root
+        .as_map()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.line))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("a", 1),
+            ("file", 3),
+            ("next", 5),
+            ("folded", 7),
+            ("last", 8),
+            ("blank", 10)
+        ]
+    );
+    assert_eq!(root.at("file").as_str(), Some("one\ntwo\n"));
+}

@@ -133,6 +133,13 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
             }
             Event::Scalar(text, style, anchor, _tag) => {
                 let plain = matches!(style, ScalarStyle::Plain);
+                // A block scalar's span starts at its first non-empty content line; make the
+                // node's line that of the text's first line, so `line + n` is the text's line n.
+                let line = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    line.saturating_sub(text.bytes().take_while(|b| *b == b'\n').count() as u32)
+                } else {
+                    line
+                };
                 let value = if plain && is_null(&text) {
                     Value::Null
                 } else {

@@ -254,9 +254,8 @@ pub struct Namespace {
 pub struct ConfigEntry {
     pub key: String,
     pub value: String,
+    /// For a multi-line value, the line of its first line of text.
     pub origin: Origin,
-    /// Block scalars (`|`, `>`) start one line below the key.
-    pub block: bool,
 }
 
 #[derive(Debug, Clone)]
