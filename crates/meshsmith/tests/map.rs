@@ -5,7 +5,10 @@ use assert_cmd::Command;
 use std::path::PathBuf;
 
 fn example() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/shopfront").display().to_string()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/shopfront")
+        .display()
+        .to_string()
 }
 
 fn meshsmith() -> Command {
@@ -36,16 +39,33 @@ fn run(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
 fn text_output_shows_graph_protocols_and_audit_in_one_screen() {
     let r = run(&["map", &example()], None);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Protocols: 16 HTTP, 6 gRPC"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Protocols: 16 HTTP, 6 gRPC"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains(
         "order-service          -> [inventory-service, order-store, pricing-service, shipping-service, payment-service, user-service]"
     ), "{}", r.stdout);
-    let audit: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("  none") || l.starts_with("  too long") || l.starts_with("  reasonable")).collect();
+    let audit: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| {
+            l.starts_with("  none") || l.starts_with("  too long") || l.starts_with("  reasonable")
+        })
+        .collect();
     assert!(audit[0].contains("    8  "), "{audit:?}");
-    assert!(audit[1].contains("    5  ") && audit[1].contains("order-service"), "{audit:?}");
+    assert!(
+        audit[1].contains("    5  ") && audit[1].contains("order-service"),
+        "{audit:?}"
+    );
     assert!(audit[2].contains("    9  "), "{audit:?}");
     assert!(r.stdout.contains("payment-service -> api.stripe.com:443"));
-    assert!(r.stdout.lines().count() <= 60, "more than one screen: {} lines", r.stdout.lines().count());
+    assert!(
+        r.stdout.lines().count() <= 60,
+        "more than one screen: {} lines",
+        r.stdout.lines().count()
+    );
 }
 
 #[test]
@@ -58,7 +78,15 @@ fn json_follows_the_contract_and_is_byte_identical_on_rerun() {
     let services = doc["services"].as_array().expect("services");
     assert_eq!(services.len(), 22);
     for s in services {
-        for key in ["name", "namespace", "protocol", "declared_protocol", "ports", "role", "timeout_audit"] {
+        for key in [
+            "name",
+            "namespace",
+            "protocol",
+            "declared_protocol",
+            "ports",
+            "role",
+            "timeout_audit",
+        ] {
             assert!(s.get(key).is_some(), "service lacks {key}: {s}");
         }
     }
@@ -72,7 +100,12 @@ fn json_follows_the_contract_and_is_byte_identical_on_rerun() {
     assert_eq!(pay["protocol"], "http");
     assert_eq!(pay["confidence"], "high");
     let ev = &pay["evidence"][0];
-    assert!(ev["file"].as_str().is_some_and(|f| f.ends_with("shop/order-service.yaml")), "{ev}");
+    assert!(
+        ev["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("shop/order-service.yaml")),
+        "{ev}"
+    );
     assert!(ev["line"].as_u64().is_some_and(|l| l > 0));
     assert_eq!(doc["unresolved"].as_array().map(Vec::len), Some(0));
     assert_eq!(doc["external"].as_array().map(Vec::len), Some(3));
@@ -84,7 +117,9 @@ fn dot_and_mermaid_draw_every_edge() {
     assert_eq!(dot.code, 0);
     assert!(dot.stdout.starts_with("digraph meshsmith {"));
     assert_eq!(dot.stdout.matches(" -> ").count(), 28 + 3);
-    assert!(dot.stdout.contains("shop__order_service -> shop__payment_service"));
+    assert!(dot
+        .stdout
+        .contains("shop__order_service -> shop__payment_service"));
     let mermaid = run(&["map", "--format", "mermaid", &example()], None);
     assert_eq!(mermaid.code, 0);
     assert!(mermaid.stdout.starts_with("flowchart LR"));
@@ -111,22 +146,36 @@ fn bad_input(name: &str, bytes: &[u8]) -> Run {
 
 fn assert_refused(r: &Run, file: &str, line: u32, words: &str) {
     assert_eq!(r.code, 2, "stderr: {}", r.stderr);
-    assert!(r.stdout.is_empty(), "printed output despite bad input: {}", r.stdout);
+    assert!(
+        r.stdout.is_empty(),
+        "printed output despite bad input: {}",
+        r.stdout
+    );
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     let at = format!("{file}:{line}");
     assert!(r.stderr.contains(&at), "expected {at} in: {}", r.stderr);
-    assert!(r.stderr.contains(words), "expected `{words}` in: {}", r.stderr);
+    assert!(
+        r.stderr.contains(words),
+        "expected `{words}` in: {}",
+        r.stderr
+    );
 }
 
 #[test]
 fn syntax_error_is_refused_with_file_and_line() {
-    let r = bad_input("broken.yaml", b"apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels: {app: [x}\n");
+    let r = bad_input(
+        "broken.yaml",
+        b"apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels: {app: [x}\n",
+    );
     assert_refused(&r, "broken.yaml", 5, "syntax error");
 }
 
 #[test]
 fn non_utf8_is_refused_with_file_and_line() {
-    let r = bad_input("latin1.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n");
+    let r = bad_input(
+        "latin1.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n",
+    );
     assert_refused(&r, "latin1.yaml", 4, "UTF-8");
 }
 
@@ -139,12 +188,20 @@ fn alias_bomb_is_refused_with_file_and_line() {
     }
     let r = bad_input("bomb.yaml", text.as_bytes());
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("bomb.yaml:") && r.stderr.contains("alias"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("bomb.yaml:") && r.stderr.contains("alias"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn deep_nesting_is_refused_with_file_and_line() {
-    let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\ndata: {}{}\n", "[".repeat(300), "]".repeat(300));
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\ndata: {}{}\n",
+        "[".repeat(300),
+        "]".repeat(300)
+    );
     let r = bad_input("deep.yaml", text.as_bytes());
     assert_refused(&r, "deep.yaml", 4, "levels deep");
 }
@@ -157,7 +214,12 @@ fn every_bad_file_is_reported_not_just_the_first() {
     std::fs::write(dir.path().join("c.yaml"), b"k: \xff\n").expect("write");
     let r = run(&["map", &dir.path().display().to_string()], None);
     assert_eq!(r.code, 2);
-    assert_eq!(r.stderr.lines().filter(|l| l.starts_with("error:")).count(), 3, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        3,
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("b.json:2"), "{}", r.stderr);
     assert!(r.stderr.contains("c.yaml:1"), "{}", r.stderr);
 }
@@ -166,7 +228,11 @@ fn every_bad_file_is_reported_not_just_the_first() {
 fn missing_path_and_bad_usage_exit_2() {
     let r = run(&["map", "/nonexistent/manifests"], None);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("/nonexistent/manifests: no such file"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("/nonexistent/manifests: no such file"),
+        "{}",
+        r.stderr
+    );
     let r = run(&["map", "--format", "xml", &example()], None);
     assert_eq!(r.code, 2);
     let r = run(&["frobnicate"], None);
@@ -176,9 +242,21 @@ fn missing_path_and_bad_usage_exit_2() {
 #[test]
 fn kustomization_and_chart_files_are_skipped_not_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("kustomization.yaml"), "resources:\n- app.yaml\n").expect("write");
-    std::fs::write(dir.path().join("Chart.yaml"), "apiVersion: v2\nname: shop\nversion: 0.1.0\n").expect("write");
-    std::fs::write(dir.path().join("app.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n").expect("write");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources:\n- app.yaml\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n",
+    )
+    .expect("write");
     let r = run(&["map", &dir.path().display().to_string()], None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.starts_with("1 services"), "{}", r.stdout);
