@@ -261,3 +261,15 @@ fn kustomization_and_chart_files_are_skipped_not_errors() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.starts_with("1 services"), "{}", r.stdout);
 }
+
+#[test]
+fn oversized_file_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("huge.yaml");
+    // A sparse file: the size limit is checked before a byte is read.
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len(256 * 1024 * 1024 + 1).expect("set length");
+    let r = run(&["map", &path.display().to_string()], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("huge.yaml: 268435457 bytes is more than the limit of 268435456 bytes"), "{}", r.stderr);
+}
