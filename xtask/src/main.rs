@@ -2,7 +2,8 @@
 //! `cargo xtask bench` measures the pipeline against a parse-only baseline.
 #![forbid(unsafe_code)]
 
-mod synth;
+mod bench;
+use xtask::synth;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -26,11 +27,26 @@ enum Task {
         #[arg(short = 'o', long)]
         out: PathBuf,
     },
+    /// Measure the pipeline against a parse-only baseline on synthetic organisations.
+    Bench {
+        /// Organisation sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
+        services: Vec<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the synthetic corpora are written (and reused).
+        #[arg(long, default_value = "target/synth")]
+        work: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Task::Synth { services, seed, out } => {
+        Task::Synth {
+            services,
+            seed,
+            out,
+        } => {
             let org = synth::Org::new(services, seed);
             let stats = synth::write(&org, &out)?;
             println!(
@@ -43,6 +59,11 @@ fn main() -> anyhow::Result<()> {
                 out.display()
             );
         }
+        Task::Bench {
+            services,
+            seed,
+            work,
+        } => bench::run(&services, seed, &work)?,
     }
     Ok(())
 }

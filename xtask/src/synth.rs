@@ -38,12 +38,17 @@ enum Kind {
 
 const TEAM_SIZE: usize = 25;
 const WORDS: [&str; 24] = [
-    "order", "cart", "user", "profile", "price", "search", "catalog", "review", "ledger", "invoice",
-    "ship", "stock", "quote", "media", "auth", "session", "report", "audit", "notify", "promo",
-    "loyalty", "tax", "fraud", "route",
+    "order", "cart", "user", "profile", "price", "search", "catalog", "review", "ledger",
+    "invoice", "ship", "stock", "quote", "media", "auth", "session", "report", "audit", "notify",
+    "promo", "loyalty", "tax", "fraud", "route",
 ];
-const EXTERNAL: [&str; 5] =
-    ["https://api.stripe.com", "https://api.sendgrid.com/v3", "https://hooks.slack.com", "https://s3.amazonaws.com", "https://api.twilio.com"];
+const EXTERNAL: [&str; 5] = [
+    "https://api.stripe.com",
+    "https://api.sendgrid.com/v3",
+    "https://hooks.slack.com",
+    "https://s3.amazonaws.com",
+    "https://api.twilio.com",
+];
 
 struct Svc {
     name: String,
@@ -131,12 +136,19 @@ impl Org {
         // One deliberate cycle per hundred services: a service calling back up its chain.
         for i in (150..count).step_by(100) {
             if let Some(&callee) = services[i].calls.first() {
-                if !matches!(services[callee].kind, Kind::Redis | Kind::Postgres | Kind::Mongo) {
+                if !matches!(
+                    services[callee].kind,
+                    Kind::Redis | Kind::Postgres | Kind::Mongo
+                ) {
                     services[callee].calls.push(i);
                 }
             }
         }
-        Org { services, namespaces: count.div_ceil(TEAM_SIZE), seed }
+        Org {
+            services,
+            namespaces: count.div_ceil(TEAM_SIZE),
+            seed,
+        }
     }
 }
 
@@ -148,7 +160,12 @@ pub struct Stats {
 }
 
 pub fn write(org: &Org, out: &Path) -> anyhow::Result<Stats> {
-    let mut stats = Stats { namespaces: org.namespaces, files: 0, documents: 0, bytes: 0 };
+    let mut stats = Stats {
+        namespaces: org.namespaces,
+        files: 0,
+        documents: 0,
+        bytes: 0,
+    };
     std::fs::create_dir_all(out)?;
     let mut ns_text = String::new();
     for t in 0..org.namespaces {
@@ -185,7 +202,10 @@ fn host(org: &Org, from: usize, to: usize, rng: &mut Rng) -> String {
 }
 
 fn env_var(out: &mut String, name: &str, value: &str) {
-    let _ = write!(out, "            - name: {name}\n              value: \"{value}\"\n");
+    let _ = write!(
+        out,
+        "            - name: {name}\n              value: \"{value}\"\n"
+    );
 }
 
 fn service_yaml(org: &Org, i: usize, rng: &mut Rng) -> (String, usize) {
@@ -197,17 +217,40 @@ fn service_yaml(org: &Org, i: usize, rng: &mut Rng) -> (String, usize) {
     for (n, &c) in s.calls.iter().enumerate() {
         let callee = &org.services[c];
         let h = host(org, i, c, rng);
-        let var = callee.name.split('-').take(2).collect::<Vec<_>>().join("_").to_uppercase() + &format!("_{n}");
+        let var = callee
+            .name
+            .split('-')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("_")
+            .to_uppercase()
+            + &format!("_{n}");
         match callee.kind {
-            Kind::Postgres => env_var(&mut env, &format!("{var}_DSN"), &format!("postgresql://app@{h}:5432/app?sslmode=disable")),
-            Kind::Mongo => env_var(&mut env, &format!("{var}_URI"), &format!("mongodb://{h}:27017/app")),
+            Kind::Postgres => env_var(
+                &mut env,
+                &format!("{var}_DSN"),
+                &format!("postgresql://app@{h}:5432/app?sslmode=disable"),
+            ),
+            Kind::Mongo => env_var(
+                &mut env,
+                &format!("{var}_URI"),
+                &format!("mongodb://{h}:27017/app"),
+            ),
             Kind::Redis => {
                 env_var(&mut env, &format!("{var}_ADDR"), &format!("{h}:6379"));
                 waits.push(format!("{h} 6379"));
             }
             _ => match rng.below(5) {
-                0 => env_var(&mut env, &format!("{var}_ADDR"), &format!("{h}:{}", callee.port)),
-                1 => env_var(&mut env, &format!("{var}_URL"), &format!("http://{h}:{}/api", callee.port)),
+                0 => env_var(
+                    &mut env,
+                    &format!("{var}_ADDR"),
+                    &format!("{h}:{}", callee.port),
+                ),
+                1 => env_var(
+                    &mut env,
+                    &format!("{var}_URL"),
+                    &format!("http://{h}:{}/api", callee.port),
+                ),
                 2 => {
                     env_var(&mut env, &format!("{var}_HOST"), &h);
                     env_var(&mut env, &format!("{var}_PORT"), &callee.port.to_string());
@@ -215,7 +258,11 @@ fn service_yaml(org: &Org, i: usize, rng: &mut Rng) -> (String, usize) {
                 3 => {
                     let _ = writeln!(config, "  {var}_URL: http://{h}:{}", callee.port);
                 }
-                _ => args.push(format!("--{}-addr={h}:{}", var.to_lowercase().replace('_', "-"), callee.port)),
+                _ => args.push(format!(
+                    "--{}-addr={h}:{}",
+                    var.to_lowercase().replace('_', "-"),
+                    callee.port
+                )),
             },
         }
     }
@@ -246,9 +293,16 @@ fn service_yaml(org: &Org, i: usize, rng: &mut Rng) -> (String, usize) {
         Kind::Redis => ("StatefulSet", "redis:7.2".to_string()),
         Kind::Postgres => ("StatefulSet", "postgres:16.3".to_string()),
         Kind::Mongo => ("StatefulSet", "mongo:7.0".to_string()),
-        _ => ("Deployment", format!("registry.example.com/{ns}/{name}:1.{}.{}", i % 17, i % 5)),
+        _ => (
+            "Deployment",
+            format!("registry.example.com/{ns}/{name}:1.{}.{}", i % 17, i % 5),
+        ),
     };
-    let sidecar = if s.no_sidecar_annotation { "" } else { "        sidecar.istio.io/inject: \"true\"\n" };
+    let sidecar = if s.no_sidecar_annotation {
+        ""
+    } else {
+        "        sidecar.istio.io/inject: \"true\"\n"
+    };
     let probe = match s.kind {
         Kind::Grpc => format!("          readinessProbe:\n            grpc:\n              port: {}\n            periodSeconds: 10\n          livenessProbe:\n            grpc:\n              port: {}\n            initialDelaySeconds: 15\n", s.port, s.port),
         Kind::Http | Kind::Worker => format!("          readinessProbe:\n            httpGet:\n              path: /healthz\n              port: {}\n            periodSeconds: 10\n          livenessProbe:\n            httpGet:\n              path: /healthz\n              port: {}\n            initialDelaySeconds: 15\n", s.port, s.port),
@@ -257,7 +311,10 @@ fn service_yaml(org: &Org, i: usize, rng: &mut Rng) -> (String, usize) {
     let _ = write!(y, "---\napiVersion: apps/v1\nkind: {workload}\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app: {name}\n    team: {ns}\n{helm}  annotations:\n    deployment.kubernetes.io/revision: \"3\"\nspec:\n  replicas: {}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n        team: {ns}\n        version: v1\n      annotations:\n{sidecar}        prometheus.io/scrape: \"true\"\n        prometheus.io/port: \"9090\"\n    spec:\n      serviceAccountName: {name}\n      securityContext:\n        runAsNonRoot: true\n        runAsUser: 10001\n        fsGroup: 10001\n", 2 + i % 3);
     if !waits.is_empty() {
         y.push_str("      initContainers:\n        - name: wait-for-deps\n          image: busybox:1.36\n          command: [\"sh\", \"-c\", \"");
-        let loops: Vec<String> = waits.iter().map(|w| format!("until nc -z {w}; do sleep 2; done")).collect();
+        let loops: Vec<String> = waits
+            .iter()
+            .map(|w| format!("until nc -z {w}; do sleep 2; done"))
+            .collect();
         y.push_str(&loops.join("; "));
         y.push_str("\"]\n");
     }
@@ -269,7 +326,10 @@ fn service_yaml(org: &Org, i: usize, rng: &mut Rng) -> (String, usize) {
         }
     }
     if has_config {
-        let _ = write!(y, "          envFrom:\n            - configMapRef:\n                name: {name}-deps\n");
+        let _ = write!(
+            y,
+            "          envFrom:\n            - configMapRef:\n                name: {name}-deps\n"
+        );
     }
     let _ = write!(y, "          env:\n            - name: POD_NAME\n              valueFrom:\n                fieldRef:\n                  fieldPath: metadata.name\n{env}{probe}          resources:\n            requests:\n              cpu: 100m\n              memory: 128Mi\n            limits:\n              cpu: 500m\n              memory: 512Mi\n          securityContext:\n            allowPrivilegeEscalation: false\n            readOnlyRootFilesystem: true\n            capabilities:\n              drop: [\"ALL\"]\n");
     let _ = write!(y, "          volumeMounts:\n            - name: tmp\n              mountPath: /tmp\n      volumes:\n        - name: tmp\n          emptyDir: {{}}\n      affinity:\n        podAntiAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n            - weight: 100\n              podAffinityTerm:\n                topologyKey: kubernetes.io/hostname\n                labelSelector:\n                  matchLabels:\n                    app: {name}\n      topologySpreadConstraints:\n        - maxSkew: 1\n          topologyKey: topology.kubernetes.io/zone\n          whenUnsatisfiable: ScheduleAnyway\n          labelSelector:\n            matchLabels:\n              app: {name}\n      tolerations:\n        - key: workload\n          operator: Equal\n          value: general\n          effect: NoSchedule\n      terminationGracePeriodSeconds: 30\n");

@@ -271,5 +271,10 @@ fn oversized_file_is_refused_before_it_is_read() {
     file.set_len(256 * 1024 * 1024 + 1).expect("set length");
     let r = run(&["map", &path.display().to_string()], None);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("huge.yaml: 268435457 bytes is more than the limit of 268435456 bytes"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("huge.yaml: 268435457 bytes is more than the limit of 268435456 bytes"),
+        "{}",
+        r.stderr
+    );
 }

@@ -195,17 +195,23 @@ pub fn infer(inventory: &Inventory) -> Topology {
         ));
     }
 
+    // Per node, in one pass over the edges: calls per callee port, protocols spoken out,
+    // and the number of callees and callers.
+    let mut calls_per_port: Vec<BTreeMap<u16, usize>> = vec![BTreeMap::new(); services.len()];
+    let mut spoken_out: Vec<Vec<Protocol>> = vec![Vec::new(); services.len()];
+    let mut callee_count = vec![0usize; services.len()];
+    let mut caller_count = vec![0usize; services.len()];
+    for (from, to, e) in &topo_edges {
+        if let Some(p) = e.port {
+            *calls_per_port[*to].entry(p).or_default() += 1;
+        }
+        spoken_out[*from].push(e.protocol);
+        callee_count[*from] += 1;
+        caller_count[*to] += 1;
+    }
     for (ni, s) in services.iter_mut().enumerate() {
         // The service's protocol is its most-called port's, else its first port's.
-        let mut calls_per_port: BTreeMap<u16, usize> = BTreeMap::new();
-        for (_, to, e) in &topo_edges {
-            if *to == ni {
-                if let Some(p) = e.port {
-                    *calls_per_port.entry(p).or_default() += 1;
-                }
-            }
-        }
-        let main_port = calls_per_port
+        let main_port = calls_per_port[ni]
             .iter()
             .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
             .and_then(|(p, _)| s.port(*p))
@@ -213,11 +219,7 @@ pub fn infer(inventory: &Inventory) -> Topology {
         (s.protocol, s.declared_protocol) = match main_port {
             Some(p) => (p.believed, p.declared),
             None => {
-                let out: Vec<Protocol> = topo_edges
-                    .iter()
-                    .filter(|(f, _, _)| *f == ni)
-                    .map(|(_, _, e)| e.protocol)
-                    .collect();
+                let out = &spoken_out[ni];
                 let spoken = out
                     .iter()
                     .copied()
@@ -296,8 +298,8 @@ pub fn infer(inventory: &Inventory) -> Topology {
             has_service: svc.is_some(),
             workloads: workloads.clone(),
             protocol: s.protocol,
-            callees: topo_edges.iter().filter(|(f, _, _)| *f == ni).count(),
-            callers: topo_edges.iter().filter(|(_, t, _)| *t == ni).count(),
+            callees: callee_count[ni],
+            callers: caller_count[ni],
             external: external_by_node.get(&ni).cloned().unwrap_or_default(),
             queue_keys,
             name: &s.id.name,

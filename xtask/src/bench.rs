@@ -1,0 +1,154 @@
+//! `cargo xtask bench`: for synthetic organisations of each size, measures side by side in
+//! one process (a) a single-threaded parse of the same files with each YAML parser we know,
+//! and (b) the meshsmith pipeline, and prints the ratio b / fastest a, peak memory (VmHWM,
+//! reset between runs) and documents per second.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use xtask::{pipeline, synth};
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Peak resident memory since the last reset, in bytes (Linux).
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn reset_peak() {
+    // Writing 5 to clear_refs resets VmHWM to the current RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, Duration, u64) {
+    reset_peak();
+    let base = peak_rss();
+    let start = Instant::now();
+    let out = f();
+    let elapsed = start.elapsed();
+    (out, elapsed, peak_rss().saturating_sub(base))
+}
+
+fn parse_yaml_serde(paths: &[PathBuf]) -> usize {
+    use serde::Deserialize;
+    let mut docs = 0;
+    for p in paths {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        for de in yaml_serde::Deserializer::from_str(&text) {
+            match yaml_serde::Value::deserialize(de) {
+                Ok(_) => docs += 1,
+                Err(_) => break,
+            }
+        }
+    }
+    docs
+}
+
+fn parse_saphyr_tree(paths: &[PathBuf]) -> usize {
+    use saphyr::LoadableYamlNode;
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            saphyr::Yaml::load_from_str(&text)
+                .map(|d| d.len())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+fn parse_saphyr_events(paths: &[PathBuf]) -> usize {
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            saphyr_parser::Parser::new_from_str(&text)
+                .filter(|e| matches!(e, Ok((saphyr_parser::Event::DocumentStart(_), _))))
+                .count()
+        })
+        .sum()
+}
+
+pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
+    println!(
+        "{:>8} {:>8} {:>8} | {:>10} {:>10} {:>10} | {:>10} {:>6} | {:>9} {:>7} | {:>10}",
+        "services",
+        "MB",
+        "docs",
+        "yaml_serde",
+        "saphyr",
+        "events",
+        "pipeline",
+        "ratio",
+        "peak MB",
+        "xinput",
+        "docs/s"
+    );
+    for &n in sizes {
+        let dir = work.join(format!("synth-{n}-{seed}"));
+        if !dir.join("namespaces.yaml").exists() {
+            synth::write(&synth::Org::new(n, seed), &dir)?;
+        }
+        let paths = files(&dir);
+        let bytes: u64 = paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        // Warm the page cache so both sides read from memory.
+        let _ = parse_saphyr_events(&paths);
+        let (d1, t_serde, _) = time(|| parse_yaml_serde(&paths));
+        let (d2, t_tree, _) = time(|| parse_saphyr_tree(&paths));
+        let (_, t_events, _) = time(|| parse_saphyr_events(&paths));
+        let (counts, t_pipe, peak) = time(|| pipeline::run(&dir));
+        let counts = counts?;
+        anyhow::ensure!(
+            d1 == counts.documents && d2 == counts.documents,
+            "parsers disagree on document count: {d1} {d2} {}",
+            counts.documents
+        );
+        let baseline = t_serde.min(t_tree);
+        println!(
+            "{:>8} {:>8.1} {:>8} | {:>9.3}s {:>9.3}s {:>9.3}s | {:>9.3}s {:>6.2} | {:>9.1} {:>7.2} | {:>10.0}",
+            n,
+            bytes as f64 / 1e6,
+            counts.documents,
+            t_serde.as_secs_f64(),
+            t_tree.as_secs_f64(),
+            t_events.as_secs_f64(),
+            t_pipe.as_secs_f64(),
+            t_pipe.as_secs_f64() / baseline.as_secs_f64(),
+            peak as f64 / 1e6,
+            peak as f64 / bytes as f64,
+            counts.documents as f64 / t_pipe.as_secs_f64(),
+        );
+    }
+    println!(
+        "ratio = pipeline / fastest single-threaded tree-building parse (yaml_serde or saphyr);"
+    );
+    println!("events = saphyr-parser's event stream alone, no tree (the floor under any parse).");
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Shared by the `xtask` binary and the benches: the synthetic organisation generator and
+//! the pipeline runner used for measurements.
+#![forbid(unsafe_code)]
+
+pub mod pipeline;
+pub mod synth;
