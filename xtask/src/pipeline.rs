@@ -2,8 +2,8 @@
 //! -> check once those stages exist), returning counts so the work cannot be optimised away.
 
 use meshsmith_core::infer::infer;
-use meshsmith_core::inventory::inventory;
-use meshsmith_core::load::{load, Input, Limits};
+use meshsmith_core::inventory::{collect, merge};
+use meshsmith_core::load::{load_each, Input, Limits};
 use std::path::Path;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -14,8 +14,11 @@ pub struct Counts {
 }
 
 pub fn run(dir: &Path) -> anyhow::Result<Counts> {
-    let loaded = load(&[Input::Path(dir.to_path_buf())], &Limits::default())?;
-    let inv = inventory(&loaded.objects, "default");
+    let input = [Input::Path(dir.to_path_buf())];
+    let loaded = load_each(&input, &Limits::default(), |objects| {
+        collect(&objects, "default")
+    })?;
+    let inv = merge(loaded.parts);
     let topology = infer(&inv);
     Ok(Counts {
         documents: loaded.documents,

@@ -1,8 +1,8 @@
 //! The inputs every pipeline command shares: paths (or `-`) and the default namespace.
 
-use meshsmith_core::inventory::inventory;
-use meshsmith_core::load::{load, Input, Limits, LoadFailure, Loaded};
-use meshsmith_core::model::Inventory;
+use meshsmith_core::inventory::{collect, merge};
+use meshsmith_core::load::{load_each, Input, Limits, LoadFailure};
+use meshsmith_core::model::{Inventory, Sources};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct InputArgs {
@@ -16,16 +16,25 @@ pub struct InputArgs {
 
 /// What was read and typed.
 pub struct Read {
-    pub loaded: Loaded,
+    /// The texts read, for source snippets.
+    pub sources: Sources,
     pub inventory: Inventory,
+    pub objects: usize,
 }
 
 /// Loads and inventories the inputs; any input problem fails the whole command.
 pub fn read(args: &InputArgs) -> Result<Read, LoadFailure> {
     let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
-    let loaded = load(&inputs, &Limits::default())?;
-    let mut inventory = inventory(&loaded.objects, &args.namespace);
+    // Each file is typed as soon as it is parsed, so its document trees never pile up.
+    let read = load_each(&inputs, &Limits::default(), |objects| {
+        collect(&objects, &args.namespace)
+    })?;
+    let mut inventory = merge(read.parts);
     // Notes from reading (skipped documents, duplicate keys) travel with the inventory's own.
-    inventory.notes.splice(0..0, loaded.notes.iter().cloned());
-    Ok(Read { loaded, inventory })
+    inventory.notes.splice(0..0, read.notes);
+    Ok(Read {
+        sources: read.sources,
+        inventory,
+        objects: read.objects,
+    })
 }

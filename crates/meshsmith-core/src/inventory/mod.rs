@@ -21,49 +21,95 @@ pub const ISTIO_GROUPS: [&str; 4] = [
 
 /// Builds the inventory. `default_namespace` applies to objects that name none.
 pub fn inventory(objects: &[Object], default_namespace: &str) -> Inventory {
+    merge(vec![collect(objects, default_namespace)])
+}
+
+/// Types the objects of one part of the input (a file, say) without looking at the others.
+/// Parts are joined by [`merge`]; one part alone is not de-duplicated or sorted.
+pub fn collect(objects: &[Object], default_namespace: &str) -> Inventory {
     let mut inv = Inventory::default();
-    let mut seen: HashSet<(&str, &str, String, &str)> = HashSet::new();
     for obj in objects {
         let namespace = obj
             .namespace
             .clone()
             .unwrap_or_else(|| default_namespace.to_string());
-        let key_ns = if obj.kind == "Namespace" {
-            String::new()
-        } else {
-            namespace.clone()
-        };
-        if !seen.insert((obj.group(), obj.kind.as_str(), key_ns, obj.name.as_str())) {
-            inv.notes.push(Note {
-                origin: obj.origin(),
-                message: format!(
-                    "{} {} appears more than once; the first one is used",
-                    obj.kind,
-                    if obj.kind == "Namespace" {
-                        obj.name.clone()
-                    } else {
-                        format!("{namespace}/{}", obj.name)
-                    }
-                ),
-                level: NoteLevel::Warning,
-            });
-            continue;
-        }
         add_object(&mut inv, obj, namespace);
     }
+    inv
+}
+
+/// Joins parts in input order: the same object twice is a warning and the first one wins;
+/// every list comes out sorted by (namespace, name).
+pub fn merge(parts: Vec<Inventory>) -> Inventory {
+    let mut all = Inventory::default();
+    for p in parts {
+        all.workloads.extend(p.workloads);
+        all.services.extend(p.services);
+        all.service_accounts.extend(p.service_accounts);
+        all.namespaces.extend(p.namespaces);
+        all.config_maps.extend(p.config_maps);
+        all.secrets.extend(p.secrets);
+        all.ingresses.extend(p.ingresses);
+        all.istio.extend(p.istio);
+        all.notes.extend(p.notes);
+    }
+    let mut notes = std::mem::take(&mut all.notes);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut once = |label: String, origin: &Origin| {
+        let fresh = seen.insert(label.clone());
+        if !fresh {
+            notes.push(Note {
+                origin: origin.clone(),
+                message: format!("{label} appears more than once; the first one is used"),
+                level: NoteLevel::Warning,
+            });
+        }
+        fresh
+    };
+    all.workloads.retain(|w| {
+        once(
+            format!("{} {}/{}", w.kind.as_str(), w.namespace, w.name),
+            &w.origin,
+        )
+    });
+    all.services
+        .retain(|s| once(format!("Service {}/{}", s.namespace, s.name), &s.origin));
+    all.service_accounts.retain(|a| {
+        once(
+            format!("ServiceAccount {}/{}", a.namespace, a.name),
+            &a.origin,
+        )
+    });
+    all.namespaces
+        .retain(|n| once(format!("Namespace {}", n.name), &n.origin));
+    all.config_maps
+        .retain(|c| once(format!("ConfigMap {}/{}", c.namespace, c.name), &c.origin));
+    all.secrets
+        .retain(|c| once(format!("Secret {}/{}", c.namespace, c.name), &c.origin));
+    all.ingresses
+        .retain(|c| once(format!("Ingress {}/{}", c.namespace, c.name), &c.origin));
+    all.istio.retain(|r| {
+        once(
+            format!("{} {}/{}", r.kind, r.namespace, r.name),
+            &r.origin(),
+        )
+    });
+    all.notes = notes;
+    let mut inv = all;
+    let by_ns_name = |a: (&String, &String), b: (&String, &String)| a.cmp(&b);
     inv.workloads
-        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.services
-        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.service_accounts
-        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
     inv.config_maps
-        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.secrets
-        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.ingresses
-        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.istio
         .sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
     inv

@@ -10,7 +10,7 @@
 mod tree;
 
 use crate::model::Note;
-use crate::model::{Node, NoteLevel, Object, Origin, Sources};
+use crate::model::{Node, NoteLevel, Object, Origin, SourceId, Sources};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -169,8 +169,44 @@ pub struct Loaded {
     pub documents: usize,
 }
 
+/// What [`load_each`] read: the sources, and what the visitor made of each file's objects.
+#[derive(Debug)]
+pub struct LoadedParts<T> {
+    pub sources: Sources,
+    pub parts: Vec<T>,
+    pub notes: Vec<Note>,
+    pub bytes: u64,
+    pub documents: usize,
+    pub objects: usize,
+}
+
+struct ParsedPart<T> {
+    part: T,
+    notes: Vec<Note>,
+    documents: usize,
+    objects: usize,
+}
+
 /// Reads every input. Any problem in any file fails the whole load, listing all problems.
 pub fn load(inputs: &[Input], limits: &Limits) -> Result<Loaded, LoadFailure> {
+    let read = load_each(inputs, limits, |objects| objects)?;
+    Ok(Loaded {
+        sources: read.sources,
+        objects: read.parts.into_iter().flatten().collect(),
+        notes: read.notes,
+        bytes: read.bytes,
+        documents: read.documents,
+    })
+}
+
+/// Like [`load`], but hands each file's objects to `visit` as soon as the file is parsed, on
+/// the thread that parsed it, so a caller that keeps only what it extracts never holds every
+/// document tree at once. Parts come back in input order.
+pub fn load_each<T: Send>(
+    inputs: &[Input],
+    limits: &Limits,
+    visit: impl Fn(Vec<Object>) -> T + Sync,
+) -> Result<LoadedParts<T>, LoadFailure> {
     let mut errors = Vec::new();
     let mut files: Vec<(String, FileSource)> = Vec::new();
     for input in inputs {
@@ -202,28 +238,52 @@ pub fn load(inputs: &[Input], limits: &Limits) -> Result<Loaded, LoadFailure> {
             Err(e) => errors.push(e),
         }
     }
-    let parsed: Vec<Result<ParsedFile, LoadError>> = ok_texts
+    // Source ids are positions in `ok_texts`: every text read becomes a source, in order.
+    let parsed: Vec<Result<ParsedPart<T>, LoadError>> = ok_texts
         .par_iter()
-        .map(|(name, text)| parse_file(name, text, limits))
-        .collect();
-    let mut loaded = Loaded::default();
-    for ((name, text), result) in ok_texts.into_iter().zip(parsed) {
-        match result {
-            Ok(file) => {
-                let id = loaded.sources.add(&name, text.clone());
-                loaded.bytes += text.len() as u64;
-                loaded.documents += file.documents;
-                loaded.objects.extend(file.objects.into_iter().map(|mut o| {
-                    o.source = id;
+        .enumerate()
+        .map(|(id, (name, text))| {
+            let file = parse_file(name, text, limits)?;
+            let count = file.objects.len();
+            let objects = file
+                .objects
+                .into_iter()
+                .map(|mut o| {
+                    o.source = id as SourceId;
                     o
-                }));
-                loaded.notes.extend(file.notes);
+                })
+                .collect();
+            Ok(ParsedPart {
+                part: visit(objects),
+                notes: file.notes,
+                documents: file.documents,
+                objects: count,
+            })
+        })
+        .collect();
+    let mut out = LoadedParts {
+        sources: Sources::default(),
+        parts: Vec::with_capacity(ok_texts.len()),
+        notes: Vec::new(),
+        bytes: 0,
+        documents: 0,
+        objects: 0,
+    };
+    for ((name, text), result) in ok_texts.into_iter().zip(parsed) {
+        out.bytes += text.len() as u64;
+        out.sources.add(&name, text);
+        match result {
+            Ok(parsed) => {
+                out.objects += parsed.objects;
+                out.documents += parsed.documents;
+                out.parts.push(parsed.part);
+                out.notes.extend(parsed.notes);
             }
             Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
-        Ok(loaded)
+        Ok(out)
     } else {
         Err(LoadFailure { errors })
     }

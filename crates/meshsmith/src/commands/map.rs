@@ -29,8 +29,8 @@ pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
         MapFormat::Text => map_text::render(
             &topology,
             &map_text::Summary {
-                objects: read.loaded.objects.len(),
-                files: read.loaded.sources.len(),
+                objects: read.objects,
+                files: read.sources.len(),
             },
         ),
         MapFormat::Json => map_json::render(&topology),
