@@ -12,3 +12,4 @@
 pub mod inventory;
 pub mod load;
 pub mod model;
+pub mod policy;
