@@ -50,7 +50,9 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 continue;
             };
             let spec = SidecarSpec {
-                workload_selector: sel,
+                workload_selector: SidecarSelector {
+                    labels: sel.match_labels,
+                },
                 egress: vec![EgressListener {
                     hosts: hosts.keys().cloned().collect(),
                 }],

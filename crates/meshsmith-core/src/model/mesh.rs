@@ -164,6 +164,7 @@ impl MeshConfig {
     }
 }
 
+/// `selector` of the security kinds (`matchLabels`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WorkloadSelector {
     #[serde(rename = "matchLabels")]
@@ -347,8 +348,14 @@ pub struct Operation {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SidecarSpec {
-    pub workload_selector: WorkloadSelector,
+    pub workload_selector: SidecarSelector,
     pub egress: Vec<EgressListener>,
+}
+
+/// Sidecar's `workloadSelector`, which names its map `labels`, unlike the security kinds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SidecarSelector {
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
