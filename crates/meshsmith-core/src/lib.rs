@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod generate;
+pub mod infer;
 pub mod inventory;
 pub mod load;
 pub mod model;

@@ -11,7 +11,7 @@ use super::*;
 use crate::load::{parse_documents, Limits};
 use crate::policy::IstioVersion;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `MESHSMITH_SHARED`, or a `shared/istio/crds` folder beside the workspace or above it.
 fn shared_dir() -> Option<PathBuf> {
@@ -82,7 +82,7 @@ fn plain_schema(v: &Value) -> Value {
 }
 
 /// The schema of `kind` at `version` from a snapshot's full CRD file.
-fn crd_schema(snapshot: &PathBuf, kind: Kind, version: &str) -> Value {
+fn crd_schema(snapshot: &Path, kind: Kind, version: &str) -> Value {
     let file = snapshot.join(format!("{}.{}.yaml", kind.as_str(), kind.group()));
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let docs = parse_documents(&text, &Limits::default()).expect("CRD parses");
@@ -114,7 +114,7 @@ fn as_written(r: &Resource) -> Value {
     docs[0].root.to_json()
 }
 
-fn validate(snapshot: &PathBuf, version: &str, config: &MeshConfig) -> usize {
+fn validate(snapshot: &Path, version: &str, config: &MeshConfig) -> usize {
     let mut checked = 0;
     for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::NamespacePatch) {
         let schema = crd_schema(snapshot, kind, version);
