@@ -10,6 +10,7 @@
 mod defaults;
 mod parse;
 mod resolve;
+mod scalars;
 mod template;
 mod values;
 
