@@ -191,3 +191,36 @@ pub fn external_call(from: &QualifiedName, host: &str) -> ExternalCall {
         }],
     }
 }
+
+/// The shopfront plus the shapes it lacks: a TCP datastore, a service with an HTTP and a
+/// gRPC port, a workload without labels, and a pure caller with no Service.
+pub fn shopfront_and_odd_shapes() -> Topology {
+    let mut t = shopfront();
+    let redis = node("shop", "redis", Role::Datastore, Protocol::Tcp);
+    let mut mixed = node("internal", "mixed-api", Role::SyncApi, Protocol::Http);
+    let mut grpc_port = mixed.ports[0].clone();
+    grpc_port.port = 9090;
+    grpc_port.target_port = Some(9090);
+    grpc_port.declared = Protocol::Unknown;
+    grpc_port.believed = Protocol::Grpc;
+    mixed.ports.push(grpc_port);
+    let mut unlabelled = node("internal", "legacy", Role::SyncApi, Protocol::Http);
+    unlabelled.workloads[0].pod_labels.clear();
+    let mut caller = node("workers", "cron-caller", Role::Worker, Protocol::Http);
+    caller.service = None;
+    caller.ports.clear();
+    let cart = t
+        .services
+        .iter()
+        .find(|s| s.id.name == "cart-service")
+        .map(|s| s.id.clone());
+    let mut edges = t.edges.clone();
+    if let Some(cart) = cart {
+        edges.push(edge(&cart, &redis.id, Protocol::Tcp));
+        edges.push(edge(&caller.id, &mixed.id, Protocol::Http));
+        edges.push(edge(&caller.id, &cart, Protocol::Http));
+    }
+    let mut services = std::mem::take(&mut t.services);
+    services.extend([redis, mixed, unlabelled, caller]);
+    topology(services, edges, t.external)
+}

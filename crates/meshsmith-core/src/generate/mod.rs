@@ -28,6 +28,8 @@ mod property_tests;
 #[cfg(test)]
 mod schema_tests;
 #[cfg(test)]
+mod shape_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::model::*;

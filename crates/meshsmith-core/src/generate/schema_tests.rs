@@ -6,7 +6,7 @@
 //! are not checked), and objects with fixed properties reject unknown ones, which is what
 //! the API server's pruning would otherwise silently drop.
 
-use super::fixtures::shopfront;
+use super::fixtures::{shopfront, shopfront_and_odd_shapes};
 use super::*;
 use crate::load::{parse_documents, Limits};
 use crate::policy::IstioVersion;
@@ -157,7 +157,7 @@ fn every_generated_document_validates_against_the_crds() {
                     istio_version: Some(target),
                     ..GenerateOptions::default()
                 };
-                let config = generate(&shopfront(), &Policy::default(), &options);
+                let config = generate(&shopfront_and_odd_shapes(), &Policy::default(), &options);
                 let checked = validate(&snapshot, api_version.as_str(), &config);
                 assert!(checked >= 22 * 5, "only {checked} documents checked");
             }

@@ -30,7 +30,9 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
     }
     for ((namespace, host), mut calls) in by_host {
         calls.sort_by(|a, b| a.from.cmp(&b.from));
-        let owner = calls[0].from.clone();
+        let Some(owner) = calls.first().map(|c| c.from.clone()) else {
+            continue;
+        };
         let mut ports: BTreeMap<u16, (String, String)> = BTreeMap::new();
         for call in &calls {
             let Some((number, protocol)) = port_of(call) else {

@@ -144,3 +144,87 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: GenerateArgs,
+    }
+
+    fn args(list: &[&str]) -> GenerateArgs {
+        let mut argv = vec!["generate"];
+        argv.extend_from_slice(list);
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => cli.args,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn an_input_error_writes_nothing_at_all() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let bad = tmp.path().join("bad.yaml");
+        std::fs::write(&bad, "kind: Deployment\nmetadata: {name: a\n").expect("write");
+        let a = args(&[
+            bad.to_str().unwrap_or_default(),
+            "-o",
+            out.to_str().unwrap_or_default(),
+        ]);
+        assert!(run(&a).is_err());
+        assert!(!out.exists());
+        assert_eq!(std::fs::read_dir(tmp.path()).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn a_bad_policy_file_is_an_error_with_its_line_and_writes_nothing() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let manifests = tmp.path().join("in.yaml");
+        std::fs::write(
+            &manifests,
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+        )
+        .expect("write");
+        let policy = tmp.path().join("meshsmith.yaml");
+        std::fs::write(
+            &policy,
+            "trustDomain: example.org\nroles:\n  worker:\n    timeout: forever\n",
+        )
+        .expect("write");
+        let a = args(&[
+            manifests.to_str().unwrap_or_default(),
+            "--policy",
+            policy.to_str().unwrap_or_default(),
+            "-o",
+            out.to_str().unwrap_or_default(),
+        ]);
+        let err = run(&a).expect_err("bad policy").to_string();
+        assert!(err.contains("meshsmith.yaml:4:"), "{err}");
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn flags_parse_and_choose_the_target() {
+        let a = args(&[
+            "x.yaml",
+            "--stdout",
+            "--api-version",
+            "v1beta1",
+            "--istio-version",
+            "1.25",
+        ]);
+        assert_eq!(a.config.api_version, ApiVersion::V1beta1);
+        assert_eq!(a.config.istio_version, Some(IstioVersion::new(1, 25)));
+        let mut argv = vec!["generate", "x.yaml", "--api-version", "v2"];
+        assert!(Cli::try_parse_from(argv.clone()).is_err());
+        argv.truncate(2);
+        // Neither -o nor --stdout.
+        assert!(Cli::try_parse_from(argv).is_err());
+    }
+}
