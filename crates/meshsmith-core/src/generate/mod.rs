@@ -58,6 +58,21 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
                 .push(format!("{}: namespace skipped by the policy", s.id));
         }
     }
+    for o in &policy.services {
+        let used = topology
+            .services
+            .iter()
+            .any(|s| o.matches(&s.id.namespace, &s.id.name));
+        if !used {
+            out.notes.push(format!(
+                "policy override `{}` ({}) matches no service",
+                o.key,
+                policy
+                    .set_at(&format!("services.{}", o.key))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     virtual_service::build(&cx, &mut out);
     destination_rule::build(&cx, &mut out);
     peer_authentication::build(&cx, &mut out);

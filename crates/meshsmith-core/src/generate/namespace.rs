@@ -3,13 +3,27 @@
 //!
 //! In: the namespaces of the services that get configuration, and the labels those
 //! Namespaces have in the input. Out: a patch adding `istio-injection: enabled` for each
-//! namespace that neither has it nor selects a revision with `istio.io/rev`.
+//! namespace that neither has it nor selects a revision with `istio.io/rev`, and a note for
+//! each workload that opts out of injection.
 
 use super::Context;
 use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
+    for t in &cx.targets {
+        for w in t
+            .service
+            .workloads
+            .iter()
+            .filter(|w| w.sidecar_annotation == Some(false))
+        {
+            out.notes.push(format!(
+                "{}: workload {} opts out of injection (sidecar.istio.io/inject: \"false\"); its policies take effect only with a sidecar",
+                t.service.id, w.name
+            ));
+        }
+    }
     let namespaces: BTreeSet<&str> = cx
         .targets
         .iter()

@@ -196,3 +196,32 @@ fn every_value_written_has_a_reason() {
         .map(|r| r.why.as_str());
     assert_eq!(role, Some("test fixture: external-integration"));
 }
+
+#[test]
+fn overrides_for_unknown_services_and_opted_out_workloads_are_noted() {
+    let policy = parse(
+        "meshsmith.yaml",
+        "services:\n  no-such-service:\n    timeout: 3s\n",
+    )
+    .expect("valid");
+    let mut topology = shopfront_and_odd_shapes();
+    if let Some(s) = topology
+        .services
+        .iter_mut()
+        .find(|s| s.id.name == "ledger-service")
+    {
+        s.workloads[0].sidecar_annotation = Some(false);
+    }
+    let c = generate(&topology, &policy, &GenerateOptions::default());
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("`no-such-service` (meshsmith.yaml:2) matches no service")),
+        "{:?}",
+        c.notes
+    );
+    assert!(c
+        .notes
+        .iter()
+        .any(|n| n.contains("ledger-service") && n.contains("opts out of injection")));
+}

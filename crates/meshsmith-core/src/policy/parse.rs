@@ -125,6 +125,26 @@ impl Reader<'_> {
                 }
                 "services" => {
                     for (name, block) in self.any_entries(node, key)? {
+                        let valid = name.split('.').count() <= 2
+                            && name.split('.').all(|part| {
+                                !part.is_empty()
+                                    && part.chars().all(|c| {
+                                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+                                    })
+                            });
+                        if !valid {
+                            let at = Node::new(
+                                crate::model::Value::Null,
+                                self.key_line(name, block.line),
+                            );
+                            return Err(self.bad(
+                                &at,
+                                name,
+                                "a service is named `name` or `name.namespace`".into(),
+                            ));
+                        }
+                        let line = self.key_line(name, block.line);
+                        self.policy.lines.insert(format!("services.{name}"), line);
                         let service = self.service(block, name)?;
                         self.policy.services.push(service);
                     }

@@ -120,6 +120,7 @@ fn bad_values_are_errors_with_their_lines() {
         ("ingressGateway:\n  principal: \"*\"\n", 2),
         ("skipNamespaces: kube-system\n", 1),
         ("trustDomain: [a]\n", 1),
+        ("services:\n  Web_App:\n    timeout: 3s\n", 2),
     ];
     for (text, line) in cases {
         match parsed(text) {
