@@ -90,3 +90,26 @@ pub fn role_defaults(role: Role) -> RoleDefaults {
         },
     }
 }
+
+/// Why the built-in table chose a value, for the fields where the role makes the difference.
+pub fn rationale(role: Role, field: &str) -> Option<&'static str> {
+    let retries = field.starts_with("retries.");
+    Some(match role {
+        Role::ExternalIntegration if retries => {
+            "calls to outside systems (payments) are not idempotent, so only requests that never reached it are retried"
+        }
+        Role::WebhookReceiver if retries => {
+            "webhook deliveries are not idempotent, so only requests that never reached it are retried"
+        }
+        Role::ExternalIntegration if field == "timeout" => "it waits on a system outside the cluster",
+        Role::SyncApi if field == "timeout" => "callers wait on it synchronously",
+        Role::Aggregator if field == "timeout" => "it fans out to several services and waits for them",
+        Role::Worker if field == "timeout" => "background work, nobody waits interactively",
+        Role::Worker if field.starts_with("outlierDetection.") => {
+            "lenient: background work tolerates a flaky instance longer than a request path"
+        }
+        _ if field == "outlierDetection.consecutive5xxErrors" => "eject an instance after 5 consecutive 5xx",
+        _ if field == "outlierDetection.baseEjectionTime" => "keep it out for 30 s",
+        _ => return None,
+    })
+}

@@ -112,7 +112,10 @@ impl Resolved<'_> {
         let role = self.role.as_str();
         match self.policy.set_at(&format!("roles.{role}.{field}")) {
             Some(at) => format!("policy default for role {role} ({at})"),
-            None => format!("built-in default for role {role}"),
+            None => match defaults::rationale(self.role, field) {
+                Some(why) => format!("built-in default for role {role}: {why}"),
+                None => format!("built-in default for role {role}"),
+            },
         }
     }
 
