@@ -36,3 +36,35 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     eprintln!("wrote {name}");
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_a_policy_that_reads_back_as_the_defaults_and_never_clobbers() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let path = tmp.path().join("meshsmith.yaml");
+        let args = InitArgs {
+            policy: path.clone(),
+            force: false,
+        };
+        run(&args).expect("written");
+        let text = std::fs::read_to_string(&path).expect("file");
+        let parsed = policy::parse("meshsmith.yaml", &text).expect("parses");
+        assert_eq!(parsed.roles, policy::Policy::default().roles);
+        std::fs::write(&path, "trustDomain: mine.example\n").expect("edit");
+        assert!(run(&args).is_err());
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("file"),
+            "trustDomain: mine.example\n"
+        );
+        run(&InitArgs {
+            policy: path.clone(),
+            force: true,
+        })
+        .expect("forced");
+        assert_eq!(std::fs::read_to_string(&path).expect("file"), text);
+        assert_eq!(std::fs::read_dir(tmp.path()).expect("list").count(), 1);
+    }
+}
