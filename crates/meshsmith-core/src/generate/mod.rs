@@ -58,6 +58,12 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
                 .push(format!("{}: namespace skipped by the policy", s.id));
         }
     }
+    if options.api_version == ApiVersion::V1 && !cx.istio.has_v1_api() {
+        out.notes.push(format!(
+            "Istio {} does not serve the v1 APIs (added in 1.22); use --api-version v1beta1",
+            cx.istio
+        ));
+    }
     for o in &policy.services {
         let used = topology
             .services

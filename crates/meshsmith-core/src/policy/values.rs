@@ -84,6 +84,11 @@ impl IstioVersion {
         self >= IstioVersion::new(1, 26)
     }
 
+    /// The `v1` API of the networking and security groups (Istio 1.22).
+    pub fn has_v1_api(self) -> bool {
+        self >= IstioVersion::new(1, 22)
+    }
+
     /// `trafficPolicy.retryBudget` in DestinationRule (Istio 1.27).
     pub fn has_retry_budget(self) -> bool {
         self >= IstioVersion::new(1, 27)
