@@ -111,6 +111,11 @@ fn namespace_labels(
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let built = build(&args.input, &args.config)?;
+    emit(args, &built)
+}
+
+/// Writes or prints what was built; the only step that touches the output.
+fn emit(args: &GenerateArgs, built: &Built) -> anyhow::Result<ExitCode> {
     for note in &built.mesh.notes {
         eprintln!("note: {note}");
     }
@@ -207,6 +212,107 @@ mod tests {
         let err = run(&a).expect_err("bad policy").to_string();
         assert!(err.contains("meshsmith.yaml:4:"), "{err}");
         assert!(!out.exists());
+    }
+
+    /// Two services, one calling the other, as the graph stage hands them over.
+    fn built() -> Built {
+        use meshsmith_core::model::*;
+        let origin = Origin::new(&std::sync::Arc::from("in.yaml"), 1);
+        let service = |name: &str| MeshService {
+            id: QualifiedName::new("shop", name),
+            service: Some(name.to_string()),
+            aliases: vec![],
+            external_name: None,
+            workloads: vec![WorkloadRef {
+                name: name.to_string(),
+                kind: WorkloadKind::Deployment,
+                service_account: name.to_string(),
+                sidecar_annotation: None,
+                pod_labels: [("app".to_string(), name.to_string())].into(),
+                origin: origin.clone(),
+            }],
+            ports: vec![PortInfo {
+                port: 8080,
+                name: Some("http".into()),
+                target_port: Some(8080),
+                declared: Protocol::Http,
+                believed: Protocol::Http,
+                reason: "port name".into(),
+            }],
+            protocol: Protocol::Http,
+            declared_protocol: Protocol::Http,
+            role: Role::SyncApi,
+            role_reason: "serves calls".into(),
+            exposure: Exposure::default(),
+            settings: vec![],
+            timeout_audit: TimeoutAudit::None,
+            origin: origin.clone(),
+        };
+        let topology = Topology {
+            services: vec![service("orders"), service("web")],
+            edges: vec![Edge {
+                from: QualifiedName::new("shop", "web"),
+                to: QualifiedName::new("shop", "orders"),
+                port: Some(8080),
+                protocol: Protocol::Http,
+                confidence: Confidence::High,
+                evidence: vec![],
+            }],
+            ..Topology::default()
+        };
+        let mesh = generate(&topology, &Policy::default(), &GenerateOptions::default());
+        let header = Header {
+            version: "test".into(),
+            inputs: vec!["in.yaml".into()],
+        };
+        Built {
+            topology,
+            mesh,
+            header,
+        }
+    }
+
+    fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("list").filter_map(Result::ok) {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    out.push((path.clone(), std::fs::read(&path).expect("read")));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_rerun_is_byte_identical_and_an_edited_file_survives_it() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let a = args(&["in.yaml", "-o", out.to_str().unwrap_or_default()]);
+        let built = built();
+        emit(&a, &built).expect("first run");
+        let first = tree(&out);
+        assert!(first
+            .iter()
+            .any(|(p, _)| p.ends_with("shop/orders/authorization-policy.yaml")));
+        emit(&a, &built).expect("second run");
+        assert_eq!(tree(&out), first);
+
+        let edited = out.join("shop/orders/virtual-service.yaml");
+        let text = std::fs::read_to_string(&edited)
+            .expect("read")
+            .replace("timeout: 3s", "timeout: 4s");
+        std::fs::write(&edited, &text).expect("edit");
+        emit(&a, &built).expect("third run");
+        assert_eq!(std::fs::read_to_string(&edited).expect("read"), text);
+        let forced = args(&["in.yaml", "-o", out.to_str().unwrap_or_default(), "--force"]);
+        emit(&forced, &built).expect("forced run");
+        assert_eq!(tree(&out), first);
     }
 
     #[test]
