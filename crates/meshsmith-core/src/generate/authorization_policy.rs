@@ -55,6 +55,21 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 }],
             });
         }
+        if let Some(ingress) = s.exposure.ingress.first() {
+            out.notes.push(format!(
+                "{}: exposed by a Kubernetes Ingress ({ingress}) whose controller's identity is unknown; \
+                 declare it as a caller or its requests will be denied",
+                s.id
+            ));
+        }
+        if let (Some((kind, at)), false) = (&s.exposure.direct, r.role == Role::WebhookReceiver) {
+            out.notes.push(format!(
+                "{}: exposed directly by a {} Service ({at}); plain traffic from outside has no identity \
+                 and will be denied unless it is declared a webhook receiver",
+                s.id,
+                kind.as_str()
+            ));
+        }
         if rules.is_empty() {
             reasons.push(Reason::new(
                 "spec.rules",

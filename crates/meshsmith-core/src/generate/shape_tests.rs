@@ -225,3 +225,28 @@ fn overrides_for_unknown_services_and_opted_out_workloads_are_noted() {
         .iter()
         .any(|n| n.contains("ledger-service") && n.contains("opts out of injection")));
 }
+
+#[test]
+fn exposure_that_policies_cannot_admit_is_noted() {
+    let mut topology = shopfront_and_odd_shapes();
+    for s in &mut topology.services {
+        match s.id.name.as_str() {
+            "search-service" => s.exposure.ingress.push(super::fixtures::origin(60)),
+            "review-service" => {
+                s.exposure.direct = Some((ServiceType::NodePort, super::fixtures::origin(61)))
+            }
+            _ => {}
+        }
+    }
+    let c = generate(&topology, &Policy::default(), &GenerateOptions::default());
+    assert!(c
+        .notes
+        .iter()
+        .any(|n| n.starts_with("search-service.internal: exposed by a Kubernetes Ingress")));
+    assert!(c
+        .notes
+        .iter()
+        .any(|n| n.starts_with("review-service.shop: exposed directly by a NodePort Service")));
+    // The webhook receiver's direct exposure is handled, not noted.
+    assert!(!c.notes.iter().any(|n| n.starts_with("stripe-webhook")));
+}
