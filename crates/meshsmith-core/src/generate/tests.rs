@@ -1,3 +1,6 @@
+//! The shopfront story end to end: counts, roles, timeouts, mTLS exceptions, principals,
+//! version gates, overrides and a stable file layout.
+
 use super::fixtures::shopfront;
 use super::*;
 use crate::policy::parse;

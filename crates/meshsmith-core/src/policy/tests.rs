@@ -1,3 +1,5 @@
+//! Policy files in, defaults, overrides and errors with lines out.
+
 use super::*;
 
 fn parsed(text: &str) -> Result<Policy, PolicyError> {
