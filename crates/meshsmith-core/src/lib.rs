@@ -9,7 +9,9 @@
 //! Only `load` does I/O and returns `Result`; the others turn problems into notes or findings.
 #![forbid(unsafe_code)]
 
+pub mod generate;
 pub mod infer;
 pub mod inventory;
 pub mod load;
 pub mod model;
+pub mod policy;

@@ -4,6 +4,7 @@
 
 mod commands;
 mod input;
+mod output;
 mod render;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,12 @@ struct Cli {
 enum Command {
     /// Infer the service graph, protocols, roles and today's timeouts from manifests.
     Map(commands::map::MapArgs),
+    /// Write Istio configuration per service, with the reason for every value.
+    Generate(commands::generate::GenerateArgs),
+    /// Write a commented policy file (meshsmith.yaml) with the defaults.
+    Init(commands::init::InitArgs),
+    /// Explain why a service got its values.
+    Explain(commands::explain::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +44,9 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Map(args) => commands::map::run(args),
+        Command::Generate(args) => commands::generate::run(args),
+        Command::Init(args) => commands::init::run(args),
+        Command::Explain(args) => commands::explain::run(args),
     };
     match result {
         Ok(code) => code,

@@ -359,6 +359,15 @@ pub fn infer(inventory: &Inventory) -> Topology {
     }
 }
 
+/// Pod labels that change from one release to the next, which a policy must not select on.
+const VOLATILE_LABELS: [&str; 5] = [
+    "version",
+    "pod-template-hash",
+    "controller-revision-hash",
+    "app.kubernetes.io/version",
+    "helm.sh/chart",
+];
+
 fn workload_ref(w: &Workload) -> WorkloadRef {
     WorkloadRef {
         name: w.name.clone(),
@@ -369,6 +378,15 @@ fn workload_ref(w: &Workload) -> WorkloadRef {
             .get("sidecar.istio.io/inject")
             .map(|v| v == "true"),
         pod_labels: w.pod_labels.clone(),
+        selector: if w.selector.is_empty() {
+            w.pod_labels
+                .iter()
+                .filter(|(k, _)| !VOLATILE_LABELS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        } else {
+            w.selector.clone()
+        },
         origin: w.origin.clone(),
     }
 }

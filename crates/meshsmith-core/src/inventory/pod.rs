@@ -61,6 +61,7 @@ pub(super) fn workload(obj: &Object, kind: WorkloadKind, namespace: String) -> W
         labels: string_map(doc.path(&["metadata", "labels"])),
         annotations: string_map(doc.path(&["metadata", "annotations"])),
         pod_labels: string_map(pod_meta.at("labels")),
+        selector: string_map(doc.path(&["spec", "selector", "matchLabels"])),
         pod_annotations: string_map(pod_meta.at("annotations")),
         service_account: account.unwrap_or("default").to_string(),
         service_account_explicit: account.is_some(),

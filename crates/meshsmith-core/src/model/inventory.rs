@@ -145,6 +145,9 @@ pub struct Workload {
     pub annotations: StringMap,
     /// Labels of the pods it runs (the pod template's, or the Pod's own).
     pub pod_labels: StringMap,
+    /// `spec.selector.matchLabels`: the labels that pick exactly this workload's pods, which
+    /// Kubernetes keeps immutable; empty for Pods, Jobs and CronJobs.
+    pub selector: StringMap,
     pub pod_annotations: StringMap,
     pub service_account: String,
     /// True when `serviceAccountName` was written; otherwise the account is `default`.

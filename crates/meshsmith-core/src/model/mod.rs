@@ -9,11 +9,13 @@
 //! Nothing here does I/O or printing.
 
 pub mod inventory;
+pub mod mesh;
 pub mod node;
 pub mod object;
 pub mod topology;
 
 pub use inventory::*;
+pub use mesh::*;
 pub use node::{Node, Value};
 pub use object::{Object, Origin, SourceId, Sources};
 pub use topology::*;

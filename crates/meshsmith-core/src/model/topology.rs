@@ -175,6 +175,10 @@ pub struct WorkloadRef {
     /// The pod template's `sidecar.istio.io/inject` annotation, if written.
     pub sidecar_annotation: Option<bool>,
     pub pod_labels: super::StringMap,
+    /// Labels that select this workload's pods and only them, for policy selectors: the
+    /// workload's own `matchLabels` where it has them (stable across releases), else its pod
+    /// labels without the ones that change per release.
+    pub selector: super::StringMap,
     pub origin: Origin,
 }
 

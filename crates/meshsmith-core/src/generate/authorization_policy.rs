@@ -1,0 +1,157 @@
+//! AuthorizationPolicy per workload: ALLOW exactly the identities that call it.
+//!
+//! In: the graph's edges into each service, the callers' ServiceAccounts, and how the
+//! service is exposed. Out: one ALLOW policy per workload listing the callers' principals
+//! (`<trust-domain>/ns/<ns>/sa/<sa>`), plus the ingress gateway's principal when a gateway
+//! routes to it. A workload nobody calls gets a policy with no rules, which allows nothing.
+//! No wildcard principal is ever written. A webhook receiver also admits requests that carry
+//! no identity (plain traffic from outside) on its own ports only: an mTLS caller always has
+//! an identity, so this never widens what mesh workloads may call.
+
+use super::{selector, unselectable_note, Context, Target};
+use crate::model::*;
+use std::collections::BTreeMap;
+
+pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
+    for target in &cx.targets {
+        let s = target.service;
+        let (principals, mut reasons) = allowed(cx, target);
+        let mut rules = Vec::new();
+        if !principals.is_empty() {
+            rules.push(AuthorizationRule {
+                from: vec![RuleFrom {
+                    source: Source {
+                        principals: principals.keys().cloned().collect(),
+                        not_principals: Vec::new(),
+                    },
+                }],
+                to: Vec::new(),
+            });
+        }
+        let r = &target.resolved;
+        let plain_ports = plain_ports(target);
+        if r.role == Role::WebhookReceiver && !plain_ports.is_empty() {
+            reasons.push(Reason::new(
+                format!("spec.rules[{}]", rules.len()),
+                format!(
+                    "requests without identity to ports {}",
+                    plain_ports.join(",")
+                ),
+                format!(
+                    "webhook receiver: outside senders have no mesh identity ({})",
+                    r.role_why
+                ),
+            ));
+            rules.push(AuthorizationRule {
+                from: vec![RuleFrom {
+                    source: Source {
+                        principals: Vec::new(),
+                        // Matches only requests without a peer identity, i.e. not from the mesh.
+                        not_principals: vec!["*".to_string()],
+                    },
+                }],
+                to: vec![RuleTo {
+                    operation: Operation { ports: plain_ports },
+                }],
+            });
+        }
+        if let Some(ingress) = s.exposure.ingress.first() {
+            out.notes.push(format!(
+                "{}: exposed by a Kubernetes Ingress ({ingress}) whose controller's identity is unknown; \
+                 declare it as a caller or its requests will be denied",
+                s.id
+            ));
+        }
+        if let (Some((kind, at)), false) = (&s.exposure.direct, r.role == Role::WebhookReceiver) {
+            out.notes.push(format!(
+                "{}: exposed directly by a {} Service ({at}); plain traffic from outside has no identity \
+                 and will be denied unless it is declared a webhook receiver",
+                s.id,
+                kind.as_str()
+            ));
+        }
+        if rules.is_empty() {
+            reasons.push(Reason::new(
+                "spec.rules",
+                "(none)",
+                "nobody calls it: allow nothing",
+            ));
+        }
+        for (p, why) in &principals {
+            reasons.push(Reason::new(
+                "spec.rules[0].from[0].source.principals",
+                p,
+                why,
+            ));
+        }
+        for w in &s.workloads {
+            let Some(sel) = selector(w) else {
+                out.notes
+                    .push(unselectable_note(s, w, Kind::AuthorizationPolicy));
+                continue;
+            };
+            let spec = AuthorizationPolicySpec {
+                selector: sel,
+                action: (!rules.is_empty()).then(|| "ALLOW".to_string()),
+                rules: rules.clone(),
+            };
+            let mut res = cx.resource(
+                Kind::AuthorizationPolicy,
+                &w.name,
+                &s.id,
+                Spec::AuthorizationPolicy(spec),
+            );
+            res.reasons = reasons.clone();
+            out.resources.push(res);
+        }
+    }
+}
+
+/// Principals allowed in, each with the edge or exposure that allows it; sorted.
+fn allowed(cx: &Context, target: &Target) -> (BTreeMap<String, String>, Vec<Reason>) {
+    let s = target.service;
+    let mut principals = BTreeMap::new();
+    let mut reasons = Vec::new();
+    for edge in cx.topology.callers(&s.id) {
+        if edge.from == s.id {
+            continue;
+        }
+        let Some(caller) = cx.topology.service(&edge.from) else {
+            reasons.push(Reason::new(
+                "spec.rules",
+                &edge.from,
+                "caller not in the graph: not allowed",
+            ));
+            continue;
+        };
+        let evidence = edge
+            .evidence
+            .first()
+            .map(|e| format!(" ({} at {})", e.detail, e.origin))
+            .unwrap_or_default();
+        for w in &caller.workloads {
+            principals
+                .entry(cx.principal(&caller.id.namespace, &w.service_account))
+                .or_insert_with(|| format!("{} calls it{evidence}", caller.id));
+        }
+    }
+    if let Some(gateway) = s.exposure.ingress_gateway.first() {
+        principals
+            .entry(cx.policy.ingress_gateway_principal.clone())
+            .or_insert_with(|| format!("routed by the ingress gateway ({gateway})"));
+    }
+    (principals, reasons)
+}
+
+/// The workload ports a webhook receiver takes plain traffic on.
+fn plain_ports(target: &Target) -> Vec<String> {
+    let mut ports: Vec<u16> = target
+        .service
+        .ports
+        .iter()
+        .map(|p| p.target_port.unwrap_or(p.port))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports.iter().map(u16::to_string).collect()
+}

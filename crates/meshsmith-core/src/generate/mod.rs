@@ -1,0 +1,209 @@
+//! Topology + Policy -> [`MeshConfig`]: one module per Istio kind, each with one `build`.
+//!
+//! ```text
+//!  Topology ─┐                 ┌─ virtual_service      ┌─ sidecar
+//!            ├─ generate() ────┼─ destination_rule     ├─ service_entry
+//!  Policy ───┘  (per service:  ├─ peer_authentication  └─ namespace (injection patch)
+//!               Resolved)      └─ authorization_policy
+//! ```
+//!
+//! Generation cannot fail: what cannot be configured (no Service to route to, a workload
+//! without labels to select it by) is skipped with a note. Every value set carries a
+//! [`Reason`]. [`layout`] turns the result into files, [`yaml`] writes them.
+
+mod authorization_policy;
+mod destination_rule;
+pub mod layout;
+mod namespace;
+mod peer_authentication;
+mod service_entry;
+mod sidecar;
+mod virtual_service;
+pub mod yaml;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod property_tests;
+#[cfg(test)]
+mod schema_tests;
+#[cfg(test)]
+mod shape_tests;
+#[cfg(test)]
+mod tests;
+
+use crate::model::*;
+use crate::policy::{IstioVersion, Policy, Resolved};
+use std::collections::BTreeMap;
+
+pub use layout::{layout, stream, Header};
+
+/// Choices made on the command line rather than in the policy file.
+#[derive(Debug, Clone, Default)]
+pub struct GenerateOptions {
+    pub api_version: ApiVersion,
+    /// Replaces the policy's `istioVersion` when given.
+    pub istio_version: Option<IstioVersion>,
+    /// Labels of the Namespaces found in the input, to tell which need injection enabled.
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Builds every resource for every service the policy does not skip.
+pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions) -> MeshConfig {
+    let cx = Context::new(topology, policy, options);
+    let mut out = MeshConfig::default();
+    for s in &topology.services {
+        if policy.skips(&s.id.namespace) {
+            out.notes
+                .push(format!("{}: namespace skipped by the policy", s.id));
+        }
+    }
+    if options.api_version == ApiVersion::V1 && !cx.istio.has_v1_api() {
+        out.notes.push(format!(
+            "Istio {} does not serve the v1 APIs (added in 1.22); use --api-version v1beta1",
+            cx.istio
+        ));
+    }
+    for o in &policy.services {
+        let used = topology
+            .services
+            .iter()
+            .any(|s| o.matches(&s.id.namespace, &s.id.name));
+        if !used {
+            out.notes.push(format!(
+                "policy override `{}` ({}) matches no service",
+                o.key,
+                policy
+                    .set_at(&format!("services.{}", o.key))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    virtual_service::build(&cx, &mut out);
+    destination_rule::build(&cx, &mut out);
+    peer_authentication::build(&cx, &mut out);
+    authorization_policy::build(&cx, &mut out);
+    sidecar::build(&cx, &mut out);
+    service_entry::build(&cx, &mut out);
+    namespace::build(&cx, &mut out);
+    out.resources.sort_by(|a, b| {
+        (&a.owner, a.kind, &a.namespace, &a.name).cmp(&(&b.owner, b.kind, &b.namespace, &b.name))
+    });
+    out.notes.sort();
+    out.notes.dedup();
+    out
+}
+
+/// What every `build` needs: the inputs, and each service with its settings resolved.
+pub(crate) struct Context<'a> {
+    pub topology: &'a Topology,
+    pub policy: &'a Policy,
+    pub options: &'a GenerateOptions,
+    pub istio: IstioVersion,
+    pub targets: Vec<Target<'a>>,
+}
+
+/// One service that gets configuration.
+pub(crate) struct Target<'a> {
+    pub service: &'a MeshService,
+    pub resolved: Resolved<'a>,
+}
+
+impl<'a> Context<'a> {
+    fn new(topology: &'a Topology, policy: &'a Policy, options: &'a GenerateOptions) -> Self {
+        let targets = topology
+            .services
+            .iter()
+            .filter(|s| !policy.skips(&s.id.namespace))
+            .map(|s| Target {
+                service: s,
+                resolved: policy.resolve(&s.id.namespace, &s.id.name, s.role, &s.role_reason),
+            })
+            .collect();
+        Context {
+            topology,
+            policy,
+            options,
+            istio: options.istio_version.unwrap_or(policy.istio_version),
+            targets,
+        }
+    }
+
+    /// A resource with the API version, labels and owner every kind shares.
+    pub fn resource(&self, kind: Kind, name: &str, owner: &QualifiedName, spec: Spec) -> Resource {
+        let api_version = match kind {
+            Kind::NamespacePatch => "v1".to_string(),
+            _ => format!("{}/{}", kind.group(), self.options.api_version.as_str()),
+        };
+        let mut labels = BTreeMap::new();
+        if kind != Kind::NamespacePatch {
+            labels.insert(
+                "app.kubernetes.io/managed-by".to_string(),
+                "meshsmith".to_string(),
+            );
+        }
+        Resource {
+            kind,
+            api_version,
+            name: name.to_string(),
+            namespace: owner.namespace.clone(),
+            owner: owner.clone(),
+            labels,
+            annotations: BTreeMap::new(),
+            spec,
+            reasons: Vec::new(),
+        }
+    }
+
+    /// `<trust-domain>/ns/<ns>/sa/<sa>`.
+    pub fn principal(&self, namespace: &str, account: &str) -> String {
+        format!("{}/ns/{namespace}/sa/{account}", self.policy.trust_domain)
+    }
+}
+
+/// The in-cluster name Istio routes by.
+pub(crate) fn fqdn(service: &str, namespace: &str) -> String {
+    format!("{service}.{namespace}.svc.cluster.local")
+}
+
+/// What a port speaks: the evidence when it has an opinion, else what is declared.
+pub(crate) fn speaks(port: &PortInfo) -> Protocol {
+    if port.believed == Protocol::Unknown {
+        port.declared
+    } else {
+        port.believed
+    }
+}
+
+/// The Kubernetes Service a node routes through, unless it has none or is an ExternalName.
+pub(crate) fn routable(service: &MeshService) -> Option<&str> {
+    match (&service.service, &service.external_name) {
+        (Some(name), None) => Some(name),
+        _ => None,
+    }
+}
+
+/// The pod labels selecting a workload. An empty selector would widen a policy to the whole
+/// namespace, so a workload without labels gets no per-workload policy.
+pub(crate) fn selector(workload: &WorkloadRef) -> Option<WorkloadSelector> {
+    if workload.selector.is_empty() {
+        None
+    } else {
+        Some(WorkloadSelector {
+            match_labels: workload.selector.clone(),
+        })
+    }
+}
+
+pub(crate) fn unselectable_note(
+    service: &MeshService,
+    workload: &WorkloadRef,
+    kind: Kind,
+) -> String {
+    format!(
+        "{}: workload {} has no pod labels, so no {} can select it alone",
+        service.id,
+        workload.name,
+        kind.as_str()
+    )
+}

@@ -1,0 +1,66 @@
+//! PeerAuthentication per workload: STRICT, except where a workload must take plain traffic
+//! from outside the mesh (an inferred webhook receiver) or the policy declares an exception;
+//! each exception carries its reason as an annotation, next to the mode it explains.
+//!
+//! In: each workload of each service. Out: one PeerAuthentication selecting its pods.
+
+use super::{selector, unselectable_note, Context};
+use crate::model::*;
+use crate::policy::MtlsMode;
+
+/// Annotation holding the reason for a mode other than STRICT.
+pub const REASON_ANNOTATION: &str = "meshsmith.dev/mtls-reason";
+
+pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
+    for target in &cx.targets {
+        let s = target.service;
+        let r = &target.resolved;
+        let (mode, why, exception) = match &r.mtls {
+            Some(m) => (
+                m.mode,
+                format!("{} ({})", m.reason, r.why("mtls")),
+                (m.mode != MtlsMode::Strict).then(|| m.reason.clone()),
+            ),
+            None if r.role == Role::WebhookReceiver => {
+                let reason = format!(
+                    "webhook receiver: takes plain traffic from outside the mesh directly ({})",
+                    r.role_why
+                );
+                (MtlsMode::Permissive, reason.clone(), Some(reason))
+            }
+            None => (
+                MtlsMode::Strict,
+                "default: only mesh workloads with a verified identity may connect".to_string(),
+                None,
+            ),
+        };
+        for w in &s.workloads {
+            let Some(sel) = selector(w) else {
+                out.notes
+                    .push(unselectable_note(s, w, Kind::PeerAuthentication));
+                continue;
+            };
+            let spec = PeerAuthenticationSpec {
+                selector: sel,
+                mtls: MutualTls {
+                    mode: mode.as_str().to_string(),
+                },
+            };
+            let mut res = cx.resource(
+                Kind::PeerAuthentication,
+                &w.name,
+                &s.id,
+                Spec::PeerAuthentication(spec),
+            );
+            if let Some(reason) = &exception {
+                res.annotations
+                    .insert(REASON_ANNOTATION.to_string(), reason.clone());
+            }
+            res.reasons = vec![
+                Reason::new("role", r.role.as_str(), &r.role_why),
+                Reason::new("spec.mtls.mode", mode.as_str(), &why),
+            ];
+            out.resources.push(res);
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! The shopfront story end to end: counts, roles, timeouts, mTLS exceptions, principals,
+//! version gates, overrides and a stable file layout.
+
+use super::fixtures::shopfront;
+use super::*;
+use crate::policy::parse;
+
+fn shop() -> MeshConfig {
+    generate(
+        &shopfront(),
+        &Policy::default(),
+        &GenerateOptions::default(),
+    )
+}
+
+fn vs<'a>(c: &'a MeshConfig, ns: &str, name: &str) -> &'a VirtualServiceSpec {
+    match c.find(Kind::VirtualService, ns, name).map(|r| &r.spec) {
+        Some(Spec::VirtualService(s)) => s,
+        other => panic!("no VirtualService {name}.{ns}: {other:?}"),
+    }
+}
+
+fn ap<'a>(c: &'a MeshConfig, ns: &str, name: &str) -> &'a AuthorizationPolicySpec {
+    match c.find(Kind::AuthorizationPolicy, ns, name).map(|r| &r.spec) {
+        Some(Spec::AuthorizationPolicy(s)) => s,
+        other => panic!("no AuthorizationPolicy {name}.{ns}: {other:?}"),
+    }
+}
+
+fn retries(spec: &VirtualServiceSpec) -> (&str, &HttpRetry) {
+    let route = &spec.http[0];
+    (
+        route.timeout.as_deref().unwrap_or(""),
+        route.retries.as_ref().expect("retries written"),
+    )
+}
+
+#[test]
+fn every_shopfront_service_gets_the_four_core_kinds() {
+    let c = shop();
+    for kind in [
+        Kind::VirtualService,
+        Kind::DestinationRule,
+        Kind::PeerAuthentication,
+        Kind::AuthorizationPolicy,
+        Kind::Sidecar,
+    ] {
+        assert_eq!(c.of_kind(kind).count(), 22, "{kind:?}");
+    }
+    assert_eq!(c.of_kind(Kind::ServiceEntry).count(), 2);
+    // Every namespace in the fixture is unknown to the options, so each gets a patch.
+    assert_eq!(c.of_kind(Kind::NamespacePatch).count(), 4);
+}
+
+#[test]
+fn only_the_webhook_receiver_is_permissive_and_says_why() {
+    let c = shop();
+    for r in c.of_kind(Kind::PeerAuthentication) {
+        let Spec::PeerAuthentication(spec) = &r.spec else {
+            panic!("wrong spec")
+        };
+        if r.name == "stripe-webhook" {
+            assert_eq!(spec.mtls.mode, "PERMISSIVE");
+            let reason = r
+                .annotations
+                .get(peer_authentication::REASON_ANNOTATION)
+                .expect("reason");
+            assert!(reason.contains("outside the mesh"), "{reason}");
+        } else {
+            assert_eq!(spec.mtls.mode, "STRICT", "{}", r.name);
+            assert!(r.annotations.is_empty());
+        }
+        assert!(!spec.selector.match_labels.is_empty());
+    }
+}
+
+#[test]
+fn timeouts_and_retries_follow_the_roles() {
+    let c = shop();
+    let (timeout, r) = retries(vs(&c, "shop", "payment-service"));
+    assert_eq!(
+        (timeout, r.attempts, r.retry_on.as_deref()),
+        ("10s", 1, Some("connect-failure,refused-stream"))
+    );
+    assert_eq!(r.per_try_timeout.as_deref(), Some("5s"));
+    let (timeout, _) = retries(vs(&c, "shop", "order-service"));
+    assert_eq!(timeout, "5s");
+    let (timeout, r) = retries(vs(&c, "shop", "user-service"));
+    assert_eq!(
+        (timeout, r.attempts, r.per_try_timeout.as_deref()),
+        ("3s", 2, Some("1s"))
+    );
+    assert_eq!(retries(vs(&c, "workers", "report-builder")).0, "10s");
+    // Istio 1.30 has retries.backoff.
+    assert_eq!(r.backoff.as_deref(), Some("25ms"));
+}
+
+#[test]
+fn grpc_ports_retry_on_grpc_conditions_and_http_ports_do_not() {
+    let c = shop();
+    for name in ["user-service", "recommendation-service"] {
+        let on = retries(vs(&c, "shop", name))
+            .1
+            .retry_on
+            .clone()
+            .unwrap_or_default();
+        assert!(
+            on.contains("unavailable") && on.contains("cancelled"),
+            "{name}: {on}"
+        );
+    }
+    let on = retries(vs(&c, "shop", "product-service"))
+        .1
+        .retry_on
+        .clone()
+        .unwrap_or_default();
+    assert!(!on.contains("unavailable"), "{on}");
+}
+
+#[test]
+fn every_per_try_timeout_fits_in_its_timeout() {
+    let c = shop();
+    for r in c.of_kind(Kind::VirtualService) {
+        let Spec::VirtualService(spec) = &r.spec else {
+            continue;
+        };
+        for route in &spec.http {
+            let t = crate::policy::Millis::parse(route.timeout.as_deref().unwrap_or(""))
+                .expect("timeout");
+            let retry = route.retries.as_ref().expect("retries");
+            if let Some(p) = &retry.per_try_timeout {
+                let p = crate::policy::Millis::parse(p).expect("per try");
+                assert!(p.0 * (u64::from(retry.attempts) + 1) <= t.0, "{}", r.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn authorization_allows_exactly_the_callers() {
+    let c = shop();
+    let pay = ap(&c, "shop", "payment-service");
+    assert_eq!(pay.action.as_deref(), Some("ALLOW"));
+    assert_eq!(pay.rules.len(), 1);
+    assert_eq!(
+        pay.rules[0].from[0].source.principals,
+        [
+            "cluster.local/ns/edge/sa/stripe-webhook",
+            "cluster.local/ns/shop/sa/order-service"
+        ]
+    );
+    let gw = ap(&c, "edge", "api-gateway");
+    assert_eq!(
+        gw.rules[0].from[0].source.principals,
+        ["cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"]
+    );
+    let uncalled = ap(&c, "workers", "report-builder");
+    assert!(uncalled.rules.is_empty() && uncalled.action.is_none());
+    assert_eq!(
+        uncalled
+            .selector
+            .match_labels
+            .get("app")
+            .map(String::as_str),
+        Some("report-builder")
+    );
+    for r in c.of_kind(Kind::AuthorizationPolicy) {
+        let Spec::AuthorizationPolicy(spec) = &r.spec else {
+            continue;
+        };
+        for rule in &spec.rules {
+            for from in &rule.from {
+                assert!(
+                    from.source.principals.iter().all(|p| !p.contains('*')),
+                    "{}",
+                    r.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_webhook_receiver_admits_identity_less_traffic_on_its_ports_only() {
+    let c = shop();
+    let hook = ap(&c, "edge", "stripe-webhook");
+    assert_eq!(hook.rules.len(), 1);
+    assert!(hook.rules[0].from[0].source.principals.is_empty());
+    assert_eq!(hook.rules[0].from[0].source.not_principals, ["*"]);
+    assert_eq!(hook.rules[0].to[0].operation.ports, ["8080"]);
+}
+
+#[test]
+fn sidecars_and_service_entries_follow_the_dependencies() {
+    let c = shop();
+    let Some(Spec::Sidecar(pay)) = c
+        .find(Kind::Sidecar, "shop", "payment-service")
+        .map(|r| &r.spec)
+    else {
+        panic!("no sidecar")
+    };
+    assert_eq!(
+        pay.egress[0].hosts,
+        [
+            "internal/ledger-service.internal.svc.cluster.local",
+            "istio-system/*",
+            "shop/api.stripe.com"
+        ]
+    );
+    let se = c
+        .find(Kind::ServiceEntry, "shop", "external-api-stripe-com")
+        .expect("service entry");
+    let Spec::ServiceEntry(spec) = &se.spec else {
+        panic!("wrong spec")
+    };
+    assert_eq!(
+        (spec.ports[0].number, spec.ports[0].protocol.as_str()),
+        (443, "TLS")
+    );
+    assert_eq!(se.owner.name, "payment-service");
+}
+
+#[test]
+fn no_destination_rule_touches_tls() {
+    let c = shop();
+    for r in c.of_kind(Kind::DestinationRule) {
+        let text = serde_json::to_string(&layout::to_value(r)).unwrap_or_default();
+        assert!(!text.contains("\"tls\""), "{text}");
+    }
+}
+
+#[test]
+fn fields_are_gated_by_the_istio_version() {
+    let old = GenerateOptions {
+        istio_version: Some(crate::policy::IstioVersion::new(1, 25)),
+        ..GenerateOptions::default()
+    };
+    let c = generate(&shopfront(), &Policy::default(), &old);
+    assert!(retries(vs(&c, "shop", "user-service")).1.backoff.is_none());
+    for r in c.of_kind(Kind::DestinationRule) {
+        let Spec::DestinationRule(dr) = &r.spec else {
+            continue;
+        };
+        assert!(dr.traffic_policy.retry_budget.is_none());
+    }
+    let new = shop();
+    let Some(Spec::DestinationRule(dr)) = new
+        .find(Kind::DestinationRule, "shop", "user-service")
+        .map(|r| &r.spec)
+    else {
+        panic!("no rule")
+    };
+    assert!(dr.traffic_policy.retry_budget.is_some());
+}
+
+#[test]
+fn policy_overrides_change_values_and_their_reasons() {
+    let policy = parse(
+        "meshsmith.yaml",
+        "services:\n  order-service:\n    timeout: 4s\n  ledger-service.internal:\n    mtls: {mode: PERMISSIVE, reason: legacy batch client}\n",
+    )
+    .expect("valid policy");
+    let c = generate(&shopfront(), &policy, &GenerateOptions::default());
+    assert_eq!(retries(vs(&c, "shop", "order-service")).0, "4s");
+    let vs_res = c
+        .find(Kind::VirtualService, "shop", "order-service")
+        .expect("vs");
+    let why = vs_res
+        .reasons
+        .iter()
+        .find(|r| r.field == "spec.http[0].timeout")
+        .map(|r| r.why.clone());
+    assert_eq!(
+        why.as_deref(),
+        Some("policy override for order-service (meshsmith.yaml:3)")
+    );
+    let pa = c
+        .find(Kind::PeerAuthentication, "internal", "ledger-service")
+        .expect("pa");
+    assert_eq!(
+        pa.annotations
+            .get(peer_authentication::REASON_ANNOTATION)
+            .map(String::as_str),
+        Some("legacy batch client")
+    );
+}
+
+#[test]
+fn api_versions_are_selectable() {
+    let c = generate(
+        &shopfront(),
+        &Policy::default(),
+        &GenerateOptions {
+            api_version: ApiVersion::V1beta1,
+            ..Default::default()
+        },
+    );
+    for r in c
+        .resources
+        .iter()
+        .filter(|r| r.kind != Kind::NamespacePatch)
+    {
+        assert!(r.api_version.ends_with("/v1beta1"), "{}", r.api_version);
+    }
+    assert!(shop()
+        .resources
+        .iter()
+        .filter(|r| r.kind != Kind::NamespacePatch)
+        .all(|r| r.api_version.ends_with(".io/v1")));
+}
+
+#[test]
+fn skipped_namespaces_and_injected_namespaces_get_nothing() {
+    let mut policy = Policy::default();
+    policy.skip_namespaces.push("workers".to_string());
+    let mut options = GenerateOptions::default();
+    options.namespace_labels.insert(
+        "shop".into(),
+        [("istio-injection".to_string(), "enabled".to_string())].into(),
+    );
+    let c = generate(&shopfront(), &policy, &options);
+    assert!(c.resources.iter().all(|r| r.owner.namespace != "workers"));
+    assert!(c.notes.iter().any(|n| n.contains("report-builder.workers")));
+    let patched: Vec<&str> = c
+        .of_kind(Kind::NamespacePatch)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(patched, ["edge", "internal"]);
+}
+
+#[test]
+fn generation_is_deterministic_and_the_layout_is_stable() {
+    let header = Header {
+        version: "0.1.0".into(),
+        inputs: vec!["examples/shopfront".into()],
+    };
+    let a = layout(&shop(), &header);
+    let b = layout(&shop(), &header);
+    assert_eq!(a, b);
+    let paths: Vec<String> = a.iter().map(|(p, _)| p.display().to_string()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted);
+    assert!(paths.contains(&"shop/payment-service/virtual-service.yaml".to_string()));
+    assert!(paths.contains(&"shop/payment-service/service-entry.yaml".to_string()));
+    assert!(paths.contains(&"shop/kustomization.yaml".to_string()));
+    assert!(paths.contains(&"kustomization.yaml".to_string()));
+    for (path, text) in &a {
+        assert!(
+            text.starts_with("# Generated by meshsmith 0.1.0 from examples/shopfront;"),
+            "{}",
+            path.display()
+        );
+        assert_eq!(layout::edited(text), Some(false), "{}", path.display());
+    }
+    let edited = a[0].1.replace("app", "apq");
+    assert_eq!(layout::edited(&edited), Some(true));
+    assert_eq!(layout::edited("kind: x\n"), None);
+}
+
+#[test]
+fn kustomizations_list_every_file_beneath_them() {
+    let header = Header {
+        version: "0.1.0".into(),
+        inputs: vec![],
+    };
+    let files = layout(&shop(), &header);
+    let root = files
+        .iter()
+        .find(|(p, _)| p.as_os_str() == "kustomization.yaml")
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default();
+    let resources = files
+        .iter()
+        .filter(|(p, _)| !p.ends_with("kustomization.yaml") && !p.ends_with("namespace-patch.yaml"))
+        .count();
+    assert_eq!(root.matches("\n- ").count(), resources);
+    assert!(root.contains("- shop/payment-service/authorization-policy.yaml\n"));
+    assert!(!root.contains("namespace-patch"));
+}
+
+#[test]
+fn an_empty_topology_gives_nothing_and_does_not_fail() {
+    let c = generate(
+        &Topology::default(),
+        &Policy::default(),
+        &GenerateOptions::default(),
+    );
+    assert!(c.resources.is_empty());
+    assert!(layout(
+        &c,
+        &Header {
+            version: "x".into(),
+            inputs: vec![]
+        }
+    )
+    .is_empty());
+}

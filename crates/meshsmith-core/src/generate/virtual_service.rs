@@ -1,0 +1,215 @@
+//! VirtualService per HTTP/gRPC service: the route timeout and retries of its role.
+//!
+//! In: each routable service with at least one HTTP-family port. Out: one VirtualService
+//! with a route per such port (matched by port when there are several). Retries fit in the
+//! timeout: the per-try timeout is lowered so that every try (1 + attempts) fits.
+
+use super::{fqdn, routable, speaks, Context, Target};
+use crate::model::*;
+use crate::policy::Millis;
+
+/// Retry conditions when the policy names none: failures that never reached the application.
+const HTTP_RETRY_ON: &str = "connect-failure,refused-stream,reset-before-request";
+/// gRPC adds the statuses a server sends before doing any work.
+const GRPC_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,cancelled";
+
+pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
+    for target in &cx.targets {
+        let s = target.service;
+        let Some(name) = routable(s) else {
+            if s.external_name.is_some() {
+                out.notes
+                    .push(format!("{}: ExternalName Service, no VirtualService", s.id));
+            }
+            continue;
+        };
+        let ports: Vec<&PortInfo> = s
+            .ports
+            .iter()
+            .filter(|p| speaks(p).is_http_family())
+            .collect();
+        if ports.is_empty() {
+            out.notes
+                .push(format!("{}: no HTTP or gRPC port, no VirtualService", s.id));
+            continue;
+        }
+        let host = fqdn(name, &s.id.namespace);
+        let mut reasons = vec![Reason::new(
+            "role",
+            target.resolved.role.as_str(),
+            &target.resolved.role_why,
+        )];
+        let mut http = Vec::new();
+        for (i, port) in ports.iter().enumerate() {
+            let several = ports.len() > 1;
+            let route = route(cx, target, port, &host, several, i, &mut reasons);
+            http.push(route);
+        }
+        let spec = VirtualServiceSpec {
+            hosts: vec![host],
+            export_to: Vec::new(),
+            http,
+        };
+        let mut r = cx.resource(
+            Kind::VirtualService,
+            name,
+            &s.id,
+            Spec::VirtualService(spec),
+        );
+        r.reasons = reasons;
+        out.resources.push(r);
+    }
+}
+
+fn route(
+    cx: &Context,
+    target: &Target,
+    port: &PortInfo,
+    host: &str,
+    several: bool,
+    i: usize,
+    reasons: &mut Vec<Reason>,
+) -> HttpRoute {
+    let r = &target.resolved;
+    let set = &r.settings;
+    let at = format!("spec.http[{i}]");
+    let protocol = speaks(port);
+    let timeout = set.timeout;
+    reasons.push(Reason::new(
+        format!("{at}.timeout"),
+        timeout,
+        r.why("timeout"),
+    ));
+
+    let tries = u64::from(set.retries.attempts) + 1;
+    let fit = fitting_per_try(timeout, tries);
+    let mut attempts = set.retries.attempts;
+    reasons.push(Reason::new(
+        format!("{at}.retries.attempts"),
+        attempts,
+        format!(
+            "{} (retries after the first try)",
+            r.why("retries.attempts")
+        ),
+    ));
+    let per_try = match (set.retries.per_try_timeout, fit) {
+        _ if attempts == 0 => None,
+        (_, None) => {
+            attempts = 0;
+            reasons.push(Reason::new(
+                format!("{at}.retries.attempts"),
+                0,
+                format!("the timeout {timeout} is too short to split over {tries} tries"),
+            ));
+            None
+        }
+        (Some(given), Some(fit)) if given <= fit => {
+            reasons.push(Reason::new(
+                format!("{at}.retries.perTryTimeout"),
+                given,
+                r.why("retries.perTryTimeout"),
+            ));
+            Some(given)
+        }
+        (given, Some(fit)) => {
+            let why = match given {
+                Some(g) => format!(
+                    "{g} ({}) lowered so that {tries} tries fit in the {timeout} timeout",
+                    r.why("retries.perTryTimeout")
+                ),
+                None => format!("the {timeout} timeout split over {tries} tries (1 + attempts)"),
+            };
+            reasons.push(Reason::new(format!("{at}.retries.perTryTimeout"), fit, why));
+            Some(fit)
+        }
+    };
+    let retries = if attempts == 0 {
+        HttpRetry::default()
+    } else {
+        let (retry_on, why) = match &set.retries.retry_on {
+            Some(list) => (list.join(","), r.why("retries.retryOn")),
+            None if protocol == Protocol::Grpc => (
+                GRPC_RETRY_ON.to_string(),
+                "gRPC port: retry only what never reached the server, plus gRPC unavailable/cancelled".to_string(),
+            ),
+            None => (
+                HTTP_RETRY_ON.to_string(),
+                "HTTP port: retry only requests that never reached the application".to_string(),
+            ),
+        };
+        reasons.push(Reason::new(format!("{at}.retries.retryOn"), &retry_on, why));
+        let backoff = match set.retries.backoff {
+            Some(b) if cx.istio.has_retry_backoff() => {
+                reasons.push(Reason::new(
+                    format!("{at}.retries.backoff"),
+                    b,
+                    r.why("retries.backoff"),
+                ));
+                Some(b.to_string())
+            }
+            Some(_) => {
+                reasons.push(Reason::new(
+                    format!("{at}.retries.backoff"),
+                    "(not written)",
+                    format!("Istio {} has no retries.backoff (added in 1.26)", cx.istio),
+                ));
+                None
+            }
+            None => None,
+        };
+        HttpRetry {
+            attempts,
+            per_try_timeout: per_try.map(|p| p.to_string()),
+            retry_on: Some(retry_on),
+            backoff,
+        }
+    };
+    HttpRoute {
+        name: Some(if several {
+            format!("port-{}", port.port)
+        } else {
+            "default".to_string()
+        }),
+        matches: if several {
+            vec![HttpMatch { port: port.port }]
+        } else {
+            Vec::new()
+        },
+        route: vec![RouteDestination {
+            destination: Destination {
+                host: host.to_string(),
+                port: several.then_some(PortSelector { number: port.port }),
+            },
+        }],
+        timeout: Some(timeout.to_string()),
+        retries: Some(retries),
+    }
+}
+
+/// The longest per-try timeout that lets `tries` tries fit in `timeout`, rounded down to
+/// 10 ms when that leaves something; `None` when not even 1 ms per try is left.
+pub(crate) fn fitting_per_try(timeout: Millis, tries: u64) -> Option<Millis> {
+    let each = timeout.0 / tries.max(1);
+    let rounded = if each >= 10 { each - each % 10 } else { each };
+    (rounded > 0).then_some(Millis(rounded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_try_timeouts_fit_in_the_timeout() {
+        assert_eq!(fitting_per_try(Millis::secs(3), 3), Some(Millis::secs(1)));
+        assert_eq!(fitting_per_try(Millis::secs(5), 3), Some(Millis(1660)));
+        assert_eq!(fitting_per_try(Millis(5), 3), Some(Millis(1)));
+        assert_eq!(fitting_per_try(Millis(2), 3), None);
+        for t in [1u64, 7, 999, 3000, 10_001] {
+            for tries in 1..12 {
+                if let Some(p) = fitting_per_try(Millis(t), tries) {
+                    assert!(p.0 * tries <= t);
+                }
+            }
+        }
+    }
+}

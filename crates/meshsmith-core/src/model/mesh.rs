@@ -1,0 +1,382 @@
+//! Generated mesh configuration: typed Istio resources (fields named as in the CRDs) and,
+//! for every value meshsmith chose, the reason it chose it.
+//!
+//! ```text
+//!  Topology + Policy ──generate──▶ MeshConfig { resources: [Resource { kind, spec, reasons }] }
+//! ```
+//!
+//! Only the fields meshsmith writes are modelled; empty ones are left out of the output.
+
+use super::QualifiedName;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The Istio kinds meshsmith writes, plus the namespace label change for injection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    VirtualService,
+    DestinationRule,
+    PeerAuthentication,
+    AuthorizationPolicy,
+    Sidecar,
+    ServiceEntry,
+    /// A merge patch adding injection labels to an existing Namespace.
+    NamespacePatch,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::VirtualService,
+        Kind::DestinationRule,
+        Kind::PeerAuthentication,
+        Kind::AuthorizationPolicy,
+        Kind::Sidecar,
+        Kind::ServiceEntry,
+        Kind::NamespacePatch,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VirtualService => "VirtualService",
+            Self::DestinationRule => "DestinationRule",
+            Self::PeerAuthentication => "PeerAuthentication",
+            Self::AuthorizationPolicy => "AuthorizationPolicy",
+            Self::Sidecar => "Sidecar",
+            Self::ServiceEntry => "ServiceEntry",
+            Self::NamespacePatch => "Namespace",
+        }
+    }
+
+    /// The file the resource is written to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::VirtualService => "virtual-service.yaml",
+            Self::DestinationRule => "destination-rule.yaml",
+            Self::PeerAuthentication => "peer-authentication.yaml",
+            Self::AuthorizationPolicy => "authorization-policy.yaml",
+            Self::Sidecar => "sidecar.yaml",
+            Self::ServiceEntry => "service-entry.yaml",
+            Self::NamespacePatch => "namespace-patch.yaml",
+        }
+    }
+
+    /// The API group; the version comes from [`ApiVersion`].
+    pub fn group(self) -> &'static str {
+        match self {
+            Self::PeerAuthentication | Self::AuthorizationPolicy => "security.istio.io",
+            Self::NamespacePatch => "",
+            _ => "networking.istio.io",
+        }
+    }
+}
+
+/// `v1` (the default) or `v1beta1` for the Istio groups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ApiVersion {
+    #[default]
+    V1,
+    V1beta1,
+}
+
+impl ApiVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1 => "v1",
+            Self::V1beta1 => "v1beta1",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ApiVersion> {
+        match text {
+            "v1" => Some(Self::V1),
+            "v1beta1" => Some(Self::V1beta1),
+            _ => None,
+        }
+    }
+}
+
+/// Why one field has its value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reason {
+    /// Path in the resource, e.g. `spec.http[0].timeout`.
+    pub field: String,
+    pub value: String,
+    pub why: String,
+}
+
+impl Reason {
+    pub fn new(field: impl Into<String>, value: impl ToString, why: impl Into<String>) -> Self {
+        Reason {
+            field: field.into(),
+            value: value.to_string(),
+            why: why.into(),
+        }
+    }
+}
+
+/// One generated object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub kind: Kind,
+    /// Full `apiVersion`, e.g. `networking.istio.io/v1`.
+    pub api_version: String,
+    pub name: String,
+    pub namespace: String,
+    /// The service (graph node) whose folder it goes to.
+    pub owner: QualifiedName,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: Spec,
+    pub reasons: Vec<Reason>,
+}
+
+/// The body of a resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Spec {
+    VirtualService(VirtualServiceSpec),
+    DestinationRule(DestinationRuleSpec),
+    PeerAuthentication(PeerAuthenticationSpec),
+    AuthorizationPolicy(AuthorizationPolicySpec),
+    Sidecar(SidecarSpec),
+    ServiceEntry(ServiceEntrySpec),
+    /// Labels to merge into a Namespace's `metadata.labels`.
+    NamespacePatch(BTreeMap<String, String>),
+}
+
+/// What `generate` returns: resources sorted by (owner, kind, name) and notes about what
+/// it skipped and why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeshConfig {
+    pub resources: Vec<Resource>,
+    pub notes: Vec<String>,
+}
+
+impl MeshConfig {
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
+        self.resources.iter().filter(move |r| r.kind == kind)
+    }
+
+    pub fn find(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Resource> {
+        self.resources
+            .iter()
+            .find(|r| r.kind == kind && r.namespace == namespace && r.name == name)
+    }
+}
+
+/// `selector` of the security kinds (`matchLabels`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WorkloadSelector {
+    #[serde(rename = "matchLabels")]
+    pub match_labels: BTreeMap<String, String>,
+}
+
+// ---- networking.istio.io: VirtualService ----
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualServiceSpec {
+    pub hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub export_to: Vec<String>,
+    pub http: Vec<HttpRoute>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpRoute {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<HttpMatch>,
+    pub route: Vec<RouteDestination>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<HttpRetry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HttpMatch {
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RouteDestination {
+    pub destination: Destination,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Destination {
+    pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortSelector>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PortSelector {
+    pub number: u16,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpRetry {
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_try_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<String>,
+}
+
+// ---- networking.istio.io: DestinationRule ----
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationRuleSpec {
+    pub host: String,
+    pub traffic_policy: TrafficPolicy,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficPolicy {
+    pub connection_pool: ConnectionPoolSettings,
+    pub outlier_detection: OutlierDetectionSettings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_budget: Option<RetryBudgetSettings>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectionPoolSettings {
+    pub tcp: TcpSettings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpSettings>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TcpSettings {
+    pub max_connections: u32,
+    pub connect_timeout: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpSettings {
+    pub http1_max_pending_requests: u32,
+    pub http2_max_requests: u32,
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutlierDetectionSettings {
+    #[serde(rename = "consecutive5xxErrors")]
+    pub consecutive_5xx_errors: u32,
+    pub interval: String,
+    pub base_ejection_time: String,
+    pub max_ejection_percent: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryBudgetSettings {
+    pub percent: f64,
+    pub min_retry_concurrency: u32,
+}
+
+// ---- security.istio.io: PeerAuthentication, AuthorizationPolicy ----
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PeerAuthenticationSpec {
+    pub selector: WorkloadSelector,
+    pub mtls: MutualTls,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MutualTls {
+    pub mode: String,
+}
+
+/// `rules` empty = allow nothing for the selected workload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AuthorizationPolicySpec {
+    pub selector: WorkloadSelector,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<AuthorizationRule>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AuthorizationRule {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<RuleFrom>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<RuleTo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleFrom {
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub principals: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_principals: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleTo {
+    pub operation: Operation,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Operation {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+}
+
+// ---- networking.istio.io: Sidecar, ServiceEntry ----
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidecarSpec {
+    pub workload_selector: SidecarSelector,
+    pub egress: Vec<EgressListener>,
+}
+
+/// Sidecar's `workloadSelector`, which names its map `labels`, unlike the security kinds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SidecarSelector {
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EgressListener {
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEntrySpec {
+    pub hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub export_to: Vec<String>,
+    pub location: String,
+    pub resolution: String,
+    pub ports: Vec<ServiceEntryPort>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceEntryPort {
+    pub number: u16,
+    pub protocol: String,
+    pub name: String,
+}

@@ -1,0 +1,333 @@
+//! Policy text -> [`Policy`], strictly: every key is known, every value checked, and every
+//! error names the file and line. Values not written keep the built-in defaults; the line
+//! of each written value is kept in [`Policy::lines`] under its dotted key path.
+
+use super::scalars::describe;
+use super::values::parse_retry_on;
+use super::*;
+use crate::load::{parse_documents, Limits};
+use crate::model::Node;
+
+/// Reads a policy file. An empty file is the defaults.
+pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
+    let limits = Limits {
+        max_documents: 2,
+        max_depth: 16,
+        max_alias_nodes: 10_000,
+        ..Limits::default()
+    };
+    let docs = parse_documents(text, &limits).map_err(|e| PolicyError::Syntax {
+        file: file.to_string(),
+        line: e.line(),
+        message: describe(&e),
+    })?;
+    // Manifests tolerate a repeated key as kubectl does; the policy file is ours, so it is strict.
+    if let Some((line, key, first_line)) = docs.iter().flat_map(|d| d.duplicate_keys.iter()).next() {
+        return Err(PolicyError::Syntax {
+            file: file.to_string(),
+            line: *line,
+            message: format!("`{key}` is written twice (first on line {first_line})"),
+        });
+    }
+    let mut reader = Reader {
+        file: file.to_string(),
+        text: text.lines().collect(),
+        policy: Policy {
+            file: Some(file.to_string()),
+            ..Policy::default()
+        },
+    };
+    match docs.as_slice() {
+        [] => {}
+        [doc] if doc.root.is_null() => {}
+        [doc] => reader.top(&doc.root)?,
+        [_, second, ..] => {
+            return Err(reader.missing(second.line, "one policy document per file, found more"))
+        }
+    }
+    reader.policy.services.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(reader.policy)
+}
+
+pub(super) struct Reader<'t> {
+    pub(super) file: String,
+    /// The source lines: a mapping value knows its own line, not its key's, so key lines
+    /// are found by looking back from the value.
+    pub(super) text: Vec<&'t str>,
+    pub(super) policy: Policy,
+}
+
+const TOP: &[&str] = &[
+    "trustDomain",
+    "istioVersion",
+    "ingressGateway",
+    "skipNamespaces",
+    "roles",
+    "services",
+];
+const ROLE: &[&str] = &[
+    "timeout",
+    "retries",
+    "connectionPool",
+    "outlierDetection",
+    "retryBudget",
+];
+const SERVICE: &[&str] = &[
+    "role",
+    "timeout",
+    "retries",
+    "connectionPool",
+    "outlierDetection",
+    "mtls",
+];
+const RETRIES: &[&str] = &["attempts", "perTryTimeout", "retryOn", "backoff"];
+const POOL: &[&str] = &[
+    "maxConnections",
+    "connectTimeout",
+    "http1MaxPendingRequests",
+    "http2MaxRequests",
+    "maxRetries",
+];
+const OUTLIER: &[&str] = &[
+    "consecutive5xxErrors",
+    "interval",
+    "baseEjectionTime",
+    "maxEjectionPercent",
+];
+
+impl Reader<'_> {
+    fn top(&mut self, root: &Node) -> Result<(), PolicyError> {
+        for (key, node) in self.entries(root, "the policy file", "", TOP)? {
+            match key {
+                "trustDomain" => self.policy.trust_domain = self.name(node, key)?,
+                "istioVersion" => {
+                    self.policy.istio_version = IstioVersion::parse(&self.text(node, key)?)
+                        .map_err(|m| self.bad(node, key, m))?
+                }
+                "ingressGateway" => {
+                    for (k, v) in self.entries(node, "ingressGateway", key, &["principal"])? {
+                        let principal = self.text(v, k)?;
+                        if principal.contains('*') || principal.split('/').count() != 5 {
+                            return Err(self.bad(v, k, "write `<trust-domain>/ns/<namespace>/sa/<account>`, without wildcards".into()));
+                        }
+                        self.policy.ingress_gateway_principal = principal;
+                    }
+                }
+                "skipNamespaces" => {
+                    let mut names = Vec::new();
+                    for item in self.seq(node, key)? {
+                        names.push(self.name(item, key)?);
+                    }
+                    names.sort();
+                    names.dedup();
+                    self.policy.skip_namespaces = names;
+                }
+                "roles" => {
+                    for (name, block) in self.any_entries(node, key)? {
+                        let role =
+                            Role::parse(name).ok_or_else(|| self.unknown_role(block, name))?;
+                        let mut defaults = self.policy.role(role);
+                        self.role(block, &format!("roles.{name}"), &mut defaults)?;
+                        self.policy.roles.insert(role, defaults);
+                    }
+                }
+                "services" => {
+                    for (name, block) in self.any_entries(node, key)? {
+                        let valid = name.split('.').count() <= 2
+                            && name.split('.').all(|part| {
+                                !part.is_empty()
+                                    && part.chars().all(|c| {
+                                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+                                    })
+                            });
+                        if !valid {
+                            let at = Node::new(
+                                crate::model::Value::Null,
+                                self.key_line(name, block.line),
+                            );
+                            return Err(self.bad(
+                                &at,
+                                name,
+                                "a service is named `name` or `name.namespace`".into(),
+                            ));
+                        }
+                        let line = self.key_line(name, block.line);
+                        self.policy.lines.insert(format!("services.{name}"), line);
+                        let service = self.service(block, name)?;
+                        self.policy.services.push(service);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn role(&mut self, node: &Node, path: &str, out: &mut RoleDefaults) -> Result<(), PolicyError> {
+        for (key, value) in self.entries(node, path, path, ROLE)? {
+            let at = format!("{path}.{key}");
+            match key {
+                "timeout" => out.timeout = self.millis(value, key)?,
+                "retries" => {
+                    let r = self.retries(value, &at)?;
+                    out.retries.attempts = r.attempts.unwrap_or(out.retries.attempts);
+                    out.retries.per_try_timeout = r.per_try_timeout.or(out.retries.per_try_timeout);
+                    out.retries.retry_on = r.retry_on.or(out.retries.retry_on.take());
+                    out.retries.backoff = r.backoff.or(out.retries.backoff);
+                }
+                "connectionPool" => self.pool(value, &at, &mut out.connection_pool)?,
+                "outlierDetection" => self.outlier(value, &at, &mut out.outlier_detection)?,
+                "retryBudget" => {
+                    for (k, v) in
+                        self.entries(value, &at, &at, &["percent", "minRetryConcurrency"])?
+                    {
+                        match k {
+                            "percent" => out.retry_budget.percent = self.number(v, k, 1, 100)?,
+                            _ => {
+                                out.retry_budget.min_retry_concurrency =
+                                    self.number(v, k, 1, 10_000)?
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn service(&mut self, node: &Node, key: &str) -> Result<ServiceOverride, PolicyError> {
+        let path = format!("services.{key}");
+        let mut out = ServiceOverride {
+            key: key.to_string(),
+            ..ServiceOverride::default()
+        };
+        for (k, value) in self.entries(node, &path, &path, SERVICE)? {
+            let at = format!("{path}.{k}");
+            match k {
+                "role" => {
+                    let text = self.text(value, k)?;
+                    out.role =
+                        Some(Role::parse(&text).ok_or_else(|| self.unknown_role(value, &text))?);
+                }
+                "timeout" => out.timeout = Some(self.millis(value, k)?),
+                "retries" => {
+                    let r = self.retries(value, &at)?;
+                    if r.backoff.is_some() {
+                        return Err(self.bad(
+                            value,
+                            "backoff",
+                            "set backoff per role, under `roles`".into(),
+                        ));
+                    }
+                    out.attempts = r.attempts;
+                    out.per_try_timeout = r.per_try_timeout;
+                    out.retry_on = r.retry_on;
+                }
+                // Written values land on top of the role's, so start from the defaults of
+                // the generic table and keep only what was written (lines tell which).
+                "connectionPool" => {
+                    let mut pool = defaults::role_defaults(Role::SyncApi).connection_pool;
+                    self.pool(value, &at, &mut pool)?;
+                    out.connection_pool = Some(pool);
+                }
+                "outlierDetection" => {
+                    let mut od = defaults::role_defaults(Role::SyncApi).outlier_detection;
+                    self.outlier(value, &at, &mut od)?;
+                    out.outlier_detection = Some(od);
+                }
+                "mtls" => out.mtls = Some(self.mtls(value, &at)?),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn retries(&mut self, node: &Node, path: &str) -> Result<PartialRetries, PolicyError> {
+        let mut out = PartialRetries::default();
+        for (k, v) in self.entries(node, path, path, RETRIES)? {
+            match k {
+                "attempts" => out.attempts = Some(self.number(v, k, 0, 10)?),
+                "perTryTimeout" => out.per_try_timeout = Some(self.millis(v, k)?),
+                "retryOn" => {
+                    out.retry_on =
+                        Some(parse_retry_on(&self.text(v, k)?).map_err(|m| self.bad(v, k, m))?)
+                }
+                _ => out.backoff = Some(self.millis(v, k)?),
+            }
+        }
+        Ok(out)
+    }
+
+    fn pool(
+        &mut self,
+        node: &Node,
+        path: &str,
+        out: &mut ConnectionPool,
+    ) -> Result<(), PolicyError> {
+        for (k, v) in self.entries(node, path, path, POOL)? {
+            match k {
+                "maxConnections" => out.max_connections = self.number(v, k, 1, i32::MAX as u32)?,
+                "connectTimeout" => out.connect_timeout = self.millis(v, k)?,
+                "http1MaxPendingRequests" => {
+                    out.http1_max_pending_requests = self.number(v, k, 1, i32::MAX as u32)?
+                }
+                "http2MaxRequests" => {
+                    out.http2_max_requests = self.number(v, k, 1, i32::MAX as u32)?
+                }
+                _ => out.max_retries = self.number(v, k, 1, i32::MAX as u32)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn outlier(
+        &mut self,
+        node: &Node,
+        path: &str,
+        out: &mut OutlierDetection,
+    ) -> Result<(), PolicyError> {
+        for (k, v) in self.entries(node, path, path, OUTLIER)? {
+            match k {
+                "consecutive5xxErrors" => {
+                    out.consecutive_5xx_errors = self.number(v, k, 1, 1000)?
+                }
+                "interval" => out.interval = self.millis(v, k)?,
+                "baseEjectionTime" => out.base_ejection_time = self.millis(v, k)?,
+                _ => out.max_ejection_percent = self.number(v, k, 1, 100)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn mtls(&mut self, node: &Node, path: &str) -> Result<MtlsException, PolicyError> {
+        let mut mode = None;
+        let mut reason = String::new();
+        for (k, v) in self.entries(node, path, path, &["mode", "reason"])? {
+            if k == "mode" {
+                mode = Some(MtlsMode::parse(&self.text(v, k)?).map_err(|m| self.bad(v, k, m))?);
+            } else {
+                reason = self.text(v, k)?.trim().to_string();
+            }
+        }
+        let mode = mode.ok_or_else(|| self.missing(node.line, "`mtls` needs a `mode`"))?;
+        if mode != MtlsMode::Strict && reason.is_empty() {
+            return Err(self.missing(
+                node.line,
+                &format!(
+                    "`mtls.mode: {}` needs a `reason` saying why this service cannot be STRICT",
+                    mode.as_str()
+                ),
+            ));
+        }
+        Ok(MtlsException { mode, reason })
+    }
+}
+
+#[derive(Default)]
+struct PartialRetries {
+    attempts: Option<u32>,
+    per_try_timeout: Option<Millis>,
+    retry_on: Option<Vec<String>>,
+    backoff: Option<Millis>,
+}

@@ -1,0 +1,88 @@
+//! The commented `meshsmith.yaml` that `meshsmith init` writes: every default spelled out, so
+//! a person sees what they can change. Built from the defaults themselves, so it always
+//! parses back to exactly [`Policy::default`].
+
+use super::{defaults, Policy};
+use crate::model::Role;
+use std::fmt::Write;
+
+/// The text of a fresh policy file.
+pub fn init_template() -> String {
+    let p = defaults::policy();
+    let mut out = String::new();
+    // `write!` into a String cannot fail; the results are ignored on purpose.
+    let _ = writeln!(
+        out,
+        "# meshsmith policy: the defaults `meshsmith generate` applies, and your exceptions.\n\
+         # Every key is optional; a key meshsmith does not know is an error, never ignored.\n\
+         \n\
+         # Trust domain of the mesh: principals are <trustDomain>/ns/<namespace>/sa/<account>.\n\
+         trustDomain: {}\n\
+         # Istio the configuration is written for; newer fields are left out for older ones.\n\
+         istioVersion: \"{}\"\n\
+         # Identity of the ingress gateway, allowed into services routed through it.\n\
+         ingressGateway:\n  principal: {}\n\
+         # Namespaces that get no configuration at all.\n\
+         skipNamespaces: [{}]\n\
+         \n\
+         # Defaults per role. Roles are inferred from the manifests (see `meshsmith map`).\n\
+         # retries.attempts counts retries after the first try; perTryTimeout, when left out,\n\
+         # is chosen so that every try fits in the timeout; retryOn, when left out, retries\n\
+         # only failures that never reached the application (plus gRPC `unavailable`).\n\
+         roles:",
+        p.trust_domain,
+        p.istio_version,
+        p.ingress_gateway_principal,
+        p.skip_namespaces.join(", "),
+    );
+    for role in Role::ALL {
+        role_block(&mut out, &p, role);
+    }
+    out.push_str(
+        "\n# Per-service exceptions, keyed by `name` or `name.namespace`. Any role key above can be\n\
+         # set here too, plus `role` and `mtls`. Anything but STRICT needs a reason, e.g.:\n\
+         #   stripe-webhook.shop:\n\
+         #     mtls: {mode: PERMISSIVE, reason: \"Stripe delivers webhooks over plain HTTPS via the load balancer\"}\n\
+         #   payment-service:\n\
+         #     role: external-integration\n\
+         #     timeout: 8s\n\
+         services: {}\n",
+    );
+    out
+}
+
+fn role_block(out: &mut String, p: &Policy, role: Role) {
+    let d = p.role(role);
+    let r = &d.retries;
+    let _ = writeln!(out, "  {}:", role.as_str());
+    let _ = writeln!(out, "    timeout: {}", d.timeout);
+    let _ = writeln!(out, "    retries:");
+    let _ = writeln!(out, "      attempts: {}", r.attempts);
+    if let Some(t) = r.per_try_timeout {
+        let _ = writeln!(out, "      perTryTimeout: {t}");
+    }
+    if let Some(on) = &r.retry_on {
+        let _ = writeln!(out, "      retryOn: {}", on.join(","));
+    }
+    if let Some(b) = r.backoff {
+        let _ = writeln!(out, "      backoff: {b}  # Istio 1.26 and later");
+    }
+    let c = &d.connection_pool;
+    let _ = writeln!(
+        out,
+        "    connectionPool: {{maxConnections: {}, connectTimeout: {}, http1MaxPendingRequests: {}, http2MaxRequests: {}, maxRetries: {}}}",
+        c.max_connections, c.connect_timeout, c.http1_max_pending_requests, c.http2_max_requests, c.max_retries
+    );
+    let o = &d.outlier_detection;
+    let _ = writeln!(
+        out,
+        "    outlierDetection: {{consecutive5xxErrors: {}, interval: {}, baseEjectionTime: {}, maxEjectionPercent: {}}}",
+        o.consecutive_5xx_errors, o.interval, o.base_ejection_time, o.max_ejection_percent
+    );
+    let b = &d.retry_budget;
+    let _ = writeln!(
+        out,
+        "    retryBudget: {{percent: {}, minRetryConcurrency: {}}}  # Istio 1.27 and later",
+        b.percent, b.min_retry_concurrency
+    );
+}

@@ -1,0 +1,162 @@
+//! Policy files in, defaults, overrides and errors with lines out.
+
+use super::*;
+
+fn parsed(text: &str) -> Result<Policy, PolicyError> {
+    parse("meshsmith.yaml", text)
+}
+
+#[test]
+fn the_init_template_parses_back_to_the_defaults() {
+    let policy = parsed(&init_template()).expect("template parses");
+    let defaults = Policy::default();
+    assert_eq!(policy.trust_domain, defaults.trust_domain);
+    assert_eq!(policy.istio_version, defaults.istio_version);
+    assert_eq!(
+        policy.ingress_gateway_principal,
+        defaults.ingress_gateway_principal
+    );
+    assert_eq!(policy.skip_namespaces, defaults.skip_namespaces);
+    assert_eq!(policy.roles, defaults.roles);
+    assert!(policy.services.is_empty());
+}
+
+#[test]
+fn defaults_follow_the_product_table() {
+    let p = Policy::default();
+    assert_eq!(p.role(Role::SyncApi).timeout, Millis::secs(3));
+    assert_eq!(
+        p.role(Role::SyncApi).retries.per_try_timeout,
+        Some(Millis::secs(1))
+    );
+    assert_eq!(p.role(Role::Aggregator).timeout, Millis::secs(5));
+    let ext = p.role(Role::ExternalIntegration);
+    assert_eq!((ext.timeout, ext.retries.attempts), (Millis::secs(10), 1));
+    assert_eq!(
+        ext.retries.retry_on,
+        Some(vec![
+            "connect-failure".to_string(),
+            "refused-stream".to_string()
+        ])
+    );
+    assert_eq!(p.role(Role::Worker).timeout, Millis::secs(10));
+    assert_eq!(
+        p.role(Role::SyncApi)
+            .outlier_detection
+            .consecutive_5xx_errors,
+        5
+    );
+    assert_eq!(
+        p.role(Role::SyncApi).outlier_detection.base_ejection_time,
+        Millis::secs(30)
+    );
+    assert!(
+        p.role(Role::Worker)
+            .outlier_detection
+            .consecutive_5xx_errors
+            > 5
+    );
+}
+
+#[test]
+fn an_empty_file_is_the_defaults() {
+    let p = parsed("").expect("empty is fine");
+    assert_eq!(p.roles, Policy::default().roles);
+    let p = parsed("# only a comment\n").expect("comment only is fine");
+    assert_eq!(p.trust_domain, "cluster.local");
+}
+
+#[test]
+fn overrides_apply_and_remember_their_lines() {
+    let text = "trustDomain: example.org\nroles:\n  sync-api:\n    timeout: 2s\nservices:\n  ledger.shop:\n    timeout: 4s\n    connectionPool:\n      maxConnections: 7\n";
+    let p = parsed(text).expect("valid");
+    assert_eq!(p.trust_domain, "example.org");
+    assert_eq!(p.role(Role::SyncApi).timeout, Millis::secs(2));
+    assert_eq!(
+        p.set_at("roles.sync-api.timeout").as_deref(),
+        Some("meshsmith.yaml:4")
+    );
+    let r = p.resolve("shop", "ledger", Role::SyncApi, "inferred");
+    assert_eq!(r.settings.timeout, Millis::secs(4));
+    assert_eq!(r.settings.connection_pool.max_connections, 7);
+    // Not written for the service: the role's value stays.
+    assert_eq!(r.settings.connection_pool.http2_max_requests, 1000);
+    assert!(
+        r.why("timeout").contains("meshsmith.yaml:7"),
+        "{}",
+        r.why("timeout")
+    );
+    assert!(r.why("retries.attempts").contains("built-in default"));
+    // The override names one namespace only.
+    let other = p.resolve("billing", "ledger", Role::SyncApi, "inferred");
+    assert_eq!(other.settings.timeout, Millis::secs(2));
+}
+
+#[test]
+fn an_unknown_key_is_an_error_with_its_line() {
+    let err = parsed("trustDomain: a.b\nroles:\n  sync-api:\n    timeuot: 3s\n").unwrap_err();
+    assert!(
+        matches!(&err, PolicyError::UnknownKey { line: 4, key, .. } if key == "timeuot"),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("meshsmith.yaml:4:"), "{err}");
+    let err = parsed("roles:\n  sync-api:\n    retriez:\n      attempts: 2\n").unwrap_err();
+    assert!(
+        matches!(&err, PolicyError::UnknownKey { line: 3, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_values_are_errors_with_their_lines() {
+    let cases = [
+        ("istioVersion: banana\n", 1),
+        ("roles:\n  sync-api:\n    timeout: 3\n", 3),
+        ("roles:\n  sync-api:\n    retries:\n      attempts: -1\n", 4),
+        (
+            "roles:\n  sync-api:\n    retries: {retryOn: \"5xx,bogus\"}\n",
+            3,
+        ),
+        ("roles:\n  chef:\n    timeout: 3s\n", 2),
+        ("services:\n  web:\n    role: wizard\n", 3),
+        ("ingressGateway:\n  principal: \"*\"\n", 2),
+        ("skipNamespaces: kube-system\n", 1),
+        ("trustDomain: [a]\n", 1),
+        ("services:\n  Web_App:\n    timeout: 3s\n", 2),
+    ];
+    for (text, line) in cases {
+        match parsed(text) {
+            Err(PolicyError::BadValue { line: got, .. }) => assert_eq!(got, line, "{text}"),
+            other => panic!("{text}: expected a bad value on line {line}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_permissive_exception_needs_a_reason() {
+    let err = parsed("services:\n  hook:\n    mtls:\n      mode: PERMISSIVE\n").unwrap_err();
+    assert!(matches!(err, PolicyError::Missing { line: 4, .. }), "{err}");
+    let ok = parsed("services:\n  hook:\n    mtls: {mode: PERMISSIVE, reason: plain webhooks}\n")
+        .expect("valid");
+    let m = ok.service("any", "hook").and_then(|s| s.mtls.clone());
+    assert_eq!(
+        m.map(|m| (m.mode, m.reason)),
+        Some((MtlsMode::Permissive, "plain webhooks".into()))
+    );
+}
+
+#[test]
+fn syntax_errors_and_extra_documents_name_a_line() {
+    assert!(matches!(
+        parsed("roles: [\n"),
+        Err(PolicyError::Syntax { .. })
+    ));
+    assert!(matches!(
+        parsed("a: 1\na: 2\n"),
+        Err(PolicyError::Syntax { line: 2, .. })
+    ));
+    assert!(matches!(
+        parsed("trustDomain: a\n---\ntrustDomain: b\n"),
+        Err(PolicyError::Missing { .. })
+    ));
+}
