@@ -191,3 +191,60 @@ fn the_validation_rejects_what_istio_would_reject() {
     unknown_field["spec"]["mtls"]["strict"] = json!(true);
     assert!(!validator.is_valid(&unknown_field));
 }
+
+/// What `generate` makes of real manifests: the bundled example and every shared corpus.
+fn real_topologies(shared: &Path) -> Vec<(String, Topology)> {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut dirs = vec![workspace.join("examples/shopfront")];
+    let mut corpora: Vec<PathBuf> = std::fs::read_dir(shared.join("corpora"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    corpora.sort();
+    dirs.extend(corpora);
+    dirs.into_iter()
+        .map(|dir| {
+            let loaded =
+                crate::load::load(&[crate::load::Input::Path(dir.clone())], &Limits::default())
+                    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let topology =
+                crate::infer::infer(&crate::inventory::inventory(&loaded.objects, "default"));
+            (dir.display().to_string(), topology)
+        })
+        .collect()
+}
+
+#[test]
+fn generated_config_for_the_example_and_every_corpus_validates() {
+    let Some(shared) = require_shared() else {
+        return;
+    };
+    let topologies = real_topologies(&shared);
+    assert!(
+        topologies.len() >= 8,
+        "example + 7 corpora, found {}",
+        topologies.len()
+    );
+    for (dir, istio) in [
+        ("release-1.30.3", IstioVersion::new(1, 30)),
+        ("latest", IstioVersion::new(1, 31)),
+    ] {
+        let snapshot = shared.join("istio/crds").join(dir);
+        for api_version in [ApiVersion::V1, ApiVersion::V1beta1] {
+            let options = GenerateOptions {
+                api_version,
+                istio_version: Some(istio),
+                ..GenerateOptions::default()
+            };
+            for (name, topology) in &topologies {
+                let config = generate(topology, &Policy::default(), &options);
+                let checked = validate(&snapshot, api_version.as_str(), &config);
+                assert!(checked > 0, "{name}: nothing generated");
+            }
+        }
+    }
+}

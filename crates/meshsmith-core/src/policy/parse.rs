@@ -22,7 +22,8 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
         message: describe(&e),
     })?;
     // Manifests tolerate a repeated key as kubectl does; the policy file is ours, so it is strict.
-    if let Some((line, key, first_line)) = docs.iter().flat_map(|d| d.duplicate_keys.iter()).next() {
+    if let Some((line, key, first_line)) = docs.iter().flat_map(|d| d.duplicate_keys.iter()).next()
+    {
         return Err(PolicyError::Syntax {
             file: file.to_string(),
             line: *line,
