@@ -26,6 +26,8 @@ enum Command {
     Generate(commands::generate::GenerateArgs),
     /// Write a commented policy file (meshsmith.yaml) with the defaults.
     Init(commands::init::InitArgs),
+    /// Run the whole pipeline: map, generate (written to DIR) and a summary.
+    Onboard(commands::onboard::OnboardArgs),
     /// Explain why a service got its values.
     Explain(commands::explain::ExplainArgs),
 }
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Map(args) => commands::map::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Init(args) => commands::init::run(args),
+        Command::Onboard(args) => commands::onboard::run(args),
         Command::Explain(args) => commands::explain::run(args),
     };
     match result {

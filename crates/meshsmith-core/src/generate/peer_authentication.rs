@@ -22,8 +22,9 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 (m.mode != MtlsMode::Strict).then(|| m.reason.clone()),
             ),
             None if r.role == Role::WebhookReceiver => {
+                // The role's own reason says how outside traffic reaches it.
                 let reason = format!(
-                    "webhook receiver: takes plain traffic from outside the mesh directly ({})",
+                    "webhook receiver, plain traffic from outside the mesh reaches it: {}",
                     r.role_why
                 );
                 (MtlsMode::Permissive, reason.clone(), Some(reason))

@@ -1,0 +1,117 @@
+//! `meshsmith onboard`: the whole pipeline in one command: map, generate (written to DIR),
+//! and a summary a person reads before opening the pull request.
+
+use crate::commands::generate::{build, ConfigArgs};
+use crate::input::InputArgs;
+use crate::output::write_tree;
+use meshsmith_core::generate::layout;
+use meshsmith_core::model::*;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct OnboardArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder to write the mesh configuration (and the rollout plan) into.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Overwrite files a person edited since they were generated.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
+    let built = build(&args.input, &args.config)?;
+    let files = layout(&built.mesh, &built.header);
+    let report = write_tree(&args.output, &files, args.force)?;
+    let mut out = String::new();
+    let t = &built.topology;
+    let _ = writeln!(
+        out,
+        "meshsmith onboard: {} services, {} edges, {} external host(s)",
+        t.services.len(),
+        t.edges.len(),
+        t.external.len()
+    );
+    let mut roles: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for s in &t.services {
+        roles
+            .entry(s.role.as_str())
+            .or_default()
+            .push(s.id.name.as_str());
+    }
+    out.push_str("\nRoles\n");
+    for (role, names) in &roles {
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>4}  {}",
+            role,
+            names.len(),
+            shorten(names, 8)
+        );
+    }
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &built.mesh.resources {
+        *kinds.entry(r.kind.as_str()).or_default() += 1;
+    }
+    out.push_str("\nGenerated\n");
+    for (kind, n) in &kinds {
+        let _ = writeln!(out, "  {:<22} {:>4}", kind, n);
+    }
+    let _ = writeln!(
+        out,
+        "  {} files written, {} unchanged, {} kept (edited by hand) in {}",
+        report.written.len(),
+        report.unchanged.len(),
+        report.kept.len(),
+        args.output.display()
+    );
+    for path in &report.kept {
+        let _ = writeln!(out, "    kept {}", args.output.join(path).display());
+    }
+    out.push_str("\nExceptions\n");
+    let mut exceptions = 0;
+    for r in built.mesh.of_kind(Kind::PeerAuthentication) {
+        if let Spec::PeerAuthentication(pa) = &r.spec {
+            let mode = pa.mtls.mode.as_str();
+            if mode != "STRICT" {
+                exceptions += 1;
+                let why = r
+                    .annotations
+                    .values()
+                    .next()
+                    .map(String::as_str)
+                    .unwrap_or("no reason given");
+                let _ = writeln!(out, "  {}/{} mTLS {mode}: {why}", r.namespace, r.name);
+            }
+        }
+    }
+    if exceptions == 0 {
+        out.push_str("  none: every workload is STRICT\n");
+    }
+    if !built.mesh.notes.is_empty() {
+        out.push_str("\nNotes\n");
+        for n in &built.mesh.notes {
+            let _ = writeln!(out, "  {n}");
+        }
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn shorten(names: &[&str], max: usize) -> String {
+    if names.len() <= max {
+        names.join(", ")
+    } else {
+        format!(
+            "{}, ... ({} more)",
+            names[..max].join(", "),
+            names.len() - max
+        )
+    }
+}
