@@ -50,7 +50,10 @@ pub struct ProbeBook(Mutex<HashMap<String, u32>>);
 impl ProbeBook {
     /// Attempts seen for `probe`.
     pub fn count(&self, probe: &str) -> u32 {
-        self.0.lock().map(|m| m.get(probe).copied().unwrap_or(0)).unwrap_or(0)
+        self.0
+            .lock()
+            .map(|m| m.get(probe).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     fn record(&self, probe: &str) -> u32 {
@@ -107,7 +110,11 @@ impl Drop for AppHandle {
 }
 
 /// Bind 127.0.0.1 on a free port and serve.
-pub async fn start(service: &str, instance: u32, probes: Arc<ProbeBook>) -> std::io::Result<AppHandle> {
+pub async fn start(
+    service: &str,
+    instance: u32,
+    probes: Arc<ProbeBook>,
+) -> std::io::Result<AppHandle> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let port = listener.local_addr()?.port();
     let control = Arc::new(AppControl {
@@ -132,7 +139,11 @@ pub async fn start(service: &str, instance: u32, probes: Arc<ProbeBook>) -> std:
             while connections.try_join_next().is_some() {}
         }
     });
-    Ok(AppHandle { port, control, task })
+    Ok(AppHandle {
+        port,
+        control,
+        task,
+    })
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -151,7 +162,10 @@ fn peer(h: &HeaderMap) -> String {
         .to_string()
 }
 
-async fn handle(control: Arc<AppControl>, req: Request<Incoming>) -> Result<Response<LabBody>, Infallible> {
+async fn handle(
+    control: Arc<AppControl>,
+    req: Request<Incoming>,
+) -> Result<Response<LabBody>, Infallible> {
     let (parts, body) = req.into_parts();
     let h = &parts.headers;
     let grpc = header(h, "content-type").is_some_and(|c| c.starts_with("application/grpc"));
@@ -176,7 +190,13 @@ async fn handle(control: Arc<AppControl>, req: Request<Incoming>) -> Result<Resp
     Ok(if grpc {
         grpc_reply(failing, answer)
     } else {
-        let status = if failing { 503 } else if (200..600).contains(&forced) { forced as u16 } else { 200 };
+        let status = if failing {
+            503
+        } else if (200..600).contains(&forced) {
+            forced as u16
+        } else {
+            200
+        };
         http_reply(status, answer)
     })
 }
@@ -184,7 +204,8 @@ async fn handle(control: Arc<AppControl>, req: Request<Incoming>) -> Result<Resp
 fn http_reply(status: u16, body: String) -> Response<LabBody> {
     let mut resp = Response::new(LabBody::new(Bytes::from(body), None));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
-    resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -193,8 +214,12 @@ fn http_reply(status: u16, body: String) -> Response<LabBody> {
 fn grpc_reply(failing: bool, message: String) -> Response<LabBody> {
     let mut resp = if failing {
         let mut r = Response::new(LabBody::new(Bytes::new(), None));
-        r.headers_mut().insert("grpc-status", HeaderValue::from_static("14"));
-        r.headers_mut().insert("grpc-message", HeaderValue::from_static("lab%20instance%20failing"));
+        r.headers_mut()
+            .insert("grpc-status", HeaderValue::from_static("14"));
+        r.headers_mut().insert(
+            "grpc-message",
+            HeaderValue::from_static("lab%20instance%20failing"),
+        );
         r
     } else {
         let payload = message.into_bytes();
@@ -206,7 +231,8 @@ fn grpc_reply(failing: bool, message: String) -> Response<LabBody> {
         trailers.insert("grpc-status", HeaderValue::from_static("0"));
         Response::new(LabBody::new(Bytes::from(framed), Some(trailers)))
     };
-    resp.headers_mut().insert("content-type", HeaderValue::from_static("application/grpc"));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/grpc"));
     resp
 }
 
@@ -218,7 +244,10 @@ pub struct LabBody {
 
 impl LabBody {
     fn new(data: Bytes, trailers: Option<HeaderMap>) -> Self {
-        Self { data: (!data.is_empty()).then_some(data), trailers }
+        Self {
+            data: (!data.is_empty()).then_some(data),
+            trailers,
+        }
     }
 }
 

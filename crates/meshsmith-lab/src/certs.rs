@@ -17,10 +17,16 @@ use std::path::{Path, PathBuf};
 pub enum CertError {
     /// rcgen refused the parameters or failed to sign.
     #[error("generating certificate for {subject}: {source}")]
-    Generate { subject: String, source: rcgen::Error },
+    Generate {
+        subject: String,
+        source: rcgen::Error,
+    },
     /// Writing a PEM file into the run folder failed.
     #[error("writing {path}: {source}")]
-    WriteFile { path: PathBuf, source: std::io::Error },
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The certificate could not be parsed as X.509.
     #[error("parsing certificate: {0}")]
     Parse(String),
@@ -29,7 +35,10 @@ pub enum CertError {
     Signature(String),
     /// The URI SAN is missing or names another workload.
     #[error("certificate URI SAN is {found:?}, expected `{expected}`")]
-    WrongSan { expected: String, found: Vec<String> },
+    WrongSan {
+        expected: String,
+        found: Vec<String>,
+    },
 }
 
 /// The lab CA: signs every workload certificate of one run.
@@ -57,7 +66,10 @@ impl WorkloadCert {
 impl LabCa {
     /// Create the CA and write its certificate into `dir`.
     pub fn create(dir: &Path) -> Result<Self, CertError> {
-        let gen = |source| CertError::Generate { subject: "lab CA".into(), source };
+        let gen = |source| CertError::Generate {
+            subject: "lab CA".into(),
+            source,
+        };
         let key = KeyPair::generate().map_err(gen)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
@@ -78,17 +90,29 @@ impl LabCa {
 
     /// Issue a workload certificate whose only SAN is `spiffe_id`, write it as `<stem>.crt` and
     /// `<stem>.key`, and check the result before anyone relies on it.
-    pub fn issue(&self, dir: &Path, stem: &str, spiffe_id: &str) -> Result<WorkloadCert, CertError> {
-        let gen = |source| CertError::Generate { subject: spiffe_id.to_string(), source };
+    pub fn issue(
+        &self,
+        dir: &Path,
+        stem: &str,
+        spiffe_id: &str,
+    ) -> Result<WorkloadCert, CertError> {
+        let gen = |source| CertError::Generate {
+            subject: spiffe_id.to_string(),
+            source,
+        };
         let key = KeyPair::generate().map_err(gen)?;
         let mut params = CertificateParams::default();
         let uri = spiffe_id.to_string().try_into().map_err(gen)?;
         params.subject_alt_names = vec![SanType::URI(uri)];
         params.distinguished_name = DistinguishedName::new();
-        params.key_usages =
-            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-        params.extended_key_usages =
-            vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
         let cert = params.signed_by(&key, &self.issuer).map_err(gen)?;
         let cert_file = dir.join(format!("{stem}.crt"));
         let key_file = dir.join(format!("{stem}.key"));
@@ -108,8 +132,8 @@ impl LabCa {
 
 /// The URI SANs of a certificate.
 pub fn uri_sans(cert_der: &[u8]) -> Result<Vec<String>, CertError> {
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(cert_der).map_err(|e| CertError::Parse(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
+        .map_err(|e| CertError::Parse(e.to_string()))?;
     let mut uris = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
@@ -127,8 +151,8 @@ pub fn verify_workload_cert(
     ca_der: &[u8],
     expected: &str,
 ) -> Result<(), CertError> {
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(cert_der).map_err(|e| CertError::Parse(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
+        .map_err(|e| CertError::Parse(e.to_string()))?;
     let (_, ca) =
         x509_parser::parse_x509_certificate(ca_der).map_err(|e| CertError::Parse(e.to_string()))?;
     cert.verify_signature(Some(ca.public_key()))
@@ -137,13 +161,18 @@ pub fn verify_workload_cert(
     if found.len() == 1 && found[0] == expected {
         Ok(())
     } else {
-        Err(CertError::WrongSan { expected: expected.to_string(), found })
+        Err(CertError::WrongSan {
+            expected: expected.to_string(),
+            found,
+        })
     }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
-    std::fs::write(path, bytes)
-        .map_err(|source| CertError::WriteFile { path: path.to_path_buf(), source })
+    std::fs::write(path, bytes).map_err(|source| CertError::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -156,8 +185,15 @@ mod tests {
         let ca = LabCa::create(dir.path()).expect("ca");
         let id = "spiffe://cluster.local/ns/shop/sa/order-service";
         let cert = ca.issue(dir.path(), "order", id).expect("issue");
-        assert_eq!(uri_sans(&cert.cert_der).expect("sans"), vec![id.to_string()]);
-        let wrong = verify_workload_cert(&cert.cert_der, ca.der(), "spiffe://cluster.local/ns/shop/sa/x");
+        assert_eq!(
+            uri_sans(&cert.cert_der).expect("sans"),
+            vec![id.to_string()]
+        );
+        let wrong = verify_workload_cert(
+            &cert.cert_der,
+            ca.der(),
+            "spiffe://cluster.local/ns/shop/sa/x",
+        );
         assert!(matches!(wrong, Err(CertError::WrongSan { .. })));
         let other_dir = tempfile::tempdir().expect("temp dir");
         let other_ca = LabCa::create(other_dir.path()).expect("ca");

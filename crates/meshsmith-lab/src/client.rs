@@ -34,7 +34,11 @@ impl Reply {
 
     /// A JSON field of the test app's answer (gRPC answers carry the JSON in their message).
     pub fn app_field(&self, field: &str) -> Option<String> {
-        let body = if self.body.len() >= 5 && self.body[0] == 0 { &self.body[5..] } else { &self.body[..] };
+        let body = if self.body.len() >= 5 && self.body[0] == 0 {
+            &self.body[5..]
+        } else {
+            &self.body[..]
+        };
         let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
         doc[field].as_str().map(str::to_string)
     }
@@ -59,14 +63,20 @@ pub async fn send(port: u16, req: &AppRequest) -> Result<Reply, String> {
                 .await
                 .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
-        let resp = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let resp = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         collect(resp, start).await
     } else {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
-        let resp = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let resp = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         collect(resp, start).await
     }
 }
@@ -74,7 +84,10 @@ pub async fn send(port: u16, req: &AppRequest) -> Result<Reply, String> {
 fn build(req: &AppRequest) -> Result<Request<Full<Bytes>>, String> {
     let (path, body) = if req.grpc {
         // An empty gRPC message: uncompressed flag, zero length.
-        ("/meshsmith.lab.Echo/Call", Bytes::from_static(&[0, 0, 0, 0, 0]))
+        (
+            "/meshsmith.lab.Echo/Call",
+            Bytes::from_static(&[0, 0, 0, 0, 0]),
+        )
     } else {
         ("/", Bytes::new())
     };
@@ -83,7 +96,9 @@ fn build(req: &AppRequest) -> Result<Request<Full<Bytes>>, String> {
         .uri(path)
         .header("host", &req.host);
     if req.grpc {
-        builder = builder.header("content-type", "application/grpc").header("te", "trailers");
+        builder = builder
+            .header("content-type", "application/grpc")
+            .header("te", "trailers");
     }
     for (name, value) in &req.headers {
         builder = builder.header(*name, value);
@@ -91,13 +106,16 @@ fn build(req: &AppRequest) -> Result<Request<Full<Bytes>>, String> {
     builder.body(Full::new(body)).map_err(|e| e.to_string())
 }
 
-async fn collect(resp: hyper::Response<hyper::body::Incoming>, start: Instant) -> Result<Reply, String> {
+async fn collect(
+    resp: hyper::Response<hyper::body::Incoming>,
+    start: Instant,
+) -> Result<Reply, String> {
     let (parts, body) = resp.into_parts();
     let collected = body.collect().await.map_err(|e| e.to_string())?;
     let trailers = collected.trailers().cloned();
     let grpc_status = trailers
         .as_ref()
-        .and_then(|t| grpc_status(t))
+        .and_then(grpc_status)
         .or_else(|| grpc_status(&parts.headers));
     Ok(Reply {
         status: parts.status.as_u16(),
@@ -113,7 +131,9 @@ fn grpc_status(h: &HeaderMap) -> Option<u32> {
 }
 
 async fn connect(port: u16) -> Result<TcpStream, String> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+    let stream = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     Ok(stream)
 }
@@ -141,7 +161,11 @@ pub async fn admin_get(port: u16, path: &str) -> Result<Reply, String> {
 /// A plain HTTP/1.1 request straight at an inbound port, as a client outside the mesh sends it.
 /// `Err` means the connection was closed without an HTTP answer.
 pub async fn send_plaintext(port: u16, host: &str) -> Result<Reply, String> {
-    let req = AppRequest { host: host.to_string(), grpc: false, headers: Vec::new() };
+    let req = AppRequest {
+        host: host.to_string(),
+        grpc: false,
+        headers: Vec::new(),
+    };
     tokio::time::timeout(Duration::from_secs(5), send(port, &req))
         .await
         .map_err(|_| "no answer within 5 s".to_string())?
@@ -175,13 +199,23 @@ pub async fn send_mtls(
     let stream = connect(port).await?;
     // The SNI is not checked by the server; the URI SAN check happens in the verifier.
     let name = ServerName::try_from("lab.invalid").map_err(|e| e.to_string())?;
-    let tls = connector.connect(name, stream).await.map_err(|e| e.to_string())?;
+    let tls = connector
+        .connect(name, stream)
+        .await
+        .map_err(|e| e.to_string())?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let req = AppRequest { host: host.to_string(), grpc: false, headers: Vec::new() };
-    let resp = sender.send_request(build(&req)?).await.map_err(|e| e.to_string())?;
+    let req = AppRequest {
+        host: host.to_string(),
+        grpc: false,
+        headers: Vec::new(),
+    };
+    let resp = sender
+        .send_request(build(&req)?)
+        .await
+        .map_err(|e| e.to_string())?;
     collect(resp, start).await
 }
 
@@ -236,7 +270,9 @@ impl rustls::client::danger::ServerCertVerifier for SpiffeVerifier {
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -244,7 +280,9 @@ impl rustls::client::danger::ServerCertVerifier for SpiffeVerifier {
 pub fn query_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

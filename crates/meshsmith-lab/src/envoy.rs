@@ -25,20 +25,32 @@ pub enum EnvoyError {
     NotRunnable { path: PathBuf, reason: String },
     /// Spawning the process failed.
     #[error("starting envoy for {name}: {source}")]
-    Spawn { name: String, source: std::io::Error },
+    Spawn {
+        name: String,
+        source: std::io::Error,
+    },
     /// Envoy exited or never became ready; the tail of its log says why.
     #[error("envoy for {name} did not become ready: {reason}\n{log_tail}")]
-    NotReady { name: String, reason: String, log_tail: String },
+    NotReady {
+        name: String,
+        reason: String,
+        log_tail: String,
+    },
     /// The admin endpoint answered something unexpected.
     #[error("reading admin {what} of {name}: {reason}")]
-    Admin { name: String, what: String, reason: String },
+    Admin {
+        name: String,
+        what: String,
+        reason: String,
+    },
 }
 
 /// Locate Envoy: `--envoy`, then MESHSMITH_ENVOY, then `envoy` on PATH.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, EnvoyError> {
     if let Some(p) = explicit {
-        return executable(p)
-            .ok_or_else(|| EnvoyError::NotFound { searched: format!("--envoy {}", p.display()) });
+        return executable(p).ok_or_else(|| EnvoyError::NotFound {
+            searched: format!("--envoy {}", p.display()),
+        });
     }
     if let Some(p) = std::env::var_os("MESHSMITH_ENVOY").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -50,7 +62,9 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, EnvoyError> {
     std::env::split_paths(&path)
         .map(|dir| dir.join("envoy"))
         .find_map(|p| executable(&p))
-        .ok_or_else(|| EnvoyError::NotFound { searched: "not on PATH".into() })
+        .ok_or_else(|| EnvoyError::NotFound {
+            searched: "not on PATH".into(),
+        })
 }
 
 fn executable(p: &Path) -> Option<PathBuf> {
@@ -61,7 +75,10 @@ fn executable(p: &Path) -> Option<PathBuf> {
 
 /// `envoy --version`, e.g. `.../1.40.0/Clean/RELEASE/BoringSSL`.
 pub fn version(binary: &Path) -> Result<String, EnvoyError> {
-    let fail = |reason: String| EnvoyError::NotRunnable { path: binary.to_path_buf(), reason };
+    let fail = |reason: String| EnvoyError::NotRunnable {
+        path: binary.to_path_buf(),
+        reason,
+    };
     let out = Command::new(binary)
         .arg("--version")
         .stdin(Stdio::null())
@@ -69,8 +86,17 @@ pub fn version(binary: &Path) -> Result<String, EnvoyError> {
         .map_err(|e| fail(e.to_string()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     match text.lines().find(|l| l.contains("version:")) {
-        Some(line) if out.status.success() => Ok(line.trim().to_string()),
-        _ => Err(fail(format!("exit {}, output {:?}", out.status, text.trim()))),
+        Some(line) if out.status.success() => Ok(line
+            .split("version:")
+            .nth(1)
+            .unwrap_or(line)
+            .trim()
+            .to_string()),
+        _ => Err(fail(format!(
+            "exit {}, output {:?}",
+            out.status,
+            text.trim()
+        ))),
     }
 }
 
@@ -91,20 +117,34 @@ impl EnvoyProcess {
         admin_port: u16,
         log_file: &Path,
     ) -> Result<Self, EnvoyError> {
-        let spawn_err = |source| EnvoyError::Spawn { name: name.to_string(), source };
+        let spawn_err = |source| EnvoyError::Spawn {
+            name: name.to_string(),
+            source,
+        };
         let log = std::fs::File::create(log_file).map_err(spawn_err)?;
         let log_err = log.try_clone().map_err(spawn_err)?;
         let child = Command::new(binary)
             .arg("--config-path")
             .arg(config)
             // One worker per Envoy: the machine has two cores shared by every sidecar.
-            .args(["--concurrency", "1", "--disable-hot-restart", "--log-level", "warning"])
+            .args([
+                "--concurrency",
+                "1",
+                "--disable-hot-restart",
+                "--log-level",
+                "warning",
+            ])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
             .spawn()
             .map_err(spawn_err)?;
-        Ok(Self { name: name.to_string(), admin_port, log_file: log_file.to_path_buf(), child })
+        Ok(Self {
+            name: name.to_string(),
+            admin_port,
+            log_file: log_file.to_path_buf(),
+            child,
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -134,7 +174,11 @@ impl EnvoyProcess {
         let log = std::fs::read_to_string(&self.log_file).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         let tail = lines[lines.len().saturating_sub(8)..].join("\n");
-        EnvoyError::NotReady { name: self.name.clone(), reason, log_tail: tail }
+        EnvoyError::NotReady {
+            name: self.name.clone(),
+            reason,
+            log_tail: tail,
+        }
     }
 
     /// Counters and gauges whose names match `filter` (an RE2 regex, applied by Envoy).
@@ -145,7 +189,9 @@ impl EnvoyProcess {
             reason,
         };
         let path = format!("/stats?format=json&filter={}", client::query_escape(filter));
-        let reply = client::admin_get(self.admin_port, &path).await.map_err(fail)?;
+        let reply = client::admin_get(self.admin_port, &path)
+            .await
+            .map_err(fail)?;
         let doc: serde_json::Value =
             serde_json::from_slice(&reply.body).map_err(|e| fail(e.to_string()))?;
         let mut values = BTreeMap::new();

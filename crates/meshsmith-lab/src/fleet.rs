@@ -24,7 +24,10 @@ pub enum FleetError {
     Certs(#[from] CertError),
     /// A test app could not bind a port.
     #[error("starting test app for {service}: {source}")]
-    StartApp { service: String, source: std::io::Error },
+    StartApp {
+        service: String,
+        source: std::io::Error,
+    },
     /// No free port on 127.0.0.1.
     #[error("picking a free port on 127.0.0.1: {0}")]
     PickPort(std::io::Error),
@@ -55,7 +58,10 @@ pub struct Fleet {
 
 impl Fleet {
     pub async fn start(spec: &LabSpec, envoy: &Path) -> Result<Fleet, FleetError> {
-        let dir = tempfile::Builder::new().prefix("meshsmith-lab-").tempdir().map_err(FleetError::RunDir)?;
+        let dir = tempfile::Builder::new()
+            .prefix("meshsmith-lab-")
+            .tempdir()
+            .map_err(FleetError::RunDir)?;
         let certs_dir = dir.path().join("certs");
         std::fs::create_dir(&certs_dir).map_err(FleetError::RunDir)?;
         let ca = LabCa::create(&certs_dir)?;
@@ -73,7 +79,10 @@ impl Fleet {
             for i in 0..s.instances {
                 let app = app::start(&s.name, i, probes.clone())
                     .await
-                    .map_err(|source| FleetError::StartApp { service: s.name.clone(), source })?;
+                    .map_err(|source| FleetError::StartApp {
+                        service: s.name.clone(),
+                        source,
+                    })?;
                 apps.push(app);
             }
         }
@@ -106,12 +115,21 @@ impl Fleet {
             let cert = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s));
             let Some(cert) = cert else { continue };
             let name = format!("{}-{i}", s.name);
-            let tls = TlsFiles { cert: cert.cert_file.clone(), key: cert.key_file.clone(), ca: ca.ca_file.clone() };
+            let tls = TlsFiles {
+                cert: cert.cert_file.clone(),
+                key: cert.key_file.clone(),
+                ca: ca.ca_file.clone(),
+            };
             let inbound = inbound.and_then(|port| {
-                let app = apps.iter().find(|a| a.control.service == s.name && a.control.instance == *i)?;
+                let app = apps
+                    .iter()
+                    .find(|a| a.control.service == s.name && a.control.instance == *i)?;
                 Some(inbound_plan(s, port, app.port))
             });
-            let outbound = outbound.map(|port| OutboundPlan { port, routes: routes(spec, s, &layout) });
+            let outbound = outbound.map(|port| OutboundPlan {
+                port,
+                routes: routes(spec, s, &layout),
+            });
             let plan = SidecarPlan {
                 name: name.clone(),
                 admin_port: *admin,
@@ -142,7 +160,14 @@ impl Fleet {
         for s in &mut sidecars {
             s.process.wait_ready(Duration::from_secs(20)).await?;
         }
-        Ok(Fleet { sidecars, apps, spec: spec.clone(), ca, intruder, dir })
+        Ok(Fleet {
+            sidecars,
+            apps,
+            spec: spec.clone(),
+            ca,
+            intruder,
+            dir,
+        })
     }
 
     pub fn run_dir(&self) -> PathBuf {
@@ -154,11 +179,16 @@ impl Fleet {
     }
 
     pub fn sidecar(&self, service: &str, instance: u32) -> Option<&Sidecar> {
-        self.sidecars.iter().find(|s| s.service == service && s.instance == instance)
+        self.sidecars
+            .iter()
+            .find(|s| s.service == service && s.instance == instance)
     }
 
     pub fn apps_of(&self, service: &str) -> Vec<&AppHandle> {
-        self.apps.iter().filter(|a| a.control.service == service).collect()
+        self.apps
+            .iter()
+            .filter(|a| a.control.service == service)
+            .collect()
     }
 
     /// The outbound cluster a caller uses for `callee`.
@@ -179,7 +209,11 @@ fn inbound_plan(s: &ServiceSpec, port: u16, app_port: u16) -> InboundPlan {
         mtls: s.mtls,
         namespace: s.namespace.clone(),
         service: s.name.clone(),
-        allowed_ids: s.allowed_principals.iter().map(|p| format!("spiffe://{p}")).collect(),
+        allowed_ids: s
+            .allowed_principals
+            .iter()
+            .map(|p| format!("spiffe://{p}"))
+            .collect(),
         allow_unauthenticated: s.allow_unauthenticated,
     }
 }
@@ -191,7 +225,10 @@ fn routes(spec: &LabSpec, caller: &ServiceSpec, layout: &[Layout<'_>]) -> Vec<Ou
         .into_iter()
         .map(|callee| OutboundRoute {
             fqdn: fqdn(callee),
-            aliases: vec![callee.name.clone(), format!("{}.{}", callee.name, callee.namespace)],
+            aliases: vec![
+                callee.name.clone(),
+                format!("{}.{}", callee.name, callee.namespace),
+            ],
             protocol: callee.protocol,
             callee_id: spec.spiffe_id(callee),
             endpoints: layout

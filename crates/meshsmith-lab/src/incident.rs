@@ -79,19 +79,39 @@ fn old_settings() -> TrafficPolicy {
 }
 
 fn describe(t: &TrafficPolicy) -> String {
-    let timeout = if t.timeout_ms == 0 { "no timeout".to_string() } else { format!("timeout {} ms", t.timeout_ms) };
-    let pool = t.connection_pool.as_ref().map_or("no pool limits".to_string(), |p| {
-        format!("pool {} connections / {} pending / {} requests", p.max_connections, p.max_pending_requests, p.max_requests)
-    });
+    let timeout = if t.timeout_ms == 0 {
+        "no timeout".to_string()
+    } else {
+        format!("timeout {} ms", t.timeout_ms)
+    };
+    let pool = t
+        .connection_pool
+        .as_ref()
+        .map_or("no pool limits".to_string(), |p| {
+            format!(
+                "pool {} connections / {} pending / {} requests",
+                p.max_connections, p.max_pending_requests, p.max_requests
+            )
+        });
     let outlier = t
         .outlier_detection
         .as_ref()
-        .map_or("no outlier detection".to_string(), |o| format!("eject after {} consecutive 5xx", o.consecutive_5xx));
-    format!("{timeout}, {} retries, {pool}, {outlier}", t.retries.attempts)
+        .map_or("no outlier detection".to_string(), |o| {
+            format!("eject after {} consecutive 5xx", o.consecutive_5xx)
+        });
+    format!(
+        "{timeout}, {} retries, {pool}, {outlier}",
+        t.retries.attempts
+    )
 }
 
 /// Replay the slowdown of `service` under both settings.
-pub async fn replay(spec: &LabSpec, service: &str, envoy: &Path, progress: &(dyn Fn(&Progress) + Sync)) -> Result<IncidentReport, LabError> {
+pub async fn replay(
+    spec: &LabSpec,
+    service: &str,
+    envoy: &Path,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<IncidentReport, LabError> {
     spec.validate()?;
     crate::envoy::version(envoy)?;
     let started = Instant::now();
@@ -110,12 +130,20 @@ pub async fn replay(spec: &LabSpec, service: &str, envoy: &Path, progress: &(dyn
         LabSpec {
             trust_domain: spec.trust_domain.clone(),
             services: vec![caller.clone(), slowed],
-            edges: vec![EdgeSpec { from: caller.name.clone(), to: callee.name.clone() }],
+            edges: vec![EdgeSpec {
+                from: caller.name.clone(),
+                to: callee.name.clone(),
+            }],
         }
     };
-    progress(&Progress::Incident(format!("old settings: {} slows down, {} keeps calling", callee.name, caller.name)));
+    progress(&Progress::Incident(format!(
+        "old settings: {} slows down, {} keeps calling",
+        callee.name, caller.name
+    )));
     let old = one_run("old settings", &pair(old_settings()), envoy).await?;
-    progress(&Progress::Incident("generated policy: same slowdown, same load".into()));
+    progress(&Progress::Incident(
+        "generated policy: same slowdown, same load".into(),
+    ));
     let generated = one_run("generated policy", &pair(callee.traffic.clone()), envoy).await?;
     Ok(IncidentReport {
         service: callee.name.clone(),
@@ -135,25 +163,40 @@ pub async fn replay(spec: &LabSpec, service: &str, envoy: &Path, progress: &(dyn
 async fn one_run(label: &str, spec: &LabSpec, envoy: &Path) -> Result<IncidentRun, LabError> {
     let fleet = Fleet::start(spec, envoy).await?;
     let (Some(caller), Some(callee)) = (spec.services.first(), spec.services.get(1)) else {
-        return Err(LabError::Incident("the replay needs a caller and a callee".into()));
+        return Err(LabError::Incident(
+            "the replay needs a caller and a callee".into(),
+        ));
     };
     let port = fleet
         .sidecar(&caller.name, 0)
         .and_then(|s| s.outbound_port)
         .ok_or_else(|| LabError::Incident("the caller has no outbound listener".into()))?;
-    let req = AppRequest { host: fqdn(callee), grpc: callee.protocol == Protocol::Grpc, headers: Vec::new() };
+    let req = AppRequest {
+        host: fqdn(callee),
+        grpc: callee.protocol == Protocol::Grpc,
+        headers: Vec::new(),
+    };
     // Warm the pool so the slowdown, not connection set-up, shapes the figures.
     for _ in 0..callee.instances {
         let _ = client::send(port, &req).await;
     }
     for app in fleet.apps_of(&callee.name) {
-        app.control.set(Behaviour { delay_ms: SLOW_HOLD_MS, fail: false });
+        app.control.set(Behaviour {
+            delay_ms: SLOW_HOLD_MS,
+            fail: false,
+        });
     }
     let cluster = regex_escape(&fleet.cluster_of(callee));
     let filter = format!("^cluster\\.{cluster}\\.(upstream_rq_active|upstream_rq_pending_active|outlier_detection\\.ejections_enforced_total)$");
     let active = format!("cluster.{}.upstream_rq_active", fleet.cluster_of(callee));
-    let pending = format!("cluster.{}.upstream_rq_pending_active", fleet.cluster_of(callee));
-    let ejected = format!("cluster.{}.outlier_detection.ejections_enforced_total", fleet.cluster_of(callee));
+    let pending = format!(
+        "cluster.{}.upstream_rq_pending_active",
+        fleet.cluster_of(callee)
+    );
+    let ejected = format!(
+        "cluster.{}.outlier_detection.ejections_enforced_total",
+        fleet.cluster_of(callee)
+    );
     let sidecar = &fleet
         .sidecar(&caller.name, 0)
         .ok_or_else(|| LabError::Incident("the caller has no sidecar".into()))?
@@ -166,7 +209,8 @@ async fn one_run(label: &str, spec: &LabSpec, envoy: &Path) -> Result<IncidentRu
     let total = (RATE_PER_S * LOAD_MS / 1000) as u32;
     let mut tick = tokio::time::interval(Duration::from_millis(1000 / RATE_PER_S));
     let mut peak_queue = 0;
-    let mut sample = |stats: &Stats| peak_queue = peak_queue.max(stats.get(&active) + stats.get(&pending));
+    let mut sample =
+        |stats: &Stats| peak_queue = peak_queue.max(stats.get(&active) + stats.get(&pending));
     for i in 0..total {
         tick.tick().await;
         let (req, in_flight, peak) = (req.clone(), in_flight.clone(), peak_in_flight.clone());

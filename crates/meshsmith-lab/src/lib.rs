@@ -66,15 +66,29 @@ pub struct LabOptions {
 }
 
 /// Run the scenarios against a fresh fleet.
-pub async fn run(spec: &LabSpec, options: &LabOptions, progress: &(dyn Fn(&Progress) + Sync)) -> Result<LabReport, LabError> {
+pub async fn run(
+    spec: &LabSpec,
+    options: &LabOptions,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<LabReport, LabError> {
     spec.validate()?;
     let envoy_version = envoy::version(&options.envoy)?;
     let started = Instant::now();
-    progress(&Progress::Starting { sidecars: sidecar_count(spec) });
+    progress(&Progress::Starting {
+        sidecars: sidecar_count(spec),
+    });
     let fleet = fleet::Fleet::start(spec, &options.envoy).await?;
     let startup_ms = started.elapsed().as_millis() as u64;
-    progress(&Progress::Ready { startup_ms });
-    let kinds = if options.scenarios.is_empty() { ScenarioKind::ALL.to_vec() } else { options.scenarios.clone() };
+    progress(&Progress::Ready {
+        startup_ms,
+        envoy_pids: fleet.pids(),
+        run_dir: fleet.run_dir(),
+    });
+    let kinds = if options.scenarios.is_empty() {
+        ScenarioKind::ALL.to_vec()
+    } else {
+        options.scenarios.clone()
+    };
     let results = scenario::run(&fleet, &kinds, progress).await;
     let envoy_pids = fleet.pids();
     let run_dir = fleet.run_dir();
@@ -106,7 +120,11 @@ fn sidecar_count(spec: &LabSpec) -> usize {
 }
 
 /// `run` on its own runtime, stopped cleanly by Ctrl-C.
-pub fn run_blocking(spec: &LabSpec, options: &LabOptions, progress: &(dyn Fn(&Progress) + Sync)) -> Result<LabReport, LabError> {
+pub fn run_blocking(
+    spec: &LabSpec,
+    options: &LabOptions,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<LabReport, LabError> {
     block_on_interruptible(run(spec, options, progress))
 }
 
@@ -120,7 +138,9 @@ pub fn incident_blocking(
     block_on_interruptible(incident::replay(spec, service, envoy, progress))
 }
 
-fn block_on_interruptible<T>(work: impl std::future::Future<Output = Result<T, LabError>>) -> Result<T, LabError> {
+fn block_on_interruptible<T>(
+    work: impl std::future::Future<Output = Result<T, LabError>>,
+) -> Result<T, LabError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

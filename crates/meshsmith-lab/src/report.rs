@@ -102,10 +102,17 @@ impl LabReport {
 pub enum Progress {
     /// Sidecars and apps are being started.
     Starting { sidecars: usize },
-    /// Everything answered ready.
-    Ready { startup_ms: u64 },
+    /// Everything answered ready; the processes and folder that will be cleaned up.
+    Ready {
+        startup_ms: u64,
+        envoy_pids: Vec<u32>,
+        run_dir: PathBuf,
+    },
     /// A scenario is about to run on a subject.
-    Running { scenario: ScenarioKind, subject: String },
+    Running {
+        scenario: ScenarioKind,
+        subject: String,
+    },
     /// A scenario finished.
     Finished(ScenarioResult),
     /// A step of the incident replay.

@@ -120,7 +120,11 @@ pub enum SpecError {
     DuplicateService(String),
     /// An edge names a service that is not in the spec.
     #[error("edge {from} -> {to}: unknown service `{missing}`")]
-    UnknownService { from: String, to: String, missing: String },
+    UnknownService {
+        from: String,
+        to: String,
+        missing: String,
+    },
     /// A service calling itself is not an edge.
     #[error("edge {0} -> {0}: a service calling itself is not an edge")]
     SelfEdge(String),
@@ -132,7 +136,12 @@ pub enum SpecError {
     UnknownRetryOn { service: String, condition: String },
     /// A value outside what the lab can run on a small machine.
     #[error("service `{service}`: {field} = {value} is outside {range}")]
-    OutOfRange { service: String, field: &'static str, value: u64, range: &'static str },
+    OutOfRange {
+        service: String,
+        field: &'static str,
+        value: u64,
+        range: &'static str,
+    },
     /// Nothing to run.
     #[error("the spec has no edges")]
     NoEdges,
@@ -202,7 +211,10 @@ impl LabSpec {
 
     /// The Istio principal form of a service's identity.
     pub fn principal(&self, service: &ServiceSpec) -> String {
-        format!("{}/ns/{}/sa/{}", self.trust_domain, service.namespace, service.service_account)
+        format!(
+            "{}/ns/{}/sa/{}",
+            self.trust_domain, service.namespace, service.service_account
+        )
     }
 
     /// Services that receive traffic in the lab, in spec order.
@@ -215,7 +227,11 @@ impl LabSpec {
 
     /// Services a given service calls, in edge order.
     pub fn callees_of(&self, caller: &str) -> Vec<&ServiceSpec> {
-        self.edges.iter().filter(|e| e.from == caller).filter_map(|e| self.service(&e.to)).collect()
+        self.edges
+            .iter()
+            .filter(|e| e.from == caller)
+            .filter_map(|e| self.service(&e.to))
+            .collect()
     }
 }
 
@@ -239,23 +255,70 @@ impl ServiceSpec {
         }
         let range = |field, value: u64, lo: u64, hi: u64, text| {
             if value < lo || value > hi {
-                Err(SpecError::OutOfRange { service: self.name.clone(), field, value, range: text })
+                Err(SpecError::OutOfRange {
+                    service: self.name.clone(),
+                    field,
+                    value,
+                    range: text,
+                })
             } else {
                 Ok(())
             }
         };
         range("instances", u64::from(self.instances), 1, 4, "1..=4")?;
-        range("timeout_ms", self.traffic.timeout_ms, 0, 120_000, "0..=120000")?;
-        range("retries.attempts", u64::from(self.traffic.retries.attempts), 0, 10, "0..=10")?;
+        range(
+            "timeout_ms",
+            self.traffic.timeout_ms,
+            0,
+            120_000,
+            "0..=120000",
+        )?;
+        range(
+            "retries.attempts",
+            u64::from(self.traffic.retries.attempts),
+            0,
+            10,
+            "0..=10",
+        )?;
         if let Some(o) = &self.traffic.outlier_detection {
-            range("consecutive_5xx", u64::from(o.consecutive_5xx), 1, 100, "1..=100")?;
+            range(
+                "consecutive_5xx",
+                u64::from(o.consecutive_5xx),
+                1,
+                100,
+                "1..=100",
+            )?;
             range("interval_ms", o.interval_ms, 1, 600_000, "1..=600000")?;
-            range("max_ejection_percent", u64::from(o.max_ejection_percent), 1, 100, "1..=100")?;
+            range(
+                "max_ejection_percent",
+                u64::from(o.max_ejection_percent),
+                1,
+                100,
+                "1..=100",
+            )?;
         }
         if let Some(p) = &self.traffic.connection_pool {
-            range("max_connections", u64::from(p.max_connections), 1, 4096, "1..=4096")?;
-            range("max_pending_requests", u64::from(p.max_pending_requests), 1, 4096, "1..=4096")?;
-            range("max_requests", u64::from(p.max_requests), 1, 4096, "1..=4096")?;
+            range(
+                "max_connections",
+                u64::from(p.max_connections),
+                1,
+                4096,
+                "1..=4096",
+            )?;
+            range(
+                "max_pending_requests",
+                u64::from(p.max_pending_requests),
+                1,
+                4096,
+                "1..=4096",
+            )?;
+            range(
+                "max_requests",
+                u64::from(p.max_requests),
+                1,
+                4096,
+                "1..=4096",
+            )?;
         }
         Ok(())
     }
@@ -264,13 +327,18 @@ impl ServiceSpec {
 fn dns_label(what: &'static str, value: &str) -> Result<(), SpecError> {
     let ok = !value.is_empty()
         && value.len() <= 63
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if ok {
         Ok(())
     } else {
-        Err(SpecError::BadName { what, value: value.to_string() })
+        Err(SpecError::BadName {
+            what,
+            value: value.to_string(),
+        })
     }
 }
 

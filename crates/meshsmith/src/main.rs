@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Infer the service graph, protocols, roles and today's timeouts from manifests.
     Map(commands::map::MapArgs),
+    /// Prove the mesh policy on real Envoy sidecars on 127.0.0.1, or replay the incident.
+    Lab(commands::lab::LabArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,11 +30,16 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match &cli.command {
         Command::Map(args) => commands::map::run(args),
+        Command::Lab(args) => commands::lab::run(args),
     };
     match result {
         Ok(code) => code,

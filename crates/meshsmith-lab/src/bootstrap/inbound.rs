@@ -89,7 +89,10 @@ pub(super) fn rbac(plan: &InboundPlan) -> Value {
             .iter()
             .map(|id| json!({ "authenticated": { "principal_name": { "exact": id } } }))
             .collect();
-        policies.insert(name(0), json!({ "permissions": [{ "any": true }], "principals": principals }));
+        policies.insert(
+            name(0),
+            json!({ "permissions": [{ "any": true }], "principals": principals }),
+        );
     }
     if plan.allow_unauthenticated {
         // Matches requests whose connection carries no verified peer certificate.

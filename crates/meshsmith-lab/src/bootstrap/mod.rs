@@ -90,7 +90,12 @@ pub fn bootstrap(plan: &SidecarPlan) -> Value {
     }
     if let Some(outbound) = &plan.outbound {
         listeners.push(outbound::listener(outbound, &plan.access_log));
-        clusters.extend(outbound.routes.iter().map(|r| outbound::cluster(r, &plan.tls)));
+        clusters.extend(
+            outbound
+                .routes
+                .iter()
+                .map(|r| outbound::cluster(r, &plan.tls)),
+        );
     }
     json!({
         "node": { "id": plan.name, "cluster": plan.name },

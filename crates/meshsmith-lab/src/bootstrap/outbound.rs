@@ -72,8 +72,11 @@ fn retry_policy(r: &RetryPolicy) -> Option<Value> {
 
 pub(super) fn cluster(r: &OutboundRoute, tls: &TlsFiles) -> Value {
     let name = r.cluster_name();
-    let endpoints: Vec<Value> =
-        r.endpoints.iter().map(|p| json!({ "endpoint": { "address": socket(*p) } })).collect();
+    let endpoints: Vec<Value> = r
+        .endpoints
+        .iter()
+        .map(|p| json!({ "endpoint": { "address": socket(*p) } }))
+        .collect();
     let alpn = match r.protocol {
         Protocol::Grpc => "h2",
         Protocol::Http => "http/1.1",
@@ -152,7 +155,11 @@ fn protocol_options(r: &OutboundRoute) -> Value {
             Protocol::Http => json!({ "http_protocol_options": {} }),
         }
     });
-    let per_connection = r.traffic.connection_pool.as_ref().map_or(0, |p| p.max_requests_per_connection);
+    let per_connection = r
+        .traffic
+        .connection_pool
+        .as_ref()
+        .map_or(0, |p| p.max_requests_per_connection);
     if per_connection > 0 {
         options["common_http_protocol_options"] =
             json!({ "max_requests_per_connection": per_connection });

@@ -18,7 +18,8 @@ pub(super) async fn allowed_edges(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let spec = &ctx.fleet.spec;
     let mut out = Vec::new();
     for edge in &spec.edges {
-        let (Some(caller), Some(callee)) = (spec.service(&edge.from), spec.service(&edge.to)) else {
+        let (Some(caller), Some(callee)) = (spec.service(&edge.from), spec.service(&edge.to))
+        else {
             continue;
         };
         let subject = format!("{} -> {}", caller.name, callee.name);
@@ -29,16 +30,29 @@ pub(super) async fn allowed_edges(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         let reply = ctx.call(caller, callee, Vec::new()).await;
         let after = ctx.service_stats(&callee.name, RBAC).await;
         let (Ok(before), Ok(after)) = (before, after) else {
-            out.push(ctx.broken(&subject, expected, "could not read the callee's admin counters".into()));
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "could not read the callee's admin counters".into(),
+            ));
             continue;
         };
         let allowed = after.delta(&before, ALLOWED);
         let denied = after.delta(&before, DENIED);
         let result = match reply {
-            Err(e) => ctx.finish(&subject, expected, format!("no answer: {e}"), Some(format!("{subject}: the call did not complete"))),
+            Err(e) => ctx.finish(
+                &subject,
+                expected,
+                format!("no answer: {e}"),
+                Some(format!("{subject}: the call did not complete")),
+            ),
             Ok(reply) => {
                 let peer = reply.app_field("peer").unwrap_or_default();
-                let measured = format!("{} as {}, rbac allowed +{allowed} denied +{denied}", describe(&reply), if peer.is_empty() { "-" } else { &peer });
+                let measured = format!(
+                    "{} as {}, rbac allowed +{allowed} denied +{denied}",
+                    describe(&reply),
+                    if peer.is_empty() { "-" } else { &peer }
+                );
                 let failure = if denied > 0 {
                     Some(format!(
                         "{}'s AuthorizationPolicy does not allow caller {} ({}): RBAC denied the edge",
@@ -47,9 +61,15 @@ pub(super) async fn allowed_edges(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                         spec.principal(caller)
                     ))
                 } else if !reply.ok() {
-                    Some(format!("{subject} failed with {} (no RBAC denial)", describe(&reply)))
+                    Some(format!(
+                        "{subject} failed with {} (no RBAC denial)",
+                        describe(&reply)
+                    ))
                 } else if peer != caller_id {
-                    Some(format!("{} saw caller identity `{peer}`, expected `{caller_id}`", callee.name))
+                    Some(format!(
+                        "{} saw caller identity `{peer}`, expected `{caller_id}`",
+                        callee.name
+                    ))
                 } else if allowed == 0 {
                     Some("the request was served but RBAC counted no allowed request".into())
                 } else {
@@ -71,19 +91,42 @@ pub(super) async fn unauthorized(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         ctx.start(&subject);
         let expected = "403, rbac denied +1".to_string();
         let Some(port) = fleet.sidecar(&callee.name, 0).and_then(|s| s.inbound_port) else {
-            out.push(ctx.broken(&subject, expected, format!("{} has no inbound listener", callee.name)));
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                format!("{} has no inbound listener", callee.name),
+            ));
             continue;
         };
         let before = ctx.service_stats(&callee.name, RBAC).await;
-        let reply = client::send_mtls(port, &fqdn(callee), &fleet.intruder, fleet.ca.der(), &fleet.spec.spiffe_id(callee)).await;
+        let reply = client::send_mtls(
+            port,
+            &fqdn(callee),
+            &fleet.intruder,
+            fleet.ca.der(),
+            &fleet.spec.spiffe_id(callee),
+        )
+        .await;
         let after = ctx.service_stats(&callee.name, RBAC).await;
         let (Ok(before), Ok(after)) = (before, after) else {
-            out.push(ctx.broken(&subject, expected, "could not read the callee's admin counters".into()));
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "could not read the callee's admin counters".into(),
+            ));
             continue;
         };
         let denied = after.delta(&before, DENIED);
         let result = match reply {
-            Err(e) => ctx.finish(&subject, expected, format!("no answer: {e}"), Some(format!("mTLS to {} failed before authorization: {e}", callee.name))),
+            Err(e) => ctx.finish(
+                &subject,
+                expected,
+                format!("no answer: {e}"),
+                Some(format!(
+                    "mTLS to {} failed before authorization: {e}",
+                    callee.name
+                )),
+            ),
             Ok(reply) => {
                 let measured = format!("{}, rbac denied +{denied}", describe(&reply));
                 let failure = if reply.status == 403 && denied == 1 {
@@ -91,7 +134,11 @@ pub(super) async fn unauthorized(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                 } else if reply.status == 403 {
                     Some(format!("403 but RBAC denied counter moved by {denied}"))
                 } else {
-                    Some(format!("{} served an identity its AuthorizationPolicy does not name ({})", callee.name, describe(&reply)))
+                    Some(format!(
+                        "{} served an identity its AuthorizationPolicy does not name ({})",
+                        callee.name,
+                        describe(&reply)
+                    ))
                 };
                 ctx.finish(&subject, expected, measured, failure)
             }
@@ -102,21 +149,46 @@ pub(super) async fn unauthorized(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
 }
 
 /// Plaintext straight at an inbound port; the counter that moved tells which chain took it.
-async fn plaintext_probe(ctx: &Ctx<'_>, service: &str) -> Result<(Result<client::Reply, String>, u64, u64), String> {
+async fn plaintext_probe(
+    ctx: &Ctx<'_>,
+    service: &str,
+) -> Result<(Result<client::Reply, String>, u64, u64), String> {
     let sidecar = ctx.fleet.sidecar(service, 0).ok_or("no sidecar")?;
     let port = sidecar.inbound_port.ok_or("no inbound listener")?;
     let no_match = format!("listener.127.0.0.1_{port}.no_filter_chain_match");
     let served = "http.inbound_plaintext.downstream_rq_completed";
-    let filter = format!("^({}|{})$", super::regex_escape(&no_match), super::regex_escape(served));
-    let before = sidecar.process.stats(&filter).await.map_err(|e| e.to_string())?;
+    let filter = format!(
+        "^({}|{})$",
+        super::regex_escape(&no_match),
+        super::regex_escape(served)
+    );
+    let before = sidecar
+        .process
+        .stats(&filter)
+        .await
+        .map_err(|e| e.to_string())?;
     let reply = client::send_plaintext(port, service).await;
-    let after = sidecar.process.stats(&filter).await.map_err(|e| e.to_string())?;
-    Ok((reply, after.delta(&before, &no_match), after.delta(&before, served)))
+    let after = sidecar
+        .process
+        .stats(&filter)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((
+        reply,
+        after.delta(&before, &no_match),
+        after.delta(&before, served),
+    ))
 }
 
 pub(super) async fn strict(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
-    for callee in ctx.fleet.spec.callees().into_iter().filter(|s| !s.external_plaintext) {
+    for callee in ctx
+        .fleet
+        .spec
+        .callees()
+        .into_iter()
+        .filter(|s| !s.external_plaintext)
+    {
         let subject = format!("plaintext -> {}", callee.name);
         ctx.start(&subject);
         let expected = "closed, no_filter_chain_match +1".to_string();
@@ -131,14 +203,18 @@ pub(super) async fn strict(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             Ok(r) => describe(r),
             Err(_) => "closed".to_string(),
         };
-        let measured = format!("{answer}, no_filter_chain_match +{rejected}, plaintext served +{served}");
+        let measured =
+            format!("{answer}, no_filter_chain_match +{rejected}, plaintext served +{served}");
         let failure = if callee.mtls == MtlsMode::Permissive {
             Some(format!(
                 "{} is PERMISSIVE but takes no traffic from outside the mesh: plaintext was accepted",
                 callee.name
             ))
         } else if rejected != 1 || reply.is_ok() {
-            Some(format!("plaintext was not rejected by {}'s STRICT listener", callee.name))
+            Some(format!(
+                "plaintext was not rejected by {}'s STRICT listener",
+                callee.name
+            ))
         } else {
             None
         };
@@ -149,7 +225,13 @@ pub(super) async fn strict(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
 
 pub(super) async fn permissive(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
-    for callee in ctx.fleet.spec.services.iter().filter(|s| s.external_plaintext) {
+    for callee in ctx
+        .fleet
+        .spec
+        .services
+        .iter()
+        .filter(|s| s.external_plaintext)
+    {
         let subject = format!("plaintext -> {}", callee.name);
         ctx.start(&subject);
         let expected = "200 over plaintext, plaintext served +1".to_string();
@@ -164,7 +246,8 @@ pub(super) async fn permissive(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             Ok(r) => describe(r),
             Err(_) => "closed".to_string(),
         };
-        let measured = format!("{answer}, plaintext served +{served}, no_filter_chain_match +{rejected}");
+        let measured =
+            format!("{answer}, plaintext served +{served}, no_filter_chain_match +{rejected}");
         let failure = if callee.mtls == MtlsMode::Strict {
             Some(format!(
                 "{} takes plain traffic from outside the mesh (webhook receiver) but its PeerAuthentication is STRICT: plaintext was rejected",

@@ -19,23 +19,33 @@ const FAST_MS: u64 = 250;
 pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
     for callee in ctx.fleet.spec.callees() {
-        let Some(pool) = &callee.traffic.connection_pool else { continue };
-        let Some(caller) = ctx.first_caller(callee) else { continue };
+        let Some(pool) = &callee.traffic.connection_pool else {
+            continue;
+        };
+        let Some(caller) = ctx.first_caller(callee) else {
+            continue;
+        };
         let subject = format!("{} -> {}", caller.name, callee.name);
         ctx.start(&subject);
         // HTTP/1.1 runs one request per connection and queues the rest as pending; HTTP/2
         // multiplexes, so only the request limit counts once connections are open.
         let capacity = match callee.protocol {
-            Protocol::Http => pool.max_connections.min(pool.max_requests) + pool.max_pending_requests,
+            Protocol::Http => {
+                pool.max_connections.min(pool.max_requests) + pool.max_pending_requests
+            }
             Protocol::Grpc => pool.max_requests,
         };
         let burst = capacity + EXTRA;
         let t = &callee.traffic;
         // Held requests must stay within every timeout so only the pool limits them.
-        let bound = [t.timeout_ms, t.retries.per_try_timeout_ms].into_iter().filter(|v| *v > 0).min();
+        let bound = [t.timeout_ms, t.retries.per_try_timeout_ms]
+            .into_iter()
+            .filter(|v| *v > 0)
+            .min();
         let hold = bound.map_or(600, |b| (b / 2).min(600));
         let expected = format!(
-            "of {burst}, those beyond the pool ({capacity}) get 503 overflow within {FAST_MS} ms; counters match"
+            "of {burst}, those beyond {} connections / {} pending / {} requests get 503 within {FAST_MS} ms",
+            pool.max_connections, pool.max_pending_requests, pool.max_requests
         );
         // A cold pool queues while connecting; open connections first so the burst meets
         // the steady-state limits.
@@ -55,17 +65,27 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         }
         let after = ctx.cluster_stats(caller, callee).await;
         let (Ok(before), Ok(after)) = (before, after) else {
-            out.push(ctx.broken(&subject, expected, "could not read the caller's admin counters".into()));
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "could not read the caller's admin counters".into(),
+            ));
             continue;
         };
         let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
-        let counted = stat("upstream_cx_overflow") + stat("upstream_rq_pending_overflow") + stat("upstream_rq_active_overflow");
+        let counted = stat("upstream_cx_overflow")
+            + stat("upstream_rq_pending_overflow")
+            + stat("upstream_rq_active_overflow");
         let overloaded: Vec<&Reply> = replies
             .iter()
             .flatten()
             .filter(|r| r.headers.get("x-envoy-overloaded").is_some())
             .collect();
-        let slowest = overloaded.iter().map(|r| r.elapsed.as_millis() as u64).max().unwrap_or(0);
+        let slowest = overloaded
+            .iter()
+            .map(|r| r.elapsed.as_millis() as u64)
+            .max()
+            .unwrap_or(0);
         let served = replies.iter().flatten().filter(|r| r.ok()).count();
         let measured = format!(
             "{} of {burst} overflowed (slowest {}), {served} served after {hold} ms hold; overflow counters +{counted}",
@@ -78,9 +98,15 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                 callee.name
             ))
         } else if slowest > FAST_MS {
-            Some(format!("overflow 503s took up to {}, not fast", secs(slowest)))
+            Some(format!(
+                "overflow 503s took up to {}, not fast",
+                secs(slowest)
+            ))
         } else if counted < overloaded.len() as u64 {
-            Some(format!("{} overloaded replies but overflow counters moved by {counted}", overloaded.len()))
+            Some(format!(
+                "{} overloaded replies but overflow counters moved by {counted}",
+                overloaded.len()
+            ))
         } else {
             None
         };
@@ -92,11 +118,15 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
 pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
     for callee in ctx.fleet.spec.callees() {
-        let Some(outlier) = &callee.traffic.outlier_detection else { continue };
+        let Some(outlier) = &callee.traffic.outlier_detection else {
+            continue;
+        };
         if callee.instances < 2 {
             continue;
         }
-        let Some(caller) = ctx.first_caller(callee) else { continue };
+        let Some(caller) = ctx.first_caller(callee) else {
+            continue;
+        };
         let subject = format!("{} -> {}", caller.name, callee.name);
         ctx.start(&subject);
         let n = outlier.consecutive_5xx;
@@ -106,30 +136,57 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         ctx.settle(caller, callee).await;
         let before = ctx.cluster_stats(caller, callee).await;
         let served_before = bad.control.requests();
-        bad.control.set(Behaviour { delay_ms: 0, fail: true });
+        bad.control.set(Behaviour {
+            delay_ms: 0,
+            fail: true,
+        });
         let sent = 2 * n + 2 * callee.instances;
         let mut ok = 0;
         for _ in 0..sent {
-            if ctx.call(caller, callee, Vec::new()).await.is_ok_and(|r| r.ok()) {
+            if ctx
+                .call(caller, callee, Vec::new())
+                .await
+                .is_ok_and(|r| r.ok())
+            {
                 ok += 1;
             }
         }
         bad.control.set(Behaviour::default());
         let after = ctx.cluster_stats(caller, callee).await;
         let (Ok(before), Ok(after)) = (before, after) else {
-            out.push(ctx.broken(&subject, expected, "could not read the caller's admin counters".into()));
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "could not read the caller's admin counters".into(),
+            ));
             continue;
         };
-        let ejected = after.delta(&before, &cluster_stat(ctx.fleet, callee, "outlier_detection.ejections_enforced_total"));
-        let active = after.get(&cluster_stat(ctx.fleet, callee, "outlier_detection.ejections_active"));
+        let ejected = after.delta(
+            &before,
+            &cluster_stat(
+                ctx.fleet,
+                callee,
+                "outlier_detection.ejections_enforced_total",
+            ),
+        );
+        let active = after.get(&cluster_stat(
+            ctx.fleet,
+            callee,
+            "outlier_detection.ejections_active",
+        ));
         let served_bad = bad.control.requests() - served_before;
         let measured = format!(
             "failing instance served {served_bad} of {sent} ({ok} answered OK); ejections +{ejected}, active {active}"
         );
         let failure = if ejected == 0 {
-            Some(format!("the failing instance of {} was never ejected", callee.name))
+            Some(format!(
+                "the failing instance of {} was never ejected",
+                callee.name
+            ))
         } else if served_bad != u64::from(n) {
-            Some(format!("ejected after {served_bad} failures, expected after {n} consecutive 5xx"))
+            Some(format!(
+                "ejected after {served_bad} failures, expected after {n} consecutive 5xx"
+            ))
         } else {
             None
         };

@@ -16,10 +16,18 @@ use crate::spec::{Protocol, ServiceSpec};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Run `kinds` in the fixed order of `ScenarioKind::ALL`.
-pub async fn run(fleet: &Fleet, kinds: &[ScenarioKind], progress: &dyn Fn(&Progress)) -> Vec<ScenarioResult> {
+pub async fn run(
+    fleet: &Fleet,
+    kinds: &[ScenarioKind],
+    progress: &dyn Fn(&Progress),
+) -> Vec<ScenarioResult> {
     let mut results = Vec::new();
     for kind in ScenarioKind::ALL.into_iter().filter(|k| kinds.contains(k)) {
-        let ctx = Ctx { fleet, kind, progress };
+        let ctx = Ctx {
+            fleet,
+            kind,
+            progress,
+        };
         let batch = match kind {
             ScenarioKind::AllowedEdge => access::allowed_edges(&ctx).await,
             ScenarioKind::UnauthorizedIdentity => access::unauthorized(&ctx).await,
@@ -44,11 +52,20 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn start(&self, subject: &str) {
-        (self.progress)(&Progress::Running { scenario: self.kind, subject: subject.to_string() });
+        (self.progress)(&Progress::Running {
+            scenario: self.kind,
+            subject: subject.to_string(),
+        });
     }
 
     /// Record the outcome; `failure` is `None` when the check passed.
-    pub fn finish(&self, subject: &str, expected: String, measured: String, failure: Option<String>) -> ScenarioResult {
+    pub fn finish(
+        &self,
+        subject: &str,
+        expected: String,
+        measured: String,
+        failure: Option<String>,
+    ) -> ScenarioResult {
         let result = ScenarioResult {
             scenario: self.kind,
             subject: subject.to_string(),
@@ -69,23 +86,43 @@ impl Ctx<'_> {
     /// The first caller of `callee` in edge order, if any.
     pub fn first_caller(&self, callee: &ServiceSpec) -> Option<&ServiceSpec> {
         let spec = &self.fleet.spec;
-        spec.edges.iter().find(|e| e.to == callee.name).and_then(|e| spec.service(&e.from))
+        spec.edges
+            .iter()
+            .find(|e| e.to == callee.name)
+            .and_then(|e| spec.service(&e.from))
     }
 
     /// Send an app request from `caller` (through its sidecar) to `callee`.
-    pub async fn call(&self, caller: &ServiceSpec, callee: &ServiceSpec, headers: Vec<(&'static str, String)>) -> Result<Reply, String> {
+    pub async fn call(
+        &self,
+        caller: &ServiceSpec,
+        callee: &ServiceSpec,
+        headers: Vec<(&'static str, String)>,
+    ) -> Result<Reply, String> {
         let (port, req) = self.request(caller, callee, headers)?;
         client::send(port, &req).await
     }
 
     /// The outbound port of `caller` and the request its app would send to `callee`.
-    pub fn request(&self, caller: &ServiceSpec, callee: &ServiceSpec, headers: Vec<(&'static str, String)>) -> Result<(u16, AppRequest), String> {
+    pub fn request(
+        &self,
+        caller: &ServiceSpec,
+        callee: &ServiceSpec,
+        headers: Vec<(&'static str, String)>,
+    ) -> Result<(u16, AppRequest), String> {
         let port = self
             .fleet
             .sidecar(&caller.name, 0)
             .and_then(|s| s.outbound_port)
             .ok_or_else(|| format!("{} has no outbound listener", caller.name))?;
-        Ok((port, AppRequest { host: fqdn(callee), grpc: callee.protocol == Protocol::Grpc, headers }))
+        Ok((
+            port,
+            AppRequest {
+                host: fqdn(callee),
+                grpc: callee.protocol == Protocol::Grpc,
+                headers,
+            },
+        ))
     }
 
     /// One successful request per callee instance, so each host's consecutive-error count left
@@ -97,10 +134,24 @@ impl Ctx<'_> {
     }
 
     /// Counters of the caller's cluster for `callee`, read from the caller's sidecar.
-    pub async fn cluster_stats(&self, caller: &ServiceSpec, callee: &ServiceSpec) -> Result<Stats, String> {
-        let sidecar = self.fleet.sidecar(&caller.name, 0).ok_or("caller has no sidecar")?;
-        let filter = format!("^cluster\\.{}\\.", regex_escape(&self.fleet.cluster_of(callee)));
-        sidecar.process.stats(&filter).await.map_err(|e| e.to_string())
+    pub async fn cluster_stats(
+        &self,
+        caller: &ServiceSpec,
+        callee: &ServiceSpec,
+    ) -> Result<Stats, String> {
+        let sidecar = self
+            .fleet
+            .sidecar(&caller.name, 0)
+            .ok_or("caller has no sidecar")?;
+        let filter = format!(
+            "^cluster\\.{}\\.",
+            regex_escape(&self.fleet.cluster_of(callee))
+        );
+        sidecar
+            .process
+            .stats(&filter)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Counters matching `filter`, summed over every instance of `service`.

@@ -25,7 +25,10 @@ struct TimeoutExpectation {
 
 /// Does a per-try timeout lead to another attempt? Envoy treats it as a gateway error.
 fn retries_timeouts(r: &RetryPolicy) -> bool {
-    r.attempts > 0 && r.retry_on.iter().any(|c| matches!(c.as_str(), "5xx" | "gateway-error" | "reset"))
+    r.attempts > 0
+        && r.retry_on
+            .iter()
+            .any(|c| matches!(c.as_str(), "5xx" | "gateway-error" | "reset"))
 }
 
 fn expect_timeout(s: &ServiceSpec) -> Option<TimeoutExpectation> {
@@ -35,48 +38,86 @@ fn expect_timeout(s: &ServiceSpec) -> Option<TimeoutExpectation> {
     }
     let per_try = t.retries.per_try_timeout_ms;
     if per_try == 0 || per_try >= t.timeout_ms {
-        return Some(TimeoutExpectation { cut_ms: t.timeout_ms, attempts: 1, backoff_ms: 0 });
+        return Some(TimeoutExpectation {
+            cut_ms: t.timeout_ms,
+            attempts: 1,
+            backoff_ms: 0,
+        });
     }
     if !retries_timeouts(&t.retries) {
-        return Some(TimeoutExpectation { cut_ms: per_try, attempts: 1, backoff_ms: 0 });
+        return Some(TimeoutExpectation {
+            cut_ms: per_try,
+            attempts: 1,
+            backoff_ms: 0,
+        });
     }
     let tries = 1 + t.retries.attempts;
     let backoff_ms: u64 = (1..tries).map(|n| 25 * ((1u64 << n) - 1)).sum();
     let all_tries = u64::from(tries) * per_try;
     if all_tries < t.timeout_ms {
-        Some(TimeoutExpectation { cut_ms: all_tries, attempts: tries, backoff_ms })
+        Some(TimeoutExpectation {
+            cut_ms: all_tries,
+            attempts: tries,
+            backoff_ms,
+        })
     } else {
         let fit = t.timeout_ms.div_ceil(per_try);
-        Some(TimeoutExpectation { cut_ms: t.timeout_ms, attempts: tries.min(fit as u32), backoff_ms })
+        Some(TimeoutExpectation {
+            cut_ms: t.timeout_ms,
+            attempts: tries.min(fit as u32),
+            backoff_ms,
+        })
     }
 }
 
 pub(super) async fn timeouts(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
     for callee in ctx.fleet.spec.callees() {
-        let Some(caller) = ctx.first_caller(callee) else { continue };
+        let Some(caller) = ctx.first_caller(callee) else {
+            continue;
+        };
         let subject = format!("{} -> {}", caller.name, callee.name);
         ctx.start(&subject);
         let t = &callee.traffic;
         let hold = t.timeout_ms.clamp(1, TIMEOUT_BOUND_MS) + HOLD_MARGIN_MS;
         let expectation = expect_timeout(callee).filter(|_| t.timeout_ms <= TIMEOUT_BOUND_MS);
         let expected = match &expectation {
-            Some(e) => format!("cut at {} (+{} ms), {} attempt(s)", secs(e.cut_ms), e.backoff_ms + SLACK_MS, e.attempts),
+            Some(e) => format!(
+                "cut at {} (+{} ms), {} attempt(s)",
+                secs(e.cut_ms),
+                e.backoff_ms + SLACK_MS,
+                e.attempts
+            ),
             None => format!("cut within {} (the lab's bound)", secs(TIMEOUT_BOUND_MS)),
         };
         ctx.settle(caller, callee).await;
         let probe = probe_id();
-        let headers = vec![("x-lab-probe", probe.clone()), ("x-lab-delay-ms", hold.to_string())];
+        let headers = vec![
+            ("x-lab-probe", probe.clone()),
+            ("x-lab-delay-ms", hold.to_string()),
+        ];
         let before = ctx.cluster_stats(caller, callee).await;
         let reply = ctx.call(caller, callee, headers).await;
         let after = ctx.cluster_stats(caller, callee).await;
         let (Ok(before), Ok(after), Ok(reply)) = (before, after, reply) else {
-            out.push(ctx.broken(&subject, expected, "the request or an admin read failed".into()));
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "the request or an admin read failed".into(),
+            ));
             continue;
         };
         let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
-        let (global, per_try, retried) = (stat("upstream_rq_timeout"), stat("upstream_rq_per_try_timeout"), stat("upstream_rq_retry"));
-        let seen = ctx.fleet.apps_of(&callee.name).first().map_or(0, |a| a.control.probe_count(&probe));
+        let (global, per_try, retried) = (
+            stat("upstream_rq_timeout"),
+            stat("upstream_rq_per_try_timeout"),
+            stat("upstream_rq_retry"),
+        );
+        let seen = ctx
+            .fleet
+            .apps_of(&callee.name)
+            .first()
+            .map_or(0, |a| a.control.probe_count(&probe));
         let elapsed = reply.elapsed.as_millis() as u64;
         let measured = format!(
             "{} after {}, {seen} attempt(s) at callee; timeout +{global}, per-try timeout +{per_try}, retry +{retried}",
@@ -89,6 +130,14 @@ pub(super) async fn timeouts(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                 callee.name,
                 secs(hold),
                 secs(elapsed)
+            )),
+            None if global + per_try > 0 && !reply.ok() => Some(format!(
+                "route timeout {} is longer than the lab's {} bound; only per-try timeouts cut this request \
+                 (at {}), a request they do not cover waits up to {}",
+                secs(t.timeout_ms),
+                secs(TIMEOUT_BOUND_MS),
+                secs(elapsed),
+                secs(t.timeout_ms)
             )),
             None => Some(format!(
                 "route timeout {} is longer than the lab's {} bound: a callee slowed for {} was not cut ({} after {})",
@@ -135,41 +184,72 @@ fn retries_transient(s: &ServiceSpec) -> bool {
 pub(super) async fn retries(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
     for callee in ctx.fleet.spec.callees() {
-        let Some(caller) = ctx.first_caller(callee) else { continue };
+        let Some(caller) = ctx.first_caller(callee) else {
+            continue;
+        };
         let subject = format!("{} -> {}", caller.name, callee.name);
         ctx.start(&subject);
         let retried_expected = retries_transient(callee);
         let attempts = callee.traffic.retries.attempts;
         let fail_first = if retried_expected { attempts } else { 1 };
         let expected = if retried_expected {
-            format!("success after {} attempts; retry +{attempts}, retry success +1", attempts + 1)
+            format!(
+                "success after {} attempts; retry +{attempts}, retry success +1",
+                attempts + 1
+            )
         } else {
-            format!("not retried (retryOn {:?}): failure passed through after 1 attempt", callee.traffic.retries.retry_on)
+            format!(
+                "not retried (retryOn {:?}): failure passed through after 1 attempt",
+                callee.traffic.retries.retry_on
+            )
         };
         ctx.settle(caller, callee).await;
         let probe = probe_id();
-        let headers = vec![("x-lab-probe", probe.clone()), ("x-lab-fail-first", fail_first.to_string())];
+        let headers = vec![
+            ("x-lab-probe", probe.clone()),
+            ("x-lab-fail-first", fail_first.to_string()),
+        ];
         let before = ctx.cluster_stats(caller, callee).await;
         let reply = ctx.call(caller, callee, headers).await;
         let after = ctx.cluster_stats(caller, callee).await;
         let (Ok(before), Ok(after), Ok(reply)) = (before, after, reply) else {
-            out.push(ctx.broken(&subject, expected, "the request or an admin read failed".into()));
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "the request or an admin read failed".into(),
+            ));
             continue;
         };
         let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
         let (retried, success) = (stat("upstream_rq_retry"), stat("upstream_rq_retry_success"));
-        let seen = ctx.fleet.apps_of(&callee.name).first().map_or(0, |a| a.control.probe_count(&probe));
-        let measured = format!("{} after {seen} attempt(s) at callee; retry +{retried}, retry success +{success}", describe(&reply));
+        let seen = ctx
+            .fleet
+            .apps_of(&callee.name)
+            .first()
+            .map_or(0, |a| a.control.probe_count(&probe));
+        let measured = format!(
+            "{} after {seen} attempt(s) at callee; retry +{retried}, retry success +{success}",
+            describe(&reply)
+        );
         let failure = if retried_expected {
             if !reply.ok() || success != 1 {
-                Some(format!("transient failures were not retried to success ({} after {seen} attempts)", describe(&reply)))
+                Some(format!(
+                    "transient failures were not retried to success ({} after {seen} attempts)",
+                    describe(&reply)
+                ))
             } else if seen != attempts + 1 || retried != u64::from(attempts) {
-                Some(format!("expected {} attempts, callee saw {seen}, Envoy retried {retried}", attempts + 1))
+                Some(format!(
+                    "expected {} attempts, callee saw {seen}, Envoy retried {retried}",
+                    attempts + 1
+                ))
             } else {
                 None
             }
         } else if seen != 1 || retried != 0 {
-            Some(format!("{} retried a failure its retryOn excludes ({seen} attempts)", caller.name))
+            Some(format!(
+                "{} retried a failure its retryOn excludes ({seen} attempts)",
+                caller.name
+            ))
         } else if reply.ok() {
             Some("the injected failure did not reach the caller".into())
         } else {

@@ -1,1 +1,2 @@
 //! Renderers: one per output format.
+pub mod lab;
