@@ -351,22 +351,4 @@ fn principal_shaped(p: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn principal_shape_refuses_wildcards_and_short_forms() {
-        assert!(principal_shaped("cluster.local/ns/shop/sa/order"));
-        assert!(!principal_shaped("cluster.local/ns/shop/sa/*"));
-        assert!(!principal_shaped("*"));
-        assert!(!principal_shaped("spiffe://cluster.local/ns/shop/sa/order"));
-    }
-
-    #[test]
-    fn dns_labels() {
-        assert!(dns_label("x", "payment-service").is_ok());
-        assert!(dns_label("x", "Payment").is_err());
-        assert!(dns_label("x", "../etc").is_err());
-        assert!(dns_label("x", "").is_err());
-    }
-}
+mod tests;

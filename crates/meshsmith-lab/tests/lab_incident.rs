@@ -4,7 +4,7 @@
 mod common;
 
 use common::{envoy_or_skip, fixture, serial};
-use meshsmith_lab::incident::{OLD_TIMEOUT_MS, SLOW_HOLD_MS};
+use meshsmith_lab::incident::SLOW_HOLD_MS;
 
 #[test]
 fn the_generated_policy_bounds_blocking_and_pile_up_where_old_settings_do_not() {

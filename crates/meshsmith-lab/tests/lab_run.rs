@@ -97,3 +97,34 @@ fn cancelling_a_run_midway_stops_every_envoy_and_removes_the_run_folder() {
         .expect("fleet came up");
     assert_cleaned_up(&pids, &dir);
 }
+
+#[test]
+fn a_panic_midway_still_stops_every_envoy() {
+    let _lab = serial();
+    let Some(envoy) = envoy_or_skip("a_panic_midway") else {
+        return;
+    };
+    let started: Mutex<Option<(Vec<u32>, std::path::PathBuf)>> = Mutex::new(None);
+    let spec = fixture();
+    let opts = options(envoy, &[ScenarioKind::AllowedEdge]);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        meshsmith_lab::run_blocking(&spec, &opts, &|p| match p {
+            Progress::Ready {
+                envoy_pids,
+                run_dir,
+                ..
+            } => {
+                *started.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((envoy_pids.clone(), run_dir.clone()));
+            }
+            Progress::Running { .. } => panic!("deliberate panic in the middle of a run"),
+            _ => {}
+        })
+    }));
+    assert!(outcome.is_err(), "the run did not panic");
+    let (pids, dir) = started
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .expect("fleet came up");
+    assert_cleaned_up(&pids, &dir);
+}

@@ -259,3 +259,66 @@ pub(super) async fn retries(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{MtlsMode, TrafficPolicy};
+
+    fn service(
+        timeout_ms: u64,
+        attempts: u32,
+        per_try_timeout_ms: u64,
+        retry_on: &[&str],
+    ) -> ServiceSpec {
+        ServiceSpec {
+            name: "s".into(),
+            namespace: "n".into(),
+            service_account: "s".into(),
+            protocol: Protocol::Http,
+            mtls: MtlsMode::Strict,
+            external_plaintext: false,
+            allowed_principals: vec![],
+            allow_unauthenticated: false,
+            instances: 1,
+            traffic: TrafficPolicy {
+                timeout_ms,
+                retries: RetryPolicy {
+                    attempts,
+                    per_try_timeout_ms,
+                    retry_on: retry_on.iter().map(|s| s.to_string()).collect(),
+                },
+                outlier_detection: None,
+                connection_pool: None,
+            },
+        }
+    }
+
+    #[test]
+    fn timeout_expectation_follows_per_try_and_retry_on() {
+        let e = expect_timeout(&service(3000, 2, 1000, &["5xx"])).expect("finite");
+        assert_eq!((e.cut_ms, e.attempts), (3000, 3));
+        let e = expect_timeout(&service(3000, 1, 0, &["connect-failure"])).expect("finite");
+        assert_eq!((e.cut_ms, e.attempts), (3000, 1));
+        let e = expect_timeout(&service(5000, 2, 1000, &["5xx"])).expect("finite");
+        assert_eq!((e.cut_ms, e.attempts), (3000, 3));
+        let e = expect_timeout(&service(5000, 2, 1000, &["connect-failure"])).expect("finite");
+        assert_eq!((e.cut_ms, e.attempts), (1000, 1));
+        assert!(expect_timeout(&service(0, 2, 1000, &["5xx"])).is_none());
+    }
+
+    #[test]
+    fn transient_failures_are_retried_only_when_retry_on_covers_them() {
+        assert!(retries_transient(&service(3000, 2, 0, &["5xx"])));
+        assert!(!retries_transient(&service(3000, 0, 0, &["5xx"])));
+        assert!(!retries_transient(&service(
+            3000,
+            1,
+            0,
+            &["connect-failure", "refused-stream"]
+        )));
+        let mut grpc = service(3000, 2, 0, &["unavailable"]);
+        grpc.protocol = Protocol::Grpc;
+        assert!(retries_transient(&grpc));
+    }
+}
