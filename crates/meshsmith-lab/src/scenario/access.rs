@@ -8,7 +8,7 @@ use super::{describe, Ctx};
 use crate::client;
 use crate::fleet::fqdn;
 use crate::report::ScenarioResult;
-use crate::spec::MtlsMode;
+use crate::spec::{MtlsMode, Protocol};
 
 const RBAC: &str = "^http\\.inbound_(mtls|plaintext)\\.rbac\\.(allowed|denied)$";
 const ALLOWED: &str = "http.inbound_mtls.rbac.allowed";
@@ -25,7 +25,10 @@ pub(super) async fn allowed_edges(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         let subject = format!("{} -> {}", caller.name, callee.name);
         ctx.start(&subject);
         let caller_id = spec.spiffe_id(caller);
-        let expected = format!("200 as {caller_id}");
+        let expected = match callee.protocol {
+            Protocol::Http => format!("HTTP 200 as {caller_id}"),
+            Protocol::Grpc => format!("grpc-status 0 as {caller_id}"),
+        };
         let before = ctx.service_stats(&callee.name, RBAC).await;
         let reply = ctx.call(caller, callee, Vec::new()).await;
         let after = ctx.service_stats(&callee.name, RBAC).await;

@@ -154,11 +154,11 @@ pub(super) async fn timeouts(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                     Some(format!("cut at {}, expected {}", secs(elapsed), secs(e.cut_ms)))
                 } else if seen != e.attempts || u64::from(e.attempts) != 1 + retried {
                     Some(format!(
-                        "{seen} attempts reached {} (Envoy retried {retried} times), expected {} (retries {} on {:?}, per-try {})",
+                        "{seen} attempts reached {} (Envoy retried {retried} times), expected {} (retries {} on {}, per-try {})",
                         callee.name,
                         e.attempts,
                         t.retries.attempts,
-                        t.retries.retry_on,
+                        t.retries.retry_on.join(","),
                         secs(t.retries.per_try_timeout_ms)
                     ))
                 } else {
@@ -199,8 +199,8 @@ pub(super) async fn retries(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             )
         } else {
             format!(
-                "not retried (retryOn {:?}): failure passed through after 1 attempt",
-                callee.traffic.retries.retry_on
+                "not retried (retryOn {}): failure passed through after 1 attempt",
+                callee.traffic.retries.retry_on.join(",")
             )
         };
         ctx.settle(caller, callee).await;
