@@ -57,7 +57,20 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// Start everything. Ports are picked by binding port 0 and releasing it, so another
+    /// program may take one before Envoy binds it; such a clash gets one fresh attempt.
     pub async fn start(spec: &LabSpec, envoy: &Path) -> Result<Fleet, FleetError> {
+        match Self::start_once(spec, envoy).await {
+            Err(FleetError::Envoy(EnvoyError::NotReady { log_tail, .. }))
+                if log_tail.contains("Address already in use") =>
+            {
+                Self::start_once(spec, envoy).await
+            }
+            other => other,
+        }
+    }
+
+    async fn start_once(spec: &LabSpec, envoy: &Path) -> Result<Fleet, FleetError> {
         let dir = tempfile::Builder::new()
             .prefix("meshsmith-lab-")
             .tempdir()

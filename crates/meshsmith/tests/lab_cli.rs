@@ -132,7 +132,7 @@ fn ctrl_c_stops_every_envoy_and_removes_the_run_folder() {
     let Some(envoy) = envoy_or_skip("ctrl_c") else {
         return;
     };
-    let mut child = meshsmith()
+    let child = meshsmith()
         .args(["lab", "--spec", FIXTURE, "--scenario", "timeout", "--envoy"])
         .arg(&envoy)
         .stdout(Stdio::null())

@@ -125,13 +125,20 @@ pub fn incident(r: &IncidentReport) -> String {
         ("hosts ejected", |x| x.ejections.to_string()),
     ];
     let w = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
-    let _ = writeln!(out, "{:w$}  {}", "", r.old.label);
+    let v = rows
+        .iter()
+        .map(|(_, value)| value(&r.old).len())
+        .chain([r.old.label.len()])
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "{:w$}  {:v$}  {}", "", r.old.label, r.generated.label);
     for (label, value) in &rows {
-        let _ = writeln!(out, "{label:w$}  {}", value(&r.old));
-    }
-    let _ = writeln!(out, "\n{:w$}  {}", "", r.generated.label);
-    for (label, value) in &rows {
-        let _ = writeln!(out, "{label:w$}  {}", value(&r.generated));
+        let _ = writeln!(
+            out,
+            "{label:w$}  {:v$}  {}",
+            value(&r.old),
+            value(&r.generated)
+        );
     }
     let _ = writeln!(out, "\nwall time {:.1} s", r.wall_ms as f64 / 1000.0);
     out
