@@ -4,7 +4,9 @@
 //! the sidecar can set), and misbehaves on request so scenarios can provoke each policy:
 //! per request through headers (`x-lab-delay-ms`, `x-lab-status`, `x-lab-fail-first` counted per
 //! `x-lab-probe`), or for the whole instance through `AppControl` (a slow or failing replica).
-//! Every request is counted on arrival, so retries are counted where they land.
+//! Every request is counted on arrival, so retries are counted where they land. With
+//! `x-lab-call: <host>` the app calls that host through its own sidecar before answering, as a
+//! service in the middle of a call chain does, and fails if that call fails.
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -15,7 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub struct AppControl {
     pub instance: u32,
     behaviour: Mutex<Behaviour>,
     requests: AtomicU64,
+    /// The outbound listener of this service's sidecar; 0 until the sidecar is up.
+    outbound_port: AtomicU16,
     /// Shared by all instances of a service, so a retry that lands on another replica still
     /// counts as the probe's next attempt.
     probes: Arc<ProbeBook>,
@@ -77,6 +81,11 @@ impl AppControl {
 
     fn behaviour(&self) -> Behaviour {
         self.behaviour.lock().map(|g| *g).unwrap_or_default()
+    }
+
+    /// Where `x-lab-call` requests go: the app's own sidecar.
+    pub fn set_outbound(&self, port: u16) {
+        self.outbound_port.store(port, Ordering::SeqCst);
     }
 
     /// Requests received since start.
@@ -177,9 +186,15 @@ async fn handle(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
+    let upstream_failed = match header(h, "x-lab-call") {
+        Some(host) => {
+            !call_upstream(&control, host, header(h, "x-lab-call-grpc") == Some("1")).await
+        }
+        None => false,
+    };
     let fail_first = number(h, "x-lab-fail-first");
     let forced = number(h, "x-lab-status");
-    let failing = instance_wide.fail || u64::from(attempt) <= fail_first;
+    let failing = instance_wide.fail || upstream_failed || u64::from(attempt) <= fail_first;
     let answer = serde_json::json!({
         "service": control.service,
         "instance": control.instance,
@@ -199,6 +214,20 @@ async fn handle(
         };
         http_reply(status, answer)
     })
+}
+
+/// Call `host` through this service's sidecar; true when it answered successfully.
+async fn call_upstream(control: &AppControl, host: &str, grpc: bool) -> bool {
+    let port = control.outbound_port.load(Ordering::SeqCst);
+    if port == 0 {
+        return false;
+    }
+    let req = crate::client::AppRequest {
+        host: host.to_string(),
+        grpc,
+        headers: Vec::new(),
+    };
+    crate::client::send(port, &req).await.is_ok_and(|r| r.ok())
 }
 
 fn http_reply(status: u16, body: String) -> Response<LabBody> {

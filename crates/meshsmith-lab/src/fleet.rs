@@ -173,6 +173,15 @@ impl Fleet {
         for s in &mut sidecars {
             s.process.wait_ready(Duration::from_secs(20)).await?;
         }
+        for app in &apps {
+            let outbound = sidecars
+                .iter()
+                .find(|s| s.service == app.control.service)
+                .and_then(|s| s.outbound_port);
+            if let Some(port) = outbound {
+                app.control.set_outbound(port);
+            }
+        }
         Ok(Fleet {
             sidecars,
             apps,

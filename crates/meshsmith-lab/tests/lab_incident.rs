@@ -1,5 +1,5 @@
 //! The incident replay shows, in numbers, what the generated policy changes when the payment
-//! service slows down.
+//! service slows down behind order-service and api-gateway.
 
 mod common;
 
@@ -21,26 +21,31 @@ fn the_generated_policy_bounds_blocking_and_pile_up_where_old_settings_do_not() 
         serde_json::to_string_pretty(&report).unwrap_or_default()
     );
     assert_eq!(
-        (report.service.as_str(), report.caller.as_str()),
-        ("payment-service", "order-service")
+        report.chain,
+        ["api-gateway", "order-service", "payment-service"]
     );
-    // Old settings: nothing cuts the slow callee, so every request waits the whole hold and
-    // every request sent during the slowdown piles up at the caller.
+    assert_eq!((old.hops.len(), new.hops.len()), (2, 2));
+    // Old settings: nothing cuts the slow service, so every request waits the whole hold and
+    // piles up at every hop of the chain.
     assert_eq!(old.succeeded, old.requests);
     assert!(old.blocked_p50_ms >= SLOW_HOLD_MS, "{old:?}");
-    assert!(
-        old.peak_sidecar_queue >= u64::from(old.requests) / 2,
-        "{old:?}"
-    );
-    // Generated policy: the route timeout bounds the wait and the pool bounds the pile-up.
-    let payment = spec.service("payment-service").expect("payment");
-    let pool = payment.traffic.connection_pool.as_ref().expect("pool");
+    for hop in &old.hops {
+        assert!(hop.peak_queue >= u64::from(old.requests) / 2, "{hop:?}");
+        assert_eq!((hop.overflowed, hop.ejections), (0, 0), "{hop:?}");
+    }
+    // Generated policy: timeouts bound the wait, pools bound the pile-up at each hop, and the
+    // rest fails fast instead of queueing.
     assert!(new.blocked_max_ms < SLOW_HOLD_MS, "{new:?}");
-    assert!(
-        new.peak_sidecar_queue <= u64::from(pool.max_requests + pool.max_pending_requests),
-        "{new:?}"
-    );
     assert!(new.failed_fast > 0, "{new:?}");
+    for (hop, callee) in new.hops.iter().zip(["order-service", "payment-service"]) {
+        let pool = spec
+            .service(callee)
+            .and_then(|s| s.traffic.connection_pool.clone())
+            .expect("pool");
+        let bound =
+            u64::from(pool.max_connections.max(pool.max_requests) + pool.max_pending_requests);
+        assert!(hop.peak_queue <= bound, "{hop:?} exceeds {bound}");
+    }
     assert!(
         new.blocked_total_ms * 2 < old.blocked_total_ms,
         "{new:?} vs {old:?}"

@@ -94,36 +94,70 @@ pub fn report(r: &LabReport, colour: bool) -> String {
 }
 
 /// A row label and how to read its figure from one run.
-type IncidentRow = (&'static str, fn(&IncidentRun) -> String);
+type IncidentRow = (String, Box<dyn Fn(&IncidentRun) -> String>);
 
 pub fn incident(r: &IncidentReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "incident replay: {} slows down, {} keeps calling",
-        r.service, r.caller
+        "incident replay: {} slows down; chain {}",
+        r.service,
+        r.chain.join(" -> ")
     );
     let _ = writeln!(out, "scaling: {}\n", r.scaling);
-    let rows: [IncidentRow; 10] = [
-        ("settings", |x| x.settings.clone()),
-        ("requests sent", |x| x.requests.to_string()),
-        ("succeeded", |x| x.succeeded.to_string()),
-        ("failed fast (< 100 ms)", |x| x.failed_fast.to_string()),
-        ("failed after waiting", |x| x.failed_slow.to_string()),
-        ("caller blocked, median", |x| {
-            format!("{:.3} s", x.blocked_p50_ms as f64 / 1000.0)
-        }),
-        ("caller blocked, longest", |x| {
-            format!("{:.3} s", x.blocked_max_ms as f64 / 1000.0)
-        }),
-        ("caller blocked, total", |x| {
-            format!("{:.1} request-s", x.blocked_total_ms as f64 / 1000.0)
-        }),
-        ("peak requests piled up (app / sidecar)", |x| {
-            format!("{} / {}", x.peak_in_flight, x.peak_sidecar_queue)
-        }),
-        ("hosts ejected", |x| x.ejections.to_string()),
+    for run in [&r.old, &r.generated] {
+        let _ = writeln!(out, "{}:", run.label);
+        for hop in &run.settings {
+            let _ = writeln!(out, "  {hop}");
+        }
+    }
+    let front = r.chain.first().map_or("caller", String::as_str);
+    let mut rows: Vec<IncidentRow> = vec![
+        ("requests sent".into(), Box::new(|x| x.requests.to_string())),
+        ("succeeded".into(), Box::new(|x| x.succeeded.to_string())),
+        (
+            "failed fast (< 100 ms)".into(),
+            Box::new(|x| x.failed_fast.to_string()),
+        ),
+        (
+            "failed after waiting".into(),
+            Box::new(|x| x.failed_slow.to_string()),
+        ),
+        (
+            format!("{front} callers blocked, median"),
+            Box::new(|x| secs(x.blocked_p50_ms)),
+        ),
+        (
+            format!("{front} callers blocked, longest"),
+            Box::new(|x| secs(x.blocked_max_ms)),
+        ),
+        (
+            format!("{front} callers blocked, total"),
+            Box::new(|x| format!("{:.1} request-s", x.blocked_total_ms as f64 / 1000.0)),
+        ),
+        (
+            format!("in flight at {front}'s callers, peak"),
+            Box::new(|x| x.peak_in_flight.to_string()),
+        ),
     ];
+    for (i, hop) in r.old.hops.iter().enumerate() {
+        let name = format!("{} -> {}", hop.from, hop.to);
+        let at = move |x: &IncidentRun, f: fn(&meshsmith_lab::incident::HopFigures) -> u64| {
+            x.hops.get(i).map_or("-".to_string(), |h| f(h).to_string())
+        };
+        rows.push((
+            format!("{name}: piled up, peak"),
+            Box::new(move |x| at(x, |h| h.peak_queue)),
+        ));
+        rows.push((
+            format!("{name}: pool overflows"),
+            Box::new(move |x| at(x, |h| h.overflowed)),
+        ));
+        rows.push((
+            format!("{name}: ejections"),
+            Box::new(move |x| at(x, |h| h.ejections)),
+        ));
+    }
     let w = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     let v = rows
         .iter()
@@ -131,7 +165,11 @@ pub fn incident(r: &IncidentReport) -> String {
         .chain([r.old.label.len()])
         .max()
         .unwrap_or(0);
-    let _ = writeln!(out, "{:w$}  {:v$}  {}", "", r.old.label, r.generated.label);
+    let _ = writeln!(
+        out,
+        "\n{:w$}  {:v$}  {}",
+        "", r.old.label, r.generated.label
+    );
     for (label, value) in &rows {
         let _ = writeln!(
             out,
@@ -142,4 +180,8 @@ pub fn incident(r: &IncidentReport) -> String {
     }
     let _ = writeln!(out, "\nwall time {:.1} s", r.wall_ms as f64 / 1000.0);
     out
+}
+
+fn secs(ms: u64) -> String {
+    format!("{:.3} s", ms as f64 / 1000.0)
 }
