@@ -298,3 +298,6 @@ impl hyper::body::Body for LabBody {
         self.data.is_none() && self.trailers.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests;
