@@ -52,8 +52,18 @@ pub struct AppRequest {
     pub headers: Vec<(&'static str, String)>,
 }
 
+/// No lab request may take longer than this, whatever the policy under test says; it only
+/// guards against a hung run, every scenario bounds its own waiting far below it.
+const REQUEST_CAP: Duration = Duration::from_secs(60);
+
 /// Send `req` over plaintext to `port` (HTTP/1.1, or HTTP/2 prior knowledge for gRPC).
 pub async fn send(port: u16, req: &AppRequest) -> Result<Reply, String> {
+    tokio::time::timeout(REQUEST_CAP, send_uncapped(port, req))
+        .await
+        .map_err(|_| format!("no answer within {} s", REQUEST_CAP.as_secs()))?
+}
+
+async fn send_uncapped(port: u16, req: &AppRequest) -> Result<Reply, String> {
     let start = Instant::now();
     let stream = connect(port).await?;
     let request = build(req)?;

@@ -52,7 +52,7 @@ pub enum LabError {
     /// `--incident` named a service the spec does not have, or one nobody calls.
     #[error("incident: {0}")]
     Incident(String),
-    /// Ctrl-C arrived; everything started was stopped.
+    /// Ctrl-C (or SIGTERM) arrived; everything started was stopped.
     #[error("interrupted; every Envoy and app was stopped")]
     Interrupted,
 }
@@ -147,10 +147,14 @@ fn block_on_interruptible<T>(
         .build()
         .map_err(LabError::Runtime)?;
     runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(LabError::Runtime)?;
         tokio::select! {
             result = work => result,
             // Dropping `work` drops its fleet, which kills and reaps every Envoy.
             _ = tokio::signal::ctrl_c() => Err(LabError::Interrupted),
+            _ = terminate.recv() => Err(LabError::Interrupted),
         }
     })
 }

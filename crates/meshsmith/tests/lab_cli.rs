@@ -132,9 +132,22 @@ fn ctrl_c_stops_every_envoy_and_removes_the_run_folder() {
     let Some(envoy) = envoy_or_skip("ctrl_c") else {
         return;
     };
+    signal_midway_stops_everything(&envoy, "-INT");
+}
+
+#[test]
+fn sigterm_stops_every_envoy_and_removes_the_run_folder() {
+    let Some(envoy) = envoy_or_skip("sigterm") else {
+        return;
+    };
+    signal_midway_stops_everything(&envoy, "-TERM");
+}
+
+/// Start a run, wait for its sidecars, send `signal` to meshsmith alone (not its children).
+fn signal_midway_stops_everything(envoy: &Path, signal: &str) {
     let child = meshsmith()
         .args(["lab", "--spec", FIXTURE, "--scenario", "timeout", "--envoy"])
-        .arg(&envoy)
+        .arg(envoy)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -170,7 +183,7 @@ fn ctrl_c_stops_every_envoy_and_removes_the_run_folder() {
         .flatten()
         .expect("run folder from the config path");
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());

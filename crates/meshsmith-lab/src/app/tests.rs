@@ -45,10 +45,7 @@ async fn grpc_answers_carry_a_framed_message_and_grpc_status_trailers() {
     let ok = send(app.port, &request(true, vec![])).await.expect("ok");
     assert_eq!((ok.status, ok.grpc_status), (200, Some(0)));
     assert_eq!(ok.body[0], 0, "uncompressed frame");
-    assert_eq!(
-        ok.app_field("instance"),
-        None,
-    );
+    assert_eq!(ok.app_field("instance"), None,);
     assert_eq!(ok.app_field("service").as_deref(), Some("payment-service"));
     app.control.set(Behaviour {
         delay_ms: 0,
