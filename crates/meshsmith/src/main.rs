@@ -30,6 +30,8 @@ enum Command {
     Onboard(commands::onboard::OnboardArgs),
     /// Explain why a service got its values.
     Explain(commands::explain::ExplainArgs),
+    /// Prove the mesh policy on real Envoy sidecars on 127.0.0.1, or replay the incident.
+    Lab(commands::lab::LabArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(args),
         Command::Onboard(args) => commands::onboard::run(args),
         Command::Explain(args) => commands::explain::run(args),
+        Command::Lab(args) => commands::lab::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,5 +3,6 @@
 pub mod explain;
 pub mod generate;
 pub mod init;
+pub mod lab;
 pub mod map;
 pub mod onboard;

@@ -1,6 +1,7 @@
 //! Renderers: one per output format. They turn pipeline results into text; they decide nothing.
 
 pub mod graph;
+pub mod lab;
 pub mod map_json;
 pub mod map_text;
 

@@ -1,0 +1,168 @@
+//! The caller's side of a sidecar: an HTTP listener routing by Host to one cluster per callee.
+//!
+//! Route fields follow the VirtualService: `timeout` (0 = off, as Istio writes it, because
+//! Envoy's own default is 15 s), `retry_policy` with `previous_hosts` so a retry goes to another
+//! instance. Cluster fields follow the DestinationRule: `circuit_breakers` (Istio replaces
+//! Envoy's 1024 defaults with 2^32-1 when unset), `outlier_detection` with the panic threshold
+//! Istio forces to 0, and an `UpstreamTlsContext` that only accepts the callee's SPIFFE ID.
+
+use super::{access_log, duration, path, router, socket, OutboundPlan, OutboundRoute, TlsFiles};
+use crate::spec::{ConnectionPool, Protocol, RetryPolicy};
+use serde_json::{json, Map, Value};
+
+/// Istio's "unset" value for circuit-breaker thresholds.
+const UNLIMITED: u32 = u32::MAX;
+
+pub(super) fn listener(plan: &OutboundPlan, log: &std::path::Path) -> Value {
+    let hosts: Vec<Value> = plan.routes.iter().map(virtual_host).collect();
+    json!({
+        "name": format!("outbound_{}", plan.port),
+        "address": socket(plan.port),
+        "filter_chains": [{ "filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": "outbound",
+                "codec_type": "AUTO",
+                "strip_any_host_port": true,
+                "access_log": access_log(log),
+                "http_filters": [router()],
+                "route_config": { "name": "outbound", "virtual_hosts": hosts }
+            }
+        }]}]
+    })
+}
+
+fn virtual_host(r: &OutboundRoute) -> Value {
+    let mut domains = vec![r.fqdn.clone()];
+    domains.extend(r.aliases.iter().cloned());
+    let mut route = Map::new();
+    route.insert("cluster".into(), json!(r.cluster_name()));
+    route.insert("timeout".into(), json!(duration(r.traffic.timeout_ms)));
+    if let Some(retry) = retry_policy(&r.traffic.retries) {
+        route.insert("retry_policy".into(), retry);
+    }
+    json!({
+        "name": r.fqdn,
+        "domains": domains,
+        "include_request_attempt_count": true,
+        "routes": [{ "match": { "prefix": "/" }, "route": route }]
+    })
+}
+
+/// `attempts: 0` means no retry policy at all, as in Istio.
+fn retry_policy(r: &RetryPolicy) -> Option<Value> {
+    if r.attempts == 0 {
+        return None;
+    }
+    let mut policy = json!({
+        "retry_on": r.retry_on.join(","),
+        "num_retries": r.attempts,
+        "retry_host_predicate": [{
+            "name": "envoy.retry_host_predicates.previous_hosts",
+            "typed_config": { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" }
+        }],
+        "host_selection_retry_max_attempts": 5
+    });
+    if r.per_try_timeout_ms > 0 {
+        policy["per_try_timeout"] = json!(duration(r.per_try_timeout_ms));
+    }
+    Some(policy)
+}
+
+pub(super) fn cluster(r: &OutboundRoute, tls: &TlsFiles) -> Value {
+    let name = r.cluster_name();
+    let endpoints: Vec<Value> = r
+        .endpoints
+        .iter()
+        .map(|p| json!({ "endpoint": { "address": socket(*p) } }))
+        .collect();
+    let alpn = match r.protocol {
+        Protocol::Grpc => "h2",
+        Protocol::Http => "http/1.1",
+    };
+    let mut cluster = json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "10s",
+        "lb_policy": "ROUND_ROBIN",
+        "load_assignment": { "cluster_name": name, "endpoints": [{ "lb_endpoints": endpoints }] },
+        "circuit_breakers": circuit_breakers(r.traffic.connection_pool.as_ref()),
+        "typed_extension_protocol_options": protocol_options(r),
+        "transport_socket": {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                "sni": format!("outbound_.{}_._.{}", super::SERVICE_PORT, r.fqdn),
+                "common_tls_context": {
+                    // ALPN must agree with the cluster's HTTP version, or the callee picks h2 for
+                    // an HTTP/1.1 upstream and the connection fails.
+                    "alpn_protocols": [alpn],
+                    "tls_certificates": [{
+                        "certificate_chain": { "filename": path(&tls.cert) },
+                        "private_key": { "filename": path(&tls.key) }
+                    }],
+                    "validation_context": {
+                        "trusted_ca": { "filename": path(&tls.ca) },
+                        "match_typed_subject_alt_names": [{
+                            "san_type": "URI",
+                            "matcher": { "exact": r.callee_id }
+                        }]
+                    }
+                }
+            }
+        }
+    });
+    if let Some(o) = &r.traffic.outlier_detection {
+        cluster["outlier_detection"] = json!({
+            "consecutive_5xx": o.consecutive_5xx,
+            "enforcing_consecutive_5xx": 100,
+            "enforcing_success_rate": 0,
+            "interval": duration(o.interval_ms),
+            "base_ejection_time": duration(o.base_ejection_time_ms),
+            "max_ejection_percent": o.max_ejection_percent
+        });
+        // Istio writes minHealthPercent (default 0) here whenever outlier detection is set, which
+        // turns Envoy's panic mode off. The merge window is 1 s by default; 0 makes an ejection
+        // take effect on the next request, so the lab's counts are exact.
+        cluster["common_lb_config"] = json!({
+            "healthy_panic_threshold": { "value": 0 },
+            "update_merge_window": "0s"
+        });
+    }
+    cluster
+}
+
+fn circuit_breakers(pool: Option<&ConnectionPool>) -> Value {
+    let (cx, pending, requests) = match pool {
+        Some(p) => (p.max_connections, p.max_pending_requests, p.max_requests),
+        None => (UNLIMITED, UNLIMITED, UNLIMITED),
+    };
+    json!({ "thresholds": [{
+        "priority": "DEFAULT",
+        "max_connections": cx,
+        "max_pending_requests": pending,
+        "max_requests": requests,
+        "max_retries": UNLIMITED
+    }]})
+}
+
+fn protocol_options(r: &OutboundRoute) -> Value {
+    let mut options = json!({
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        "explicit_http_config": match r.protocol {
+            Protocol::Grpc => json!({ "http2_protocol_options": {} }),
+            Protocol::Http => json!({ "http_protocol_options": {} }),
+        }
+    });
+    let per_connection = r
+        .traffic
+        .connection_pool
+        .as_ref()
+        .map_or(0, |p| p.max_requests_per_connection);
+    if per_connection > 0 {
+        options["common_http_protocol_options"] =
+            json!({ "max_requests_per_connection": per_connection });
+    }
+    json!({ "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options })
+}

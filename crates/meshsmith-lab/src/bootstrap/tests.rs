@@ -1,0 +1,212 @@
+//! What the translation writes for each policy field, checked on the JSON itself.
+
+use super::*;
+use crate::spec::{ConnectionPool, OutlierDetection, RetryPolicy};
+
+fn tls() -> TlsFiles {
+    TlsFiles {
+        cert: "c.crt".into(),
+        key: "c.key".into(),
+        ca: "ca.crt".into(),
+    }
+}
+
+fn inbound(mtls: MtlsMode, allowed: &[&str], unauthenticated: bool) -> SidecarPlan {
+    SidecarPlan {
+        name: "payment-service-0".into(),
+        admin_port: 1,
+        tls: tls(),
+        access_log: "a.log".into(),
+        inbound: Some(InboundPlan {
+            port: 2,
+            app_port: 3,
+            protocol: Protocol::Grpc,
+            mtls,
+            namespace: "shop".into(),
+            service: "payment-service".into(),
+            allowed_ids: allowed.iter().map(|s| s.to_string()).collect(),
+            allow_unauthenticated: unauthenticated,
+        }),
+        outbound: None,
+    }
+}
+
+fn outbound(traffic: TrafficPolicy) -> SidecarPlan {
+    SidecarPlan {
+        name: "order-service-0".into(),
+        admin_port: 1,
+        tls: tls(),
+        access_log: "a.log".into(),
+        inbound: None,
+        outbound: Some(OutboundPlan {
+            port: 4,
+            routes: vec![OutboundRoute {
+                fqdn: "payment-service.shop.svc.cluster.local".into(),
+                aliases: vec!["payment-service".into()],
+                protocol: Protocol::Http,
+                callee_id: "spiffe://cluster.local/ns/shop/sa/payment-service".into(),
+                endpoints: vec![5, 6],
+                traffic,
+            }],
+        }),
+    }
+}
+
+fn plain_traffic() -> TrafficPolicy {
+    TrafficPolicy {
+        timeout_ms: 0,
+        retries: RetryPolicy {
+            attempts: 0,
+            per_try_timeout_ms: 0,
+            retry_on: vec![],
+        },
+        outlier_detection: None,
+        connection_pool: None,
+    }
+}
+
+#[test]
+fn strict_has_only_a_tls_chain_and_permissive_adds_plaintext() {
+    let strict = bootstrap(&inbound(MtlsMode::Strict, &[], false));
+    let chains = strict["static_resources"]["listeners"][0]["filter_chains"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(chains.len(), 1);
+    assert_eq!(chains[0]["filter_chain_match"]["transport_protocol"], "tls");
+    let tls_ctx = &chains[0]["transport_socket"]["typed_config"];
+    assert_eq!(tls_ctx["require_client_certificate"], true);
+    let permissive = bootstrap(&inbound(MtlsMode::Permissive, &[], false));
+    let chains = permissive["static_resources"]["listeners"][0]["filter_chains"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(chains.len(), 2);
+    assert_eq!(
+        chains[1]["filter_chain_match"]["transport_protocol"],
+        "raw_buffer"
+    );
+}
+
+#[test]
+fn an_empty_principal_list_allows_nothing_and_principals_match_exactly() {
+    let plan = inbound(MtlsMode::Strict, &[], false);
+    let rbac = inbound::rbac(plan.inbound.as_ref().expect("inbound"));
+    assert_eq!(rbac["typed_config"]["rules"]["action"], "ALLOW");
+    assert_eq!(
+        rbac["typed_config"]["rules"]["policies"],
+        serde_json::json!({})
+    );
+    let id = "spiffe://cluster.local/ns/shop/sa/order-service";
+    let plan = inbound(MtlsMode::Strict, &[id], true);
+    let rbac = inbound::rbac(plan.inbound.as_ref().expect("inbound"));
+    let policies = rbac["typed_config"]["rules"]["policies"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let rule = &policies["ns[shop]-policy[payment-service]-rule[0]"];
+    assert_eq!(
+        rule["principals"][0]["authenticated"]["principal_name"]["exact"],
+        id
+    );
+    assert!(
+        policies["ns[shop]-policy[payment-service]-rule[1]"]["principals"][0]["not_id"].is_object()
+    );
+}
+
+#[test]
+fn an_unset_timeout_is_written_as_zero_and_no_attempts_means_no_retry_policy() {
+    let b = bootstrap(&outbound(plain_traffic()));
+    let route = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"]["route_config"]["virtual_hosts"][0]["routes"][0]["route"];
+    assert_eq!(route["timeout"], "0.000s");
+    assert!(route.get("retry_policy").is_none());
+    let cluster = &b["static_resources"]["clusters"][0];
+    assert_eq!(
+        cluster["circuit_breakers"]["thresholds"][0]["max_requests"],
+        u32::MAX
+    );
+    assert!(cluster.get("outlier_detection").is_none());
+}
+
+#[test]
+fn route_cluster_and_tls_carry_the_policy() {
+    let traffic = TrafficPolicy {
+        timeout_ms: 3000,
+        retries: RetryPolicy {
+            attempts: 2,
+            per_try_timeout_ms: 1000,
+            retry_on: vec!["5xx".into(), "reset".into()],
+        },
+        outlier_detection: Some(OutlierDetection {
+            consecutive_5xx: 5,
+            interval_ms: 1000,
+            base_ejection_time_ms: 30_000,
+            max_ejection_percent: 100,
+        }),
+        connection_pool: Some(ConnectionPool {
+            max_connections: 4,
+            max_pending_requests: 2,
+            max_requests: 8,
+            max_requests_per_connection: 1,
+        }),
+    };
+    let b = bootstrap(&outbound(traffic));
+    let route = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"]["route_config"]["virtual_hosts"][0]["routes"][0]["route"];
+    assert_eq!(route["timeout"], "3.000s");
+    assert_eq!(route["retry_policy"]["num_retries"], 2);
+    assert_eq!(route["retry_policy"]["per_try_timeout"], "1.000s");
+    assert_eq!(route["retry_policy"]["retry_on"], "5xx,reset");
+    let c = &b["static_resources"]["clusters"][0];
+    assert_eq!(
+        c["name"],
+        "outbound|8080||payment-service.shop.svc.cluster.local"
+    );
+    assert_eq!(c["outlier_detection"]["consecutive_5xx"], 5);
+    assert_eq!(c["outlier_detection"]["base_ejection_time"], "30.000s");
+    assert_eq!(c["common_lb_config"]["healthy_panic_threshold"]["value"], 0);
+    let t = &c["circuit_breakers"]["thresholds"][0];
+    assert_eq!(
+        (
+            t["max_connections"].as_u64(),
+            t["max_pending_requests"].as_u64(),
+            t["max_requests"].as_u64()
+        ),
+        (Some(4), Some(2), Some(8))
+    );
+    let opts = &c["typed_extension_protocol_options"]
+        ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+    assert_eq!(
+        opts["common_http_protocol_options"]["max_requests_per_connection"],
+        1
+    );
+    let ctx = &c["transport_socket"]["typed_config"]["common_tls_context"];
+    assert_eq!(ctx["alpn_protocols"][0], "http/1.1");
+    assert_eq!(
+        ctx["validation_context"]["match_typed_subject_alt_names"][0]["san_type"],
+        "URI"
+    );
+    assert_eq!(
+        ctx["validation_context"]["match_typed_subject_alt_names"][0]["matcher"]["exact"],
+        "spiffe://cluster.local/ns/shop/sa/payment-service"
+    );
+    assert_eq!(
+        c["load_assignment"]["endpoints"][0]["lb_endpoints"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn every_address_is_loopback() {
+    let b = bootstrap(&outbound(plain_traffic()));
+    let text = b.to_string();
+    let addresses: Vec<&str> = text
+        .match_indices("\"address\":\"")
+        .map(|(i, _)| &text[i + 11..i + 20])
+        .collect();
+    assert!(!addresses.is_empty());
+    assert!(addresses.iter().all(|a| *a == "127.0.0.1"), "{addresses:?}");
+}

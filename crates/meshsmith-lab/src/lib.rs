@@ -1,0 +1,160 @@
+//! meshsmith-lab: mesh policy proven on real Envoy sidecars on 127.0.0.1.
+//!
+//! ```text
+//!   LabSpec ──validate──▶ Fleet::start ──▶ scenario::run ──▶ LabReport
+//!   (spec)                 certs (CA + SPIFFE)   allowed edge, 403,       (report)
+//!                          apps (HTTP, gRPC)     STRICT / PERMISSIVE,
+//!                          bootstrap ─▶ Envoy    timeout, retry, pool,
+//!                                                ejection
+//!   LabSpec ──▶ incident::replay ──▶ IncidentReport (old settings vs generated policy)
+//! ```
+//!
+//! The only async crate of the workspace. It never prints: front ends pass a progress callback.
+//! Every process it starts is owned by a `Fleet` and stopped when that is dropped, which covers
+//! success, errors, panics and Ctrl-C (the blocking entry points race the run against Ctrl-C
+//! and drop it).
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod bootstrap;
+pub mod certs;
+pub mod client;
+pub mod envoy;
+pub mod fleet;
+pub mod incident;
+pub mod report;
+pub mod scenario;
+pub mod spec;
+
+pub use envoy::{locate as locate_envoy, INSTALL_HINT};
+pub use incident::IncidentReport;
+pub use report::{LabReport, Progress, ScenarioKind, ScenarioResult};
+pub use spec::LabSpec;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Why a lab run could not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The spec is inconsistent.
+    #[error("lab spec: {0}")]
+    Spec(#[from] spec::SpecError),
+    /// Envoy is missing or unusable.
+    #[error(transparent)]
+    Envoy(#[from] envoy::EnvoyError),
+    /// Bringing up certificates, apps or sidecars failed.
+    #[error(transparent)]
+    Fleet(#[from] fleet::FleetError),
+    /// The async runtime could not be built.
+    #[error("starting the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// `--incident` named a service the spec does not have, or one nobody calls.
+    #[error("incident: {0}")]
+    Incident(String),
+    /// Ctrl-C (or SIGTERM) arrived; everything started was stopped.
+    #[error("interrupted; every Envoy and app was stopped")]
+    Interrupted,
+}
+
+/// How to run the lab.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub envoy: PathBuf,
+    /// Which scenarios to run; all when empty.
+    pub scenarios: Vec<ScenarioKind>,
+}
+
+/// Run the scenarios against a fresh fleet.
+pub async fn run(
+    spec: &LabSpec,
+    options: &LabOptions,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<LabReport, LabError> {
+    spec.validate()?;
+    let envoy_version = envoy::version(&options.envoy)?;
+    let started = Instant::now();
+    progress(&Progress::Starting {
+        sidecars: sidecar_count(spec),
+    });
+    let fleet = fleet::Fleet::start(spec, &options.envoy).await?;
+    let startup_ms = started.elapsed().as_millis() as u64;
+    progress(&Progress::Ready {
+        startup_ms,
+        envoy_pids: fleet.pids(),
+        run_dir: fleet.run_dir(),
+    });
+    let kinds = if options.scenarios.is_empty() {
+        ScenarioKind::ALL.to_vec()
+    } else {
+        options.scenarios.clone()
+    };
+    let results = scenario::run(&fleet, &kinds, progress).await;
+    let envoy_pids = fleet.pids();
+    let run_dir = fleet.run_dir();
+    let sidecars = fleet.sidecars.len();
+    drop(fleet);
+    Ok(LabReport {
+        envoy_version,
+        sidecars,
+        startup_ms,
+        wall_ms: started.elapsed().as_millis() as u64,
+        results,
+        envoy_pids,
+        run_dir,
+    })
+}
+
+fn sidecar_count(spec: &LabSpec) -> usize {
+    let callees = spec.callees();
+    spec.services
+        .iter()
+        .map(|s| {
+            if callees.iter().any(|c| c.name == s.name) {
+                s.instances as usize
+            } else {
+                usize::from(!spec.callees_of(&s.name).is_empty())
+            }
+        })
+        .sum()
+}
+
+/// `run` on its own runtime, stopped cleanly by Ctrl-C.
+pub fn run_blocking(
+    spec: &LabSpec,
+    options: &LabOptions,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<LabReport, LabError> {
+    block_on_interruptible(run(spec, options, progress))
+}
+
+/// `incident::replay` on its own runtime, stopped cleanly by Ctrl-C.
+pub fn incident_blocking(
+    spec: &LabSpec,
+    service: &str,
+    envoy: &std::path::Path,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<IncidentReport, LabError> {
+    block_on_interruptible(incident::replay(spec, service, envoy, progress))
+}
+
+fn block_on_interruptible<T>(
+    work: impl std::future::Future<Output = Result<T, LabError>>,
+) -> Result<T, LabError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(LabError::Runtime)?;
+    runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(LabError::Runtime)?;
+        tokio::select! {
+            result = work => result,
+            // Dropping `work` drops its fleet, which kills and reaps every Envoy.
+            _ = tokio::signal::ctrl_c() => Err(LabError::Interrupted),
+            _ = terminate.recv() => Err(LabError::Interrupted),
+        }
+    })
+}

@@ -1,0 +1,272 @@
+//! Who may talk to whom: allowed edges, an unknown identity, STRICT and PERMISSIVE ports.
+//!
+//! Judged by the callee sidecar's counters: `http.inbound_mtls.rbac.allowed|denied` for the
+//! AuthorizationPolicy, `listener.<addr>.no_filter_chain_match` for plaintext reaching a port
+//! with no plaintext chain, `http.inbound_plaintext.downstream_rq_2xx` for plaintext served.
+
+use super::{describe, Ctx};
+use crate::client;
+use crate::fleet::fqdn;
+use crate::report::ScenarioResult;
+use crate::spec::{MtlsMode, Protocol};
+
+const RBAC: &str = "^http\\.inbound_(mtls|plaintext)\\.rbac\\.(allowed|denied)$";
+const ALLOWED: &str = "http.inbound_mtls.rbac.allowed";
+const DENIED: &str = "http.inbound_mtls.rbac.denied";
+
+pub(super) async fn allowed_edges(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
+    let spec = &ctx.fleet.spec;
+    let mut out = Vec::new();
+    for edge in &spec.edges {
+        let (Some(caller), Some(callee)) = (spec.service(&edge.from), spec.service(&edge.to))
+        else {
+            continue;
+        };
+        let subject = format!("{} -> {}", caller.name, callee.name);
+        ctx.start(&subject);
+        let caller_id = spec.spiffe_id(caller);
+        let expected = match callee.protocol {
+            Protocol::Http => format!("HTTP 200 as {caller_id}"),
+            Protocol::Grpc => format!("grpc-status 0 as {caller_id}"),
+        };
+        let before = ctx.service_stats(&callee.name, RBAC).await;
+        let reply = ctx.call(caller, callee, Vec::new()).await;
+        let after = ctx.service_stats(&callee.name, RBAC).await;
+        let (Ok(before), Ok(after)) = (before, after) else {
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "could not read the callee's admin counters".into(),
+            ));
+            continue;
+        };
+        let allowed = after.delta(&before, ALLOWED);
+        let denied = after.delta(&before, DENIED);
+        let result = match reply {
+            Err(e) => ctx.finish(
+                &subject,
+                expected,
+                format!("no answer: {e}"),
+                Some(format!("{subject}: the call did not complete")),
+            ),
+            Ok(reply) => {
+                let peer = reply.app_field("peer").unwrap_or_default();
+                let measured = format!(
+                    "{} as {}, rbac allowed +{allowed} denied +{denied}",
+                    describe(&reply),
+                    if peer.is_empty() { "-" } else { &peer }
+                );
+                let failure = if denied > 0 {
+                    Some(format!(
+                        "{}'s AuthorizationPolicy does not allow caller {} ({}): RBAC denied the edge",
+                        callee.name,
+                        caller.name,
+                        spec.principal(caller)
+                    ))
+                } else if !reply.ok() {
+                    Some(format!(
+                        "{subject} failed with {} (no RBAC denial)",
+                        describe(&reply)
+                    ))
+                } else if peer != caller_id {
+                    Some(format!(
+                        "{} saw caller identity `{peer}`, expected `{caller_id}`",
+                        callee.name
+                    ))
+                } else if allowed == 0 {
+                    Some("the request was served but RBAC counted no allowed request".into())
+                } else {
+                    None
+                };
+                ctx.finish(&subject, expected, measured, failure)
+            }
+        };
+        out.push(result);
+    }
+    out
+}
+
+pub(super) async fn unauthorized(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
+    let fleet = ctx.fleet;
+    let mut out = Vec::new();
+    for callee in fleet.spec.callees() {
+        let subject = format!("{} -> {}", fleet.intruder.spiffe_id, callee.name);
+        ctx.start(&subject);
+        let expected = "403, rbac denied +1".to_string();
+        let Some(port) = fleet.sidecar(&callee.name, 0).and_then(|s| s.inbound_port) else {
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                format!("{} has no inbound listener", callee.name),
+            ));
+            continue;
+        };
+        let before = ctx.service_stats(&callee.name, RBAC).await;
+        let reply = client::send_mtls(
+            port,
+            &fqdn(callee),
+            &fleet.intruder,
+            fleet.ca.der(),
+            &fleet.spec.spiffe_id(callee),
+        )
+        .await;
+        let after = ctx.service_stats(&callee.name, RBAC).await;
+        let (Ok(before), Ok(after)) = (before, after) else {
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "could not read the callee's admin counters".into(),
+            ));
+            continue;
+        };
+        let denied = after.delta(&before, DENIED);
+        let result = match reply {
+            Err(e) => ctx.finish(
+                &subject,
+                expected,
+                format!("no answer: {e}"),
+                Some(format!(
+                    "mTLS to {} failed before authorization: {e}",
+                    callee.name
+                )),
+            ),
+            Ok(reply) => {
+                let measured = format!("{}, rbac denied +{denied}", describe(&reply));
+                let failure = if reply.status == 403 && denied == 1 {
+                    None
+                } else if reply.status == 403 {
+                    Some(format!("403 but RBAC denied counter moved by {denied}"))
+                } else {
+                    Some(format!(
+                        "{} served an identity its AuthorizationPolicy does not name ({})",
+                        callee.name,
+                        describe(&reply)
+                    ))
+                };
+                ctx.finish(&subject, expected, measured, failure)
+            }
+        };
+        out.push(result);
+    }
+    out
+}
+
+/// Plaintext straight at an inbound port; the counter that moved tells which chain took it.
+async fn plaintext_probe(
+    ctx: &Ctx<'_>,
+    service: &str,
+) -> Result<(Result<client::Reply, String>, u64, u64), String> {
+    let sidecar = ctx.fleet.sidecar(service, 0).ok_or("no sidecar")?;
+    let port = sidecar.inbound_port.ok_or("no inbound listener")?;
+    let no_match = format!("listener.127.0.0.1_{port}.no_filter_chain_match");
+    let served = "http.inbound_plaintext.downstream_rq_completed";
+    let filter = format!(
+        "^({}|{})$",
+        super::regex_escape(&no_match),
+        super::regex_escape(served)
+    );
+    let before = sidecar
+        .process
+        .stats(&filter)
+        .await
+        .map_err(|e| e.to_string())?;
+    let reply = client::send_plaintext(port, service).await;
+    let after = sidecar
+        .process
+        .stats(&filter)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((
+        reply,
+        after.delta(&before, &no_match),
+        after.delta(&before, served),
+    ))
+}
+
+pub(super) async fn strict(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
+    let mut out = Vec::new();
+    for callee in ctx
+        .fleet
+        .spec
+        .callees()
+        .into_iter()
+        .filter(|s| !s.external_plaintext)
+    {
+        let subject = format!("plaintext -> {}", callee.name);
+        ctx.start(&subject);
+        let expected = "closed, no_filter_chain_match +1".to_string();
+        let (reply, rejected, served) = match plaintext_probe(ctx, &callee.name).await {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(ctx.broken(&subject, expected, e));
+                continue;
+            }
+        };
+        let answer = match &reply {
+            Ok(r) => describe(r),
+            Err(_) => "closed".to_string(),
+        };
+        let measured =
+            format!("{answer}, no_filter_chain_match +{rejected}, plaintext served +{served}");
+        let failure = if callee.mtls == MtlsMode::Permissive {
+            Some(format!(
+                "{} is PERMISSIVE but takes no traffic from outside the mesh: plaintext was accepted",
+                callee.name
+            ))
+        } else if rejected != 1 || reply.is_ok() {
+            Some(format!(
+                "plaintext was not rejected by {}'s STRICT listener",
+                callee.name
+            ))
+        } else {
+            None
+        };
+        out.push(ctx.finish(&subject, expected, measured, failure));
+    }
+    out
+}
+
+pub(super) async fn permissive(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
+    let mut out = Vec::new();
+    for callee in ctx
+        .fleet
+        .spec
+        .services
+        .iter()
+        .filter(|s| s.external_plaintext)
+    {
+        let subject = format!("plaintext -> {}", callee.name);
+        ctx.start(&subject);
+        let expected = "200 over plaintext, plaintext served +1".to_string();
+        let (reply, rejected, served) = match plaintext_probe(ctx, &callee.name).await {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(ctx.broken(&subject, expected, e));
+                continue;
+            }
+        };
+        let answer = match &reply {
+            Ok(r) => describe(r),
+            Err(_) => "closed".to_string(),
+        };
+        let measured =
+            format!("{answer}, plaintext served +{served}, no_filter_chain_match +{rejected}");
+        let failure = if callee.mtls == MtlsMode::Strict {
+            Some(format!(
+                "{} takes plain traffic from outside the mesh (webhook receiver) but its PeerAuthentication is STRICT: plaintext was rejected",
+                callee.name
+            ))
+        } else {
+            match &reply {
+                Ok(r) if r.status == 403 => Some(format!(
+                    "{}'s AuthorizationPolicy has no rule for unauthenticated callers: plaintext got 403",
+                    callee.name
+                )),
+                Ok(r) if r.ok() && served == 1 => None,
+                _ => Some(format!("plaintext to {} was not served", callee.name)),
+            }
+        };
+        out.push(ctx.finish(&subject, expected, measured, failure));
+    }
+    out
+}

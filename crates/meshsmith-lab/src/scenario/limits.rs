@@ -1,0 +1,196 @@
+//! Circuit breaking: connection-pool overflow and outlier ejection.
+//!
+//! Pool overflow is judged by the caller cluster's `upstream_cx_overflow`,
+//! `upstream_rq_pending_overflow` and `upstream_rq_active_overflow` plus the
+//! `x-envoy-overloaded` replies; ejection by `outlier_detection.ejections_enforced_total` and by
+//! how many requests the failing instance served before it stopped getting any.
+
+use super::{cluster_stat, secs, Ctx};
+use crate::app::Behaviour;
+use crate::client::{self, Reply};
+use crate::report::ScenarioResult;
+use crate::spec::Protocol;
+
+/// Requests sent beyond the pool's capacity in one burst.
+const EXTRA: u32 = 6;
+/// An overflowed request must be answered within this; held ones take `hold` ms.
+const FAST_MS: u64 = 250;
+
+pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
+    let mut out = Vec::new();
+    for callee in ctx.fleet.spec.callees() {
+        let Some(pool) = &callee.traffic.connection_pool else {
+            continue;
+        };
+        let Some(caller) = ctx.first_caller(callee) else {
+            continue;
+        };
+        let subject = format!("{} -> {}", caller.name, callee.name);
+        ctx.start(&subject);
+        // HTTP/1.1 runs one request per connection and queues the rest as pending; HTTP/2
+        // multiplexes, so only the request limit counts once connections are open.
+        let capacity = match callee.protocol {
+            Protocol::Http => {
+                pool.max_connections.min(pool.max_requests) + pool.max_pending_requests
+            }
+            Protocol::Grpc => pool.max_requests,
+        };
+        let burst = capacity + EXTRA;
+        let t = &callee.traffic;
+        // Held requests must stay within every timeout so only the pool limits them.
+        let bound = [t.timeout_ms, t.retries.per_try_timeout_ms]
+            .into_iter()
+            .filter(|v| *v > 0)
+            .min();
+        let hold = bound.map_or(600, |b| (b / 2).min(600));
+        let expected = format!(
+            "of {burst}, those beyond {} connections / {} pending / {} requests get 503 within {FAST_MS} ms",
+            pool.max_connections, pool.max_pending_requests, pool.max_requests
+        );
+        // A cold pool queues while connecting; open connections first so the burst meets
+        // the steady-state limits.
+        ctx.settle(caller, callee).await;
+        let before = ctx.cluster_stats(caller, callee).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..burst {
+            let request = ctx.request(caller, callee, vec![("x-lab-delay-ms", hold.to_string())]);
+            tasks.spawn(async move {
+                let (port, req) = request?;
+                client::send(port, &req).await
+            });
+        }
+        let mut replies: Vec<Result<Reply, String>> = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            replies.push(joined.map_err(|e| e.to_string()).and_then(|r| r));
+        }
+        let after = ctx.cluster_stats(caller, callee).await;
+        let (Ok(before), Ok(after)) = (before, after) else {
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "could not read the caller's admin counters".into(),
+            ));
+            continue;
+        };
+        let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
+        let counted = stat("upstream_cx_overflow")
+            + stat("upstream_rq_pending_overflow")
+            + stat("upstream_rq_active_overflow");
+        let overloaded: Vec<&Reply> = replies
+            .iter()
+            .flatten()
+            .filter(|r| r.headers.get("x-envoy-overloaded").is_some())
+            .collect();
+        let slowest = overloaded
+            .iter()
+            .map(|r| r.elapsed.as_millis() as u64)
+            .max()
+            .unwrap_or(0);
+        let served = replies.iter().flatten().filter(|r| r.ok()).count();
+        let measured = format!(
+            "{} of {burst} overflowed (slowest {}), {served} served after {hold} ms hold; overflow counters +{counted}",
+            overloaded.len(),
+            secs(slowest)
+        );
+        let failure = if overloaded.is_empty() {
+            Some(format!(
+                "no request overflowed: {}'s connection pool does not limit a burst of {burst}",
+                callee.name
+            ))
+        } else if slowest > FAST_MS {
+            Some(format!(
+                "overflow 503s took up to {}, not fast",
+                secs(slowest)
+            ))
+        } else if counted < overloaded.len() as u64 {
+            Some(format!(
+                "{} overloaded replies but overflow counters moved by {counted}",
+                overloaded.len()
+            ))
+        } else {
+            None
+        };
+        out.push(ctx.finish(&subject, expected, measured, failure));
+    }
+    out
+}
+
+pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
+    let mut out = Vec::new();
+    for callee in ctx.fleet.spec.callees() {
+        let Some(outlier) = &callee.traffic.outlier_detection else {
+            continue;
+        };
+        if callee.instances < 2 {
+            continue;
+        }
+        let Some(caller) = ctx.first_caller(callee) else {
+            continue;
+        };
+        let subject = format!("{} -> {}", caller.name, callee.name);
+        ctx.start(&subject);
+        let n = outlier.consecutive_5xx;
+        let expected = format!("failing instance ejected after {n} consecutive 5xx; ejections +1");
+        let apps = ctx.fleet.apps_of(&callee.name);
+        let Some(bad) = apps.first() else { continue };
+        ctx.settle(caller, callee).await;
+        let before = ctx.cluster_stats(caller, callee).await;
+        let served_before = bad.control.requests();
+        bad.control.set(Behaviour {
+            delay_ms: 0,
+            fail: true,
+        });
+        let sent = 2 * n + 2 * callee.instances;
+        let mut ok = 0;
+        for _ in 0..sent {
+            if ctx
+                .call(caller, callee, Vec::new())
+                .await
+                .is_ok_and(|r| r.ok())
+            {
+                ok += 1;
+            }
+        }
+        bad.control.set(Behaviour::default());
+        let after = ctx.cluster_stats(caller, callee).await;
+        let (Ok(before), Ok(after)) = (before, after) else {
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                "could not read the caller's admin counters".into(),
+            ));
+            continue;
+        };
+        let ejected = after.delta(
+            &before,
+            &cluster_stat(
+                ctx.fleet,
+                callee,
+                "outlier_detection.ejections_enforced_total",
+            ),
+        );
+        let active = after.get(&cluster_stat(
+            ctx.fleet,
+            callee,
+            "outlier_detection.ejections_active",
+        ));
+        let served_bad = bad.control.requests() - served_before;
+        let measured = format!(
+            "failing instance served {served_bad} of {sent} ({ok} answered OK); ejections +{ejected}, active {active}"
+        );
+        let failure = if ejected == 0 {
+            Some(format!(
+                "the failing instance of {} was never ejected",
+                callee.name
+            ))
+        } else if served_bad != u64::from(n) {
+            Some(format!(
+                "ejected after {served_bad} failures, expected after {n} consecutive 5xx"
+            ))
+        } else {
+            None
+        };
+        out.push(ctx.finish(&subject, expected, measured, failure));
+    }
+    out
+}

@@ -1,0 +1,130 @@
+//! The whole lab on the fixture path: every scenario passes against real Envoy, and nothing
+//! (process or file) is left behind, also when the run is cancelled halfway.
+
+mod common;
+
+use common::{assert_cleaned_up, envoy_or_skip, fixture, options, serial};
+use meshsmith_lab::{Progress, ScenarioKind};
+use std::sync::Mutex;
+
+#[test]
+fn every_scenario_passes_on_the_fixture_path_and_nothing_is_left_behind() {
+    let _lab = serial();
+    let Some(envoy) = envoy_or_skip("every_scenario_passes") else {
+        return;
+    };
+    let seen = Mutex::new(Vec::new());
+    let report = meshsmith_lab::run_blocking(&fixture(), &options(envoy, &[]), &|p| {
+        if let Progress::Running { scenario, .. } = p {
+            seen.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(*scenario);
+        }
+    })
+    .expect("lab runs");
+    for r in &report.results {
+        eprintln!(
+            "{} {} {} | expected {} | measured {}",
+            if r.passed { "PASS" } else { "FAIL" },
+            r.scenario,
+            r.subject,
+            r.expected,
+            r.measured
+        );
+        assert!(
+            r.passed,
+            "{} on {} failed: {:?}",
+            r.scenario, r.subject, r.failure
+        );
+    }
+    for kind in ScenarioKind::ALL {
+        assert!(
+            report.results.iter().any(|r| r.scenario == kind),
+            "{kind} did not run"
+        );
+    }
+    // 3 edges, 3 callees for 403, 2 STRICT + 1 PERMISSIVE, 2 timeouts, 2 retries, 2 pools, 1 ejection.
+    assert_eq!(report.results.len(), 16);
+    assert!(
+        !seen.lock().unwrap_or_else(|e| e.into_inner()).is_empty(),
+        "no progress was reported"
+    );
+    assert_cleaned_up(&report.envoy_pids, &report.run_dir);
+}
+
+#[test]
+fn cancelling_a_run_midway_stops_every_envoy_and_removes_the_run_folder() {
+    let _lab = serial();
+    let Some(envoy) = envoy_or_skip("cancelling_a_run") else {
+        return;
+    };
+    let started: Mutex<Option<(Vec<u32>, std::path::PathBuf)>> = Mutex::new(None);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let tx = Mutex::new(Some(tx));
+    let spec = fixture();
+    let opts = options(envoy, &[ScenarioKind::Timeout]);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let outcome = runtime.block_on(async {
+        let progress = |p: &Progress| match p {
+            Progress::Ready {
+                envoy_pids,
+                run_dir,
+                ..
+            } => {
+                *started.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((envoy_pids.clone(), run_dir.clone()));
+            }
+            // Cancel while the first slow request is in flight, as Ctrl-C would.
+            Progress::Running { .. } => {
+                if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    let _ = tx.send(());
+                }
+            }
+            _ => {}
+        };
+        tokio::select! {
+            r = meshsmith_lab::run(&spec, &opts, &progress) => Some(r.map(|r| r.results.len())),
+            _ = rx => None,
+        }
+    });
+    assert!(
+        outcome.is_none(),
+        "the run finished before it could be cancelled"
+    );
+    let (pids, dir) = started
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .expect("fleet came up");
+    assert_cleaned_up(&pids, &dir);
+}
+
+#[test]
+fn a_panic_midway_still_stops_every_envoy() {
+    let _lab = serial();
+    let Some(envoy) = envoy_or_skip("a_panic_midway") else {
+        return;
+    };
+    let started: Mutex<Option<(Vec<u32>, std::path::PathBuf)>> = Mutex::new(None);
+    let spec = fixture();
+    let opts = options(envoy, &[ScenarioKind::AllowedEdge]);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        meshsmith_lab::run_blocking(&spec, &opts, &|p| match p {
+            Progress::Ready {
+                envoy_pids,
+                run_dir,
+                ..
+            } => {
+                *started.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((envoy_pids.clone(), run_dir.clone()));
+            }
+            Progress::Running { .. } => panic!("deliberate panic in the middle of a run"),
+            _ => {}
+        })
+    }));
+    assert!(outcome.is_err(), "the run did not panic");
+    let (pids, dir) = started
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .expect("fleet came up");
+    assert_cleaned_up(&pids, &dir);
+}
