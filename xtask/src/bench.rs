@@ -93,6 +93,7 @@ fn parse_saphyr_events(paths: &[PathBuf]) -> usize {
 }
 
 pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
+    let mut stage_lines: Vec<String> = Vec::new();
     println!(
         "{:>8} {:>8} {:>8} | {:>10} {:>10} {:>10} | {:>10} {:>6} | {:>9} {:>7} | {:>10}",
         "services",
@@ -125,6 +126,8 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
         let (_, t_events, _) = time(|| parse_saphyr_events(&paths));
         let (counts, t_pipe, peak) = time(|| pipeline::run(&dir));
         let counts = counts?;
+        let [a, b, c, d] = counts.stage_seconds;
+        stage_lines.push(format!("{n:>6}: {a:.3} / {b:.3} / {c:.3} / {d:.3}"));
         anyhow::ensure!(
             d1 == counts.documents && d2 == counts.documents,
             "parsers disagree on document count: {d1} {d2} {}",
@@ -145,6 +148,10 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
             peak as f64 / bytes as f64,
             counts.documents as f64 / t_pipe.as_secs_f64(),
         );
+    }
+    println!("stages (s): load+inventory / infer / generate / layout");
+    for line in &stage_lines {
+        println!("  {line}");
     }
     println!(
         "ratio = pipeline / fastest single-threaded tree-building parse (yaml_serde or saphyr);"

@@ -3,13 +3,15 @@
 
 use meshsmith_core::generate::{generate, layout, GenerateOptions, Header};
 use meshsmith_core::infer::infer;
-use meshsmith_core::policy::Policy;
 use meshsmith_core::inventory::{collect, merge};
 use meshsmith_core::load::{load_each, Input, Limits};
+use meshsmith_core::policy::Policy;
 use std::path::Path;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
+    /// Seconds spent in each stage: load+inventory, infer, generate, layout.
+    pub stage_seconds: [f64; 4],
     pub documents: usize,
     pub services: usize,
     pub edges: usize,
@@ -18,14 +20,41 @@ pub struct Counts {
 }
 
 pub fn run(dir: &Path) -> anyhow::Result<Counts> {
+    let clock = std::time::Instant::now();
+    let mut stage_seconds = [0.0; 4];
+    let mut lap = |i: usize| {
+        stage_seconds[i] = clock.elapsed().as_secs_f64() - stage_seconds[..i].iter().sum::<f64>();
+        if std::env::var_os("MESHSMITH_BENCH_RSS").is_some() {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let rss = status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .unwrap_or("");
+            eprintln!("after stage {i}: {rss}");
+        }
+    };
     let input = [Input::Path(dir.to_path_buf())];
-    let loaded = load_each(&input, &Limits::default(), |objects| collect(&objects, "default"))?;
+    let loaded = load_each(&input, &Limits::default(), |objects| {
+        collect(&objects, "default")
+    })?;
     let inv = merge(loaded.parts);
+    lap(0);
     let topology = infer(&inv);
-    let mesh = generate(&topology, &Policy::default(), &GenerateOptions::default());
-    let header = Header { version: "bench".into(), inputs: vec![dir.display().to_string()] };
+    lap(1);
+    let options = GenerateOptions {
+        without_reasons: true,
+        ..GenerateOptions::default()
+    };
+    let mesh = generate(&topology, &Policy::default(), &options);
+    lap(2);
+    let header = Header {
+        version: "bench".into(),
+        inputs: vec![dir.display().to_string()],
+    };
     let files = layout(&mesh, &header);
+    lap(3);
     Ok(Counts {
+        stage_seconds,
         documents: loaded.documents,
         services: topology.services.len(),
         edges: topology.edges.len(),

@@ -101,7 +101,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 &s.id,
                 Spec::AuthorizationPolicy(spec),
             );
-            res.reasons = reasons.clone();
+            res.reasons = cx.kept(|| reasons.clone());
             out.resources.push(res);
         }
     }
@@ -112,7 +112,7 @@ fn allowed(cx: &Context, target: &Target) -> (BTreeMap<String, String>, Vec<Reas
     let s = target.service;
     let mut principals = BTreeMap::new();
     let mut reasons = Vec::new();
-    for edge in cx.topology.callers(&s.id) {
+    for edge in cx.callers_of(&s.id) {
         if edge.from == s.id {
             continue;
         }

@@ -133,7 +133,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
             &s.id,
             Spec::DestinationRule(spec),
         );
-        res.reasons = reasons;
+        res.reasons = cx.kept(|| reasons);
         out.resources.push(res);
     }
 }

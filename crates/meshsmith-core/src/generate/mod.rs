@@ -34,7 +34,7 @@ mod tests;
 
 use crate::model::*;
 use crate::policy::{IstioVersion, Policy, Resolved};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use layout::{layout, stream, Header};
 
@@ -46,6 +46,9 @@ pub struct GenerateOptions {
     pub istio_version: Option<IstioVersion>,
     /// Labels of the Namespaces found in the input, to tell which need injection enabled.
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Leave out the per-value reasons: they are for `explain`, and on a large organisation
+    /// they outweigh the resources themselves.
+    pub without_reasons: bool,
 }
 
 /// Builds every resource for every service the policy does not skip.
@@ -101,6 +104,11 @@ pub(crate) struct Context<'a> {
     pub options: &'a GenerateOptions,
     pub istio: IstioVersion,
     pub targets: Vec<Target<'a>>,
+    /// The graph's edges and external calls by service, built once so that every `build`
+    /// stays linear in the size of the graph.
+    callers: HashMap<&'a QualifiedName, Vec<&'a Edge>>,
+    callees: HashMap<&'a QualifiedName, Vec<&'a Edge>>,
+    external: HashMap<&'a QualifiedName, Vec<&'a ExternalCall>>,
 }
 
 /// One service that gets configuration.
@@ -120,13 +128,51 @@ impl<'a> Context<'a> {
                 resolved: policy.resolve(&s.id.namespace, &s.id.name, s.role, &s.role_reason),
             })
             .collect();
+        let mut callers: HashMap<&QualifiedName, Vec<&Edge>> = HashMap::new();
+        let mut callees: HashMap<&QualifiedName, Vec<&Edge>> = HashMap::new();
+        for e in &topology.edges {
+            callers.entry(&e.to).or_default().push(e);
+            callees.entry(&e.from).or_default().push(e);
+        }
+        let mut external: HashMap<&QualifiedName, Vec<&ExternalCall>> = HashMap::new();
+        for x in &topology.external {
+            external.entry(&x.from).or_default().push(x);
+        }
         Context {
             topology,
             policy,
             options,
             istio: options.istio_version.unwrap_or(policy.istio_version),
             targets,
+            callers,
+            callees,
+            external,
         }
+    }
+
+    /// The reasons to keep on a resource: all of them, or none when the caller does not
+    /// want them (they are then never attached, so they never pile up).
+    pub fn kept(&self, reasons: impl FnOnce() -> Vec<Reason>) -> Vec<Reason> {
+        if self.options.without_reasons {
+            Vec::new()
+        } else {
+            reasons()
+        }
+    }
+
+    /// Edges into `id`, in the graph's order.
+    pub fn callers_of(&self, id: &QualifiedName) -> &[&'a Edge] {
+        self.callers.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Edges out of `id`, in the graph's order.
+    pub fn callees_of(&self, id: &QualifiedName) -> &[&'a Edge] {
+        self.callees.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// External hosts `id` calls, in the graph's order.
+    pub fn external_of(&self, id: &QualifiedName) -> &[&'a ExternalCall] {
+        self.external.get(id).map_or(&[], Vec::as_slice)
     }
 
     /// A resource with the API version, labels and owner every kind shares.

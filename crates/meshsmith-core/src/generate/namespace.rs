@@ -55,11 +55,13 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
             Spec::NamespacePatch(patch),
         );
         res.namespace = String::new();
-        res.reasons = vec![Reason::new(
-            "metadata.labels.istio-injection",
-            "enabled",
-            why,
-        )];
+        res.reasons = cx.kept(|| {
+            vec![Reason::new(
+                "metadata.labels.istio-injection",
+                "enabled",
+                why,
+            )]
+        });
         out.resources.push(res);
     }
 }

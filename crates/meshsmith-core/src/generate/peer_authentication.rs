@@ -57,10 +57,12 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 res.annotations
                     .insert(REASON_ANNOTATION.to_string(), reason.clone());
             }
-            res.reasons = vec![
-                Reason::new("role", r.role.as_str(), &r.role_why),
-                Reason::new("spec.mtls.mode", mode.as_str(), &why),
-            ];
+            res.reasons = cx.kept(|| {
+                vec![
+                    Reason::new("role", r.role.as_str(), &r.role_why),
+                    Reason::new("spec.mtls.mode", mode.as_str(), &why),
+                ]
+            });
             out.resources.push(res);
         }
     }

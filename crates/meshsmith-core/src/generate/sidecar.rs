@@ -17,7 +17,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
             "istio-system/*".to_string(),
             "the control plane and gateways".to_string(),
         );
-        for edge in cx.topology.callees(&s.id) {
+        for edge in cx.callees_of(&s.id) {
             let Some(callee) = cx.topology.service(&edge.to) else {
                 continue;
             };
@@ -32,7 +32,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                     .or_insert_with(|| format!("it calls {}", callee.id));
             }
         }
-        for call in cx.topology.external.iter().filter(|c| c.from == s.id) {
+        for call in cx.external_of(&s.id) {
             if call.host.parse::<std::net::IpAddr>().is_ok() {
                 continue;
             }
@@ -58,7 +58,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 }],
             };
             let mut res = cx.resource(Kind::Sidecar, &w.name, &s.id, Spec::Sidecar(spec));
-            res.reasons = reasons.clone();
+            res.reasons = cx.kept(|| reasons.clone());
             out.resources.push(res);
         }
     }

@@ -56,7 +56,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
             &s.id,
             Spec::VirtualService(spec),
         );
-        r.reasons = reasons;
+        r.reasons = cx.kept(|| reasons);
         out.resources.push(r);
     }
 }

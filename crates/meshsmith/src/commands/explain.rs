@@ -20,7 +20,7 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.input, &args.config)?;
+    let built = build(&args.input, &args.config, true)?;
     let Some(service) = built.topology.find(&args.service) else {
         bail!("no service `{}` in the input", args.service);
     };

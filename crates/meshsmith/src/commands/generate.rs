@@ -70,7 +70,8 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<(Policy, Option<String
 }
 
 /// Everything up to the generated configuration; any input or policy problem stops here.
-pub fn build(input: &InputArgs, config: &ConfigArgs) -> anyhow::Result<Built> {
+/// Runs the pipeline up to the mesh configuration; `reasons` keeps the reason of every value.
+pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::Result<Built> {
     let (policy, policy_file) = load_policy(config.policy.as_deref())?;
     let read = read(input)?;
     let topology = meshsmith_core::infer::infer(&read.inventory);
@@ -78,6 +79,7 @@ pub fn build(input: &InputArgs, config: &ConfigArgs) -> anyhow::Result<Built> {
         api_version: config.api_version,
         istio_version: config.istio_version,
         namespace_labels: namespace_labels(&read.inventory),
+        without_reasons: !reasons,
     };
     let mesh = generate(&topology, &policy, &options);
     let mut inputs = input.paths.clone();
@@ -110,7 +112,7 @@ fn namespace_labels(
 }
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.input, &args.config)?;
+    let built = build(&args.input, &args.config, args.explain)?;
     emit(args, &built)
 }
 

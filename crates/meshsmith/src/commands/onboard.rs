@@ -26,7 +26,7 @@ pub struct OnboardArgs {
 }
 
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.input, &args.config)?;
+    let built = build(&args.input, &args.config, false)?;
     let files = layout(&built.mesh, &built.header);
     let report = write_tree(&args.output, &files, args.force)?;
     let mut out = String::new();
