@@ -9,6 +9,8 @@
 //! Only `load` does I/O and returns `Result`; the others turn problems into notes or findings.
 #![forbid(unsafe_code)]
 
+pub mod check;
+pub mod infer;
 pub mod inventory;
 pub mod load;
 pub mod model;

@@ -8,11 +8,13 @@
 //!
 //! Nothing here does I/O or printing.
 
+pub mod finding;
 pub mod inventory;
 pub mod node;
 pub mod object;
 pub mod topology;
 
+pub use finding::*;
 pub use inventory::*;
 pub use node::{Node, Value};
 pub use object::{Object, Origin, SourceId, Sources};
