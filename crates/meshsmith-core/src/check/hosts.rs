@@ -2,7 +2,7 @@
 //! selectors to workloads, resources to the label findings carry.
 
 use crate::model::{
-    Inventory, IstioResource, MeshService, Node, QualifiedName, Service, StringMap, Topology,
+    Inventory, IstioResource, MeshService, Node, QualifiedName, Service, StringMap,
 };
 
 /// `VirtualService shop/orders`: how findings name an Istio resource.

@@ -91,8 +91,13 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             resource,
             Some(origin),
             format!(
-                "{why} {} identities that never call {}: {}",
-                admitted.len(),
+                "{why} {} that never call{} {}: {}",
+                if admitted.len() == 1 {
+                    "an identity".to_string()
+                } else {
+                    format!("{} identities", admitted.len())
+                },
+                if admitted.len() == 1 { "s" } else { "" },
                 callee.id,
                 names.join(", ")
             ),
