@@ -21,6 +21,10 @@ struct Cli {
 enum Command {
     /// Infer the service graph, protocols, roles and today's timeouts from manifests.
     Map(commands::map::MapArgs),
+    /// Check manifests and Istio configuration; findings with stable codes.
+    Check(commands::check::CheckArgs),
+    /// Explain a check code (e.g. `meshsmith explain MS301`).
+    Explain(commands::explain::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +41,8 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Map(args) => commands::map::run(args),
+        Command::Check(args) => commands::check::run(args),
+        Command::Explain(args) => commands::explain::run(args),
     };
     match result {
         Ok(code) => code,

@@ -70,12 +70,29 @@ pub fn load_error_findings(errors: &[LoadError], config: &CheckConfig) -> Vec<Fi
             rules::invalid_syntax::InvalidSyntax::META.finding(
                 file,
                 origin,
-                e.to_string(),
+                without_place(&e.to_string(), file),
                 "fix the file so it parses as YAML or JSON; nothing else is checked until it does",
             )
         })
         .collect();
     finish(findings, config)
+}
+
+/// `f.yaml:8:7: syntax error: ...` -> `syntax error: ...`: the place is shown separately.
+fn without_place(message: &str, file: &str) -> String {
+    let Some(rest) = message.strip_prefix(file) else {
+        return message.to_string();
+    };
+    let mut rest = rest;
+    while let Some(tail) = rest.strip_prefix(':') {
+        let digits = tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            rest = tail;
+            break;
+        }
+        rest = &tail[digits..];
+    }
+    rest.trim_start().to_string()
 }
 
 fn load_error_place(e: &LoadError) -> (&str, Option<u32>) {

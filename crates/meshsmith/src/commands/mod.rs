@@ -1,3 +1,5 @@
 //! One file per command: its arguments and its `run`.
 
+pub mod check;
+pub mod explain;
 pub mod map;
