@@ -25,7 +25,9 @@ fn meshsmith(args: &[&str]) -> (i32, String, String) {
 }
 
 fn schema(name: &str) -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let text = std::fs::read_to_string(path).expect("schema file");
     let json: Value = serde_json::from_str(&text).expect("schema is JSON");
     jsonschema::options()
@@ -52,16 +54,34 @@ fn exit_codes_follow_fail_on() {
     assert_eq!(meshsmith(&["check", HOST, "clean"]).0, 1);
     // A warning fails only from --fail-on warning down; an info only with --fail-on info.
     assert_eq!(meshsmith(&["check", DR_HOST, "clean"]).0, 0);
-    assert_eq!(meshsmith(&["check", DR_HOST, "clean", "--fail-on", "warning"]).0, 1);
-    assert_eq!(meshsmith(&["check", EXCEPTION, "clean", "--fail-on", "warning"]).0, 0);
-    assert_eq!(meshsmith(&["check", EXCEPTION, "clean", "--fail-on", "info"]).0, 1);
+    assert_eq!(
+        meshsmith(&["check", DR_HOST, "clean", "--fail-on", "warning"]).0,
+        1
+    );
+    assert_eq!(
+        meshsmith(&["check", EXCEPTION, "clean", "--fail-on", "warning"]).0,
+        0
+    );
+    assert_eq!(
+        meshsmith(&["check", EXCEPTION, "clean", "--fail-on", "info"]).0,
+        1
+    );
 }
 
 #[test]
 fn per_code_levels_change_the_outcome() {
-    assert_eq!(meshsmith(&["check", HOST, "clean", "--ignore", "MS303"]).0, 0);
-    assert_eq!(meshsmith(&["check", HOST, "clean", "--severity", "MS303=warning"]).0, 0);
-    assert_eq!(meshsmith(&["check", DR_HOST, "clean", "--severity", "ms307=error"]).0, 1);
+    assert_eq!(
+        meshsmith(&["check", HOST, "clean", "--ignore", "MS303"]).0,
+        0
+    );
+    assert_eq!(
+        meshsmith(&["check", HOST, "clean", "--severity", "MS303=warning"]).0,
+        0
+    );
+    assert_eq!(
+        meshsmith(&["check", DR_HOST, "clean", "--severity", "ms307=error"]).0,
+        1
+    );
     let (code, _, err) = meshsmith(&["check", "clean", "--ignore", "MS999"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown check code `MS999`"), "{err}");
@@ -69,7 +89,12 @@ fn per_code_levels_change_the_outcome() {
 
 #[test]
 fn unusable_input_is_reported_with_its_code_and_exits_2() {
-    let (code, out, _) = meshsmith(&["check", "fires/MS101-invalid-syntax.yaml", "--format", "json"]);
+    let (code, out, _) = meshsmith(&[
+        "check",
+        "fires/MS101-invalid-syntax.yaml",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 2);
     let doc: Value = serde_json::from_str(&out).expect("JSON output");
     assert_eq!(doc["findings"][0]["code"], "MS101");
@@ -83,7 +108,12 @@ fn json_output_follows_its_schema() {
     for args in [
         vec!["check", HOST, "clean", "--format", "json"],
         vec!["check", EXCEPTION, DR_HOST, "clean", "--format", "json"],
-        vec!["check", "fires/MS101-invalid-syntax.yaml", "--format", "json"],
+        vec![
+            "check",
+            "fires/MS101-invalid-syntax.yaml",
+            "--format",
+            "json",
+        ],
         vec!["check", "clean", "--format", "json"],
     ] {
         let (_, out, _) = meshsmith(&args);
@@ -106,7 +136,12 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     for args in [
         vec!["check", HOST, "clean", "--format", "sarif"],
         vec!["check", EXCEPTION, DR_HOST, "clean", "--format", "sarif"],
-        vec!["check", "fires/MS101-invalid-syntax.yaml", "--format", "sarif"],
+        vec![
+            "check",
+            "fires/MS101-invalid-syntax.yaml",
+            "--format",
+            "sarif",
+        ],
     ] {
         let (_, out, _) = meshsmith(&args);
         let doc: Value = serde_json::from_str(&out).expect("SARIF output is JSON");
@@ -122,7 +157,10 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     let rule = &run["tool"]["driver"]["rules"][index];
     assert_eq!(rule["id"], "MS303");
     assert_eq!(rule["properties"]["istioCode"], "IST0101");
-    assert!(rule["help"]["markdown"].as_str().unwrap_or("").contains("## Why it matters"));
+    assert!(rule["help"]["markdown"]
+        .as_str()
+        .unwrap_or("")
+        .contains("## Why it matters"));
     let location = &result["locations"][0]["physicalLocation"];
     assert_eq!(location["artifactLocation"]["uri"], HOST);
     assert_eq!(location["region"]["startLine"], 11);

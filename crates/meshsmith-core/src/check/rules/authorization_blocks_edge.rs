@@ -1,3 +1,6 @@
+//! Rule MS322 `authorization-blocks-edge`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS322`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::{node_label, resource_label};
 use crate::check::macros::declare_rule;
 use crate::check::reachability::{Evaluator, Identity, Verdict};

@@ -1,3 +1,6 @@
+//! Rule MS105 `conflicting-injection-labels`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS105`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::macros::declare_rule;
 use crate::check::Context;
 use crate::model::Finding;

@@ -1,3 +1,6 @@
+//! Rule MS302 `crd-schema-violation`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS302`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::resource_label;
 use crate::check::macros::declare_rule;
 use crate::check::schema::{line_at, CrdSchemas};

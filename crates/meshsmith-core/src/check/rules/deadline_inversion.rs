@@ -1,3 +1,6 @@
+//! Rule MS203 `deadline-inversion`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS203`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::duration::format_seconds;
 use crate::check::hosts::node_label;
 use crate::check::macros::declare_rule;

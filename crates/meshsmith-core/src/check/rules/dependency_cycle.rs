@@ -1,3 +1,6 @@
+//! Rule MS201 `dependency-cycle`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS201`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::graph::Graph;
 use crate::check::hosts::node_label;
 use crate::check::macros::declare_rule;

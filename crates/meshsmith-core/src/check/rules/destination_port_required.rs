@@ -1,3 +1,6 @@
+//! Rule MS305 `destination-port-required`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS305`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::{destinations, resolve_host, resource_label, HostRef};
 use crate::check::macros::declare_rule;
 use crate::check::Context;

@@ -1,3 +1,6 @@
+//! Rule MS205 `missing-timeout`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS205`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::node_label;
 use crate::check::macros::declare_rule;
 use crate::check::routes::{PolicySource, RouteIndex};

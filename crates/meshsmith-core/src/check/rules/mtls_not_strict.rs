@@ -1,3 +1,6 @@
+//! Rule MS310 `mtls-not-strict`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS310`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::macros::declare_rule;
 use crate::check::mtls::effective_mode;
 use crate::check::rules::namespace_not_injected::is_system_namespace;

@@ -1,3 +1,6 @@
+//! Rule MS311 `permissive-mtls-exception`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS311`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::resource_label;
 use crate::check::macros::declare_rule;
 use crate::check::mtls::{plaintext_modes, REASON_ANNOTATION};

@@ -1,3 +1,6 @@
+//! Rule MS202 `retries-exceed-timeout`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS202`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::duration::{format_seconds, parse_duration};
 use crate::check::hosts::resource_label;
 use crate::check::macros::declare_rule;

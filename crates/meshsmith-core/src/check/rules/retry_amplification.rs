@@ -1,3 +1,6 @@
+//! Rule MS204 `retry-amplification`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS204`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::graph::Graph;
 use crate::check::hosts::node_label;
 use crate::check::macros::declare_rule;

@@ -1,3 +1,6 @@
+//! Rule MS320 `selector-matches-nothing`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS320`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::{policy_selector, resource_label, selector_matches};
 use crate::check::macros::declare_rule;
 use crate::check::Context;

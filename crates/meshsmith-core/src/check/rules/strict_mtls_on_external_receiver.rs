@@ -1,3 +1,6 @@
+//! Rule MS313 `strict-mtls-on-external-receiver`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS313`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::resource_label;
 use crate::check::macros::declare_rule;
 use crate::check::mtls::{accepts_plaintext, effective_mode};

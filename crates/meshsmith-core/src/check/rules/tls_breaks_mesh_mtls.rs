@@ -1,3 +1,6 @@
+//! Rule MS308 `tls-breaks-mesh-mtls`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS308`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::{resolve_host, resource_label, service_in_mesh, HostRef};
 use crate::check::macros::declare_rule;
 use crate::check::Context;

@@ -1,3 +1,6 @@
+//! Rule MS102 `undeclared-port-protocol`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS102`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::macros::declare_rule;
 use crate::check::Context;
 use crate::model::{Finding, ServiceType};

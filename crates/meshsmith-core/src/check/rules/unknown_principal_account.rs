@@ -1,3 +1,6 @@
+//! Rule MS321 `unknown-principal-account`. The doc comment on its struct is the rule's documentation:
+//! `meshsmith explain MS321`, the SARIF rule metadata and the generated docs read it.
+
 use crate::check::hosts::{namespace_known, resource_label};
 use crate::check::macros::declare_rule;
 use crate::check::Context;
