@@ -1,8 +1,9 @@
 //! Names in Istio resources -> things in the inventory: hosts to Services or ServiceEntries,
 //! selectors to workloads, resources to the label findings carry.
 
+use super::Index;
 use crate::model::{
-    Inventory, IstioResource, MeshService, Node, QualifiedName, Service, StringMap,
+    IstioResource, MeshService, Node, QualifiedName, Service, StringMap, WorkloadRef,
 };
 
 /// `VirtualService shop/orders`: how findings name an Istio resource.
@@ -27,18 +28,18 @@ pub enum HostRef<'a> {
 /// Resolves `host` as Istio does for a resource in `namespace`: short names are relative to
 /// the resource's namespace; `svc.ns`, `svc.ns.svc` and `svc.ns.svc.cluster.local` are
 /// absolute; anything else must be declared by a ServiceEntry.
-pub fn resolve_host<'a>(inv: &'a Inventory, host: &str, namespace: &str) -> HostRef<'a> {
+pub fn resolve_host<'a>(index: &Index<'a>, host: &str, namespace: &str) -> HostRef<'a> {
     let host = host.trim().to_ascii_lowercase();
     if host.starts_with('*') {
         return HostRef::Wildcard;
     }
-    if service_entry_declares(inv, &host) {
+    if service_entry_declares(index, &host) {
         return HostRef::ServiceEntry;
     }
     let Some(id) = cluster_local_name(&host, namespace) else {
         return HostRef::Unknown;
     };
-    match inv.service(&id.namespace, &id.name) {
+    match index.inventory.service(&id.namespace, &id.name) {
         Some(svc) => HostRef::Service(svc),
         None => HostRef::MissingService(id),
     }
@@ -56,18 +57,13 @@ pub fn cluster_local_name(host: &str, namespace: &str) -> Option<QualifiedName> 
     }
 }
 
-fn service_entry_declares(inv: &Inventory, host: &str) -> bool {
-    inv.istio
+fn service_entry_declares(index: &Index, host: &str) -> bool {
+    index
+        .service_entry_hosts
         .iter()
-        .filter(|r| r.kind == "ServiceEntry")
-        .flat_map(|r| r.spec.at("hosts").as_seq())
-        .filter_map(Node::as_str)
-        .any(|declared| {
-            let declared = declared.to_ascii_lowercase();
-            match declared.strip_prefix('*') {
-                Some(suffix) => host.ends_with(suffix),
-                None => declared == host,
-            }
+        .any(|declared| match declared.strip_prefix('*') {
+            Some(suffix) => host.ends_with(suffix),
+            None => declared == host,
         })
 }
 
@@ -83,24 +79,27 @@ pub fn policy_selector(spec: &Node) -> Option<StringMap> {
     (!labels.is_empty()).then_some(labels)
 }
 
-/// True when some object in the inventory lives in (or is) this namespace, so an absent
-/// ServiceAccount there is a real absence rather than a namespace we were not shown.
-pub fn namespace_known(inv: &Inventory, namespace: &str) -> bool {
-    inv.namespace(namespace).is_some()
-        || inv.workloads.iter().any(|w| w.namespace == namespace)
-        || inv.services.iter().any(|s| s.namespace == namespace)
-        || inv
-            .service_accounts
-            .iter()
-            .any(|a| a.namespace == namespace)
-}
-
 /// The Service names a node answers to: its own and its aliases.
 pub fn node_service_names(node: &MeshService) -> impl Iterator<Item = &str> {
     node.service
         .iter()
         .chain(node.aliases.iter())
         .map(String::as_str)
+}
+
+/// False for a workload kept out of the mesh: `sidecar.istio.io/inject: "false"` on its
+/// pods, or its namespace labelled `istio-injection=disabled`. Sidecar-less pods enforce no
+/// PeerAuthentication or AuthorizationPolicy.
+pub fn workload_in_mesh(index: &Index, namespace: &str, workload: &WorkloadRef) -> bool {
+    workload.sidecar_annotation != Some(false) && !namespace_opted_out(index, namespace)
+}
+
+/// The namespace is labelled `istio-injection=disabled`.
+pub fn namespace_opted_out(index: &Index, namespace: &str) -> bool {
+    index
+        .inventory
+        .namespace(namespace)
+        .is_some_and(|ns| ns.labels.get("istio-injection").map(String::as_str) == Some("disabled"))
 }
 
 /// `Service shop/orders` for a node with a Service, else its workload: `Job shop/reindex`.
@@ -133,11 +132,10 @@ pub fn destinations(spec: &Node) -> Vec<(&Node, String)> {
 
 /// True when the Service selects at least one workload that is not kept out of the mesh
 /// (`sidecar.istio.io/inject: "false"`).
-pub fn service_in_mesh(inv: &Inventory, svc: &Service) -> bool {
+pub fn service_in_mesh(index: &Index, svc: &Service) -> bool {
     !svc.selector.is_empty()
-        && inv.workloads.iter().any(|w| {
-            w.namespace == svc.namespace
-                && selector_matches(&svc.selector, &w.pod_labels)
+        && index.workloads_in(&svc.namespace).iter().any(|w| {
+            selector_matches(&svc.selector, &w.pod_labels)
                 && w.pod_annotations
                     .get("sidecar.istio.io/inject")
                     .map(String::as_str)

@@ -15,6 +15,7 @@ mod config;
 pub mod duration;
 mod graph;
 mod hosts;
+mod index;
 mod macros;
 mod mtls;
 pub mod reachability;
@@ -27,6 +28,7 @@ mod schema;
 mod tests;
 
 pub use config::{CheckConfig, Level};
+pub use index::Index;
 pub use registry::{rule, RuleMeta, RULES};
 
 use crate::load::LoadError;
@@ -38,6 +40,7 @@ pub struct Context<'a> {
     pub inventory: &'a Inventory,
     pub topology: &'a Topology,
     pub config: &'a CheckConfig,
+    pub index: Index<'a>,
 }
 
 /// Runs every rule and returns the findings in report order, with the configured levels
@@ -47,6 +50,7 @@ pub fn check(inventory: &Inventory, topology: &Topology, config: &CheckConfig) -
         inventory,
         topology,
         config,
+        index: Index::new(inventory, topology),
     };
     let mut findings = Vec::new();
     for rule in RULES {

@@ -3,7 +3,8 @@
 //! namespace, `UNSET` inheriting from the wider level, and PERMISSIVE when nothing applies.
 
 use super::hosts::{policy_selector, selector_matches};
-use crate::model::{Inventory, IstioResource, StringMap};
+use super::Index;
+use crate::model::{IstioResource, StringMap};
 
 /// A PeerAuthentication mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,23 +53,23 @@ pub fn policy_mode(pa: &IstioResource) -> Option<Mode> {
 
 /// Composes the policies that apply to a workload with these pod labels in `namespace`.
 pub fn effective_mode<'a>(
-    inv: &'a Inventory,
+    index: &Index<'a>,
     root_namespace: &str,
     namespace: &str,
     pod_labels: &StringMap,
 ) -> Effective<'a> {
-    let policies = || inv.istio.iter().filter(|r| r.kind == "PeerAuthentication");
+    let local = index.istio("PeerAuthentication", namespace);
+    let root = index.istio("PeerAuthentication", root_namespace);
+    let wide = |p: &&IstioResource| policy_selector(&p.spec).is_none();
     // Several policies at one level: istiod takes the oldest; files carry no creation time,
-    // so the first by name stands in for it.
-    let workload = policies().find(|p| {
-        p.namespace == namespace
-            && p.namespace != root_namespace
+    // so the first by name stands in for it. Selector policies in the root namespace are
+    // ignored, as istiod ignores them.
+    let workload = local.iter().copied().find(|p| {
+        p.namespace != root_namespace
             && policy_selector(&p.spec).is_some_and(|s| selector_matches(&s, pod_labels))
     });
-    let namespace_wide =
-        policies().find(|p| p.namespace == namespace && policy_selector(&p.spec).is_none());
-    let mesh =
-        policies().find(|p| p.namespace == root_namespace && policy_selector(&p.spec).is_none());
+    let namespace_wide = local.iter().copied().find(wide);
+    let mesh = root.iter().copied().find(wide);
     [workload, namespace_wide, mesh]
         .into_iter()
         .flatten()

@@ -9,8 +9,8 @@
 //! enforce nothing; both are left out of the verdict.
 
 use super::hosts::{policy_selector, selector_matches};
-use super::CheckConfig;
-use crate::model::{Inventory, IstioResource, Node, StringMap};
+use super::{CheckConfig, Index};
+use crate::model::{IstioResource, Node, StringMap};
 
 /// A workload identity: the ServiceAccount its pods run as.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,24 +59,24 @@ impl Verdict<'_> {
 }
 
 /// The AuthorizationPolicies that can apply to sidecars, and the mesh facts to read them.
-pub struct Evaluator<'a> {
-    policies: Vec<&'a IstioResource>,
-    root_namespace: &'a str,
-    trust_domain: &'a str,
+pub struct Evaluator<'i, 'a> {
+    index: &'i Index<'a>,
+    root_namespace: &'i str,
+    trust_domain: &'i str,
 }
 
-impl<'a> Evaluator<'a> {
-    pub fn new(inv: &'a Inventory, config: &'a CheckConfig) -> Self {
-        let policies = inv
-            .istio
-            .iter()
-            .filter(|r| r.kind == "AuthorizationPolicy")
-            // targetRef(s) bind a policy to gateways and waypoints, not to sidecars.
-            .filter(|r| r.spec.get("targetRef").is_none() && r.spec.get("targetRefs").is_none())
-            .filter(|r| r.annotations.get("istio.io/dry-run").map(String::as_str) != Some("true"))
-            .collect();
+/// Policies that sidecars enforce: not bound to a gateway or waypoint by `targetRef(s)`,
+/// and not in dry-run.
+fn enforced_on_sidecars(p: &IstioResource) -> bool {
+    p.spec.get("targetRef").is_none()
+        && p.spec.get("targetRefs").is_none()
+        && p.annotations.get("istio.io/dry-run").map(String::as_str) != Some("true")
+}
+
+impl<'i, 'a> Evaluator<'i, 'a> {
+    pub fn new(index: &'i Index<'a>, config: &'i CheckConfig) -> Self {
         Evaluator {
-            policies,
+            index,
             root_namespace: &config.root_namespace,
             trust_domain: &config.trust_domain,
         }
@@ -85,12 +85,60 @@ impl<'a> Evaluator<'a> {
     /// Policies that apply to a workload: root-namespace ones mesh-wide (selector or not),
     /// the workload's namespace ones without a selector or with a matching one.
     pub fn applicable(&self, namespace: &str, pod_labels: &StringMap) -> Vec<&'a IstioResource> {
-        self.policies
-            .iter()
+        let root = self.index.istio("AuthorizationPolicy", self.root_namespace);
+        let local: &[&IstioResource] = if namespace == self.root_namespace {
+            &[]
+        } else {
+            self.index.istio("AuthorizationPolicy", namespace)
+        };
+        root.iter()
+            .chain(local)
             .copied()
-            .filter(|p| p.namespace == self.root_namespace || p.namespace == namespace)
+            .filter(|p| enforced_on_sidecars(p))
             .filter(|p| policy_selector(&p.spec).is_none_or(|s| selector_matches(&s, pod_labels)))
             .collect()
+    }
+
+    /// The only identities the ALLOW policies can admit, when every ALLOW rule names its
+    /// sources by exact principals; `None` when some rule is broader (namespaces, wildcards,
+    /// no `from`), and every identity has to be tried.
+    pub fn admissible(&self, applicable: &[&'a IstioResource]) -> Option<Vec<Identity>> {
+        let mut found = Vec::new();
+        let allow = applicable.iter().filter(|p| action(p) == "ALLOW");
+        for rule in allow.flat_map(|p| p.spec.at("rules").as_seq()) {
+            let from = rule.at("from").as_seq();
+            if from.is_empty() {
+                return None;
+            }
+            for source in from.iter().map(|f| f.at("source")) {
+                if source.as_map().iter().any(|(k, _)| k != "principals") {
+                    return None;
+                }
+                for principal in source
+                    .at("principals")
+                    .as_seq()
+                    .iter()
+                    .filter_map(Node::as_str)
+                {
+                    found.push(self.identity_of(principal)?);
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        Some(found)
+    }
+
+    /// `<trust-domain>/ns/<ns>/sa/<sa>` of this mesh -> the identity; other forms -> `None`.
+    fn identity_of(&self, principal: &str) -> Option<Identity> {
+        if principal.contains('*') {
+            return None;
+        }
+        let rest = principal
+            .strip_prefix(self.trust_domain)?
+            .strip_prefix("/ns/")?;
+        let (ns, sa) = rest.split_once("/sa/")?;
+        Some(Identity::new(ns, sa))
     }
 
     /// The verdict for `source` calling a workload on `port` (the workload's port), given
@@ -101,8 +149,6 @@ impl<'a> Evaluator<'a> {
         source: &Identity,
         port: Option<u16>,
     ) -> Verdict<'a> {
-        let action =
-            |p: &IstioResource| p.spec.at("action").as_str().unwrap_or("ALLOW").to_string();
         for p in applicable.iter().filter(|p| action(p) == "DENY") {
             if self.policy_match(p, source, port) == Match::All {
                 return Verdict::Denied(Some(p));
@@ -165,6 +211,10 @@ impl<'a> Evaluator<'a> {
         }
         result
     }
+}
+
+fn action(p: &IstioResource) -> &str {
+    p.spec.at("action").as_str().unwrap_or("ALLOW")
 }
 
 /// OR over a list of `from`/`to` entries; an absent or empty list matches everything.

@@ -6,9 +6,8 @@
 
 use super::duration::parse_duration;
 use super::hosts::{resolve_host, HostRef};
-use crate::model::{
-    Edge, Inventory, IstioResource, MeshService, Node, Origin, QualifiedName, Topology,
-};
+use super::Index;
+use crate::model::{Edge, IstioResource, MeshService, Node, Origin, QualifiedName, Topology};
 use std::collections::BTreeMap;
 
 /// Where an edge's settings come from.
@@ -74,9 +73,9 @@ pub struct RouteIndex<'a> {
 }
 
 impl<'a> RouteIndex<'a> {
-    pub fn new(inv: &'a Inventory) -> Self {
+    pub fn new(index: &Index<'a>) -> Self {
         let mut routes = BTreeMap::new();
-        for vs in inv.istio.iter().filter(|r| r.kind == "VirtualService") {
+        for vs in index.istio_kind("VirtualService") {
             if !applies_to_mesh(&vs.spec) {
                 continue;
             }
@@ -84,7 +83,7 @@ impl<'a> RouteIndex<'a> {
                 continue;
             };
             for host in vs.spec.at("hosts").as_seq().iter().filter_map(Node::as_str) {
-                if let HostRef::Service(svc) = resolve_host(inv, host, &vs.namespace) {
+                if let HostRef::Service(svc) = resolve_host(index, host, &vs.namespace) {
                     routes
                         .entry(QualifiedName::new(&svc.namespace, &svc.name))
                         .or_insert((vs, route));

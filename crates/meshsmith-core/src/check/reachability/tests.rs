@@ -1,6 +1,7 @@
 use super::*;
 use crate::inventory::inventory;
 use crate::load::{load_text, Limits};
+use crate::model::Inventory;
 
 fn policies(yaml: &str) -> Inventory {
     let loaded = load_text("p.yaml", yaml, &Limits::default()).expect("fixture parses");
@@ -13,7 +14,9 @@ fn labels(app: &str) -> StringMap {
 
 fn verdict(inv: &Inventory, app: &str, from: (&str, &str), port: Option<u16>) -> bool {
     let config = CheckConfig::default();
-    let eval = Evaluator::new(inv, &config);
+    let topology = crate::model::Topology::default();
+    let index = Index::new(inv, &topology);
+    let eval = Evaluator::new(&index, &config);
     let applicable = eval.applicable("shop", &labels(app));
     eval.decide(&applicable, &Identity::new(from.0, from.1), port)
         .is_allowed()

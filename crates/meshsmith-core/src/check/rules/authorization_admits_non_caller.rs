@@ -1,12 +1,12 @@
 //! Rule MS323 `authorization-admits-non-caller`. The doc comment on its struct is the rule's documentation:
 //! `meshsmith explain MS323`, the SARIF rule metadata and the generated docs read it.
 
-use crate::check::hosts::{node_label, resource_label};
+use crate::check::hosts::{node_label, resource_label, workload_in_mesh};
 use crate::check::macros::declare_rule;
 use crate::check::reachability::{Evaluator, Identity, Verdict};
 use crate::check::rules::authorization_blocks_edge::identities;
 use crate::check::Context;
-use crate::model::Finding;
+use crate::model::{Finding, IstioResource, WorkloadRef};
 use std::collections::BTreeSet;
 
 declare_rule! {
@@ -15,6 +15,7 @@ declare_rule! {
     /// workloads in the inventory that do not call it (no edge in the service graph) are
     /// still allowed by the AuthorizationPolicies that apply to it, and reports the service
     /// with the identities it admits. With no ALLOW policy at all, every identity is admitted.
+    /// Workloads without a sidecar enforce no policy and are skipped.
     ///
     /// ## Why it matters
     /// Least privilege means every pair that is not an edge is denied. An over-broad policy
@@ -40,7 +41,7 @@ declare_rule! {
 const SHOWN: usize = 5;
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
-    let evaluator = Evaluator::new(ctx.inventory, ctx.config);
+    let evaluator = Evaluator::new(&ctx.index, ctx.config);
     let everyone: BTreeSet<Identity> = ctx.topology.services.iter().flat_map(identities).collect();
     for callee in ctx
         .topology
@@ -49,37 +50,40 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .filter(|n| !n.workloads.is_empty())
     {
         let mut expected: BTreeSet<Identity> = identities(callee).into_iter().collect();
-        for edge in ctx.topology.callers(&callee.id) {
+        for edge in ctx.index.callers(&callee.id) {
             if let Some(caller) = ctx.topology.service(&edge.from) {
                 expected.extend(identities(caller));
             }
         }
-        let mut admitted = BTreeSet::new();
-        let mut by = None;
-        let mut no_allow_policy = false;
-        for w in &callee.workloads {
+        let mut admitted = Admitted::default();
+        let in_mesh = |w: &&WorkloadRef| workload_in_mesh(&ctx.index, &callee.id.namespace, w);
+        for w in callee.workloads.iter().filter(in_mesh) {
             let applicable = evaluator.applicable(&callee.id.namespace, &w.pod_labels);
-            for id in everyone.difference(&expected) {
+            if applicable.is_empty() {
+                // Nothing applies: everyone is admitted, no need to ask one by one.
+                admitted.everyone_but(&everyone, &expected);
+                continue;
+            }
+            // Exact principals bound what ALLOW can admit; otherwise try every identity.
+            let candidates: Vec<&Identity> = match evaluator.admissible(&applicable) {
+                Some(list) => list.iter().filter_map(|id| everyone.get(id)).collect(),
+                None => everyone.iter().collect(),
+            };
+            for id in candidates.into_iter().filter(|id| !expected.contains(*id)) {
                 if let Verdict::Allowed(policy) = evaluator.decide(&applicable, id, None) {
-                    admitted.insert(id.clone());
-                    by = by.or(policy);
-                    no_allow_policy |= policy.is_none();
+                    admitted.add(id, policy);
                 }
             }
         }
-        if admitted.is_empty() {
+        if admitted.count == 0 {
             continue;
         }
-        let mut names: Vec<String> = admitted
-            .iter()
-            .take(SHOWN)
-            .map(Identity::to_string)
-            .collect();
-        if admitted.len() > SHOWN {
-            names.push(format!("and {} more", admitted.len() - SHOWN));
+        let mut names: Vec<String> = admitted.names.iter().map(Identity::to_string).collect();
+        if admitted.count > names.len() {
+            names.push(format!("and {} more", admitted.count - names.len()));
         }
-        let (resource, origin, why) = match by {
-            Some(p) if !no_allow_policy => (
+        let (resource, origin, why) = match admitted.by {
+            Some(p) if !admitted.without_policy => (
                 resource_label(p),
                 p.object.origin(),
                 "its ALLOW rules admit",
@@ -90,21 +94,63 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                 "no ALLOW policy applies, so it admits",
             ),
         };
+        let who = if admitted.count == 1 {
+            "an identity that never calls".to_string()
+        } else {
+            format!("{} identities that never call", admitted.count)
+        };
         out.push(AuthorizationAdmitsNonCaller::META.finding(
             resource,
             Some(origin),
-            format!(
-                "{why} {} that never call{} {}: {}",
-                if admitted.len() == 1 {
-                    "an identity".to_string()
-                } else {
-                    format!("{} identities", admitted.len())
-                },
-                if admitted.len() == 1 { "s" } else { "" },
-                callee.id,
-                names.join(", ")
-            ),
+            format!("{why} {who} {}: {}", callee.id, names.join(", ")),
             "allow exactly the callers' principals; a service nobody calls gets `spec: {}`",
         ));
+    }
+}
+
+/// The identities a service admits: how many, the first few by name, and the policy that
+/// admitted them (none when no ALLOW policy applies).
+#[derive(Default)]
+struct Admitted<'a> {
+    count: usize,
+    seen: BTreeSet<Identity>,
+    names: BTreeSet<Identity>,
+    by: Option<&'a IstioResource>,
+    without_policy: bool,
+    /// Every non-caller is admitted; nothing can add to that.
+    all: bool,
+}
+
+impl<'a> Admitted<'a> {
+    fn add(&mut self, id: &Identity, policy: Option<&'a IstioResource>) {
+        if self.all || !self.seen.insert(id.clone()) {
+            return;
+        }
+        self.count += 1;
+        self.remember(id);
+        self.by = self.by.or(policy);
+        self.without_policy |= policy.is_none();
+    }
+
+    /// Everyone except `expected`, counted without listing them all.
+    fn everyone_but(&mut self, everyone: &BTreeSet<Identity>, expected: &BTreeSet<Identity>) {
+        let known_expected = expected.iter().filter(|e| everyone.contains(*e)).count();
+        self.count = everyone.len() - known_expected;
+        self.all = true;
+        self.without_policy = true;
+        self.names.clear();
+        for id in everyone.difference(expected).take(SHOWN) {
+            self.remember(id);
+        }
+    }
+
+    /// Keeps the first few names in order.
+    fn remember(&mut self, id: &Identity) {
+        self.names.insert(id.clone());
+        if self.names.len() > SHOWN {
+            if let Some(last) = self.names.iter().next_back().cloned() {
+                self.names.remove(&last);
+            }
+        }
     }
 }

@@ -1,18 +1,19 @@
 //! Rule MS322 `authorization-blocks-edge`. The doc comment on its struct is the rule's documentation:
 //! `meshsmith explain MS322`, the SARIF rule metadata and the generated docs read it.
 
-use crate::check::hosts::{node_label, resource_label};
+use crate::check::hosts::{node_label, resource_label, workload_in_mesh};
 use crate::check::macros::declare_rule;
 use crate::check::reachability::{Evaluator, Identity, Verdict};
 use crate::check::Context;
-use crate::model::{Edge, Finding, MeshService};
+use crate::model::{Edge, Finding, MeshService, WorkloadRef};
 
 declare_rule! {
     /// ## What it does
     /// Evaluates the AuthorizationPolicies that apply to each callee (root-namespace,
     /// namespace-wide and selector policies; DENY before ALLOW; no ALLOW policy means allow
     /// all; an ALLOW policy without rules allows nothing) for every edge of the service graph,
-    /// and reports edges whose caller identity is denied.
+    /// and reports edges whose caller identity is denied. Callees without a sidecar enforce
+    /// no policy and are skipped.
     ///
     /// ## Why it matters
     /// A call the application makes today gets `403 RBAC: access denied` from the moment the
@@ -59,7 +60,7 @@ pub fn workload_port(callee: &MeshService, edge: &Edge) -> Option<u16> {
 }
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
-    let evaluator = Evaluator::new(ctx.inventory, ctx.config);
+    let evaluator = Evaluator::new(&ctx.index, ctx.config);
     for edge in &ctx.topology.edges {
         let (Some(caller), Some(callee)) = (
             ctx.topology.service(&edge.from),
@@ -68,7 +69,8 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             continue;
         };
         let port = workload_port(callee, edge);
-        let denied = callee.workloads.iter().find_map(|w| {
+        let in_mesh = |w: &&WorkloadRef| workload_in_mesh(&ctx.index, &callee.id.namespace, w);
+        let denied = callee.workloads.iter().filter(in_mesh).find_map(|w| {
             let applicable = evaluator.applicable(&callee.id.namespace, &w.pod_labels);
             identities(caller).into_iter().find_map(|id| {
                 match evaluator.decide(&applicable, &id, port) {

@@ -6,7 +6,8 @@ use crate::check::hosts::node_label;
 use crate::check::macros::declare_rule;
 use crate::check::routes::RouteIndex;
 use crate::check::Context;
-use crate::model::Finding;
+use crate::model::{Edge, Finding, QualifiedName};
+use std::collections::BTreeMap;
 
 declare_rule! {
     /// ## What it does
@@ -35,7 +36,18 @@ declare_rule! {
 }
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
-    let routes = RouteIndex::new(ctx.inventory);
+    let routes = RouteIndex::new(&ctx.index);
+    // The longest budget each node spends on any of its own callees, computed once.
+    let mut worst: BTreeMap<&QualifiedName, (&Edge, f64)> = BTreeMap::new();
+    for e in &ctx.topology.edges {
+        let Some(budget) = routes.policy(ctx.topology, e).and_then(|p| p.budget()) else {
+            continue;
+        };
+        let entry = worst.entry(&e.from).or_insert((e, budget));
+        if budget > entry.1 {
+            *entry = (e, budget);
+        }
+    }
     for inbound in &ctx.topology.edges {
         let Some(outer) = routes.policy(ctx.topology, inbound) else {
             continue;
@@ -43,13 +55,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let Some(outer_timeout) = outer.timeout else {
             continue;
         };
-        // The longest budget the callee spends on any of its own callees.
-        let worst = ctx
-            .topology
-            .callees(&inbound.to)
-            .filter_map(|e| Some((e, routes.policy(ctx.topology, e)?.budget()?)))
-            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.to.cmp(&a.0.to)));
-        let Some((inner, inner_budget)) = worst else {
+        let Some(&(inner, inner_budget)) = worst.get(&inbound.to) else {
             continue;
         };
         if outer_timeout >= inner_budget {

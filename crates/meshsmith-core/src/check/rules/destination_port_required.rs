@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             if !dest.at("port").is_null() {
                 continue;
             }
-            let HostRef::Service(svc) = resolve_host(ctx.inventory, host, &vs.namespace) else {
+            let HostRef::Service(svc) = resolve_host(&ctx.index, host, &vs.namespace) else {
                 continue;
             };
             if svc.ports.len() < 2 {

@@ -1,6 +1,7 @@
 //! Rule MS106 `implicit-sidecar-injection`. The doc comment on its struct is the rule's documentation:
 //! `meshsmith explain MS106`, the SARIF rule metadata and the generated docs read it.
 
+use crate::check::hosts::namespace_opted_out;
 use crate::check::macros::declare_rule;
 use crate::check::Context;
 use crate::model::Finding;
@@ -8,7 +9,8 @@ use crate::model::Finding;
 declare_rule! {
     /// ## What it does
     /// Reports workloads whose pod template does not say whether it wants a sidecar
-    /// (`sidecar.istio.io/inject` is not written).
+    /// (`sidecar.istio.io/inject` is not written). Namespaces labelled
+    /// `istio-injection=disabled` have decided for their workloads and are skipped.
     ///
     /// ## Why it matters
     /// Injection then depends on namespace labels and on the injector's defaults, which differ
@@ -35,6 +37,10 @@ declare_rule! {
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     for node in &ctx.topology.services {
+        // A namespace labelled istio-injection=disabled has decided for its workloads.
+        if namespace_opted_out(&ctx.index, &node.id.namespace) {
+            continue;
+        }
         for w in node
             .workloads
             .iter()

@@ -37,7 +37,7 @@ declare_rule! {
 }
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
-    let routes = RouteIndex::new(ctx.inventory);
+    let routes = RouteIndex::new(&ctx.index);
     for edge in ctx
         .topology
         .edges

@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        let effective = effective_mode(inv, root, &w.namespace, &w.pod_labels);
+        let effective = effective_mode(&ctx.index, root, &w.namespace, &w.pod_labels);
         if effective.policy.is_some() {
             continue;
         }

@@ -39,7 +39,7 @@ declare_rule! {
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     let graph = Graph::new(ctx.topology);
     let comp = graph.components();
-    let routes = RouteIndex::new(ctx.inventory);
+    let routes = RouteIndex::new(&ctx.index);
     let n = graph.nodes.len();
     let mut amp = vec![1u64; n];
     // Best incoming (caller, edge, tries) for each node.

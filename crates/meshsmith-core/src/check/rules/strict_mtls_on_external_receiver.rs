@@ -1,11 +1,11 @@
 //! Rule MS313 `strict-mtls-on-external-receiver`. The doc comment on its struct is the rule's documentation:
 //! `meshsmith explain MS313`, the SARIF rule metadata and the generated docs read it.
 
-use crate::check::hosts::resource_label;
+use crate::check::hosts::{resource_label, workload_in_mesh};
 use crate::check::macros::declare_rule;
 use crate::check::mtls::{accepts_plaintext, effective_mode};
 use crate::check::Context;
-use crate::model::{Finding, Role};
+use crate::model::{Finding, Role, WorkloadRef};
 
 declare_rule! {
     /// ## What it does
@@ -41,9 +41,10 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             (None, Role::WebhookReceiver) => "it receives webhooks from outside the mesh".into(),
             _ => continue,
         };
-        for w in &node.workloads {
+        let in_mesh = |w: &&WorkloadRef| workload_in_mesh(&ctx.index, &node.id.namespace, w);
+        for w in node.workloads.iter().filter(in_mesh) {
             let effective = effective_mode(
-                ctx.inventory,
+                &ctx.index,
                 &ctx.config.root_namespace,
                 &node.id.namespace,
                 &w.pod_labels,

@@ -71,10 +71,10 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let Some(host) = dr.spec.at("host").as_str() else {
             continue;
         };
-        let HostRef::Service(svc) = resolve_host(ctx.inventory, host, &dr.namespace) else {
+        let HostRef::Service(svc) = resolve_host(&ctx.index, host, &dr.namespace) else {
             continue;
         };
-        if !service_in_mesh(ctx.inventory, svc) {
+        if !service_in_mesh(&ctx.index, svc) {
             continue;
         }
         for (mode_node, at) in tls_modes(&dr.spec) {

@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             let Some(host) = dest.at("host").as_str() else {
                 continue;
             };
-            let missing = match resolve_host(ctx.inventory, host, &vs.namespace) {
+            let missing = match resolve_host(&ctx.index, host, &vs.namespace) {
                 HostRef::MissingService(id) => format!("no Service {}/{}", id.namespace, id.name),
                 HostRef::Unknown => "no Service or ServiceEntry declares it".to_string(),
                 _ => continue,

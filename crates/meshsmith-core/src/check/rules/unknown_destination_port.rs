@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             let (Some(host), Some(port)) = (dest.at("host").as_str(), port_node.as_i64()) else {
                 continue;
             };
-            let HostRef::Service(svc) = resolve_host(ctx.inventory, host, &vs.namespace) else {
+            let HostRef::Service(svc) = resolve_host(&ctx.index, host, &vs.namespace) else {
                 continue;
             };
             if svc.ports.iter().any(|p| i64::from(p.port) == port) {

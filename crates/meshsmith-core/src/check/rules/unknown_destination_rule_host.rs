@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let Some(host) = host_node.as_str() else {
             continue;
         };
-        let missing = match resolve_host(ctx.inventory, host, &dr.namespace) {
+        let missing = match resolve_host(&ctx.index, host, &dr.namespace) {
             HostRef::MissingService(id) => format!("no Service {}/{}", id.namespace, id.name),
             HostRef::Unknown => "no Service or ServiceEntry declares it".to_string(),
             _ => continue,

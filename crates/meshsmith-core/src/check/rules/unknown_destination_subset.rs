@@ -4,7 +4,8 @@
 use crate::check::hosts::{destinations, resolve_host, resource_label, HostRef};
 use crate::check::macros::declare_rule;
 use crate::check::Context;
-use crate::model::{Finding, Inventory, Node};
+use crate::check::Index;
+use crate::model::{Finding, Node};
 
 declare_rule! {
     /// ## What it does
@@ -35,8 +36,8 @@ declare_rule! {
 }
 
 /// The same target: the same Service, or the same host text when no Service is behind it.
-fn same_target(inv: &Inventory, a: (&str, &str), b: (&str, &str)) -> bool {
-    match (resolve_host(inv, a.0, a.1), resolve_host(inv, b.0, b.1)) {
+fn same_target(index: &Index, a: (&str, &str), b: (&str, &str)) -> bool {
+    match (resolve_host(index, a.0, a.1), resolve_host(index, b.0, b.1)) {
         (HostRef::Service(x), HostRef::Service(y)) => {
             x.namespace == y.namespace && x.name == y.name
         }
@@ -64,11 +65,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             };
             let defined = rules.iter().any(|dr| {
                 dr.spec.at("host").as_str().is_some_and(|dr_host| {
-                    same_target(
-                        ctx.inventory,
-                        (host, &vs.namespace),
-                        (dr_host, &dr.namespace),
-                    )
+                    same_target(&ctx.index, (host, &vs.namespace), (dr_host, &dr.namespace))
                 }) && dr
                     .spec
                     .at("subsets")

@@ -1,7 +1,7 @@
 //! Rule MS321 `unknown-principal-account`. The doc comment on its struct is the rule's documentation:
 //! `meshsmith explain MS321`, the SARIF rule metadata and the generated docs read it.
 
-use crate::check::hosts::{namespace_known, resource_label};
+use crate::check::hosts::resource_label;
 use crate::check::macros::declare_rule;
 use crate::check::Context;
 use crate::model::{Finding, Node};
@@ -78,7 +78,7 @@ fn check_principal(
     };
     // Every namespace has a `default` account, created by Kubernetes.
     if sa == "default"
-        || !namespace_known(ctx.inventory, ns)
+        || !ctx.index.namespace_known(ns)
         || ctx.inventory.has_service_account(ns, sa)
     {
         return;

@@ -131,6 +131,68 @@ fn every_rule_fires_on_its_fixture_and_nothing_else() {
     }
 }
 
+/// `<folder>/<code>-...yaml` fixtures with the code they are about.
+fn coded_fixtures(folder: &str) -> Vec<(String, PathBuf)> {
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(Path::new(FIXTURES).join(folder))
+        .expect("fixture folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            Some((name.split('-').next()?.to_string(), p))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn more_ways_to_fire_a_rule_fire_it_and_nothing_else() {
+    let fixtures = coded_fixtures("more");
+    assert!(fixtures.len() >= 5);
+    for (code, path) in fixtures {
+        assert!(rule(&code).is_some(), "{}: no rule {code}", path.display());
+        let findings = run_fixture(Some(&path), false);
+        assert!(
+            !findings.is_empty() && findings.iter().all(|f| f.code == code),
+            "{} should fire {code} only:\n{}",
+            path.display(),
+            render(&findings)
+        );
+    }
+}
+
+#[test]
+#[ignore = "prints the findings of every extra fixture, for review"]
+fn show_more_fixtures() {
+    for (_, path) in coded_fixtures("more")
+        .into_iter()
+        .chain(coded_fixtures("passes"))
+    {
+        println!(
+            "== {}\n{}",
+            path.display(),
+            render(&run_fixture(Some(&path), false))
+        );
+    }
+}
+
+#[test]
+fn near_misses_do_not_fire_their_rule() {
+    let fixtures = coded_fixtures("passes");
+    assert!(fixtures.len() >= 5);
+    for (code, path) in fixtures {
+        assert!(rule(&code).is_some(), "{}: no rule {code}", path.display());
+        let findings = run_fixture(Some(&path), false);
+        let fired: Vec<Finding> = findings.into_iter().filter(|f| f.code == code).collect();
+        assert!(
+            fired.is_empty(),
+            "{} fired {code}:\n{}",
+            path.display(),
+            render(&fired)
+        );
+    }
+}
+
 #[test]
 fn levels_silence_or_change_a_code() {
     let path = Path::new(FIXTURES).join("fires/MS303-unknown-destination-host.yaml");
