@@ -91,6 +91,14 @@ impl<'a> Index<'a> {
         self.namespaces.contains(namespace)
     }
 
+    /// The inventory keeps accounts sorted by (namespace, name), so this is a binary search.
+    pub fn has_service_account(&self, namespace: &str, name: &str) -> bool {
+        self.inventory
+            .service_accounts
+            .binary_search_by(|a| (a.namespace.as_str(), a.name.as_str()).cmp(&(namespace, name)))
+            .is_ok()
+    }
+
     /// Edges into a node.
     pub fn callers(&self, id: &QualifiedName) -> &[&'a Edge] {
         self.callers.get(id).map_or(&[], Vec::as_slice)

@@ -77,10 +77,7 @@ fn check_principal(
         return;
     };
     // Every namespace has a `default` account, created by Kubernetes.
-    if sa == "default"
-        || !ctx.index.namespace_known(ns)
-        || ctx.inventory.has_service_account(ns, sa)
-    {
+    if sa == "default" || !ctx.index.namespace_known(ns) || ctx.index.has_service_account(ns, sa) {
         return;
     }
     out.push(UnknownPrincipalAccount::META.finding(

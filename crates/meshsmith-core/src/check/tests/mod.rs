@@ -260,3 +260,43 @@ fn output_is_sorted_and_stable() {
     crate::model::sort_findings(&mut sorted);
     assert_eq!(a, sorted);
 }
+
+/// Time per rule over a corpus folder named by `MESHSMITH_CHECK_CORPUS` (manifests plus a
+/// TestTopology document). A report for people, run in release mode by hand; it asserts
+/// nothing about time.
+#[test]
+#[ignore = "timing report; needs MESHSMITH_CHECK_CORPUS"]
+fn rule_timing_report() {
+    let Some(dir) = std::env::var_os("MESHSMITH_CHECK_CORPUS") else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let loaded =
+        load(&[Input::Path(PathBuf::from(dir))], &Limits::default()).expect("corpus loads");
+    let inv = inventory(&loaded.objects, "default");
+    let docs: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestTopology")
+        .collect();
+    let topology = world::build(&inv, &docs);
+    println!("load + inventory + topology: {:?}", started.elapsed());
+    let config = CheckConfig::default();
+    let ctx = Context {
+        inventory: &inv,
+        topology: &topology,
+        config: &config,
+        index: Index::new(&inv, &topology),
+    };
+    for rule in RULES {
+        let started = std::time::Instant::now();
+        let mut findings = Vec::new();
+        (rule.run)(&ctx, &mut findings);
+        println!(
+            "{} {:>6} findings {:?}",
+            rule.meta.code,
+            findings.len(),
+            started.elapsed()
+        );
+    }
+}
