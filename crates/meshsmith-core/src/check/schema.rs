@@ -109,3 +109,59 @@ pub fn line_at(root: &Node, pointer: &str) -> u32 {
     }
     node.line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn openapi_extensions_become_plain_json_schema() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "spec": {
+                    "type": "object",
+                    "x-kubernetes-validations": [{"rule": "self.x > 0"}],
+                    "properties": {
+                        "name": {"type": "string", "nullable": true},
+                        "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                                  "properties": {"a": {"type": "string"}}},
+                        "list": {"type": "array", "items": {"type": "object",
+                                 "properties": {"b": {"type": "integer"}}}}
+                    }
+                }
+            }
+        });
+        prepare(&mut schema, true);
+        let spec = &schema["properties"]["spec"];
+        assert!(spec.get("x-kubernetes-validations").is_none());
+        assert_eq!(spec["additionalProperties"], json!(false));
+        assert_eq!(
+            spec["properties"]["name"]["type"],
+            json!(["string", "null"])
+        );
+        assert!(spec["properties"]["name"].get("nullable").is_none());
+        assert!(spec["properties"]["extra"]
+            .get("additionalProperties")
+            .is_none());
+        assert_eq!(
+            spec["properties"]["list"]["items"]["additionalProperties"],
+            json!(false)
+        );
+        // The root keeps apiVersion, kind and metadata allowed.
+        assert!(schema.get("additionalProperties").is_none());
+    }
+
+    #[test]
+    fn json_pointers_lead_to_the_line_of_the_value() {
+        let text = "spec:\n  http:\n    - timeout: 3\n      route: []\n";
+        let docs =
+            crate::load::parse_documents(text, &crate::load::Limits::default()).expect("parses");
+        let root = &docs[0].root;
+        assert_eq!(line_at(root, "/spec/http/0/timeout"), 3);
+        assert_eq!(line_at(root, "/spec/http/0/route"), 4);
+        // A missing key stops at the deepest value that exists.
+        assert_eq!(line_at(root, "/spec/http/0/missing"), 3);
+    }
+}

@@ -6,6 +6,7 @@ use crate::check::macros::declare_rule;
 use crate::check::schema::{line_at, CrdSchemas};
 use crate::check::Context;
 use crate::model::Finding;
+use jsonschema::error::ValidationErrorKind;
 
 declare_rule! {
     /// ## What it does
@@ -78,18 +79,26 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             ),
             Some(Ok(validator)) => {
                 let json = res.object.doc.to_json();
-                let mut errors: Vec<(String, String)> = validator
+                let mut errors: Vec<(String, String, u32)> = validator
                     .iter_errors(&json)
-                    .map(|e| (e.instance_path().as_str().to_string(), e.to_string()))
+                    .map(|e| {
+                        let pointer = e.instance_path().as_str().to_string();
+                        // Point at the unexpected key itself rather than at its parent.
+                        let at = match e.kind() {
+                            ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+                                .first()
+                                .map_or(pointer.clone(), |k| format!("{pointer}/{k}")),
+                            _ => pointer.clone(),
+                        };
+                        let line = line_at(&res.object.doc, &at);
+                        (pointer, e.to_string(), line)
+                    })
                     .collect();
                 errors.sort();
                 errors.dedup();
-                for (pointer, message) in errors {
+                for (pointer, message, line) in errors {
                     let shown = if pointer.is_empty() { "/" } else { &pointer };
-                    report(
-                        line_at(&res.object.doc, &pointer),
-                        format!("{shown}: {message}"),
-                    );
+                    report(line, format!("{shown}: {message}"));
                 }
             }
         }
