@@ -85,3 +85,15 @@ fn result(f: &Finding) -> Value {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_uri_references() {
+        assert_eq!(uri_reference("fires/a b.yaml"), "fires/a%20b.yaml");
+        assert_eq!(uri_reference("dir\\x.yaml"), "dir/x.yaml");
+        assert_eq!(uri_reference("<stdin>"), "%3Cstdin%3E");
+    }
+}
