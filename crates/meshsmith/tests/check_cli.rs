@@ -211,3 +211,10 @@ fn explain_prints_the_rule_documentation() {
     assert!(out.contains("## Fix"));
     assert_eq!(meshsmith(&["explain", "MS999"]).0, 2);
 }
+
+#[test]
+fn text_output_shows_the_line_a_syntax_error_is_on() {
+    let (code, out, _) = meshsmith(&["check", "fires/MS101-invalid-syntax.yaml"]);
+    assert_eq!(code, 2);
+    insta::assert_snapshot!("text-invalid-syntax", out);
+}

@@ -70,14 +70,37 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             let findings = check(&read.inventory, &topology, &config);
             (findings, read.loaded.sources, true)
         }
-        Err(failure) => (
-            load_error_findings(&failure.errors, &config),
-            Sources::default(),
-            false,
-        ),
+        Err(failure) => {
+            let findings = load_error_findings(&failure.errors, &config);
+            let sources = failed_sources(&findings);
+            (findings, sources, false)
+        }
     };
     write(args.format, &findings, &sources)?;
     Ok(exit_code(&findings, args.fail_on, usable))
+}
+
+/// Largest file re-read to show the line a load problem points at.
+const SNIPPET_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// The files that failed to load, read again so the text report can show the offending
+/// line. A file that cannot be read now, or is large, is simply shown without its line.
+fn failed_sources(findings: &[Finding]) -> Sources {
+    let mut sources = Sources::default();
+    let mut files: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f.origin.as_ref().map(|o| &*o.file))
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    for file in files {
+        let small = std::fs::metadata(file).is_ok_and(|m| m.len() <= SNIPPET_FILE_LIMIT);
+        if let (true, Ok(bytes)) = (small, std::fs::read(file)) {
+            let text = String::from_utf8_lossy(&bytes);
+            sources.add(file, std::sync::Arc::from(text.as_ref()));
+        }
+    }
+    sources
 }
 
 /// 2 for unusable input, 1 for findings at or above `fail_on`, else 0.

@@ -71,8 +71,13 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                 format!("Service {}/{}", svc.namespace, svc.name),
                 Some(port.origin.clone()),
                 format!(
-                    "port {} `{shown}` declares no protocol; Istio will sniff it",
-                    port.port
+                    "port {} `{shown}` declares no protocol; {}",
+                    port.port,
+                    match port.port {
+                        // Istio skips sniffing for these server-first ports.
+                        25 | 53 | 3306 | 27017 => "Istio assumes plain TCP from the port number",
+                        _ => "Istio will sniff it",
+                    }
                 ),
                 "name the port `<protocol>[-suffix]` (e.g. `http-api`, `grpc`) or set `appProtocol`",
             ));
