@@ -45,6 +45,8 @@ enum Expect {
     Text,
     TextList,
     PortList,
+    Mapping,
+    List,
     OneOf(&'static [&'static str]),
 }
 
@@ -54,6 +56,15 @@ const ACTIONS: &[&str] = &["ALLOW", "DENY", "AUDIT", "CUSTOM"];
 
 /// (kind, path with `*` for every list item, expected type).
 const FIELDS: &[(&str, &str, Expect)] = &[
+    ("VirtualService", "http", Expect::List),
+    ("VirtualService", "http.*", Expect::Mapping),
+    ("VirtualService", "http.*.route", Expect::List),
+    (
+        "VirtualService",
+        "http.*.route.*.destination",
+        Expect::Mapping,
+    ),
+    ("VirtualService", "http.*.retries", Expect::Mapping),
     ("VirtualService", "hosts", Expect::TextList),
     ("VirtualService", "gateways", Expect::TextList),
     ("VirtualService", "http.*.timeout", Expect::Duration),
@@ -90,6 +101,15 @@ const FIELDS: &[(&str, &str, Expect)] = &[
         Expect::Port,
     ),
     ("DestinationRule", "host", Expect::Text),
+    ("DestinationRule", "subsets", Expect::List),
+    ("DestinationRule", "subsets.*", Expect::Mapping),
+    ("DestinationRule", "trafficPolicy", Expect::Mapping),
+    ("DestinationRule", "trafficPolicy.tls", Expect::Mapping),
+    (
+        "DestinationRule",
+        "trafficPolicy.portLevelSettings",
+        Expect::List,
+    ),
     ("DestinationRule", "subsets.*.name", Expect::Text),
     (
         "DestinationRule",
@@ -136,7 +156,23 @@ const FIELDS: &[(&str, &str, Expect)] = &[
         "trafficPolicy.portLevelSettings.*.tls.mode",
         Expect::OneOf(TLS_MODES),
     ),
+    (
+        "PeerAuthentication",
+        "selector.matchLabels",
+        Expect::Mapping,
+    ),
+    ("PeerAuthentication", "mtls", Expect::Mapping),
     ("PeerAuthentication", "mtls.mode", Expect::OneOf(MTLS_MODES)),
+    ("PeerAuthentication", "portLevelMtls", Expect::Mapping),
+    (
+        "AuthorizationPolicy",
+        "selector.matchLabels",
+        Expect::Mapping,
+    ),
+    ("AuthorizationPolicy", "rules", Expect::List),
+    ("AuthorizationPolicy", "rules.*", Expect::Mapping),
+    ("AuthorizationPolicy", "rules.*.from", Expect::List),
+    ("AuthorizationPolicy", "rules.*.to", Expect::List),
     ("AuthorizationPolicy", "action", Expect::OneOf(ACTIONS)),
     (
         "AuthorizationPolicy",
@@ -167,6 +203,10 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                 "correct the value; `meshsmith explain MS301` lists the expected types",
             ));
         };
+        if !res.spec.is_null() && !res.spec.is_map() {
+            report(&res.spec, "`spec` must be a mapping".into());
+            continue;
+        }
         for (kind, field) in REQUIRED.iter().filter(|(k, _)| *k == res.kind) {
             if res.spec.at(field).is_null() {
                 report(&res.object.doc, format!("{kind} needs `spec.{field}`"));
@@ -256,6 +296,10 @@ fn problem(node: &Node, expect: Expect) -> Option<String> {
                 }),
                 _ => Some("expected a list of port numbers".to_string()),
             }
+        }
+        Expect::Mapping => (!node.is_map()).then(|| "expected a mapping".to_string()),
+        Expect::List => {
+            (!matches!(node.value, Value::Seq(_))).then(|| "expected a list".to_string())
         }
         Expect::OneOf(allowed) => match text {
             Some(t) if allowed.contains(&t) => None,

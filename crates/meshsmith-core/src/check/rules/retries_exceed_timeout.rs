@@ -59,7 +59,8 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             if timeout <= 0.0 || attempts <= 0 {
                 continue;
             }
-            let needed = (1 + attempts) as f64 * per_try;
+            let tries = attempts.saturating_add(1);
+            let needed = tries as f64 * per_try;
             if needed <= timeout {
                 continue;
             }
@@ -68,7 +69,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                 Some(vs.object.origin_at(retries)),
                 format!(
                     "http[{i}]: {} tries x perTryTimeout {} = {} do not fit in timeout {}",
-                    1 + attempts,
+                    tries,
                     format_seconds(per_try),
                     format_seconds(needed),
                     format_seconds(timeout)

@@ -169,10 +169,14 @@ fn more_ways_to_fire_a_rule_fire_it_and_nothing_else() {
 #[test]
 #[ignore = "prints the findings of every extra fixture, for review"]
 fn show_more_fixtures() {
-    for (_, path) in coded_fixtures("more")
+    let odd = (
+        String::new(),
+        Path::new(FIXTURES).join("odd/odd-shapes.yaml"),
+    );
+    let all = coded_fixtures("more")
         .into_iter()
-        .chain(coded_fixtures("passes"))
-    {
+        .chain(coded_fixtures("passes"));
+    for (_, path) in all.chain(std::iter::once(odd)) {
         println!(
             "== {}\n{}",
             path.display(),
@@ -304,4 +308,22 @@ fn rule_timing_report() {
             started.elapsed()
         );
     }
+}
+
+#[test]
+fn odd_shapes_are_reported_without_panicking() {
+    let path = Path::new(FIXTURES).join("odd/odd-shapes.yaml");
+    let findings = run_fixture(Some(&path), false);
+    let with_crds = run_fixture(Some(&path), true);
+    // The typed field check sees the wrong shapes; the CRD check sees them too.
+    assert!(
+        findings.iter().filter(|f| f.code == "MS301").count() >= 10,
+        "{}",
+        render(&findings)
+    );
+    assert!(
+        with_crds.iter().any(|f| f.code == "MS302"),
+        "{}",
+        render(&with_crds)
+    );
 }
