@@ -13,7 +13,7 @@
 //!                 settings: [{key: PAYMENTS_TIMEOUT, timeout: 30}, {key: PAYMENTS_RETRIES, retries: 3}]}
 //! edges:
 //!   - {from: edge/api-gateway, to: shop/orders, port: 8080}
-//! remove_edges: [...]    # same shape; drops edges another document added
+//! remove_edges: [...]    # same shape; drops edges other documents add
 //! ```
 //! Several documents merge: the first to mention a service wins, edges add up.
 
@@ -59,16 +59,17 @@ fn id(text: &str) -> QualifiedName {
 
 pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
     let mut overrides: BTreeMap<String, &Node> = BTreeMap::new();
-    let mut edges: Vec<(&Node, &Object)> = Vec::new();
-    let mut removed: Vec<(String, String)> = Vec::new();
-    for doc in docs {
+    let mut edges: Vec<(&Node, usize)> = Vec::new();
+    // (from, to, the document that removes it): a document never removes its own edges.
+    let mut removed: Vec<(String, String, usize)> = Vec::new();
+    for (d, doc) in docs.iter().enumerate() {
         for (key, node) in doc.doc.at("services").as_map() {
             overrides.entry(key.clone()).or_insert(node);
         }
-        edges.extend(doc.doc.at("edges").as_seq().iter().map(|e| (e, *doc)));
+        edges.extend(doc.doc.at("edges").as_seq().iter().map(|e| (e, d)));
         for e in doc.doc.at("remove_edges").as_seq() {
             let text = |k| e.at(k).as_str().unwrap_or("").to_string();
-            removed.push((text("from"), text("to")));
+            removed.push((text("from"), text("to"), d));
         }
     }
     let mut services = Vec::new();
@@ -142,10 +143,14 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
         ..Topology::default()
     };
     let mut built = Vec::new();
-    for (e, doc) in edges {
+    for (e, d) in edges {
+        let doc = docs[d];
         let from = e.at("from").as_str().unwrap_or("").to_string();
         let to = e.at("to").as_str().unwrap_or("").to_string();
-        if removed.contains(&(from.clone(), to.clone())) {
+        if removed
+            .iter()
+            .any(|(f, t, by)| *f == from && *t == to && *by != d)
+        {
             continue;
         }
         let to_id = id(&to);
