@@ -99,7 +99,14 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                 "it is denied".to_string(),
             ),
         };
-        let port_text = port.map_or_else(String::new, |p| format!(" on port {p}"));
+        // Policies see the pod's port; say so when the Service port differs.
+        let port_text = match (edge.port, port) {
+            (Some(svc), Some(pod)) if svc != pod => {
+                format!(" on Service port {svc} (pod port {pod})")
+            }
+            (_, Some(pod)) => format!(" on port {pod}"),
+            _ => String::new(),
+        };
         out.push(AuthorizationBlocksEdge::META.finding(
             resource,
             Some(origin),
