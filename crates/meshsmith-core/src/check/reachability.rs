@@ -196,7 +196,8 @@ impl<'i, 'a> Evaluator<'i, 'a> {
         );
         let account = format!("{}/{}", id.namespace, id.service_account);
         let mut result = Match::All;
-        for (field, value) in source.as_map() {
+        // An empty list is an unset field (protobuf cannot tell them apart): no constraint.
+        for (field, value) in source.as_map().iter().filter(|(_, v)| !is_empty_list(v)) {
             let field_match = match field.as_str() {
                 "principals" => listed(value, &principal),
                 "notPrincipals" => unlisted(value, &principal),
@@ -228,7 +229,7 @@ fn any_of(list: &Node, f: impl Fn(&Node) -> Match) -> Match {
 
 fn operation_match(operation: &Node, port: Option<u16>) -> Match {
     let mut result = Match::All;
-    for (field, value) in operation.as_map() {
+    for (field, value) in operation.as_map().iter().filter(|(_, v)| !is_empty_list(v)) {
         let field_match = match (field.as_str(), port) {
             ("ports", Some(p)) => listed(value, &p.to_string()),
             ("notPorts", Some(p)) => unlisted(value, &p.to_string()),
@@ -237,6 +238,10 @@ fn operation_match(operation: &Node, port: Option<u16>) -> Match {
         result = result.min(field_match);
     }
     result
+}
+
+fn is_empty_list(node: &Node) -> bool {
+    matches!(&node.value, crate::model::Value::Seq(items) if items.is_empty())
 }
 
 fn listed(patterns: &Node, value: &str) -> Match {

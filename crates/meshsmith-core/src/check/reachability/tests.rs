@@ -1,3 +1,5 @@
+//! The policy evaluator against small policy sets, one Istio rule of evaluation per test.
+
 use super::*;
 use crate::inventory::inventory;
 use crate::load::{load_text, Limits};
@@ -122,4 +124,10 @@ fn wildcard_patterns_match_prefix_and_suffix() {
         "cluster.local/ns/edge/*",
         "cluster.local/ns/shop/sa/a"
     ));
+}
+
+#[test]
+fn empty_lists_are_unset_fields() {
+    let yaml = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n  rules: [{from: [{source: {principals: []}}], to: [{operation: {ports: []}}]}]\n";
+    assert!(verdict(&policies(yaml), "x", ("shop", "a"), Some(8080)));
 }
