@@ -91,7 +91,16 @@ pub fn node_service_names(node: &MeshService) -> impl Iterator<Item = &str> {
 /// pods, or its namespace labelled `istio-injection=disabled`. Sidecar-less pods enforce no
 /// PeerAuthentication or AuthorizationPolicy.
 pub fn workload_in_mesh(index: &Index, namespace: &str, workload: &WorkloadRef) -> bool {
-    workload.sidecar_annotation != Some(false) && !namespace_opted_out(index, namespace)
+    sidecar_choice(workload) != Some(false) && !namespace_opted_out(index, namespace)
+}
+
+/// What the pod template says about injection: the `sidecar.istio.io/inject` label (which
+/// Istio prefers) or annotation; `None` when neither is written.
+pub fn sidecar_choice(workload: &WorkloadRef) -> Option<bool> {
+    match workload.pod_labels.get("sidecar.istio.io/inject") {
+        Some(v) => Some(v == "true"),
+        None => workload.sidecar_annotation,
+    }
 }
 
 /// The namespace is labelled `istio-injection=disabled`.

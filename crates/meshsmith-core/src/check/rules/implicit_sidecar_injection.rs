@@ -1,7 +1,7 @@
 //! Rule MS106 `implicit-sidecar-injection`. The doc comment on its struct is the rule's documentation:
 //! `meshsmith explain MS106`, the SARIF rule metadata and the generated docs read it.
 
-use crate::check::hosts::namespace_opted_out;
+use crate::check::hosts::{namespace_opted_out, sidecar_choice};
 use crate::check::macros::declare_rule;
 use crate::check::Context;
 use crate::model::Finding;
@@ -9,7 +9,7 @@ use crate::model::Finding;
 declare_rule! {
     /// ## What it does
     /// Reports workloads whose pod template does not say whether it wants a sidecar
-    /// (`sidecar.istio.io/inject` is not written). Namespaces labelled
+    /// (`sidecar.istio.io/inject` is written neither as a label nor as an annotation). Namespaces labelled
     /// `istio-injection=disabled` have decided for their workloads and are skipped.
     ///
     /// ## Why it matters
@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         for w in node
             .workloads
             .iter()
-            .filter(|w| w.sidecar_annotation.is_none())
+            .filter(|w| sidecar_choice(w).is_none())
         {
             out.push(ImplicitSidecarInjection::META.finding(
                 format!("{} {}/{}", w.kind.as_str(), node.id.namespace, w.name),
