@@ -58,13 +58,11 @@ pub fn cluster_local_name(host: &str, namespace: &str) -> Option<QualifiedName> 
 }
 
 fn service_entry_declares(index: &Index, host: &str) -> bool {
-    index
-        .service_entry_hosts
-        .iter()
-        .any(|declared| match declared.strip_prefix('*') {
-            Some(suffix) => host.ends_with(suffix),
-            None => declared == host,
-        })
+    index.service_entry_hosts.contains(host)
+        || index
+            .service_entry_wildcards
+            .iter()
+            .any(|suffix| host.ends_with(suffix.as_str()))
 }
 
 /// Every key/value of `selector` is among `labels`. An empty selector matches everything.

@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct Index<'a> {
     pub inventory: &'a Inventory,
-    /// Hosts declared by ServiceEntries, lowercased (`*.example.com` kept as written).
-    pub service_entry_hosts: Vec<String>,
+    /// Exact hosts declared by ServiceEntries, lowercased.
+    pub service_entry_hosts: BTreeSet<String>,
+    /// Wildcard ServiceEntry hosts as the suffix they match (`*.example.com` -> `.example.com`).
+    pub service_entry_wildcards: Vec<String>,
     istio: BTreeMap<&'a str, BTreeMap<&'a str, Vec<&'a IstioResource>>>,
     workloads: BTreeMap<&'a str, Vec<&'a Workload>>,
     namespaces: BTreeSet<&'a str>,
@@ -43,13 +45,18 @@ impl<'a> Index<'a> {
                     .map(|a| a.namespace.as_str()),
             )
             .collect();
-        let service_entry_hosts = inventory
+        let (wildcards, exact): (Vec<String>, Vec<String>) = inventory
             .istio
             .iter()
             .filter(|r| r.kind == "ServiceEntry")
             .flat_map(|r| r.spec.at("hosts").as_seq())
             .filter_map(Node::as_str)
             .map(str::to_ascii_lowercase)
+            .partition(|h| h.starts_with('*'));
+        let service_entry_hosts = exact.into_iter().collect();
+        let service_entry_wildcards = wildcards
+            .iter()
+            .map(|h| h.trim_start_matches('*').to_string())
             .collect();
         let mut callers: BTreeMap<&QualifiedName, Vec<&Edge>> = BTreeMap::new();
         for e in &topology.edges {
@@ -58,6 +65,7 @@ impl<'a> Index<'a> {
         Index {
             inventory,
             service_entry_hosts,
+            service_entry_wildcards,
             istio,
             workloads,
             namespaces,
