@@ -98,6 +98,7 @@ pub static RULES: &[Rule] = &[
     entry!(deadline_inversion::DeadlineInversion),
     entry!(retry_amplification::RetryAmplification),
     entry!(missing_timeout::MissingTimeout),
+    entry!(unresolved_dependency::UnresolvedDependency),
     entry!(invalid_istio_field::InvalidIstioField),
     entry!(crd_schema_violation::CrdSchemaViolation),
     entry!(unknown_destination_host::UnknownDestinationHost),

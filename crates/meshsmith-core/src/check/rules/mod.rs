@@ -27,3 +27,4 @@ pub mod unknown_destination_port;
 pub mod unknown_destination_rule_host;
 pub mod unknown_destination_subset;
 pub mod unknown_principal_account;
+pub mod unresolved_dependency;

@@ -13,6 +13,8 @@
 //!                 settings: [{key: PAYMENTS_TIMEOUT, timeout: 30}, {key: PAYMENTS_RETRIES, retries: 3}]}
 //! edges:
 //!   - {from: edge/api-gateway, to: shop/orders, port: 8080}
+//! unresolved:
+//!   - {from: shop/orders, host: paymnts.shop, port: 8080}
 //! remove_edges: [...]    # same shape; drops edges other documents add
 //! ```
 //! Several documents merge: the first to mention a service wins, edges add up.
@@ -175,6 +177,22 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
     }
     built.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
     topology.edges = built;
+    for doc in docs {
+        for u in doc.doc.at("unresolved").as_seq() {
+            let from = u.at("from").as_str().unwrap_or("");
+            let host = u.at("host").as_str().unwrap_or("").to_string();
+            topology.unresolved.push(Unresolved {
+                from: id(from),
+                port: u.at("port").as_i64().and_then(|p| u16::try_from(p).ok()),
+                evidence: vec![Evidence {
+                    origin: doc.origin_at(u),
+                    kind: HintKind::Env,
+                    detail: format!("test reference to {host}"),
+                }],
+                host,
+            });
+        }
+    }
     topology
 }
 
