@@ -3,6 +3,10 @@
 //! A VirtualService for the callee's host (bound to the mesh) decides for every caller; without
 //! one, the caller's own hard-coded settings do (`*_TIMEOUT`, `*_RETRIES` found by inference),
 //! preferring a setting whose key names the callee.
+//!
+//! A VirtualService's first `http` route stands for the host: requests are not known here, so
+//! `match` conditions cannot pick a route. Without a `retries` block Istio retries twice;
+//! `attempts: 0` turns retries off.
 
 use super::duration::parse_duration;
 use super::hosts::{resolve_host, HostRef};
