@@ -53,6 +53,17 @@ impl RuleMeta {
         text
     }
 
+    /// The text under one `## ` heading of the doc, joined into one line.
+    pub fn section(&self, heading: &str) -> String {
+        let doc = self.doc_markdown();
+        let marker = format!("## {heading}");
+        let Some((_, rest)) = doc.split_once(&marker) else {
+            return String::new();
+        };
+        let body = rest.split("\n## ").next().unwrap_or("");
+        body.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     /// The first paragraph under "What it does": a one-line description.
     pub fn summary(&self) -> String {
         let doc = self.doc_markdown();

@@ -42,7 +42,9 @@ pub fn render(findings: &[Finding], version: &str) -> Value {
                 "id": m.code,
                 "name": m.name,
                 "shortDescription": {"text": m.summary()},
-                "fullDescription": {"text": m.summary()},
+                "fullDescription": {"text": format!(
+                    "{} {}", m.section("What it does"), m.section("Why it matters")
+                )},
                 "help": {"text": m.doc_markdown(), "markdown": m.doc_markdown()},
                 "defaultConfiguration": {"level": level(m.severity)},
                 "properties": properties,
