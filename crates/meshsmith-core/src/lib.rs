@@ -9,6 +9,7 @@
 //! Only `load` does I/O and returns `Result`; the others turn problems into notes or findings.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod generate;
 pub mod infer;
 pub mod inventory;

@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Infer the service graph, protocols, roles and today's timeouts from manifests.
     Map(commands::map::MapArgs),
+    /// Check manifests and Istio configuration; findings with stable codes.
+    Check(commands::check::CheckArgs),
     /// Write Istio configuration per service, with the reason for every value.
     Generate(commands::generate::GenerateArgs),
     /// Write a commented policy file (meshsmith.yaml) with the defaults.
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Map(args) => commands::map::run(args),
+        Command::Check(args) => commands::check::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Init(args) => commands::init::run(args),
         Command::Onboard(args) => commands::onboard::run(args),

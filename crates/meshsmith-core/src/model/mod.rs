@@ -8,12 +8,14 @@
 //!
 //! Nothing here does I/O or printing.
 
+pub mod finding;
 pub mod inventory;
 pub mod mesh;
 pub mod node;
 pub mod object;
 pub mod topology;
 
+pub use finding::*;
 pub use inventory::*;
 pub use mesh::*;
 pub use node::{Node, Value};

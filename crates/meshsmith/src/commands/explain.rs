@@ -1,31 +1,91 @@
-//! `meshsmith explain SERVICE PATH...`: why a service got each of its values: its role and
-//! the evidence for it, and for every field the default, policy line or edge that set it.
+//! `meshsmith explain NAME`: what a check code means (`MS301`, or a rule name: the rule's
+//! documentation, the same text SARIF and the docs use), or, with manifests,
+//! `meshsmith explain SERVICE PATH...`: why a service got each of its values (its role and
+//! the evidence for it, and for every field the default, policy line or edge that set it).
 
 use crate::commands::generate::{build, ConfigArgs};
 use crate::input::InputArgs;
 use anyhow::bail;
+use meshsmith_core::check::{rule, RULES};
 use meshsmith_core::model::{MeshConfig, QualifiedName};
 use std::fmt::Write;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct ExplainArgs {
-    /// The service: `name` or `name.namespace`.
-    #[arg(value_name = "SERVICE")]
-    pub service: String,
-    #[command(flatten)]
-    pub input: InputArgs,
+    /// A check code (`MS301`) or rule name (`unknown-destination-host`), or a service
+    /// (`name` or `name.namespace`) followed by the manifests. Without it, every check code.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Manifests, when NAME is a service.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Namespace for objects that name none.
+    #[arg(long, short = 'n', default_value = "default", value_name = "NS")]
+    pub namespace: String,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.input, &args.config, true)?;
-    let Some(service) = built.topology.find(&args.service) else {
-        bail!("no service `{}` in the input", args.service);
+    let Some(name) = &args.name else {
+        print!("{}", code_table());
+        return Ok(ExitCode::SUCCESS);
     };
+    if rule(name).is_some() {
+        println!("{}", explain_code(name)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.paths.is_empty() {
+        bail!(
+            "`{name}` is not a check code or rule name (codes look like MS301); to explain a \
+             service, give its manifests too: meshsmith explain {name} PATH..."
+        );
+    }
+    let input = InputArgs { paths: args.paths.clone(), namespace: args.namespace.clone() };
+    let built = build(&input, &args.config, true)?;
+    let Some(service) = built.topology.find(name) else {
+        bail!("no service `{name}` in the input");
+    };
+    println!("{} (role {}: {})", service.id, service.role.as_str(), service.role_reason);
     print!("{}", render_reasons(&service.id, &built.mesh));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every check code with its name, severity and one-line summary, aligned.
+pub fn code_table() -> String {
+    let width = RULES.iter().map(|r| r.meta.name.len()).max().unwrap_or(0);
+    RULES
+        .iter()
+        .map(|r| {
+            let m = &r.meta;
+            format!(
+                "{}  {:<width$}  {:<7}  {}\n",
+                m.code,
+                m.name,
+                m.severity.as_str(),
+                m.summary()
+            )
+        })
+        .collect()
+}
+
+/// The full documentation of one rule, headed by its code, name, severity and istioctl code.
+pub fn explain_code(name: &str) -> anyhow::Result<String> {
+    let Some(r) = rule(name) else {
+        bail!("`{name}` is not a check code or rule name (codes look like MS301)");
+    };
+    let m = &r.meta;
+    let istio = m
+        .istio_code
+        .map_or(String::new(), |c| format!(", istioctl analyze {c}"));
+    Ok(format!(
+        "{} {} ({}{istio})\n\n{}",
+        m.code,
+        m.name,
+        m.severity,
+        m.doc_markdown()
+    ))
 }
 
 /// Every generated resource of one service with the reason for each value, as text.
@@ -56,6 +116,26 @@ pub fn render_reasons(id: &QualifiedName, mesh: &MeshConfig) -> String {
 mod tests {
     use super::*;
     use meshsmith_core::model::{Kind, Reason, Resource, Spec};
+
+    #[test]
+    fn explains_a_code_from_its_doc_comment() {
+        let text = explain_code("MS303").expect("MS303 exists");
+        assert!(
+            text.starts_with("MS303 unknown-destination-host (error, istioctl analyze IST0101)")
+        );
+        assert!(text.contains("## Why it matters"));
+        assert!(text.contains("## Fix"));
+        assert!(explain_code("MS999").is_err());
+    }
+
+    #[test]
+    fn lists_every_code_once() {
+        let table = code_table();
+        assert_eq!(table.lines().count(), RULES.len());
+        assert!(table
+            .lines()
+            .any(|l| l.starts_with("MS201  dependency-cycle ")));
+    }
 
     #[test]
     fn reasons_are_listed_per_resource() {

@@ -1,5 +1,6 @@
 //! One file per command: its arguments and its `run`.
 
+pub mod check;
 pub mod explain;
 pub mod generate;
 pub mod init;

@@ -1,9 +1,12 @@
 //! Renderers: one per output format. They turn pipeline results into text; they decide nothing.
 
+pub mod check_json;
+pub mod check_text;
 pub mod graph;
 pub mod lab;
 pub mod map_json;
 pub mod map_text;
+pub mod sarif;
 
 use meshsmith_core::model::{QualifiedName, Topology};
 use std::collections::HashMap;

@@ -1,0 +1,130 @@
+//! Rules over the inventory (manifests and the Istio resources present) and the inferred graph.
+//!
+//! ```text
+//!  Inventory ─┐                      ┌─▶ rules/<name>.rs ─┐
+//!  Topology  ─┼─▶ Context ──registry─┤        ...         ├─▶ levels ─▶ sorted Vec<Finding>
+//!  CheckConfig┘                      └─▶ rules/<name>.rs ─┘
+//! ```
+//!
+//! `check` cannot fail: every problem in the input is a [`Finding`]. Problems that stop the
+//! input from loading at all become findings too, through [`load_error_findings`], so they are
+//! reported with a code like any other. Generated configuration is checked by loading its YAML
+//! back, so rules only ever read Istio resources from [`Inventory::istio`].
+
+mod config;
+pub mod duration;
+mod graph;
+mod hosts;
+mod index;
+mod macros;
+mod mtls;
+pub mod reachability;
+pub mod registry;
+mod routes;
+pub mod rules;
+mod schema;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{CheckConfig, Level};
+pub use index::Index;
+pub use registry::{rule, RuleMeta, RULES};
+
+use crate::load::LoadError;
+use crate::model::{Finding, Inventory, Origin, Topology};
+use std::sync::Arc;
+
+/// What every rule reads.
+pub struct Context<'a> {
+    pub inventory: &'a Inventory,
+    pub topology: &'a Topology,
+    pub config: &'a CheckConfig,
+    pub index: Index<'a>,
+}
+
+/// Runs every rule and returns the findings in report order, with the configured levels
+/// applied (a rule turned `Off` reports nothing).
+pub fn check(inventory: &Inventory, topology: &Topology, config: &CheckConfig) -> Vec<Finding> {
+    let ctx = Context {
+        inventory,
+        topology,
+        config,
+        index: Index::new(inventory, topology),
+    };
+    let mut findings = Vec::new();
+    for rule in RULES {
+        if config.level(rule.meta.code) == Some(Level::Off) {
+            continue;
+        }
+        (rule.run)(&ctx, &mut findings);
+    }
+    finish(findings, config)
+}
+
+/// Turns input problems (syntax errors, undecodable or oversized files) into findings of
+/// the syntax rule, so they are rendered like every other finding. The caller still treats
+/// the input as unusable.
+pub fn load_error_findings(errors: &[LoadError], config: &CheckConfig) -> Vec<Finding> {
+    let findings = errors
+        .iter()
+        .map(|e| {
+            let (file, line) = load_error_place(e);
+            let origin = line.map(|l| Origin::new(&Arc::from(file), l));
+            rules::invalid_syntax::InvalidSyntax::META.finding(
+                file,
+                origin,
+                without_place(&e.to_string(), file),
+                "fix the file so it parses as YAML or JSON; nothing else is checked until it does",
+            )
+        })
+        .collect();
+    finish(findings, config)
+}
+
+/// `f.yaml:8:7: syntax error: ...` -> `syntax error: ...`: the place is shown separately.
+fn without_place(message: &str, file: &str) -> String {
+    let Some(rest) = message.strip_prefix(file) else {
+        return message.to_string();
+    };
+    let mut rest = rest;
+    while let Some(tail) = rest.strip_prefix(':') {
+        let digits = tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            rest = tail;
+            break;
+        }
+        rest = &tail[digits..];
+    }
+    rest.trim_start().to_string()
+}
+
+fn load_error_place(e: &LoadError) -> (&str, Option<u32>) {
+    match e {
+        LoadError::NotFound { path } => (path, None),
+        LoadError::ReadFile { file, .. } | LoadError::TooLarge { file, .. } => (file, None),
+        LoadError::NotUtf8 { file, line }
+        | LoadError::Syntax { file, line, .. }
+        | LoadError::TooDeep { file, line, .. }
+        | LoadError::AliasBudget { file, line, .. }
+        | LoadError::UnknownAlias { file, line }
+        | LoadError::TooManyDocuments { file, line, .. }
+        | LoadError::ComplexKey { file, line } => (file, Some(*line)),
+    }
+}
+
+fn finish(findings: Vec<Finding>, config: &CheckConfig) -> Vec<Finding> {
+    let mut out: Vec<Finding> = findings
+        .into_iter()
+        .filter_map(|mut f| {
+            match config.level(f.code) {
+                Some(Level::Off) => return None,
+                Some(level) => f.severity = level.severity()?,
+                None => {}
+            }
+            Some(f)
+        })
+        .collect();
+    crate::model::sort_findings(&mut out);
+    out
+}

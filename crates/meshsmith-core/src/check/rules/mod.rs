@@ -1,0 +1,30 @@
+//! One file per rule: its documentation, its metadata and its `run`.
+
+pub mod authorization_admits_non_caller;
+pub mod authorization_blocks_edge;
+pub mod conflicting_injection_labels;
+pub mod crd_schema_violation;
+pub mod deadline_inversion;
+pub mod dependency_cycle;
+pub mod destination_port_required;
+pub mod implicit_sidecar_injection;
+pub mod invalid_istio_field;
+pub mod invalid_syntax;
+pub mod missing_timeout;
+pub mod mtls_not_strict;
+pub mod namespace_not_injected;
+pub mod permissive_mtls_exception;
+pub mod permissive_mtls_without_reason;
+pub mod port_protocol_mismatch;
+pub mod retries_exceed_timeout;
+pub mod retry_amplification;
+pub mod selector_matches_nothing;
+pub mod strict_mtls_on_external_receiver;
+pub mod tls_breaks_mesh_mtls;
+pub mod undeclared_port_protocol;
+pub mod unknown_destination_host;
+pub mod unknown_destination_port;
+pub mod unknown_destination_rule_host;
+pub mod unknown_destination_subset;
+pub mod unknown_principal_account;
+pub mod unresolved_dependency;

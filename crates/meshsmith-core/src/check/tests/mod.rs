@@ -1,0 +1,336 @@
+//! Fixture grid: every rule has a fixture that must fire it and nothing else, the correct
+//! configuration fires nothing, and each rule's output is snapshotted.
+//!
+//! A fixture is an overlay file loaded before `clean/`: its objects replace the clean ones of
+//! the same kind and name (the first of two duplicates wins), so each file shows exactly the
+//! one mistake it is named after.
+
+mod registry;
+mod world;
+
+use super::*;
+use crate::inventory::inventory;
+use crate::load::{load, Input, Limits};
+use crate::model::{Finding, Object};
+use std::path::{Path, PathBuf};
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/check");
+
+pub fn fixture_path(rule: &RuleMeta) -> PathBuf {
+    Path::new(FIXTURES)
+        .join("fires")
+        .join(format!("{}-{}.yaml", rule.code, rule.name))
+}
+
+/// Loads the overlay (if any) over the clean configuration and checks it.
+pub fn run_fixture(overlay: Option<&Path>, crds: bool) -> Vec<Finding> {
+    let mut inputs: Vec<Input> = overlay
+        .map(|o| Input::Path(o.to_path_buf()))
+        .into_iter()
+        .collect();
+    inputs.push(Input::Path(Path::new(FIXTURES).join("clean")));
+    let mut config = CheckConfig::default();
+    let loaded = match load(&inputs, &Limits::default()) {
+        Ok(loaded) => loaded,
+        Err(failure) => return load_error_findings(&failure.errors, &config),
+    };
+    let inv = inventory(&loaded.objects, "default");
+    let docs: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestTopology")
+        .collect();
+    let wants_crds = docs
+        .iter()
+        .any(|d| d.doc.path(&["config", "crds"]).as_bool() == Some(true));
+    if crds || wants_crds {
+        let crd_dir = Input::Path(Path::new(FIXTURES).join("crds"));
+        config.crds = load(&[crd_dir], &Limits::default())
+            .expect("CRD fixtures load")
+            .objects;
+    }
+    let topology = world::build(&inv, &docs);
+    check(&inv, &topology, &config)
+}
+
+/// One finding per paragraph, with paths relative to the fixture folder.
+pub fn render(findings: &[Finding]) -> String {
+    let prefix = format!("{FIXTURES}/");
+    findings
+        .iter()
+        .map(|f| {
+            let place = f
+                .origin
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |o| o.to_string().replace(&prefix, ""));
+            format!(
+                "{} {} {} [{}] {}\n  at {}\n  {}\n  help: {}\n",
+                f.severity,
+                f.code,
+                f.name,
+                f.istio_code.unwrap_or("-"),
+                f.resource.replace(&prefix, ""),
+                place,
+                f.message.replace(&prefix, ""),
+                f.help
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_correct_configuration_triggers_nothing() {
+    let findings = run_fixture(None, false);
+    assert!(
+        findings.is_empty(),
+        "unexpected findings:\n{}",
+        render(&findings)
+    );
+}
+
+#[test]
+fn the_correct_configuration_passes_its_crds() {
+    let findings = run_fixture(None, true);
+    assert!(
+        findings.is_empty(),
+        "unexpected findings:\n{}",
+        render(&findings)
+    );
+}
+
+#[test]
+fn every_rule_fires_on_its_fixture_and_nothing_else() {
+    for rule in RULES {
+        let path = fixture_path(&rule.meta);
+        assert!(
+            path.exists(),
+            "{} has no fixture at {}",
+            rule.meta.code,
+            path.display()
+        );
+        let findings = run_fixture(Some(&path), false);
+        assert!(
+            !findings.is_empty(),
+            "{} did not fire on its fixture",
+            rule.meta.code
+        );
+        let others: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.code != rule.meta.code)
+            .collect();
+        assert!(
+            others.is_empty(),
+            "{}'s fixture also fired:\n{}",
+            rule.meta.code,
+            render(&others.into_iter().cloned().collect::<Vec<_>>())
+        );
+        insta::assert_snapshot!(
+            format!("{}-{}", rule.meta.code, rule.meta.name),
+            render(&findings)
+        );
+        // Also when snapshots are being written: a missing file must not pass unnoticed.
+        let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "src/check/tests/snapshots/meshsmith_core__check__tests__{}-{}.snap",
+            rule.meta.code, rule.meta.name
+        ));
+        assert!(snapshot.exists(), "{} has no snapshot", rule.meta.code);
+    }
+}
+
+/// `<folder>/<code>-...yaml` fixtures with the code they are about.
+fn coded_fixtures(folder: &str) -> Vec<(String, PathBuf)> {
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(Path::new(FIXTURES).join(folder))
+        .expect("fixture folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            Some((name.split('-').next()?.to_string(), p))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn more_ways_to_fire_a_rule_fire_it_and_nothing_else() {
+    let fixtures = coded_fixtures("more");
+    assert!(fixtures.len() >= 5);
+    for (code, path) in fixtures {
+        assert!(rule(&code).is_some(), "{}: no rule {code}", path.display());
+        let findings = run_fixture(Some(&path), false);
+        assert!(
+            !findings.is_empty() && findings.iter().all(|f| f.code == code),
+            "{} should fire {code} only:\n{}",
+            path.display(),
+            render(&findings)
+        );
+    }
+}
+
+#[test]
+#[ignore = "prints the findings of every extra fixture, for review"]
+fn show_more_fixtures() {
+    let odd = (
+        String::new(),
+        Path::new(FIXTURES).join("odd/odd-shapes.yaml"),
+    );
+    let all = coded_fixtures("more")
+        .into_iter()
+        .chain(coded_fixtures("passes"));
+    for (_, path) in all.chain(std::iter::once(odd)) {
+        println!(
+            "== {}\n{}",
+            path.display(),
+            render(&run_fixture(Some(&path), false))
+        );
+    }
+}
+
+#[test]
+fn near_misses_do_not_fire_their_rule() {
+    let fixtures = coded_fixtures("passes");
+    for rule in RULES {
+        assert!(
+            fixtures.iter().any(|(code, _)| code == rule.meta.code),
+            "{} has no near-miss fixture in passes/",
+            rule.meta.code
+        );
+    }
+    for (code, path) in fixtures {
+        assert!(rule(&code).is_some(), "{}: no rule {code}", path.display());
+        let findings = run_fixture(Some(&path), false);
+        let fired: Vec<Finding> = findings.into_iter().filter(|f| f.code == code).collect();
+        assert!(
+            fired.is_empty(),
+            "{} fired {code}:\n{}",
+            path.display(),
+            render(&fired)
+        );
+    }
+}
+
+#[test]
+fn levels_silence_or_change_a_code() {
+    let path = Path::new(FIXTURES).join("fires/MS303-unknown-destination-host.yaml");
+    let loaded = load(
+        &[
+            Input::Path(path),
+            Input::Path(Path::new(FIXTURES).join("clean")),
+        ],
+        &Limits::default(),
+    )
+    .expect("fixture loads");
+    let inv = inventory(&loaded.objects, "default");
+    let docs: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestTopology")
+        .collect();
+    let topology = world::build(&inv, &docs);
+    let mut config = CheckConfig::default();
+    config.levels.insert("MS303".into(), Level::Warning);
+    let findings = check(&inv, &topology, &config);
+    assert!(!findings.is_empty());
+    assert!(findings
+        .iter()
+        .all(|f| f.severity == crate::model::Severity::Warning));
+    config.levels.insert("MS303".into(), Level::Off);
+    assert!(check(&inv, &topology, &config).is_empty());
+}
+
+#[test]
+fn the_retry_amplification_limit_is_configurable() {
+    let path = Path::new(FIXTURES).join("fires/MS204-retry-amplification.yaml");
+    let loaded = load(
+        &[
+            Input::Path(path),
+            Input::Path(Path::new(FIXTURES).join("clean")),
+        ],
+        &Limits::default(),
+    )
+    .expect("fixture loads");
+    let inv = inventory(&loaded.objects, "default");
+    let docs: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestTopology")
+        .collect();
+    let topology = world::build(&inv, &docs);
+    let mut config = CheckConfig::default();
+    assert!(check(&inv, &topology, &config)
+        .iter()
+        .any(|f| f.code == "MS204"));
+    config.retry_amplification_limit = 12;
+    assert!(!check(&inv, &topology, &config)
+        .iter()
+        .any(|f| f.code == "MS204"));
+}
+
+#[test]
+fn output_is_sorted_and_stable() {
+    let path = Path::new(FIXTURES).join("fires/MS310-mtls-not-strict.yaml");
+    let a = run_fixture(Some(&path), false);
+    let b = run_fixture(Some(&path), false);
+    assert_eq!(a, b);
+    let mut sorted = a.clone();
+    crate::model::sort_findings(&mut sorted);
+    assert_eq!(a, sorted);
+}
+
+/// Time per rule over a corpus folder named by `MESHSMITH_CHECK_CORPUS` (manifests plus a
+/// TestTopology document). A report for people, run in release mode by hand; it asserts
+/// nothing about time.
+#[test]
+#[ignore = "timing report; needs MESHSMITH_CHECK_CORPUS"]
+fn rule_timing_report() {
+    let Some(dir) = std::env::var_os("MESHSMITH_CHECK_CORPUS") else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let loaded =
+        load(&[Input::Path(PathBuf::from(dir))], &Limits::default()).expect("corpus loads");
+    let inv = inventory(&loaded.objects, "default");
+    let docs: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestTopology")
+        .collect();
+    let topology = world::build(&inv, &docs);
+    println!("load + inventory + topology: {:?}", started.elapsed());
+    let config = CheckConfig::default();
+    let ctx = Context {
+        inventory: &inv,
+        topology: &topology,
+        config: &config,
+        index: Index::new(&inv, &topology),
+    };
+    for rule in RULES {
+        let started = std::time::Instant::now();
+        let mut findings = Vec::new();
+        (rule.run)(&ctx, &mut findings);
+        println!(
+            "{} {:>6} findings {:?}",
+            rule.meta.code,
+            findings.len(),
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn odd_shapes_are_reported_without_panicking() {
+    let path = Path::new(FIXTURES).join("odd/odd-shapes.yaml");
+    let findings = run_fixture(Some(&path), false);
+    let with_crds = run_fixture(Some(&path), true);
+    // The typed field check sees the wrong shapes; the CRD check sees them too.
+    assert!(
+        findings.iter().filter(|f| f.code == "MS301").count() >= 10,
+        "{}",
+        render(&findings)
+    );
+    assert!(
+        with_crds.iter().any(|f| f.code == "MS302"),
+        "{}",
+        render(&with_crds)
+    );
+}

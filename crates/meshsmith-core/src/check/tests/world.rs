@@ -1,0 +1,265 @@
+//! Builds a [`Topology`] for check fixtures by hand, so rule tests do not depend on inference.
+//!
+//! Nodes come from the inventory: every Service with the workloads its selector matches,
+//! then every workload no Service selects. A `TestTopology` document adds what inference
+//! would find (roles, exposure, current settings, believed protocols) and the edges:
+//!
+//! ```yaml
+//! apiVersion: meshsmith.dev/test
+//! kind: TestTopology
+//! metadata: {name: topology}
+//! services:
+//!   shop/orders: {role: aggregator, exposure: ingress-gateway, believed: {"9090": grpc},
+//!                 settings: [{key: PAYMENTS_TIMEOUT, timeout: 30}, {key: PAYMENTS_RETRIES, retries: 3}]}
+//! edges:
+//!   - {from: edge/api-gateway, to: shop/orders, port: 8080}
+//! unresolved:
+//!   - {from: shop/orders, host: paymnts.shop, port: 8080}
+//! remove_edges: [...]    # same shape; drops edges other documents add
+//! ```
+//! Several documents merge: the first to mention a service wins, edges add up.
+
+use crate::check::hosts::selector_matches;
+use crate::check::rules::undeclared_port_protocol::name_declares_protocol;
+use crate::model::*;
+use std::collections::BTreeMap;
+
+pub fn protocol_of(name: Option<&str>, app_protocol: Option<&str>) -> Protocol {
+    let text = app_protocol
+        .or(name.filter(|n| name_declares_protocol(n)))
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match text.split('-').next().unwrap_or("") {
+        "http" | "https" => Protocol::Http,
+        "http2" => Protocol::Http2,
+        "grpc" => Protocol::Grpc,
+        "tcp" | "mongo" | "mysql" | "redis" => Protocol::Tcp,
+        "tls" => Protocol::Tls,
+        "udp" => Protocol::Udp,
+        _ => Protocol::Unknown,
+    }
+}
+
+fn workload_ref(w: &Workload) -> WorkloadRef {
+    WorkloadRef {
+        name: w.name.clone(),
+        kind: w.kind,
+        service_account: w.service_account.clone(),
+        sidecar_annotation: w
+            .pod_annotations
+            .get("sidecar.istio.io/inject")
+            .map(|v| v == "true"),
+        pod_labels: w.pod_labels.clone(),
+        selector: w.pod_labels.clone(),
+        origin: w.origin.clone(),
+    }
+}
+
+fn id(text: &str) -> QualifiedName {
+    let (ns, name) = text.split_once('/').expect("ids are written ns/name");
+    QualifiedName::new(ns, name)
+}
+
+pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
+    let mut overrides: BTreeMap<String, &Node> = BTreeMap::new();
+    let mut edges: Vec<(&Node, usize)> = Vec::new();
+    // (from, to, the document that removes it): a document never removes its own edges.
+    let mut removed: Vec<(String, String, usize)> = Vec::new();
+    for (d, doc) in docs.iter().enumerate() {
+        for (key, node) in doc.doc.at("services").as_map() {
+            overrides.entry(key.clone()).or_insert(node);
+        }
+        edges.extend(doc.doc.at("edges").as_seq().iter().map(|e| (e, d)));
+        for e in doc.doc.at("remove_edges").as_seq() {
+            let text = |k| e.at(k).as_str().unwrap_or("").to_string();
+            removed.push((text("from"), text("to"), d));
+        }
+    }
+    let mut services = Vec::new();
+    let mut selected = std::collections::BTreeSet::new();
+    for svc in &inv.services {
+        let workloads: Vec<WorkloadRef> = inv
+            .workloads
+            .iter()
+            .filter(|w| w.namespace == svc.namespace && !svc.selector.is_empty())
+            .filter(|w| selector_matches(&svc.selector, &w.pod_labels))
+            .inspect(|w| {
+                selected.insert(w.id());
+            })
+            .map(workload_ref)
+            .collect();
+        let key = format!("{}/{}", svc.namespace, svc.name);
+        let extra = overrides.get(&key).copied();
+        let ports = svc
+            .ports
+            .iter()
+            .map(|p| {
+                let declared = protocol_of(p.name.as_deref(), p.app_protocol.as_deref());
+                let believed = extra
+                    .and_then(|x| x.at("believed").at(&p.port.to_string()).as_str())
+                    .map_or(declared, |b| protocol_of(Some(b), None));
+                PortInfo {
+                    port: p.port,
+                    name: p.name.clone(),
+                    target_port: match p.target_port {
+                        Some(PortRef::Number(n)) => Some(n),
+                        _ => None,
+                    },
+                    declared,
+                    believed,
+                    reason: "test fixture".into(),
+                }
+            })
+            .collect();
+        let direct = svc
+            .service_type
+            .is_exposed()
+            .then(|| (svc.service_type, svc.origin.clone()));
+        services.push(node(
+            QualifiedName::new(&svc.namespace, &svc.name),
+            Some(svc.name.clone()),
+            workloads,
+            ports,
+            direct,
+            svc.origin.clone(),
+            extra,
+        ));
+    }
+    for w in inv.workloads.iter().filter(|w| !selected.contains(&w.id())) {
+        let extra = overrides
+            .get(&format!("{}/{}", w.namespace, w.name))
+            .copied();
+        let refs = vec![workload_ref(w)];
+        services.push(node(
+            w.id(),
+            None,
+            refs,
+            Vec::new(),
+            None,
+            w.origin.clone(),
+            extra,
+        ));
+    }
+    services.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut topology = Topology {
+        services,
+        ..Topology::default()
+    };
+    let mut built = Vec::new();
+    for (e, d) in edges {
+        let doc = docs[d];
+        let from = e.at("from").as_str().unwrap_or("").to_string();
+        let to = e.at("to").as_str().unwrap_or("").to_string();
+        if removed
+            .iter()
+            .any(|(f, t, by)| *f == from && *t == to && *by != d)
+        {
+            continue;
+        }
+        let to_id = id(&to);
+        let port = e.at("port").as_i64().and_then(|p| u16::try_from(p).ok());
+        let callee = topology.service(&to_id).expect("edge names a node");
+        let protocol = port
+            .and_then(|p| callee.port(p))
+            .or(callee.primary_port())
+            .map_or(Protocol::Unknown, |p| p.believed);
+        built.push(Edge {
+            from: id(&from),
+            to: to_id,
+            port,
+            protocol,
+            confidence: Confidence::High,
+            evidence: vec![Evidence {
+                origin: doc.origin_at(e),
+                kind: HintKind::Annotation,
+                detail: format!("test edge {from} -> {to}"),
+            }],
+        });
+    }
+    built.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+    topology.edges = built;
+    for doc in docs {
+        for u in doc.doc.at("unresolved").as_seq() {
+            let from = u.at("from").as_str().unwrap_or("");
+            let host = u.at("host").as_str().unwrap_or("").to_string();
+            topology.unresolved.push(Unresolved {
+                from: id(from),
+                port: u.at("port").as_i64().and_then(|p| u16::try_from(p).ok()),
+                evidence: vec![Evidence {
+                    origin: doc.origin_at(u),
+                    kind: HintKind::Env,
+                    detail: format!("test reference to {host}"),
+                }],
+                host,
+            });
+        }
+    }
+    topology
+}
+
+fn node(
+    id: QualifiedName,
+    service: Option<String>,
+    workloads: Vec<WorkloadRef>,
+    ports: Vec<PortInfo>,
+    direct: Option<(ServiceType, Origin)>,
+    origin: Origin,
+    extra: Option<&Node>,
+) -> MeshService {
+    let extra_at = |k: &str| {
+        extra
+            .map_or(&Node::new(Value::Null, 0), |x| x.at(k))
+            .clone()
+    };
+    let role = extra_at("role")
+        .as_str()
+        .and_then(Role::parse)
+        .unwrap_or(Role::SyncApi);
+    let mut exposure = Exposure {
+        direct,
+        ..Exposure::default()
+    };
+    if extra_at("exposure").as_str() == Some("ingress-gateway") {
+        exposure.ingress_gateway.push(origin.clone());
+    }
+    let settings = extra_at("settings")
+        .as_seq()
+        .iter()
+        .filter_map(|s| {
+            let key = s.at("key").as_str()?.to_string();
+            let (value, is_timeout): (f64, bool) =
+                match (s.at("timeout").as_str(), s.at("retries").as_str()) {
+                    (Some(t), _) => (t.parse().ok()?, true),
+                    (None, Some(r)) => (r.parse().ok()?, false),
+                    _ => return None,
+                };
+            Some(ResilienceSetting {
+                raw: value.to_string(),
+                key,
+                value,
+                is_timeout,
+                origin: origin.clone(),
+            })
+        })
+        .collect();
+    let protocol = ports
+        .first()
+        .map_or(Protocol::Unknown, |p: &PortInfo| p.believed);
+    let declared_protocol = ports.first().map_or(Protocol::Unknown, |p| p.declared);
+    MeshService {
+        id,
+        service,
+        aliases: Vec::new(),
+        external_name: None,
+        workloads,
+        ports,
+        protocol,
+        declared_protocol,
+        role,
+        role_reason: "test fixture".into(),
+        exposure,
+        settings,
+        timeout_audit: TimeoutAudit::Reasonable,
+        origin,
+    }
+}

@@ -1,0 +1,165 @@
+//! `meshsmith check`: every rule over the manifests and the Istio configuration in them;
+//! findings as text, JSON or SARIF. Exit 1 when a finding is at or above `--fail-on`,
+//! 2 when the input (or `--crds`) cannot be used, in which case the load problems are still
+//! reported as findings in the chosen format.
+
+use crate::input::{read, InputArgs};
+use crate::render::{check_json, check_text, sarif};
+use anyhow::{bail, Context as _};
+use meshsmith_core::check::{check, load_error_findings, rule, CheckConfig, Level};
+use meshsmith_core::load::{load, Input, Limits};
+use meshsmith_core::model::{Finding, Severity, Sources};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+impl FailOn {
+    fn severity(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Folder of CustomResourceDefinitions (e.g. `kubectl get crd -o yaml`) to validate
+    /// Istio resources against.
+    #[arg(long, value_name = "DIR")]
+    pub crds: Option<PathBuf>,
+    /// Do not report this code (repeatable), e.g. `--ignore MS106`.
+    #[arg(long, value_name = "CODE")]
+    pub ignore: Vec<String>,
+    /// Report a code at another severity (repeatable), e.g. `--severity MS102=error`.
+    #[arg(long, value_name = "CODE=LEVEL")]
+    pub severity: Vec<String>,
+    /// Most requests one client request may become at any service through retries.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub retry_limit: u32,
+}
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let config = config(args)?;
+    let (findings, sources, usable) = match read(&args.input) {
+        Ok(read) => {
+            let topology = meshsmith_core::infer::infer(&read.inventory);
+            let findings = check(&read.inventory, &topology, &config);
+            (findings, read.sources, true)
+        }
+        Err(failure) => {
+            let findings = load_error_findings(&failure.errors, &config);
+            let sources = failed_sources(&findings);
+            (findings, sources, false)
+        }
+    };
+    write(args.format, &findings, &sources)?;
+    Ok(exit_code(&findings, args.fail_on, usable))
+}
+
+/// Largest file re-read to show the line a load problem points at.
+const SNIPPET_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// The files that failed to load, read again so the text report can show the offending
+/// line. A file that cannot be read now, or is large, is simply shown without its line.
+fn failed_sources(findings: &[Finding]) -> Sources {
+    let mut sources = Sources::default();
+    let mut files: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f.origin.as_ref().map(|o| &*o.file))
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    for file in files {
+        let small = std::fs::metadata(file).is_ok_and(|m| m.len() <= SNIPPET_FILE_LIMIT);
+        if let (true, Ok(bytes)) = (small, std::fs::read(file)) {
+            let text = String::from_utf8_lossy(&bytes);
+            sources.add(file, std::sync::Arc::from(text.as_ref()));
+        }
+    }
+    sources
+}
+
+/// 2 for unusable input, 1 for findings at or above `fail_on`, else 0.
+pub fn exit_code(findings: &[Finding], fail_on: FailOn, usable: bool) -> ExitCode {
+    if !usable {
+        ExitCode::from(2)
+    } else if findings.iter().any(|f| f.severity >= fail_on.severity()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn config(args: &CheckArgs) -> anyhow::Result<CheckConfig> {
+    let mut config = CheckConfig {
+        retry_amplification_limit: args.retry_limit,
+        ..CheckConfig::default()
+    };
+    let known = |code: &str| match rule(code) {
+        Some(r) => Ok(r.meta.code.to_string()),
+        None => bail!("unknown check code `{code}`; `meshsmith explain MS101` shows one"),
+    };
+    for code in &args.ignore {
+        config.levels.insert(known(code)?, Level::Off);
+    }
+    for setting in &args.severity {
+        let Some((code, level)) = setting.split_once('=') else {
+            bail!("`--severity {setting}`: expected CODE=LEVEL, e.g. MS102=error");
+        };
+        let Some(level) = Level::parse(level) else {
+            bail!("`--severity {setting}`: level must be off, info, warning or error");
+        };
+        config.levels.insert(known(code)?, level);
+    }
+    if let Some(dir) = &args.crds {
+        let loaded = load(&[Input::Path(dir.clone())], &Limits::default())?;
+        config.crds = loaded
+            .objects
+            .into_iter()
+            .filter(|o| o.kind == "CustomResourceDefinition")
+            .collect();
+        if config.crds.is_empty() {
+            bail!("{}: no CustomResourceDefinition found", dir.display());
+        }
+    }
+    Ok(config)
+}
+
+fn write(format: Format, findings: &[Finding], sources: &Sources) -> anyhow::Result<()> {
+    let text = match format {
+        Format::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            check_text::render(findings, sources, color)
+        }
+        Format::Json => format!("{:#}\n", check_json::render(findings)),
+        Format::Sarif => format!("{:#}\n", sarif::render(findings, env!("CARGO_PKG_VERSION"))),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing the report")
+}
