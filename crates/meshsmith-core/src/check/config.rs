@@ -60,7 +60,7 @@ impl Default for CheckConfig {
     fn default() -> Self {
         CheckConfig {
             levels: BTreeMap::new(),
-            retry_amplification_limit: 10,
+            retry_amplification_limit: crate::model::RETRY_AMPLIFICATION_LIMIT,
             root_namespace: "istio-system".to_string(),
             trust_domain: "cluster.local".to_string(),
             crds: Vec::new(),

@@ -41,7 +41,7 @@ pub struct Effective<'a> {
 }
 
 /// The annotation meshsmith reads for why a PeerAuthentication is not STRICT.
-pub const REASON_ANNOTATION: &str = "meshsmith.dev/reason";
+pub use crate::model::MTLS_REASON_ANNOTATION as REASON_ANNOTATION;
 
 /// The mode of a PeerAuthentication itself (`None` for UNSET or absent).
 pub fn policy_mode(pa: &IstioResource) -> Option<Mode> {

@@ -110,6 +110,7 @@ pub static RULES: &[Rule] = &[
     entry!(retry_amplification::RetryAmplification),
     entry!(missing_timeout::MissingTimeout),
     entry!(unresolved_dependency::UnresolvedDependency),
+    entry!(timeout_too_long::TimeoutTooLong),
     entry!(invalid_istio_field::InvalidIstioField),
     entry!(crd_schema_violation::CrdSchemaViolation),
     entry!(unknown_destination_host::UnknownDestinationHost),

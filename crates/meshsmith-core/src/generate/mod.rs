@@ -16,6 +16,7 @@ mod destination_rule;
 pub mod layout;
 mod namespace;
 mod peer_authentication;
+mod retry_budget;
 mod service_entry;
 mod sidecar;
 mod virtual_service;
@@ -109,6 +110,8 @@ pub(crate) struct Context<'a> {
     callers: HashMap<&'a QualifiedName, Vec<&'a Edge>>,
     callees: HashMap<&'a QualifiedName, Vec<&'a Edge>>,
     external: HashMap<&'a QualifiedName, Vec<&'a ExternalCall>>,
+    /// Retry attempts per service after the chain-wide budget.
+    retry_allowance: HashMap<QualifiedName, retry_budget::Allowance>,
 }
 
 /// One service that gets configuration.
@@ -119,7 +122,7 @@ pub(crate) struct Target<'a> {
 
 impl<'a> Context<'a> {
     fn new(topology: &'a Topology, policy: &'a Policy, options: &'a GenerateOptions) -> Self {
-        let targets = topology
+        let targets: Vec<Target> = topology
             .services
             .iter()
             .filter(|s| !policy.skips(&s.id.namespace))
@@ -138,6 +141,28 @@ impl<'a> Context<'a> {
         for x in &topology.external {
             external.entry(&x.from).or_default().push(x);
         }
+        let wanted = targets
+            .iter()
+            .filter(|t| {
+                routable(t.service).is_some()
+                    && t.service.ports.iter().any(|p| speaks(p).is_http_family())
+            })
+            .map(|t| {
+                let r = &t.resolved;
+                (
+                    &t.service.id,
+                    (
+                        r.settings.retries.attempts,
+                        r.overridden("retries.attempts"),
+                    ),
+                )
+            })
+            .collect();
+        let callee_ids = callees
+            .iter()
+            .map(|(k, v)| (*k, v.iter().map(|e| &e.to).collect()))
+            .collect();
+        let retry_allowance = retry_budget::allowances(&wanted, &callee_ids);
         Context {
             topology,
             policy,
@@ -147,6 +172,7 @@ impl<'a> Context<'a> {
             callers,
             callees,
             external,
+            retry_allowance,
         }
     }
 
@@ -158,6 +184,11 @@ impl<'a> Context<'a> {
         } else {
             reasons()
         }
+    }
+
+    /// Retry attempts `id` may have under the chain-wide budget, and why if lowered.
+    pub fn retry_allowance(&self, id: &QualifiedName) -> Option<&retry_budget::Allowance> {
+        self.retry_allowance.get(id)
     }
 
     /// Edges into `id`, in the graph's order.

@@ -9,7 +9,7 @@ use crate::model::*;
 use crate::policy::MtlsMode;
 
 /// Annotation holding the reason for a mode other than STRICT.
-pub const REASON_ANNOTATION: &str = "meshsmith.dev/mtls-reason";
+pub use crate::model::MTLS_REASON_ANNOTATION as REASON_ANNOTATION;
 
 pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
     for target in &cx.targets {

@@ -98,23 +98,78 @@ fn timeouts_and_retries_follow_the_roles() {
 #[test]
 fn grpc_ports_retry_on_grpc_conditions_and_http_ports_do_not() {
     let c = shop();
+    let mut grpc_with_retries = 0;
     for name in ["user-service", "recommendation-service"] {
-        let on = retries(vs(&c, "shop", name))
-            .1
-            .retry_on
-            .clone()
-            .unwrap_or_default();
+        let r = retries(vs(&c, "shop", name)).1.clone();
+        if r.attempts == 0 {
+            continue;
+        }
+        grpc_with_retries += 1;
+        let on = r.retry_on.unwrap_or_default();
         assert!(
             on.contains("unavailable") && on.contains("cancelled"),
             "{name}: {on}"
         );
     }
+    assert!(grpc_with_retries > 0, "no gRPC service kept its retries");
     let on = retries(vs(&c, "shop", "product-service"))
         .1
         .retry_on
         .clone()
         .unwrap_or_default();
     assert!(!on.contains("unavailable"), "{on}");
+}
+
+#[test]
+fn no_call_chain_multiplies_a_request_beyond_the_limit() {
+    let c = shop();
+    let topology = super::fixtures::shopfront();
+    let tries = |id: &QualifiedName| -> u32 {
+        c.resources
+            .iter()
+            .find(|r| r.kind == Kind::VirtualService && &r.owner == id)
+            .and_then(|r| match &r.spec {
+                Spec::VirtualService(v) => v
+                    .http
+                    .first()
+                    .and_then(|h| h.retries.as_ref())
+                    .map(|x| x.attempts + 1),
+                _ => None,
+            })
+            .unwrap_or(1)
+    };
+    // Longest product along any path, by walking every path from every service.
+    fn worst(
+        t: &Topology,
+        id: &QualifiedName,
+        tries: &dyn Fn(&QualifiedName) -> u32,
+        depth: usize,
+    ) -> u32 {
+        let below = t
+            .callees(id)
+            .map(|e| worst(t, &e.to, tries, depth + 1))
+            .max()
+            .unwrap_or(1);
+        if depth > 32 {
+            return u32::MAX;
+        }
+        tries(id) * below
+    }
+    for s in &topology.services {
+        let w = worst(&topology, &s.id, &tries, 0);
+        assert!(
+            w <= RETRY_AMPLIFICATION_LIMIT,
+            "{}: one request becomes {w}",
+            s.id
+        );
+    }
+    // Leaves with a route keep their retries: the cheapest place to retry.
+    let leaves_retrying = topology
+        .services
+        .iter()
+        .filter(|s| topology.callees(&s.id).next().is_none() && tries(&s.id) > 1)
+        .count();
+    assert!(leaves_retrying > 0, "no leaf kept its retries");
 }
 
 #[test]

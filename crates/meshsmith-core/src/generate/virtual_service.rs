@@ -81,17 +81,18 @@ fn route(
         r.why("timeout"),
     ));
 
-    let tries = u64::from(set.retries.attempts) + 1;
+    let allowance = cx.retry_allowance(&target.service.id);
+    let mut attempts = allowance.map_or(set.retries.attempts, |a| a.attempts);
+    let tries = u64::from(attempts) + 1;
     let fit = fitting_per_try(timeout, tries);
-    let mut attempts = set.retries.attempts;
-    reasons.push(Reason::new(
-        format!("{at}.retries.attempts"),
-        attempts,
-        format!(
+    let why = match allowance.and_then(|a| a.lowered.as_ref()) {
+        Some(lowered) => format!("{} {lowered}", r.why("retries.attempts")),
+        None => format!(
             "{} (retries after the first try)",
             r.why("retries.attempts")
         ),
-    ));
+    };
+    reasons.push(Reason::new(format!("{at}.retries.attempts"), attempts, why));
     let per_try = match (set.retries.per_try_timeout, fit) {
         _ if attempts == 0 => None,
         (_, None) => {

@@ -4,8 +4,7 @@
 use super::env::EnvEntry;
 use crate::model::{ResilienceSetting, TimeoutAudit};
 
-/// A timeout at or above this many seconds is too long for a synchronous call.
-pub const TOO_LONG_SECONDS: f64 = 30.0;
+pub use crate::model::TOO_LONG_TIMEOUT_SECONDS as TOO_LONG_SECONDS;
 
 pub fn settings(env: &[EnvEntry]) -> Vec<ResilienceSetting> {
     let mut out: Vec<ResilienceSetting> = env

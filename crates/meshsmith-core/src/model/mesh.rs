@@ -11,6 +11,15 @@ use super::QualifiedName;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// At most this many requests may one request become anywhere along a call chain through
+/// retries (the product of 1 + attempts over the chain). `generate` keeps to it and `check`
+/// reports chains above it.
+pub const RETRY_AMPLIFICATION_LIMIT: u32 = 10;
+
+/// Annotation on a PeerAuthentication that says why it is not STRICT: the generator writes
+/// it, `check` lists every exception with it and flags an exception without one.
+pub const MTLS_REASON_ANNOTATION: &str = "meshsmith.dev/mtls-reason";
+
 /// The Istio kinds meshsmith writes, plus the namespace label change for injection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {

@@ -77,6 +77,10 @@ impl Role {
     }
 }
 
+/// A synchronous timeout at or above this many seconds is too long: a slow callee holds its
+/// callers that long. `map`'s audit and `check` use the same bound.
+pub const TOO_LONG_TIMEOUT_SECONDS: f64 = 30.0;
+
 /// How the timeouts hard-coded today look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -119,6 +119,15 @@ impl Resolved<'_> {
         }
     }
 
+    /// Whether a per-service override in the policy file sets `field`.
+    pub fn overridden(&self, field: &str) -> bool {
+        self.over.is_some_and(|o| {
+            self.policy
+                .set_at(&format!("services.{}.{field}", o.key))
+                .is_some()
+        })
+    }
+
     pub fn trust_domain(&self) -> &str {
         &self.policy.trust_domain
     }

@@ -58,7 +58,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "CODE=LEVEL")]
     pub severity: Vec<String>,
     /// Most requests one client request may become at any service through retries.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = meshsmith_core::model::RETRY_AMPLIFICATION_LIMIT, value_name = "N")]
     pub retry_limit: u32,
 }
 

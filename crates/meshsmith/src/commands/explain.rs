@@ -42,12 +42,20 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
              service, give its manifests too: meshsmith explain {name} PATH..."
         );
     }
-    let input = InputArgs { paths: args.paths.clone(), namespace: args.namespace.clone() };
+    let input = InputArgs {
+        paths: args.paths.clone(),
+        namespace: args.namespace.clone(),
+    };
     let built = build(&input, &args.config, true)?;
     let Some(service) = built.topology.find(name) else {
         bail!("no service `{name}` in the input");
     };
-    println!("{} (role {}: {})", service.id, service.role.as_str(), service.role_reason);
+    println!(
+        "{} (role {}: {})",
+        service.id,
+        service.role.as_str(),
+        service.role_reason
+    );
     print!("{}", render_reasons(&service.id, &built.mesh));
     Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,7 @@ pub mod retries_exceed_timeout;
 pub mod retry_amplification;
 pub mod selector_matches_nothing;
 pub mod strict_mtls_on_external_receiver;
+pub mod timeout_too_long;
 pub mod tls_breaks_mesh_mtls;
 pub mod undeclared_port_protocol;
 pub mod unknown_destination_host;

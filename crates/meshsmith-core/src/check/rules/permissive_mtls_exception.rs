@@ -11,7 +11,7 @@ declare_rule! {
     /// ## What it does
     /// Lists every PeerAuthentication that lets plaintext in (PERMISSIVE or DISABLE, for the
     /// whole policy or a port) together with the reason written in its
-    /// `meshsmith.dev/reason` annotation, so the exceptions to STRICT can be reviewed in one
+    /// `meshsmith.dev/mtls-reason` annotation, so the exceptions to STRICT can be reviewed in one
     /// place.
     ///
     /// ## Why it matters
@@ -23,7 +23,7 @@ declare_rule! {
     /// ```yaml
     /// metadata:
     ///   annotations:
-    ///     meshsmith.dev/reason: Stripe calls the webhook directly over the load balancer
+    ///     meshsmith.dev/mtls-reason: Stripe calls the webhook directly over the load balancer
     /// spec:
     ///   selector: {matchLabels: {app: stripe-webhook}}
     ///   mtls: {mode: PERMISSIVE}

@@ -10,7 +10,7 @@ use crate::model::Finding;
 declare_rule! {
     /// ## What it does
     /// Reports PeerAuthentications that let plaintext in (PERMISSIVE or DISABLE, for the
-    /// whole policy or a port) without saying why in a `meshsmith.dev/reason` annotation.
+    /// whole policy or a port) without saying why in a `meshsmith.dev/mtls-reason` annotation.
     ///
     /// ## Why it matters
     /// An unexplained exception cannot be reviewed and is never removed: PERMISSIVE left over
@@ -26,7 +26,7 @@ declare_rule! {
     ///
     /// ## Fix
     /// Set `mode: STRICT`, or, if plaintext is really needed, scope the policy to the one
-    /// workload with a selector and write the reason in `meshsmith.dev/reason`.
+    /// workload with a selector and write the reason in `meshsmith.dev/mtls-reason`.
     pub struct PermissiveMtlsWithoutReason {
         code: "MS312",
         name: "permissive-mtls-without-reason",

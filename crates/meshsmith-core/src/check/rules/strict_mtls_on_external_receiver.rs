@@ -24,7 +24,7 @@ declare_rule! {
     ///
     /// ## Fix
     /// Give that workload alone a PERMISSIVE PeerAuthentication (selector on its labels, or
-    /// `portLevelMtls` for the public port) with a `meshsmith.dev/reason` annotation, or
+    /// `portLevelMtls` for the public port) with a `meshsmith.dev/mtls-reason` annotation, or
     /// route its traffic through the ingress gateway.
     pub struct StrictMtlsOnExternalReceiver {
         code: "MS313",
@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                     node.id.namespace,
                     w.name
                 ),
-                "add a PERMISSIVE PeerAuthentication for this workload alone, with a `meshsmith.dev/reason` annotation",
+                "add a PERMISSIVE PeerAuthentication for this workload alone, with a `meshsmith.dev/mtls-reason` annotation",
             ));
         }
     }

@@ -1,0 +1,115 @@
+//! `meshsmith check` on the bundled example: with its generated configuration it reports
+//! what a reviewer must decide on and nothing else; with only the timeouts hard-coded today
+//! it reports the 30 s and the missing timeouts.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn example() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/shopfront")
+        .display()
+        .to_string()
+}
+
+fn check(args: &[&str]) -> (i32, Vec<Value>) {
+    let out = Command::cargo_bin("meshsmith")
+        .expect("binary")
+        .args(args)
+        .output()
+        .expect("runs");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    (
+        out.status.code().unwrap_or(-1),
+        doc["findings"].as_array().cloned().unwrap_or_default(),
+    )
+}
+
+fn codes(findings: &[Value]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap_or("").to_string(),
+                f["resource"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn generated_config_leaves_only_what_a_reviewer_must_decide() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("mesh");
+    let gen = Command::cargo_bin("meshsmith")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["generate", "-o", out.to_str().expect("path"), &example()])
+        .output()
+        .expect("runs");
+    assert!(gen.status.success());
+    let (code, findings) = check(&[
+        "check",
+        &example(),
+        out.to_str().expect("path"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "no errors: {findings:?}");
+    let got = codes(&findings);
+    let want: Vec<(String, String)> = [
+        // Two deadline inversions come from the role table itself: an aggregator's 5 s
+        // against the 10 s of the external integration and worker it calls.
+        ("MS106", "Deployment workers/email-worker"),
+        ("MS203", "Service shop/notification-service"),
+        ("MS203", "Service shop/order-service"),
+        ("MS311", "PeerAuthentication edge/stripe-webhook"),
+    ]
+    .iter()
+    .map(|(c, r)| (c.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let webhook = findings
+        .iter()
+        .find(|f| f["code"] == "MS311")
+        .expect("MS311");
+    assert_eq!(webhook["severity"], "info");
+    assert!(webhook["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("reason:")));
+    let sidecar = findings
+        .iter()
+        .find(|f| f["code"] == "MS106")
+        .expect("MS106");
+    assert_eq!(sidecar["severity"], "warning");
+}
+
+#[test]
+fn todays_hard_coded_timeouts_are_reported() {
+    let (_, findings) = check(&["check", &example(), "--format", "json"]);
+    let too_long: Vec<String> = findings
+        .iter()
+        .filter(|f| f["code"] == "MS207")
+        .map(|f| f["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        too_long.iter().any(|m| m
+            .starts_with("calls from order-service.shop to payment-service.shop wait up to 30s")),
+        "{too_long:?}"
+    );
+    let missing: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["code"] == "MS205")
+        .filter_map(|f| f["resource"].as_str())
+        .collect();
+    // The callers with no timeout at all that call something synchronously.
+    assert_eq!(missing.len(), 4, "{missing:?}");
+    for f in &findings {
+        assert!(f["code"] != "MS201" && f["code"] != "MS321", "{f}");
+    }
+}
