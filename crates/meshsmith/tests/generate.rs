@@ -121,8 +121,12 @@ fn timeouts_and_retries_follow_the_roles() {
         "{per_try} x {} tries > 3 s",
         attempts + 1.0
     );
-    for grpc in ["user-service", "product-service"] {
-        let on = route("shop", grpc)
+    for (ns, grpc) in [
+        ("shop", "user-service"),
+        ("internal", "catalog-store"),
+        ("internal", "profile-store"),
+    ] {
+        let on = route(ns, grpc)
             .path(&["retries", "retryOn"])
             .as_str()
             .unwrap_or("")
