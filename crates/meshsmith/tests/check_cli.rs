@@ -51,19 +51,19 @@ const EXCEPTION: &str = "fires/MS311-permissive-mtls-exception.yaml";
 #[test]
 fn exit_codes_follow_fail_on() {
     assert_eq!(meshsmith(&["check", "clean"]).0, 0);
-    assert_eq!(meshsmith(&["check", HOST, "clean"]).0, 1);
+    assert_eq!(meshsmith(&["check", "clean", HOST]).0, 1);
     // A warning fails only from --fail-on warning down; an info only with --fail-on info.
-    assert_eq!(meshsmith(&["check", DR_HOST, "clean"]).0, 0);
+    assert_eq!(meshsmith(&["check", "clean", DR_HOST]).0, 0);
     assert_eq!(
-        meshsmith(&["check", DR_HOST, "clean", "--fail-on", "warning"]).0,
+        meshsmith(&["check", "clean", DR_HOST, "--fail-on", "warning"]).0,
         1
     );
     assert_eq!(
-        meshsmith(&["check", EXCEPTION, "clean", "--fail-on", "warning"]).0,
+        meshsmith(&["check", "clean", EXCEPTION, "--fail-on", "warning"]).0,
         0
     );
     assert_eq!(
-        meshsmith(&["check", EXCEPTION, "clean", "--fail-on", "info"]).0,
+        meshsmith(&["check", "clean", EXCEPTION, "--fail-on", "info"]).0,
         1
     );
 }
@@ -71,15 +71,15 @@ fn exit_codes_follow_fail_on() {
 #[test]
 fn per_code_levels_change_the_outcome() {
     assert_eq!(
-        meshsmith(&["check", HOST, "clean", "--ignore", "MS303"]).0,
+        meshsmith(&["check", "clean", HOST, "--ignore", "MS303"]).0,
         0
     );
     assert_eq!(
-        meshsmith(&["check", HOST, "clean", "--severity", "MS303=warning"]).0,
+        meshsmith(&["check", "clean", HOST, "--severity", "MS303=warning"]).0,
         0
     );
     assert_eq!(
-        meshsmith(&["check", DR_HOST, "clean", "--severity", "ms307=error"]).0,
+        meshsmith(&["check", "clean", DR_HOST, "--severity", "ms307=error"]).0,
         1
     );
     let (code, _, err) = meshsmith(&["check", "clean", "--ignore", "MS999"]);
@@ -106,8 +106,8 @@ fn unusable_input_is_reported_with_its_code_and_exits_2() {
 fn json_output_follows_its_schema() {
     let validator = schema("check-findings.schema.json");
     for args in [
-        vec!["check", HOST, "clean", "--format", "json"],
-        vec!["check", EXCEPTION, DR_HOST, "clean", "--format", "json"],
+        vec!["check", "clean", HOST, "--format", "json"],
+        vec!["check", "clean", EXCEPTION, DR_HOST, "--format", "json"],
         vec![
             "check",
             "fires/MS101-invalid-syntax.yaml",
@@ -120,7 +120,7 @@ fn json_output_follows_its_schema() {
         let doc: Value = serde_json::from_str(&out).expect("JSON output");
         assert_valid(&validator, &doc);
     }
-    let (_, out, _) = meshsmith(&["check", HOST, "clean", "--format", "json"]);
+    let (_, out, _) = meshsmith(&["check", "clean", HOST, "--format", "json"]);
     let doc: Value = serde_json::from_str(&out).expect("JSON output");
     let f = &doc["findings"][0];
     assert_eq!(f["code"], "MS303");
@@ -134,8 +134,8 @@ fn json_output_follows_its_schema() {
 fn sarif_output_is_valid_sarif_2_1_0() {
     let validator = schema("sarif-schema-2.1.0.json");
     for args in [
-        vec!["check", HOST, "clean", "--format", "sarif"],
-        vec!["check", EXCEPTION, DR_HOST, "clean", "--format", "sarif"],
+        vec!["check", "clean", HOST, "--format", "sarif"],
+        vec!["check", "clean", EXCEPTION, DR_HOST, "--format", "sarif"],
         vec![
             "check",
             "fires/MS101-invalid-syntax.yaml",
@@ -147,7 +147,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
         let doc: Value = serde_json::from_str(&out).expect("SARIF output is JSON");
         assert_valid(&validator, &doc);
     }
-    let (_, out, _) = meshsmith(&["check", HOST, "clean", "--format", "sarif"]);
+    let (_, out, _) = meshsmith(&["check", "clean", HOST, "--format", "sarif"]);
     let doc: Value = serde_json::from_str(&out).expect("SARIF output is JSON");
     let run = &doc["runs"][0];
     let result = &run["results"][0];
@@ -170,7 +170,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
 fn a_schema_violation_is_caught_by_the_sarif_schema() {
     // The validator must be able to fail: a result without its required message is invalid.
     let validator = schema("sarif-schema-2.1.0.json");
-    let (_, out, _) = meshsmith(&["check", HOST, "clean", "--format", "sarif"]);
+    let (_, out, _) = meshsmith(&["check", "clean", HOST, "--format", "sarif"]);
     let mut doc: Value = serde_json::from_str(&out).expect("SARIF output is JSON");
     if let Some(result) = doc["runs"][0]["results"][0].as_object_mut() {
         result.remove("message");
@@ -180,7 +180,7 @@ fn a_schema_violation_is_caught_by_the_sarif_schema() {
 
 #[test]
 fn text_output_shows_the_source_line() {
-    let (code, out, _) = meshsmith(&["check", HOST, "clean"]);
+    let (code, out, _) = meshsmith(&["check", "clean", HOST]);
     assert_eq!(code, 1);
     insta::assert_snapshot!("text-unknown-destination-host", out);
 }
@@ -189,8 +189,8 @@ fn text_output_shows_the_source_line() {
 fn crds_validate_istio_resources() {
     let (code, out, _) = meshsmith(&[
         "check",
-        "fires/MS302-crd-schema-violation.yaml",
         "clean",
+        "fires/MS302-crd-schema-violation.yaml",
         "--crds",
         "crds",
         "--format",

@@ -30,17 +30,17 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
         }
         let r = &target.resolved;
         let plain_ports = plain_ports(target);
-        if r.role == Role::WebhookReceiver && !plain_ports.is_empty() {
+        let outside = cx
+            .outside_plaintext(target)
+            .filter(|_| !plain_ports.is_empty());
+        if let Some(why) = outside {
             reasons.push(Reason::new(
                 format!("spec.rules[{}]", rules.len()),
                 format!(
                     "requests without identity to ports {}",
                     plain_ports.join(",")
                 ),
-                format!(
-                    "webhook receiver: outside senders have no mesh identity ({})",
-                    r.role_why
-                ),
+                format!("outside senders have no mesh identity: {why}"),
             ));
             rules.push(AuthorizationRule {
                 from: vec![RuleFrom {
@@ -60,14 +60,6 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 "{}: exposed by a Kubernetes Ingress ({ingress}) whose controller's identity is unknown; \
                  declare it as a caller or its requests will be denied",
                 s.id
-            ));
-        }
-        if let (Some((kind, at)), false) = (&s.exposure.direct, r.role == Role::WebhookReceiver) {
-            out.notes.push(format!(
-                "{}: exposed directly by a {} Service ({at}); plain traffic from outside has no identity \
-                 and will be denied unless it is declared a webhook receiver",
-                s.id,
-                kind.as_str()
             ));
         }
         if rules.is_empty() {

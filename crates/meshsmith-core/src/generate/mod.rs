@@ -186,6 +186,28 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Why a service must accept plain traffic from outside the mesh, if it must: a webhook
+    /// receiver, or a workload its own LoadBalancer or NodePort Service exposes. `None` when
+    /// not, or when the policy pins its mTLS mode.
+    pub fn outside_plaintext(&self, target: &Target) -> Option<String> {
+        let r = &target.resolved;
+        if r.mtls.is_some() {
+            return None;
+        }
+        if r.role == Role::WebhookReceiver {
+            return Some(format!(
+                "webhook receiver, plain traffic from outside the mesh reaches it: {}",
+                r.role_why
+            ));
+        }
+        target.service.exposure.direct.as_ref().map(|(kind, origin)| {
+            format!(
+                "plain traffic from outside the mesh reaches it directly through its {} Service ({origin})",
+                kind.as_str()
+            )
+        })
+    }
+
     /// Retry attempts `id` may have under the chain-wide budget, and why if lowered.
     pub fn retry_allowance(&self, id: &QualifiedName) -> Option<&retry_budget::Allowance> {
         self.retry_allowance.get(id)

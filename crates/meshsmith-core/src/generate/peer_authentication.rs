@@ -21,19 +21,14 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 format!("{} ({})", m.reason, r.why("mtls")),
                 (m.mode != MtlsMode::Strict).then(|| m.reason.clone()),
             ),
-            None if r.role == Role::WebhookReceiver => {
-                // The role's own reason says how outside traffic reaches it.
-                let reason = format!(
-                    "webhook receiver, plain traffic from outside the mesh reaches it: {}",
-                    r.role_why
-                );
-                (MtlsMode::Permissive, reason.clone(), Some(reason))
-            }
-            None => (
-                MtlsMode::Strict,
-                "default: only mesh workloads with a verified identity may connect".to_string(),
-                None,
-            ),
+            None => match cx.outside_plaintext(target) {
+                Some(reason) => (MtlsMode::Permissive, reason.clone(), Some(reason)),
+                None => (
+                    MtlsMode::Strict,
+                    "default: only mesh workloads with a verified identity may connect".to_string(),
+                    None,
+                ),
+            },
         };
         for w in &s.workloads {
             let Some(sel) = selector(w) else {

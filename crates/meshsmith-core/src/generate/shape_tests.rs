@@ -243,10 +243,29 @@ fn exposure_that_policies_cannot_admit_is_noted() {
         .notes
         .iter()
         .any(|n| n.starts_with("search-service.internal: exposed by a Kubernetes Ingress")));
-    assert!(c
-        .notes
+    // Direct exposure is admitted, not just noted: PERMISSIVE with its reason, and plain
+    // requests (no identity) allowed on the service's ports.
+    let pa = c
+        .find(Kind::PeerAuthentication, "shop", "review-service")
+        .expect("review-service PeerAuthentication");
+    let Spec::PeerAuthentication(spec) = &pa.spec else {
+        panic!("wrong spec")
+    };
+    assert_eq!(spec.mtls.mode, "PERMISSIVE");
+    assert!(pa
+        .annotations
+        .values()
+        .any(|r| r.contains("NodePort Service")));
+    let ap = c
+        .find(Kind::AuthorizationPolicy, "shop", "review-service")
+        .expect("review-service AuthorizationPolicy");
+    let Spec::AuthorizationPolicy(spec) = &ap.spec else {
+        panic!("wrong spec")
+    };
+    assert!(spec
+        .rules
         .iter()
-        .any(|n| n.starts_with("review-service.shop: exposed directly by a NodePort Service")));
+        .any(|r| r.from.iter().any(|f| f.source.not_principals == ["*"])));
     // The webhook receiver's direct exposure is handled, not noted.
     assert!(!c.notes.iter().any(|n| n.starts_with("stripe-webhook")));
 }

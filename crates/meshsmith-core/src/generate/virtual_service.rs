@@ -41,7 +41,9 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
         )];
         let mut http = Vec::new();
         for (i, port) in ports.iter().enumerate() {
-            let several = ports.len() > 1;
+            // A Service with more than one port (of any protocol) needs the port named in
+            // every destination, and each route matched to its port.
+            let several = s.ports.len() > 1;
             let route = route(cx, target, port, &host, several, i, &mut reasons);
             http.push(route);
         }

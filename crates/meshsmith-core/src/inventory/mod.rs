@@ -4,7 +4,7 @@
 //! Tolerant by design: a field of the wrong shape is read as absent rather than rejecting the
 //! object, because real manifests carry fields no schema knows. Objects without a namespace
 //! get the default one. A kind meshsmith does not use is noted and skipped; the same object
-//! twice is a warning and the first one wins.
+//! twice is a warning and the later one wins, as `kubectl apply` would leave it.
 
 mod pod;
 
@@ -38,7 +38,7 @@ pub fn collect(objects: &[Object], default_namespace: &str) -> Inventory {
     inv
 }
 
-/// Joins parts in input order: the same object twice is a warning and the first one wins;
+/// Joins parts in input order: the same object twice is a warning and the later one wins;
 /// every list comes out sorted by (namespace, name).
 pub fn merge(parts: Vec<Inventory>) -> Inventory {
     let mut all = Inventory::default();
@@ -54,46 +54,54 @@ pub fn merge(parts: Vec<Inventory>) -> Inventory {
         all.notes.extend(p.notes);
     }
     let mut notes = std::mem::take(&mut all.notes);
+    // The later definition wins, as `kubectl apply` of the same files in order would leave it:
+    // walk each list backwards and keep the first of each name seen.
     let mut seen: HashSet<String> = HashSet::new();
     let mut once = |label: String, origin: &Origin| {
         let fresh = seen.insert(label.clone());
         if !fresh {
             notes.push(Note {
                 origin: origin.clone(),
-                message: format!("{label} appears more than once; the first one is used"),
+                message: format!("{label} is defined again later; the later definition is used, as `kubectl apply` would"),
                 level: NoteLevel::Warning,
             });
         }
         fresh
     };
-    all.workloads.retain(|w| {
+    keep_last(&mut all.workloads, |w| {
         once(
             format!("{} {}/{}", w.kind.as_str(), w.namespace, w.name),
             &w.origin,
         )
     });
-    all.services
-        .retain(|s| once(format!("Service {}/{}", s.namespace, s.name), &s.origin));
-    all.service_accounts.retain(|a| {
+    keep_last(&mut all.services, |s| {
+        once(format!("Service {}/{}", s.namespace, s.name), &s.origin)
+    });
+    keep_last(&mut all.service_accounts, |a| {
         once(
             format!("ServiceAccount {}/{}", a.namespace, a.name),
             &a.origin,
         )
     });
-    all.namespaces
-        .retain(|n| once(format!("Namespace {}", n.name), &n.origin));
-    all.config_maps
-        .retain(|c| once(format!("ConfigMap {}/{}", c.namespace, c.name), &c.origin));
-    all.secrets
-        .retain(|c| once(format!("Secret {}/{}", c.namespace, c.name), &c.origin));
-    all.ingresses
-        .retain(|c| once(format!("Ingress {}/{}", c.namespace, c.name), &c.origin));
-    all.istio.retain(|r| {
+    keep_last(&mut all.namespaces, |n| {
+        once(format!("Namespace {}", n.name), &n.origin)
+    });
+    keep_last(&mut all.config_maps, |c| {
+        once(format!("ConfigMap {}/{}", c.namespace, c.name), &c.origin)
+    });
+    keep_last(&mut all.secrets, |c| {
+        once(format!("Secret {}/{}", c.namespace, c.name), &c.origin)
+    });
+    keep_last(&mut all.ingresses, |c| {
+        once(format!("Ingress {}/{}", c.namespace, c.name), &c.origin)
+    });
+    keep_last(&mut all.istio, |r| {
         once(
             format!("{} {}/{}", r.kind, r.namespace, r.name),
             &r.origin(),
         )
     });
+    notes.sort();
     all.notes = notes;
     let mut inv = all;
     let by_ns_name = |a: (&String, &String), b: (&String, &String)| a.cmp(&b);
@@ -113,6 +121,13 @@ pub fn merge(parts: Vec<Inventory>) -> Inventory {
     inv.istio
         .sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
     inv
+}
+
+/// Keeps the items `keep` accepts when offered from last to first.
+fn keep_last<T>(items: &mut Vec<T>, mut keep: impl FnMut(&T) -> bool) {
+    items.reverse();
+    items.retain(|i| keep(i));
+    items.reverse();
 }
 
 fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {

@@ -84,9 +84,12 @@ fn missing_namespace_defaults_and_duplicates_warn() {
     let loaded = load_text("in.yaml", text, &Limits::default()).unwrap();
     let inv = inventory(&loaded.objects, "default");
     assert_eq!(inv.service_accounts.len(), 1);
+    // The later definition is kept, as `kubectl apply` would; the earlier one is noted.
+    assert_eq!(inv.service_accounts[0].origin.line, 5);
     assert_eq!(inv.notes.len(), 1);
     assert_eq!(inv.notes[0].level, NoteLevel::Warning);
-    assert_eq!(inv.notes[0].origin.line, 5);
+    assert_eq!(inv.notes[0].origin.line, 1);
+    assert!(inv.notes[0].message.contains("later definition is used"));
     let other = inventory(&loaded.objects, "team-a");
     assert_eq!(other.service_accounts.len(), 2);
     assert_eq!(other.service_accounts[1].namespace, "team-a");

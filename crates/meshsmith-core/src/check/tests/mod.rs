@@ -22,13 +22,11 @@ pub fn fixture_path(rule: &RuleMeta) -> PathBuf {
         .join(format!("{}-{}.yaml", rule.code, rule.name))
 }
 
-/// Loads the overlay (if any) over the clean configuration and checks it.
+/// Loads the clean configuration, then the overlay (if any) over it, and checks it.
 pub fn run_fixture(overlay: Option<&Path>, crds: bool) -> Vec<Finding> {
-    let mut inputs: Vec<Input> = overlay
-        .map(|o| Input::Path(o.to_path_buf()))
-        .into_iter()
-        .collect();
-    inputs.push(Input::Path(Path::new(FIXTURES).join("clean")));
+    // The overlay comes last: a later definition replaces the clean one.
+    let mut inputs: Vec<Input> = vec![Input::Path(Path::new(FIXTURES).join("clean"))];
+    inputs.extend(overlay.map(|o| Input::Path(o.to_path_buf())));
     let mut config = CheckConfig::default();
     let loaded = match load(&inputs, &Limits::default()) {
         Ok(loaded) => loaded,
@@ -214,8 +212,8 @@ fn levels_silence_or_change_a_code() {
     let path = Path::new(FIXTURES).join("fires/MS303-unknown-destination-host.yaml");
     let loaded = load(
         &[
-            Input::Path(path),
             Input::Path(Path::new(FIXTURES).join("clean")),
+            Input::Path(path),
         ],
         &Limits::default(),
     )
@@ -243,8 +241,8 @@ fn the_retry_amplification_limit_is_configurable() {
     let path = Path::new(FIXTURES).join("fires/MS204-retry-amplification.yaml");
     let loaded = load(
         &[
-            Input::Path(path),
             Input::Path(Path::new(FIXTURES).join("clean")),
+            Input::Path(path),
         ],
         &Limits::default(),
     )

@@ -17,7 +17,8 @@
 //!   - {from: shop/orders, host: paymnts.shop, port: 8080}
 //! remove_edges: [...]    # same shape; drops edges other documents add
 //! ```
-//! Several documents merge: the first to mention a service wins, edges add up.
+//! Several documents merge: the last to mention a service wins (overlays load after the
+//! clean configuration), edges add up.
 
 use crate::check::hosts::selector_matches;
 use crate::check::rules::undeclared_port_protocol::name_declares_protocol;
@@ -67,7 +68,7 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
     let mut removed: Vec<(String, String, usize)> = Vec::new();
     for (d, doc) in docs.iter().enumerate() {
         for (key, node) in doc.doc.at("services").as_map() {
-            overrides.entry(key.clone()).or_insert(node);
+            overrides.insert(key.clone(), node);
         }
         edges.extend(doc.doc.at("edges").as_seq().iter().map(|e| (e, d)));
         for e in doc.doc.at("remove_edges").as_seq() {
