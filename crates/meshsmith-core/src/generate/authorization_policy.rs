@@ -28,7 +28,6 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 to: Vec::new(),
             });
         }
-        let r = &target.resolved;
         let plain_ports = plain_ports(target);
         let outside = cx
             .outside_plaintext(target)
