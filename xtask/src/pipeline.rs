@@ -3,9 +3,9 @@
 
 use meshsmith_core::generate::{generate, layout, GenerateOptions, Header};
 use meshsmith_core::infer::infer;
-use meshsmith_core::policy::Policy;
 use meshsmith_core::inventory::{collect, merge};
 use meshsmith_core::load::{load_each, Input, Limits};
+use meshsmith_core::policy::Policy;
 use std::path::Path;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -19,11 +19,16 @@ pub struct Counts {
 
 pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     let input = [Input::Path(dir.to_path_buf())];
-    let loaded = load_each(&input, &Limits::default(), |objects| collect(&objects, "default"))?;
+    let loaded = load_each(&input, &Limits::default(), |objects| {
+        collect(&objects, "default")
+    })?;
     let inv = merge(loaded.parts);
     let topology = infer(&inv);
     let mesh = generate(&topology, &Policy::default(), &GenerateOptions::default());
-    let header = Header { version: "bench".into(), inputs: vec![dir.display().to_string()] };
+    let header = Header {
+        version: "bench".into(),
+        inputs: vec![dir.display().to_string()],
+    };
     let files = layout(&mesh, &header);
     Ok(Counts {
         documents: loaded.documents,
