@@ -1,20 +1,30 @@
 //! Circuit breaking: connection-pool overflow and outlier ejection.
 //!
-//! Pool overflow is judged by the caller cluster's `upstream_cx_overflow`,
-//! `upstream_rq_pending_overflow` and `upstream_rq_active_overflow` plus the
-//! `x-envoy-overloaded` replies; ejection by `outlier_detection.ejections_enforced_total` and by
+//! Pool overflow runs at the spec's own thresholds, not scaled-down ones: the load is derived
+//! from them (for HTTP/1.1, `maxConnections` requests first open the pool's connections, then a
+//! burst of connections + pending + a few more; for HTTP/2, requests + a few more), every
+//! request stays on 127.0.0.1 and is held just long enough for the whole burst to be in flight.
+//! It is judged by the caller cluster's `upstream_cx_overflow`, `upstream_rq_pending_overflow`
+//! and `upstream_rq_active_overflow`, the `x-envoy-overloaded` replies, and by the pool having
+//! admitted its full configured capacity before refusing anything; ejection by `outlier_detection.ejections_enforced_total` and by
 //! how many requests the failing instance served before it stopped getting any.
 
 use super::{cluster_stat, secs, Ctx};
 use crate::app::Behaviour;
 use crate::client::{self, Reply};
 use crate::report::ScenarioResult;
-use crate::spec::Protocol;
+use crate::spec::{Protocol, ServiceSpec};
 
 /// Requests sent beyond the pool's capacity in one burst.
 const EXTRA: u32 = 6;
 /// An overflowed request must be answered within this; held ones take `hold` ms.
 const FAST_MS: u64 = 250;
+/// The shortest hold, and the extra hold per request in the burst: launching a burst of a few
+/// hundred connections takes a few hundred milliseconds on a busy 2-core machine.
+const MIN_HOLD_MS: u64 = 600;
+const HOLD_PER_REQUEST_MS: u64 = 3;
+/// The largest burst the lab sends; a pool larger than this cannot be shown to overflow here.
+const MAX_BURST: u32 = 4_200;
 
 pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
@@ -42,27 +52,32 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             .into_iter()
             .filter(|v| *v > 0)
             .min();
-        let hold = bound.map_or(600, |b| (b / 2).min(600));
+        let wanted = MIN_HOLD_MS.max(u64::from(burst) * HOLD_PER_REQUEST_MS);
+        let hold = bound.map_or(wanted, |b| (b / 2).min(wanted));
         let expected = format!(
-            "of {burst}, those beyond {} connections / {} pending / {} requests get 503 within {FAST_MS} ms",
+            "of {burst}, the first {capacity} admitted ({} connections / {} pending / {} requests), the rest 503 within {FAST_MS} ms",
             pool.max_connections, pool.max_pending_requests, pool.max_requests
         );
-        // A cold pool queues while connecting; open connections first so the burst meets
-        // the steady-state limits.
+        if burst > MAX_BURST {
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                format!(
+                    "a pool admitting {capacity} requests needs a burst of {burst}, more than the lab's {MAX_BURST}"
+                ),
+            ));
+            continue;
+        }
+        // A cold pool queues requests while it connects, so it refuses early; open the pool's
+        // connections first (HTTP/1.1: one per held request) so the burst meets the
+        // steady-state limits.
         ctx.settle(caller, callee).await;
+        if callee.protocol == Protocol::Http {
+            let warm = pool.max_connections.min(pool.max_requests);
+            burst_of(ctx, caller, callee, warm, hold).await;
+        }
         let before = ctx.cluster_stats(caller, callee).await;
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..burst {
-            let request = ctx.request(caller, callee, vec![("x-lab-delay-ms", hold.to_string())]);
-            tasks.spawn(async move {
-                let (port, req) = request?;
-                client::send(port, &req).await
-            });
-        }
-        let mut replies: Vec<Result<Reply, String>> = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            replies.push(joined.map_err(|e| e.to_string()).and_then(|r| r));
-        }
+        let replies = burst_of(ctx, caller, callee, burst, hold).await;
         let after = ctx.cluster_stats(caller, callee).await;
         let (Ok(before), Ok(after)) = (before, after) else {
             out.push(ctx.broken(
@@ -102,6 +117,11 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                 "overflow 503s took up to {}, not fast",
                 secs(slowest)
             ))
+        } else if (served as u64) < u64::from(capacity) {
+            Some(format!(
+                "only {served} of {burst} were admitted: {}'s pool refuses below its configured {capacity}",
+                callee.name
+            ))
         } else if counted < overloaded.len() as u64 {
             Some(format!(
                 "{} overloaded replies but overflow counters moved by {counted}",
@@ -113,6 +133,29 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         out.push(ctx.finish(&subject, expected, measured, failure));
     }
     out
+}
+
+/// Send `n` requests at once from `caller` to `callee`, each held `hold` ms by the callee.
+async fn burst_of(
+    ctx: &Ctx<'_>,
+    caller: &ServiceSpec,
+    callee: &ServiceSpec,
+    n: u32,
+    hold: u64,
+) -> Vec<Result<Reply, String>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let request = ctx.request(caller, callee, vec![("x-lab-delay-ms", hold.to_string())]);
+        tasks.spawn(async move {
+            let (port, req) = request?;
+            client::send(port, &req).await
+        });
+    }
+    let mut replies = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        replies.push(joined.map_err(|e| e.to_string()).and_then(|r| r));
+    }
+    replies
 }
 
 pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
