@@ -96,6 +96,11 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         scenarios.push(kind);
     }
     let (spec, old) = spec(args)?;
+    if args.incident.is_some() && old.is_none() {
+        return Err(anyhow!(
+            "--incident reads the old settings from the manifests: give PATH... instead of --spec"
+        ));
+    }
     let envoy = meshsmith_lab::locate_envoy(args.envoy.as_deref())?;
     // Progress goes to stderr, and only where a person watches it.
     let show = std::io::stderr().is_terminal();
@@ -106,9 +111,7 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(service) = &args.incident {
-        let old = old.ok_or_else(|| {
-            anyhow!("--incident reads the old settings from the manifests: give PATH... instead of --spec")
-        })?;
+        let old = old.unwrap_or_default();
         let report = meshsmith_lab::incident_blocking(&spec, service, &old, &envoy, &progress)?;
         match args.format {
             LabFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
