@@ -13,7 +13,7 @@ use super::{cluster_stat, secs, Ctx};
 use crate::app::Behaviour;
 use crate::client::{self, Reply};
 use crate::report::ScenarioResult;
-use crate::spec::{Protocol, ServiceSpec};
+use crate::spec::{ConnectionPool, Protocol, ServiceSpec};
 
 /// Requests sent beyond the pool's capacity in one burst.
 const EXTRA: u32 = 6;
@@ -37,23 +37,11 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         };
         let subject = format!("{} -> {}", caller.name, callee.name);
         ctx.start(&subject);
-        // HTTP/1.1 runs one request per connection and queues the rest as pending; HTTP/2
-        // multiplexes, so only the request limit counts once connections are open.
-        let capacity = match callee.protocol {
-            Protocol::Http => {
-                pool.max_connections.min(pool.max_requests) + pool.max_pending_requests
-            }
-            Protocol::Grpc => pool.max_requests,
-        };
-        let burst = capacity + EXTRA;
-        let t = &callee.traffic;
-        // Held requests must stay within every timeout so only the pool limits them.
-        let bound = [t.timeout_ms, t.retries.per_try_timeout_ms]
-            .into_iter()
-            .filter(|v| *v > 0)
-            .min();
-        let wanted = MIN_HOLD_MS.max(u64::from(burst) * HOLD_PER_REQUEST_MS);
-        let hold = bound.map_or(wanted, |b| (b / 2).min(wanted));
+        let Load {
+            capacity,
+            burst,
+            hold,
+        } = load(callee, pool);
         let expected = format!(
             "of {burst}, the first {capacity} admitted ({} connections / {} pending / {} requests), the rest 503 within {FAST_MS} ms",
             pool.max_connections, pool.max_pending_requests, pool.max_requests
@@ -88,9 +76,10 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             continue;
         };
         let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
-        let counted = stat("upstream_cx_overflow")
-            + stat("upstream_rq_pending_overflow")
-            + stat("upstream_rq_active_overflow");
+        // A refused request is counted as a pending (HTTP/1.1) or active (HTTP/2) overflow;
+        // connection overflows only say a request had to wait for a connection.
+        let counted = stat("upstream_rq_pending_overflow") + stat("upstream_rq_active_overflow");
+        let cx_overflow = stat("upstream_cx_overflow");
         let overloaded: Vec<&Reply> = replies
             .iter()
             .flatten()
@@ -103,7 +92,7 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             .unwrap_or(0);
         let served = replies.iter().flatten().filter(|r| r.ok()).count();
         let measured = format!(
-            "{} of {burst} overflowed (slowest {}), {served} served after {hold} ms hold; overflow counters +{counted}",
+            "{} of {burst} overflowed (slowest {}), {served} served after {hold} ms hold; request overflow +{counted}, connection overflow +{cx_overflow}",
             overloaded.len(),
             secs(slowest)
         );
@@ -124,7 +113,7 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             ))
         } else if counted < overloaded.len() as u64 {
             Some(format!(
-                "{} overloaded replies but overflow counters moved by {counted}",
+                "{} overloaded replies but request overflow counters moved by {counted}",
                 overloaded.len()
             ))
         } else {
@@ -133,6 +122,43 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         out.push(ctx.finish(&subject, expected, measured, failure));
     }
     out
+}
+
+/// The load a pool-overflow check sends, derived from the callee's own spec.
+#[derive(Debug, PartialEq, Eq)]
+struct Load {
+    /// Requests the pool admits at once.
+    capacity: u32,
+    /// Requests sent at once: the capacity plus `EXTRA`.
+    burst: u32,
+    /// How long the callee holds each request.
+    hold: u64,
+}
+
+fn load(callee: &ServiceSpec, pool: &ConnectionPool) -> Load {
+    // HTTP/1.1 runs one request per connection and queues the rest as pending; HTTP/2
+    // multiplexes, so only the request limit counts once connections are open.
+    let capacity = match callee.protocol {
+        Protocol::Http => pool
+            .max_connections
+            .min(pool.max_requests)
+            .saturating_add(pool.max_pending_requests),
+        Protocol::Grpc => pool.max_requests,
+    };
+    let burst = capacity.saturating_add(EXTRA);
+    let t = &callee.traffic;
+    // Held requests must stay within every timeout so only the pool limits them.
+    let bound = [t.timeout_ms, t.retries.per_try_timeout_ms]
+        .into_iter()
+        .filter(|v| *v > 0)
+        .min();
+    let wanted = MIN_HOLD_MS.max(u64::from(burst) * HOLD_PER_REQUEST_MS);
+    let hold = bound.map_or(wanted, |b| (b / 2).min(wanted));
+    Load {
+        capacity,
+        burst,
+        hold,
+    }
 }
 
 /// Send `n` requests at once from `caller` to `callee`, each held `hold` ms by the callee.
@@ -236,4 +262,62 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         out.push(ctx.finish(&subject, expected, measured, failure));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{MtlsMode, RetryPolicy, TrafficPolicy};
+
+    fn callee(protocol: Protocol, timeout_ms: u64, per_try_timeout_ms: u64) -> ServiceSpec {
+        ServiceSpec {
+            name: "s".into(),
+            namespace: "n".into(),
+            service_account: "s".into(),
+            protocol,
+            mtls: MtlsMode::Strict,
+            external_plaintext: false,
+            allowed_principals: vec![],
+            allow_unauthenticated: false,
+            instances: 1,
+            traffic: TrafficPolicy {
+                timeout_ms,
+                retries: RetryPolicy {
+                    attempts: 0,
+                    per_try_timeout_ms,
+                    retry_on: vec![],
+                },
+                outlier_detection: None,
+                connection_pool: None,
+            },
+        }
+    }
+
+    const POOL: ConnectionPool = ConnectionPool {
+        max_connections: 100,
+        max_pending_requests: 100,
+        max_requests: 1000,
+        max_requests_per_connection: 0,
+    };
+
+    #[test]
+    fn the_load_follows_the_real_thresholds() {
+        // HTTP/1.1: connections + pending, held long enough for 206 requests to be in flight
+        // but within half the per-try timeout.
+        let l = load(&callee(Protocol::Http, 5000, 1660), &POOL);
+        assert_eq!((l.capacity, l.burst, l.hold), (200, 206, 618));
+        let l = load(&callee(Protocol::Http, 5000, 1000), &POOL);
+        assert_eq!(l.hold, 500);
+        // HTTP/2: the request limit, a longer hold for the larger burst.
+        let l = load(&callee(Protocol::Grpc, 10_000, 0), &POOL);
+        assert_eq!((l.capacity, l.burst, l.hold), (1000, 1006, 3018));
+        let small = ConnectionPool {
+            max_connections: 4,
+            max_pending_requests: 4,
+            max_requests: 64,
+            max_requests_per_connection: 0,
+        };
+        let l = load(&callee(Protocol::Http, 0, 0), &small);
+        assert_eq!((l.capacity, l.burst, l.hold), (8, 14, MIN_HOLD_MS));
+    }
 }
