@@ -138,6 +138,7 @@ pub async fn replay(
     }
     let names: Vec<String> = chain.iter().map(|s| s.name.clone()).collect();
     let mut old_traffic = Vec::new();
+    let mut old_sources = Vec::new();
     for w in names.windows(2) {
         let hop = old
             .iter()
@@ -146,19 +147,12 @@ pub async fn replay(
                 LabError::Incident(format!("no old settings for {} -> {}", w[0], w[1]))
             })?;
         old_traffic.push(hop.traffic.clone());
+        let read = match hop.sources.is_empty() {
+            true => "none found".to_string(),
+            false => hop.sources.join(", "),
+        };
+        old_sources.push(format!("{} -> {}: {read}", hop.from, hop.to));
     }
-    let old_sources: Vec<String> = old
-        .iter()
-        .filter(|h| names.windows(2).any(|w| h.from == w[0] && h.to == w[1]))
-        .map(|h| {
-            let read = if h.sources.is_empty() {
-                "none found".to_string()
-            } else {
-                h.sources.join(", ")
-            };
-            format!("{} -> {}: {read}", h.from, h.to)
-        })
-        .collect();
     let longest_old = old_traffic.iter().map(|t| t.timeout_ms).max().unwrap_or(0);
     let with = |old: bool| {
         let services: Vec<ServiceSpec> = chain
