@@ -4,7 +4,9 @@
 //! In: a `LabSpec` and the name of the service that slowed down. The chain is that service, its
 //! first caller and, when there is one, that caller's first caller (e.g. api-gateway ->
 //! order-service -> payment-service): the front service's sidecar receives the load, the middle
-//! app calls the slow one through its own sidecar. Out: an `IncidentReport` with, per run, how
+//! app calls the slow one through its own sidecar. The old settings of each hop come from the
+//! callers' own configuration (`from_mesh::old_settings`, read from `map`'s timeout audit); the
+//! generated ones are the spec's. Out: an `IncidentReport` with, per run, how
 //! long the front caller was blocked and how many requests piled up at each hop (Envoy's
 //! `upstream_rq_active` + `upstream_rq_pending_active`, sampled). Wall time is kept short by
 //! scaling: the slow service holds each request `SLOW_HOLD_MS` instead of staying slow for
@@ -13,8 +15,9 @@
 use crate::client::{self, AppRequest};
 use crate::envoy::Stats;
 use crate::fleet::{fqdn, Fleet};
+use crate::from_mesh::OldHop;
 use crate::scenario::regex_escape;
-use crate::spec::{EdgeSpec, LabSpec, Protocol, RetryPolicy, ServiceSpec, TrafficPolicy};
+use crate::spec::{EdgeSpec, LabSpec, Protocol, ServiceSpec, TrafficPolicy};
 use crate::{app::Behaviour, LabError, Progress};
 use serde::Serialize;
 use std::path::Path;
@@ -28,8 +31,6 @@ pub const SLOW_HOLD_MS: u64 = 6_000;
 pub const RATE_PER_S: u64 = 20;
 /// How long the load lasts.
 pub const LOAD_MS: u64 = 4_000;
-/// The old route timeout from the incident story.
-pub const OLD_TIMEOUT_MS: u64 = 30_000;
 /// An answer faster than this counts as failing fast.
 const FAST_MS: u64 = 100;
 
@@ -41,6 +42,8 @@ pub struct IncidentReport {
     pub chain: Vec<String>,
     /// How the replay is scaled relative to the real incident, in words.
     pub scaling: String,
+    /// Where each hop's old settings were read (`KEY=value (file:line)`).
+    pub old_sources: Vec<String>,
     pub old: IncidentRun,
     pub generated: IncidentRun,
     pub wall_ms: u64,
@@ -77,20 +80,6 @@ pub struct HopFigures {
     /// Requests refused by the connection pool.
     pub overflowed: u64,
     pub ejections: u64,
-}
-
-/// The team's settings before the mesh: a long timeout and retries, no pool limits, no ejection.
-pub fn old_settings() -> TrafficPolicy {
-    TrafficPolicy {
-        timeout_ms: OLD_TIMEOUT_MS,
-        retries: RetryPolicy {
-            attempts: 2,
-            per_try_timeout_ms: 0,
-            retry_on: vec!["5xx".into(), "connect-failure".into()],
-        },
-        outlier_detection: None,
-        connection_pool: None,
-    }
 }
 
 fn describe(t: &TrafficPolicy) -> String {
@@ -131,6 +120,7 @@ fn first_caller<'a>(spec: &'a LabSpec, callee: &str, not: &str) -> Option<&'a Se
 pub async fn replay(
     spec: &LabSpec,
     service: &str,
+    old: &[OldHop],
     envoy: &Path,
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> Result<IncidentReport, LabError> {
@@ -147,14 +137,31 @@ pub async fn replay(
         chain.insert(0, front.clone());
     }
     let names: Vec<String> = chain.iter().map(|s| s.name.clone()).collect();
+    let mut old_traffic = Vec::new();
+    let mut old_sources = Vec::new();
+    for w in names.windows(2) {
+        let hop = old
+            .iter()
+            .find(|h| h.from == w[0] && h.to == w[1])
+            .ok_or_else(|| {
+                LabError::Incident(format!("no old settings for {} -> {}", w[0], w[1]))
+            })?;
+        old_traffic.push(hop.traffic.clone());
+        let read = match hop.sources.is_empty() {
+            true => "none found".to_string(),
+            false => hop.sources.join(", "),
+        };
+        old_sources.push(format!("{} -> {}: {read}", hop.from, hop.to));
+    }
+    let longest_old = old_traffic.iter().map(|t| t.timeout_ms).max().unwrap_or(0);
     let with = |old: bool| {
         let services: Vec<ServiceSpec> = chain
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 let mut s = s.clone();
-                if old && i > 0 {
-                    s.traffic = old_settings();
+                if let (true, Some(t)) = (old, i.checked_sub(1).and_then(|h| old_traffic.get(h))) {
+                    s.traffic = t.clone();
                 }
                 s
             })
@@ -184,17 +191,29 @@ pub async fn replay(
     Ok(IncidentReport {
         service: service.to_string(),
         chain: names.clone(),
-        scaling: format!(
-            "{service} holds every request {SLOW_HOLD_MS} ms (in the incident it stayed slow for minutes); \
-             {} receives {RATE_PER_S} req/s for {LOAD_MS} ms; the old {OLD_TIMEOUT_MS} ms timeout is longer \
-             than the hold, so under old settings callers wait the whole hold (in the incident: up to \
-             {OLD_TIMEOUT_MS} ms per try, times retries)",
-            names[0]
-        ),
+        scaling: scaling(service, &names[0], longest_old),
+        old_sources,
         old,
         generated,
         wall_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+fn scaling(service: &str, front: &str, longest_old_ms: u64) -> String {
+    let old = if longest_old_ms == 0 {
+        "the old settings set no timeout, so callers wait the whole hold".to_string()
+    } else if longest_old_ms > SLOW_HOLD_MS {
+        format!(
+            "the longest old timeout ({longest_old_ms} ms) is longer than the hold, so under old \
+             settings callers wait the whole hold (in the incident: the whole timeout)"
+        )
+    } else {
+        format!("the longest old timeout is {longest_old_ms} ms")
+    };
+    format!(
+        "{service} holds every request {SLOW_HOLD_MS} ms (in the incident it stayed slow for minutes); \
+         {front} receives {RATE_PER_S} req/s for {LOAD_MS} ms; {old}"
+    )
 }
 
 /// Counter names of one hop, read from the hop caller's sidecar.

@@ -1,6 +1,7 @@
 //! meshsmith-lab: mesh policy proven on real Envoy sidecars on 127.0.0.1.
 //!
 //! ```text
+//!   Topology + MeshConfig ──from_mesh::spec_from_mesh──▶ LabSpec (the generated resources)
 //!   LabSpec ──validate──▶ Fleet::start ──▶ scenario::run ──▶ LabReport
 //!   (spec)                 certs (CA + SPIFFE)   allowed edge, 403,       (report)
 //!                          apps (HTTP, gRPC)     STRICT / PERMISSIVE,
@@ -21,6 +22,7 @@ pub mod certs;
 pub mod client;
 pub mod envoy;
 pub mod fleet;
+pub mod from_mesh;
 pub mod incident;
 pub mod report;
 pub mod scenario;
@@ -132,10 +134,11 @@ pub fn run_blocking(
 pub fn incident_blocking(
     spec: &LabSpec,
     service: &str,
+    old: &[from_mesh::OldHop],
     envoy: &std::path::Path,
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> Result<IncidentReport, LabError> {
-    block_on_interruptible(incident::replay(spec, service, envoy, progress))
+    block_on_interruptible(incident::replay(spec, service, old, envoy, progress))
 }
 
 fn block_on_interruptible<T>(

@@ -1,9 +1,11 @@
-//! Breaking the policy on purpose makes exactly the matching scenario fail, with a message
-//! that says what broke.
+//! Breaking the policy on purpose, through the real path (a policy file given to generate, or
+//! an edited generated resource), makes exactly the matching scenario fail, with a message that
+//! says what broke.
 
 mod common;
 
-use common::{envoy_or_skip, fixture, options, serial};
+use common::{envoy_or_skip, generated, options, serial, shopfront, spec_from};
+use meshsmith_core::model::{Kind, Spec};
 use meshsmith_lab::{ScenarioKind, ScenarioResult};
 
 fn run(
@@ -29,17 +31,28 @@ fn find<'a>(
 }
 
 #[test]
-fn dropping_a_caller_from_an_authorization_policy_fails_that_edge() {
+fn dropping_a_caller_from_the_generated_authorization_policy_fails_that_edge() {
     let _lab = serial();
-    let mut spec = fixture();
-    let payment = spec
-        .services
-        .iter_mut()
-        .find(|s| s.name == "payment-service")
-        .expect("payment");
-    payment
-        .allowed_principals
-        .retain(|p| !p.ends_with("/sa/order-service"));
+    let (topology, mut mesh, trust_domain) = generated("");
+    let mut edited = 0;
+    for r in &mut mesh.resources {
+        if r.kind != Kind::AuthorizationPolicy || r.name != "payment-service" {
+            continue;
+        }
+        if let Spec::AuthorizationPolicy(ap) = &mut r.spec {
+            for rule in &mut ap.rules {
+                for from in &mut rule.from {
+                    let before = from.source.principals.len();
+                    from.source
+                        .principals
+                        .retain(|p| !p.ends_with("/sa/order-service"));
+                    edited += before - from.source.principals.len();
+                }
+            }
+        }
+    }
+    assert_eq!(edited, 1, "the generated policy allowed order-service once");
+    let spec = spec_from(&topology, &mesh, &trust_domain);
     let Some(results) = run(&spec, &[ScenarioKind::AllowedEdge], "dropping_a_caller") else {
         return;
     };
@@ -54,34 +67,18 @@ fn dropping_a_caller_from_an_authorization_policy_fails_that_edge() {
         why.contains("AuthorizationPolicy does not allow caller order-service"),
         "{why}"
     );
-    assert!(
-        find(
-            &results,
-            ScenarioKind::AllowedEdge,
-            "stripe-webhook -> payment-service"
-        )
-        .passed
-    );
-    assert!(
-        find(
-            &results,
-            ScenarioKind::AllowedEdge,
-            "api-gateway -> order-service"
-        )
-        .passed
-    );
+    for subject in [
+        "stripe-webhook -> payment-service",
+        "api-gateway -> order-service",
+    ] {
+        assert!(find(&results, ScenarioKind::AllowedEdge, subject).passed);
+    }
 }
 
 #[test]
-fn strict_on_the_webhook_receiver_fails_the_permissive_scenario() {
+fn a_strict_override_on_the_webhook_receiver_fails_the_permissive_scenario() {
     let _lab = serial();
-    let mut spec = fixture();
-    let webhook = spec
-        .services
-        .iter_mut()
-        .find(|s| s.name == "stripe-webhook")
-        .expect("webhook");
-    webhook.mtls = meshsmith_lab::spec::MtlsMode::Strict;
+    let spec = shopfront("services:\n  stripe-webhook.edge:\n    mtls: {mode: STRICT}\n");
     let kinds = [
         ScenarioKind::PermissiveAcceptsPlaintext,
         ScenarioKind::StrictRejectsPlaintext,
@@ -113,16 +110,10 @@ fn strict_on_the_webhook_receiver_fails_the_permissive_scenario() {
 }
 
 #[test]
-fn a_30s_timeout_fails_the_timeout_scenario() {
+fn a_30s_timeout_override_fails_the_timeout_scenario() {
     let _lab = serial();
-    let mut spec = fixture();
-    // The incident's setting: a 30 s route timeout on the payment service, no per-try timeout.
-    let payment = spec
-        .services
-        .iter_mut()
-        .find(|s| s.name == "payment-service")
-        .expect("payment");
-    payment.traffic.timeout_ms = 30_000;
+    // The incident's setting, written as a policy override for the payment service.
+    let spec = shopfront("services:\n  payment-service.shop:\n    timeout: 30s\n");
     let Some(results) = run(&spec, &[ScenarioKind::Timeout], "a_30s_timeout") else {
         return;
     };
@@ -151,4 +142,17 @@ fn a_30s_timeout_fails_the_timeout_scenario() {
         )
         .passed
     );
+}
+
+#[test]
+fn the_unbroken_policy_passes_the_same_scenarios() {
+    let _lab = serial();
+    let kinds = [
+        ScenarioKind::AllowedEdge,
+        ScenarioKind::PermissiveAcceptsPlaintext,
+    ];
+    let Some(results) = run(&shopfront(""), &kinds, "the_unbroken_policy") else {
+        return;
+    };
+    assert!(results.iter().all(|r| r.passed), "{results:?}");
 }

@@ -1,21 +1,26 @@
-//! The incident replay shows, in numbers, what the generated policy changes when the payment
-//! service slows down behind order-service and api-gateway.
+//! The incident replay on examples/shopfront shows, in numbers, what the generated policy
+//! changes when the payment service slows down behind order-service and api-gateway. The old
+//! settings are the ones the callers hard-code today (map's timeout audit), the new ones are the
+//! generated resources.
 
 mod common;
 
-use common::{envoy_or_skip, fixture, serial};
+use common::{envoy_or_skip, generated, serial, spec_from};
+use meshsmith_lab::from_mesh::old_settings;
 use meshsmith_lab::incident::SLOW_HOLD_MS;
 
 #[test]
-fn the_generated_policy_bounds_blocking_and_pile_up_where_old_settings_do_not() {
+fn the_generated_policy_bounds_blocking_where_the_old_settings_do_not() {
     let _lab = serial();
     let Some(envoy) = envoy_or_skip("incident_replay") else {
         return;
     };
-    let spec = fixture();
-    let report = meshsmith_lab::incident_blocking(&spec, "payment-service", &envoy, &|_| {})
+    let (topology, mesh, trust_domain) = generated("");
+    let spec = spec_from(&topology, &mesh, &trust_domain);
+    let old = old_settings(&topology, &spec);
+    let report = meshsmith_lab::incident_blocking(&spec, "payment-service", &old, &envoy, &|_| {})
         .expect("replay runs");
-    let (old, new) = (&report.old, &report.generated);
+    let (before, after) = (&report.old, &report.generated);
     eprintln!(
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
@@ -24,20 +29,35 @@ fn the_generated_policy_bounds_blocking_and_pile_up_where_old_settings_do_not() 
         report.chain,
         ["api-gateway", "order-service", "payment-service"]
     );
-    assert_eq!((old.hops.len(), new.hops.len()), (2, 2));
-    // Old settings: nothing cuts the slow service, so every request waits the whole hold and
-    // piles up at every hop of the chain.
-    assert_eq!(old.succeeded, old.requests);
-    assert!(old.blocked_p50_ms >= SLOW_HOLD_MS, "{old:?}");
-    for hop in &old.hops {
-        assert!(hop.peak_queue >= u64::from(old.requests) / 2, "{hop:?}");
+    assert!(
+        report
+            .old_sources
+            .iter()
+            .any(|s| s.starts_with("order-service -> payment-service: ")
+                && s.contains("PAYMENT_TIMEOUT=30s")
+                && s.contains("PAYMENT_RETRIES=3")),
+        "{:?}",
+        report.old_sources
+    );
+    assert_eq!((before.hops.len(), after.hops.len()), (2, 2));
+    // Old settings: the 30 s per-try timeout never cuts the slow service, so every request waits
+    // the whole hold and piles up at every hop.
+    assert_eq!(before.succeeded, before.requests);
+    assert!(before.blocked_p50_ms >= SLOW_HOLD_MS, "{before:?}");
+    for hop in &before.hops {
+        assert!(hop.peak_queue >= u64::from(before.requests) / 2, "{hop:?}");
         assert_eq!((hop.overflowed, hop.ejections), (0, 0), "{hop:?}");
     }
-    // Generated policy: timeouts bound the wait, pools bound the pile-up at each hop, and the
-    // rest fails fast instead of queueing.
-    assert!(new.blocked_max_ms < SLOW_HOLD_MS, "{new:?}");
-    assert!(new.failed_fast > 0, "{new:?}");
-    for (hop, callee) in new.hops.iter().zip(["order-service", "payment-service"]) {
+    // Generated policy: the front hop's timeout (from its VirtualService) bounds every wait,
+    // and the pile-up stays within each hop's generated pool.
+    let front_cut = spec
+        .service("order-service")
+        .map(|s| s.traffic.retries.per_try_timeout_ms)
+        .expect("order-service");
+    assert!(front_cut > 0 && front_cut < SLOW_HOLD_MS);
+    assert!(after.blocked_max_ms < SLOW_HOLD_MS, "{after:?}");
+    assert!(after.blocked_max_ms + 50 >= front_cut, "{after:?}");
+    for (hop, callee) in after.hops.iter().zip(["order-service", "payment-service"]) {
         let pool = spec
             .service(callee)
             .and_then(|s| s.traffic.connection_pool.clone())
@@ -47,7 +67,7 @@ fn the_generated_policy_bounds_blocking_and_pile_up_where_old_settings_do_not() 
         assert!(hop.peak_queue <= bound, "{hop:?} exceeds {bound}");
     }
     assert!(
-        new.blocked_total_ms * 2 < old.blocked_total_ms,
-        "{new:?} vs {old:?}"
+        after.blocked_total_ms * 2 < before.blocked_total_ms,
+        "{after:?} vs {before:?}"
     );
 }

@@ -1,20 +1,20 @@
-//! The whole lab on the fixture path: every scenario passes against real Envoy, and nothing
+//! The whole lab on the default path of examples/shopfront, built from its generated configuration: every scenario passes against real Envoy, and nothing
 //! (process or file) is left behind, also when the run is cancelled halfway.
 
 mod common;
 
-use common::{assert_cleaned_up, envoy_or_skip, fixture, options, serial};
+use common::{assert_cleaned_up, envoy_or_skip, options, serial, shopfront};
 use meshsmith_lab::{Progress, ScenarioKind};
 use std::sync::Mutex;
 
 #[test]
-fn every_scenario_passes_on_the_fixture_path_and_nothing_is_left_behind() {
+fn every_scenario_passes_on_the_generated_shopfront_path_and_nothing_is_left_behind() {
     let _lab = serial();
     let Some(envoy) = envoy_or_skip("every_scenario_passes") else {
         return;
     };
     let seen = Mutex::new(Vec::new());
-    let report = meshsmith_lab::run_blocking(&fixture(), &options(envoy, &[]), &|p| {
+    let report = meshsmith_lab::run_blocking(&shopfront(""), &options(envoy, &[]), &|p| {
         if let Progress::Running { scenario, .. } = p {
             seen.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -43,8 +43,11 @@ fn every_scenario_passes_on_the_fixture_path_and_nothing_is_left_behind() {
             "{kind} did not run"
         );
     }
-    // 3 edges, 3 callees for 403, 2 STRICT + 1 PERMISSIVE, 2 timeouts, 2 retries, 2 pools, 1 ejection.
-    assert_eq!(report.results.len(), 16);
+    // 3 edges, 3 callees for 403, 2 STRICT + 1 PERMISSIVE, 2 timeouts, 2 retries, 2 pools,
+    // 2 ejections (order-service and payment-service each run two instances).
+    assert_eq!(report.results.len(), 17);
+    // Every scenario within the product's bound on a 2-core machine.
+    assert!(report.wall_ms < 60_000, "wall time {} ms", report.wall_ms);
     assert!(
         !seen.lock().unwrap_or_else(|e| e.into_inner()).is_empty(),
         "no progress was reported"
@@ -61,7 +64,7 @@ fn cancelling_a_run_midway_stops_every_envoy_and_removes_the_run_folder() {
     let started: Mutex<Option<(Vec<u32>, std::path::PathBuf)>> = Mutex::new(None);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let tx = Mutex::new(Some(tx));
-    let spec = fixture();
+    let spec = shopfront("");
     let opts = options(envoy, &[ScenarioKind::Timeout]);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let outcome = runtime.block_on(async {
@@ -105,7 +108,7 @@ fn a_panic_midway_still_stops_every_envoy() {
         return;
     };
     let started: Mutex<Option<(Vec<u32>, std::path::PathBuf)>> = Mutex::new(None);
-    let spec = fixture();
+    let spec = shopfront("");
     let opts = options(envoy, &[ScenarioKind::AllowedEdge]);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         meshsmith_lab::run_blocking(&spec, &opts, &|p| match p {

@@ -1,9 +1,11 @@
-//! `meshsmith lab` as a person runs it: a clear error without Envoy, JSON that parses, and a
-//! real Ctrl-C that leaves no Envoy running.
+//! `meshsmith lab` as a person runs it: on the example's manifests (the lab built from the
+//! generated configuration, text and JSON, a broken policy file, the incident replay), a clear
+//! error without Envoy, and a real Ctrl-C or SIGTERM that leaves no Envoy running.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = concat!(
@@ -11,8 +13,22 @@ const FIXTURE: &str = concat!(
     "/../meshsmith-lab/tests/fixtures/shopfront-path.json"
 );
 
+const SHOPFRONT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shopfront");
+
+/// Run from a folder with no meshsmith.yaml, so only an explicit --policy applies.
 fn meshsmith() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_meshsmith"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshsmith"));
+    cmd.current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// Envoy-backed tests share two cores; one lab at a time keeps their timing figures honest.
+static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn envoy_or_skip(test: &str) -> Option<PathBuf> {
@@ -66,19 +82,183 @@ fn an_unknown_scenario_name_lists_the_known_ones() {
 }
 
 #[test]
+fn the_example_runs_every_scenario_from_its_generated_configuration() {
+    let _lab = serial();
+    let Some(envoy) = envoy_or_skip("the_example_runs") else {
+        return;
+    };
+    let started = Instant::now();
+    let out = meshsmith()
+        .args(["lab", SHOPFRONT, "--envoy"])
+        .arg(&envoy)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    let wall = started.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    for service in [
+        "api-gateway.edge",
+        "order-service.shop",
+        "payment-service.shop",
+        "stripe-webhook.edge",
+    ] {
+        assert!(
+            text.contains(&format!("  {service} (")),
+            "{service} not under test:\n{text}"
+        );
+    }
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("PASS") || l.starts_with("FAIL"))
+        .collect();
+    assert_eq!(rows.len(), 17, "{text}");
+    assert!(rows.iter().all(|r| r.starts_with("PASS")), "{text}");
+    // The pool rows run at the generated thresholds.
+    assert!(
+        rows.iter()
+            .filter(|r| r.contains("pool-overflow"))
+            .all(
+                |r| r.contains("100 connections / 100 pending / 1000 requests")
+                    && r.contains("200 served")
+            ),
+        "{text}"
+    );
+    assert!(text.contains("17 passed, 0 failed"), "{text}");
+    assert!(wall < Duration::from_secs(60), "took {wall:?}");
+}
+
+#[test]
+fn a_policy_file_that_breaks_mtls_fails_the_matching_scenario_with_exit_1() {
+    let _lab = serial();
+    let Some(envoy) = envoy_or_skip("a_policy_file_that_breaks_mtls") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let policy = tmp.path().join("meshsmith.yaml");
+    std::fs::write(
+        &policy,
+        "services:\n  stripe-webhook.edge:\n    mtls: {mode: STRICT}\n",
+    )
+    .expect("write");
+    let out = meshsmith()
+        .args([
+            "lab",
+            SHOPFRONT,
+            "--scenario",
+            "permissive-accepts-plaintext",
+            "--policy",
+        ])
+        .arg(&policy)
+        .arg("--envoy")
+        .arg(&envoy)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL  permissive-accepts-plaintext"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stripe-webhook takes plain traffic from outside the mesh"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_incident_replay_reads_old_settings_from_the_manifests() {
+    let _lab = serial();
+    let Some(envoy) = envoy_or_skip("the_incident_replay") else {
+        return;
+    };
+    let out = meshsmith()
+        .args([
+            "lab",
+            SHOPFRONT,
+            "--incident",
+            "payment-service",
+            "--format",
+            "json",
+            "--envoy",
+        ])
+        .arg(&envoy)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    eprintln!("{doc:#}");
+    let sources = doc["old_sources"].to_string();
+    assert!(
+        sources.contains("PAYMENT_TIMEOUT=30s") && sources.contains("PAYMENT_RETRIES=3"),
+        "{sources}"
+    );
+    let old = doc["old"]["settings"].to_string();
+    assert!(
+        old.contains(
+            "order-service -> payment-service: timeout 120000 ms (per try 30000 ms), 3 retries"
+        ),
+        "{old}"
+    );
+    let new = doc["generated"]["settings"].to_string();
+    assert!(new.contains("order-service -> payment-service: timeout 10000 ms (per try 5000 ms), 1 retries, pool 100/100/1000"), "{new}");
+}
+
+#[test]
+fn incident_and_service_choice_errors_are_usage_errors() {
+    let out = meshsmith()
+        .args(["lab", "--spec", FIXTURE, "--incident", "payment-service"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give PATH... instead of --spec"));
+    let out = meshsmith()
+        .args(["lab", SHOPFRONT, "--services", "payment-service,nope"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("service `nope` is not in the graph"));
+    let out = meshsmith()
+        .args([
+            "lab",
+            SHOPFRONT,
+            "--services",
+            "email-worker,payment-service",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("calls another"));
+}
+
+#[test]
 fn json_output_carries_each_result_with_expected_and_measured() {
+    let _lab = serial();
     let Some(envoy) = envoy_or_skip("json_output") else {
         return;
     };
     let out = meshsmith()
         .args([
             "lab",
-            "--spec",
-            FIXTURE,
+            SHOPFRONT,
             "--format",
             "json",
             "--scenario",
             "allowed-edge",
+            "--scenario",
+            "pool-overflow",
             "--envoy",
         ])
         .arg(&envoy)
@@ -92,17 +272,25 @@ fn json_output_carries_each_result_with_expected_and_measured() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let results = doc["results"].as_array().cloned().unwrap_or_default();
-    assert_eq!(results.len(), 3);
+    assert_eq!(results.len(), 5);
     for r in &results {
-        assert_eq!(r["scenario"], "allowed-edge");
-        assert_eq!(r["passed"], true);
-        assert!(
-            r["measured"]
-                .as_str()
-                .is_some_and(|m| m.contains("rbac allowed +1")),
-            "{r}"
-        );
+        assert_eq!(r["passed"], true, "{r}");
+        let measured = r["measured"].as_str().unwrap_or_default();
+        match r["scenario"].as_str() {
+            Some("allowed-edge") => assert!(measured.contains("rbac allowed +1"), "{r}"),
+            Some("pool-overflow") => {
+                // The generated DestinationRule's pool: 100 connections + 100 pending + 6 more.
+                assert!(measured.contains(" of 206 overflowed"), "{r}");
+                let expected = r["expected"].as_str().unwrap_or_default();
+                assert!(expected.contains("the first 200 admitted"), "{r}");
+            }
+            other => panic!("unexpected scenario {other:?}"),
+        }
     }
+    assert!(
+        doc["wall_ms"].as_u64().is_some_and(|ms| ms < 60_000),
+        "{doc}"
+    );
 }
 
 /// Processes whose command line mentions `needle`.
@@ -129,6 +317,7 @@ fn alive(pid: u32) -> bool {
 
 #[test]
 fn ctrl_c_stops_every_envoy_and_removes_the_run_folder() {
+    let _lab = serial();
     let Some(envoy) = envoy_or_skip("ctrl_c") else {
         return;
     };
@@ -137,6 +326,7 @@ fn ctrl_c_stops_every_envoy_and_removes_the_run_folder() {
 
 #[test]
 fn sigterm_stops_every_envoy_and_removes_the_run_folder() {
+    let _lab = serial();
     let Some(envoy) = envoy_or_skip("sigterm") else {
         return;
     };
@@ -146,7 +336,7 @@ fn sigterm_stops_every_envoy_and_removes_the_run_folder() {
 /// Start a run, wait for its sidecars, send `signal` to meshsmith alone (not its children).
 fn signal_midway_stops_everything(envoy: &Path, signal: &str) {
     let child = meshsmith()
-        .args(["lab", "--spec", FIXTURE, "--scenario", "timeout", "--envoy"])
+        .args(["lab", SHOPFRONT, "--scenario", "timeout", "--envoy"])
         .arg(envoy)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -155,7 +345,8 @@ fn signal_midway_stops_everything(envoy: &Path, signal: &str) {
     // Wait until this run's sidecars are up (their config lives in a meshsmith-lab- folder).
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut sidecars = Vec::new();
-    while sidecars.len() < 5 && Instant::now() < deadline {
+    // api-gateway, order-service x2, payment-service x2, stripe-webhook.
+    while sidecars.len() < 6 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
         sidecars = processes_mentioning("/meshsmith-lab-")
             .into_iter()
@@ -171,7 +362,7 @@ fn signal_midway_stops_everything(envoy: &Path, signal: &str) {
             })
             .collect();
     }
-    assert_eq!(sidecars.len(), 5, "sidecars of the run did not all start");
+    assert_eq!(sidecars.len(), 6, "sidecars of the run did not all start");
     let run_dir = std::fs::read(format!("/proc/{}/cmdline", sidecars[0]))
         .ok()
         .and_then(|c| {

@@ -1,20 +1,30 @@
 //! Circuit breaking: connection-pool overflow and outlier ejection.
 //!
-//! Pool overflow is judged by the caller cluster's `upstream_cx_overflow`,
-//! `upstream_rq_pending_overflow` and `upstream_rq_active_overflow` plus the
-//! `x-envoy-overloaded` replies; ejection by `outlier_detection.ejections_enforced_total` and by
+//! Pool overflow runs at the spec's own thresholds, not scaled-down ones: the load is derived
+//! from them (for HTTP/1.1, `maxConnections` requests first open the pool's connections, then a
+//! burst of connections + pending + a few more; for HTTP/2, requests + a few more), every
+//! request stays on 127.0.0.1 and is held just long enough for the whole burst to be in flight.
+//! It is judged by the caller cluster's `upstream_cx_overflow`, `upstream_rq_pending_overflow`
+//! and `upstream_rq_active_overflow`, the `x-envoy-overloaded` replies, and by the pool having
+//! admitted its full configured capacity before refusing anything; ejection by `outlier_detection.ejections_enforced_total` and by
 //! how many requests the failing instance served before it stopped getting any.
 
 use super::{cluster_stat, secs, Ctx};
 use crate::app::Behaviour;
 use crate::client::{self, Reply};
 use crate::report::ScenarioResult;
-use crate::spec::Protocol;
+use crate::spec::{ConnectionPool, Protocol, ServiceSpec};
 
 /// Requests sent beyond the pool's capacity in one burst.
 const EXTRA: u32 = 6;
 /// An overflowed request must be answered within this; held ones take `hold` ms.
 const FAST_MS: u64 = 250;
+/// The shortest hold, and the extra hold per request in the burst: launching a burst of a few
+/// hundred connections takes a few hundred milliseconds on a busy 2-core machine.
+const MIN_HOLD_MS: u64 = 600;
+const HOLD_PER_REQUEST_MS: u64 = 3;
+/// The largest burst the lab sends; a pool larger than this cannot be shown to overflow here.
+const MAX_BURST: u32 = 4_200;
 
 pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
@@ -27,42 +37,35 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         };
         let subject = format!("{} -> {}", caller.name, callee.name);
         ctx.start(&subject);
-        // HTTP/1.1 runs one request per connection and queues the rest as pending; HTTP/2
-        // multiplexes, so only the request limit counts once connections are open.
-        let capacity = match callee.protocol {
-            Protocol::Http => {
-                pool.max_connections.min(pool.max_requests) + pool.max_pending_requests
-            }
-            Protocol::Grpc => pool.max_requests,
-        };
-        let burst = capacity + EXTRA;
-        let t = &callee.traffic;
-        // Held requests must stay within every timeout so only the pool limits them.
-        let bound = [t.timeout_ms, t.retries.per_try_timeout_ms]
-            .into_iter()
-            .filter(|v| *v > 0)
-            .min();
-        let hold = bound.map_or(600, |b| (b / 2).min(600));
+        let Load {
+            capacity,
+            burst,
+            hold,
+        } = load(callee, pool);
         let expected = format!(
-            "of {burst}, those beyond {} connections / {} pending / {} requests get 503 within {FAST_MS} ms",
+            "of {burst}, the first {capacity} admitted ({} connections / {} pending / {} requests), the rest 503 within {FAST_MS} ms",
             pool.max_connections, pool.max_pending_requests, pool.max_requests
         );
-        // A cold pool queues while connecting; open connections first so the burst meets
-        // the steady-state limits.
+        if burst > MAX_BURST {
+            out.push(ctx.broken(
+                &subject,
+                expected,
+                format!(
+                    "a pool admitting {capacity} requests needs a burst of {burst}, more than the lab's {MAX_BURST}"
+                ),
+            ));
+            continue;
+        }
+        // A cold pool queues requests while it connects, so it refuses early; open the pool's
+        // connections first (HTTP/1.1: one per held request) so the burst meets the
+        // steady-state limits.
         ctx.settle(caller, callee).await;
+        if callee.protocol == Protocol::Http {
+            let warm = pool.max_connections.min(pool.max_requests);
+            burst_of(ctx, caller, callee, warm, hold).await;
+        }
         let before = ctx.cluster_stats(caller, callee).await;
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..burst {
-            let request = ctx.request(caller, callee, vec![("x-lab-delay-ms", hold.to_string())]);
-            tasks.spawn(async move {
-                let (port, req) = request?;
-                client::send(port, &req).await
-            });
-        }
-        let mut replies: Vec<Result<Reply, String>> = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            replies.push(joined.map_err(|e| e.to_string()).and_then(|r| r));
-        }
+        let replies = burst_of(ctx, caller, callee, burst, hold).await;
         let after = ctx.cluster_stats(caller, callee).await;
         let (Ok(before), Ok(after)) = (before, after) else {
             out.push(ctx.broken(
@@ -73,9 +76,10 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             continue;
         };
         let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
-        let counted = stat("upstream_cx_overflow")
-            + stat("upstream_rq_pending_overflow")
-            + stat("upstream_rq_active_overflow");
+        // A refused request is counted as a pending (HTTP/1.1) or active (HTTP/2) overflow;
+        // connection overflows only say a request had to wait for a connection.
+        let counted = stat("upstream_rq_pending_overflow") + stat("upstream_rq_active_overflow");
+        let cx_overflow = stat("upstream_cx_overflow");
         let overloaded: Vec<&Reply> = replies
             .iter()
             .flatten()
@@ -88,7 +92,7 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             .unwrap_or(0);
         let served = replies.iter().flatten().filter(|r| r.ok()).count();
         let measured = format!(
-            "{} of {burst} overflowed (slowest {}), {served} served after {hold} ms hold; overflow counters +{counted}",
+            "{} of {burst} overflowed (slowest {}), {served} served after {hold} ms hold; request overflow +{counted}, connection overflow +{cx_overflow}",
             overloaded.len(),
             secs(slowest)
         );
@@ -102,9 +106,14 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                 "overflow 503s took up to {}, not fast",
                 secs(slowest)
             ))
+        } else if (served as u64) < u64::from(capacity) {
+            Some(format!(
+                "only {served} of {burst} were admitted: {}'s pool refuses below its configured {capacity}",
+                callee.name
+            ))
         } else if counted < overloaded.len() as u64 {
             Some(format!(
-                "{} overloaded replies but overflow counters moved by {counted}",
+                "{} overloaded replies but request overflow counters moved by {counted}",
                 overloaded.len()
             ))
         } else {
@@ -113,6 +122,66 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         out.push(ctx.finish(&subject, expected, measured, failure));
     }
     out
+}
+
+/// The load a pool-overflow check sends, derived from the callee's own spec.
+#[derive(Debug, PartialEq, Eq)]
+struct Load {
+    /// Requests the pool admits at once.
+    capacity: u32,
+    /// Requests sent at once: the capacity plus `EXTRA`.
+    burst: u32,
+    /// How long the callee holds each request.
+    hold: u64,
+}
+
+fn load(callee: &ServiceSpec, pool: &ConnectionPool) -> Load {
+    // HTTP/1.1 runs one request per connection and queues the rest as pending; HTTP/2
+    // multiplexes, so only the request limit counts once connections are open.
+    let capacity = match callee.protocol {
+        Protocol::Http => pool
+            .max_connections
+            .min(pool.max_requests)
+            .saturating_add(pool.max_pending_requests),
+        Protocol::Grpc => pool.max_requests,
+    };
+    let burst = capacity.saturating_add(EXTRA);
+    let t = &callee.traffic;
+    // Held requests must stay within every timeout so only the pool limits them.
+    let bound = [t.timeout_ms, t.retries.per_try_timeout_ms]
+        .into_iter()
+        .filter(|v| *v > 0)
+        .min();
+    let wanted = MIN_HOLD_MS.max(u64::from(burst) * HOLD_PER_REQUEST_MS);
+    let hold = bound.map_or(wanted, |b| (b / 2).min(wanted));
+    Load {
+        capacity,
+        burst,
+        hold,
+    }
+}
+
+/// Send `n` requests at once from `caller` to `callee`, each held `hold` ms by the callee.
+async fn burst_of(
+    ctx: &Ctx<'_>,
+    caller: &ServiceSpec,
+    callee: &ServiceSpec,
+    n: u32,
+    hold: u64,
+) -> Vec<Result<Reply, String>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let request = ctx.request(caller, callee, vec![("x-lab-delay-ms", hold.to_string())]);
+        tasks.spawn(async move {
+            let (port, req) = request?;
+            client::send(port, &req).await
+        });
+    }
+    let mut replies = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        replies.push(joined.map_err(|e| e.to_string()).and_then(|r| r));
+    }
+    replies
 }
 
 pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
@@ -193,4 +262,62 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         out.push(ctx.finish(&subject, expected, measured, failure));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{MtlsMode, RetryPolicy, TrafficPolicy};
+
+    fn callee(protocol: Protocol, timeout_ms: u64, per_try_timeout_ms: u64) -> ServiceSpec {
+        ServiceSpec {
+            name: "s".into(),
+            namespace: "n".into(),
+            service_account: "s".into(),
+            protocol,
+            mtls: MtlsMode::Strict,
+            external_plaintext: false,
+            allowed_principals: vec![],
+            allow_unauthenticated: false,
+            instances: 1,
+            traffic: TrafficPolicy {
+                timeout_ms,
+                retries: RetryPolicy {
+                    attempts: 0,
+                    per_try_timeout_ms,
+                    retry_on: vec![],
+                },
+                outlier_detection: None,
+                connection_pool: None,
+            },
+        }
+    }
+
+    const POOL: ConnectionPool = ConnectionPool {
+        max_connections: 100,
+        max_pending_requests: 100,
+        max_requests: 1000,
+        max_requests_per_connection: 0,
+    };
+
+    #[test]
+    fn the_load_follows_the_real_thresholds() {
+        // HTTP/1.1: connections + pending, held long enough for 206 requests to be in flight
+        // but within half the per-try timeout.
+        let l = load(&callee(Protocol::Http, 5000, 1660), &POOL);
+        assert_eq!((l.capacity, l.burst, l.hold), (200, 206, 618));
+        let l = load(&callee(Protocol::Http, 5000, 1000), &POOL);
+        assert_eq!(l.hold, 500);
+        // HTTP/2: the request limit, a longer hold for the larger burst.
+        let l = load(&callee(Protocol::Grpc, 10_000, 0), &POOL);
+        assert_eq!((l.capacity, l.burst, l.hold), (1000, 1006, 3018));
+        let small = ConnectionPool {
+            max_connections: 4,
+            max_pending_requests: 4,
+            max_requests: 64,
+            max_requests_per_connection: 0,
+        };
+        let l = load(&callee(Protocol::Http, 0, 0), &small);
+        assert_eq!((l.capacity, l.burst, l.hold), (8, 14, MIN_HOLD_MS));
+    }
 }

@@ -1,7 +1,13 @@
-//! Shared by the lab's integration tests: finding Envoy (or skipping loudly), the fixture spec,
-//! one lab at a time, and checks that nothing outlived a run.
+//! Shared by the lab's integration tests: finding Envoy (or skipping loudly), the spec built
+//! from the real examples/shopfront (load -> inventory -> infer -> generate -> spec_from_mesh,
+//! with an optional policy file), one lab at a time, and checks that nothing outlived a run.
 #![allow(dead_code)]
 
+use meshsmith_core::generate::{generate, GenerateOptions};
+use meshsmith_core::load::{load, Input, Limits};
+use meshsmith_core::model::{MeshConfig, Topology};
+use meshsmith_core::policy;
+use meshsmith_lab::from_mesh::{choose_path, spec_from_mesh};
 use meshsmith_lab::{LabOptions, LabSpec, ScenarioKind};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,9 +44,28 @@ pub fn envoy_or_skip(test: &str) -> Option<PathBuf> {
     }
 }
 
-pub fn fixture() -> LabSpec {
-    let text = include_str!("../fixtures/shopfront-path.json");
-    serde_json::from_str(text).expect("fixture parses")
+const SHOPFRONT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shopfront");
+
+/// The example's graph and its generated configuration under `policy_text` (a meshsmith.yaml).
+pub fn generated(policy_text: &str) -> (Topology, MeshConfig, String) {
+    let loaded = load(&[Input::parse(SHOPFRONT)], &Limits::default()).expect("example loads");
+    let inventory = meshsmith_core::inventory::inventory(&loaded.objects, "default");
+    let topology = meshsmith_core::infer::infer(&inventory);
+    let policy = policy::parse("meshsmith.yaml", policy_text).expect("policy parses");
+    let mesh = generate(&topology, &policy, &GenerateOptions::default());
+    (topology, mesh, policy.trust_domain)
+}
+
+/// The lab spec of the default path, from the generated configuration.
+pub fn spec_from(topology: &Topology, mesh: &MeshConfig, trust_domain: &str) -> LabSpec {
+    let path = choose_path(topology).expect("a path");
+    spec_from_mesh(topology, mesh, &path, trust_domain).expect("spec")
+}
+
+/// The default path of examples/shopfront under `policy_text`.
+pub fn shopfront(policy_text: &str) -> LabSpec {
+    let (topology, mesh, trust_domain) = generated(policy_text);
+    spec_from(&topology, &mesh, &trust_domain)
 }
 
 pub fn options(envoy: PathBuf, scenarios: &[ScenarioKind]) -> LabOptions {

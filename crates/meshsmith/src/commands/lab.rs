@@ -1,9 +1,15 @@
-//! `meshsmith lab`: bring up real Envoy sidecars for a lab spec and prove the policy, or replay
-//! the incident with `--incident SERVICE`. Exit 0 when every scenario passed, 1 when any failed,
-//! 2 when the lab could not run (bad spec, Envoy missing).
+//! `meshsmith lab PATH...`: infer the graph, generate the mesh configuration (with the policy
+//! file, as `generate` does), choose services (one path exercising every kind of policy, or
+//! `--services`), translate their generated resources into a lab spec and prove it on real Envoy
+//! sidecars; or replay the incident with `--incident SERVICE`, old settings read from the
+//! manifests. `--spec FILE` runs a hand-written spec instead. Exit 0 when every scenario passed,
+//! 1 when any failed, 2 when the lab could not run (bad input, bad spec, Envoy missing).
 
+use crate::commands::generate::{build, load_policy, ConfigArgs};
+use crate::input::InputArgs;
 use crate::render::lab as render;
-use anyhow::Context;
+use anyhow::{anyhow, Context};
+use meshsmith_lab::from_mesh::{choose_path, old_settings, spec_from_mesh, OldHop};
 use meshsmith_lab::{LabOptions, LabSpec, Progress, ScenarioKind};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -17,9 +23,25 @@ pub enum LabFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct LabArgs {
-    /// Lab spec (JSON): the services on one path through the graph, their policy and edges.
+    /// Manifest files, folders (read recursively for .yaml, .yml, .json), or `-` for stdin.
+    #[arg(
+        value_name = "PATH",
+        required_unless_present = "spec",
+        conflicts_with = "spec"
+    )]
+    pub paths: Vec<String>,
+    /// Namespace for objects that name none (as `kubectl apply -n` would).
+    #[arg(long, short = 'n', default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Services to bring up (`name` or `name.namespace`, comma-separated); default: a gateway ->
+    /// aggregator -> external integration path with a webhook receiver also calling it.
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub services: Vec<String>,
+    /// Advanced: run a hand-written lab spec (JSON) instead of the generated configuration.
     #[arg(long, value_name = "FILE")]
-    pub spec: PathBuf,
+    pub spec: Option<PathBuf>,
     /// Envoy binary (else MESHSMITH_ENVOY, else `envoy` on PATH).
     #[arg(long, value_name = "PATH")]
     pub envoy: Option<PathBuf>,
@@ -34,11 +56,37 @@ pub struct LabArgs {
     pub scenarios: Vec<String>,
 }
 
+/// The spec to run and, when it was built from manifests, each hop's settings before the mesh.
+fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
+    if let Some(file) = &args.spec {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading lab spec {}", file.display()))?;
+        let spec = serde_json::from_str(&text)
+            .with_context(|| format!("lab spec {} is not valid", file.display()))?;
+        return Ok((spec, None));
+    }
+    let input = InputArgs {
+        paths: args.paths.clone(),
+        namespace: args.namespace.clone(),
+    };
+    let built = build(&input, &args.config)?;
+    let (policy, _) = load_policy(args.config.policy.as_deref())?;
+    let services = if args.services.is_empty() {
+        choose_path(&built.topology)?
+    } else {
+        args.services.clone()
+    };
+    let spec = spec_from_mesh(
+        &built.topology,
+        &built.mesh,
+        &services,
+        &policy.trust_domain,
+    )?;
+    let old = old_settings(&built.topology, &spec);
+    Ok((spec, Some(old)))
+}
+
 pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.spec)
-        .with_context(|| format!("reading lab spec {}", args.spec.display()))?;
-    let spec: LabSpec = serde_json::from_str(&text)
-        .with_context(|| format!("lab spec {} is not valid", args.spec.display()))?;
     let mut scenarios = Vec::new();
     for name in &args.scenarios {
         let kind = ScenarioKind::from_name(name).with_context(|| {
@@ -46,6 +94,12 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
             format!("unknown scenario `{name}`; known: {}", known.join(", "))
         })?;
         scenarios.push(kind);
+    }
+    let (spec, old) = spec(args)?;
+    if args.incident.is_some() && old.is_none() {
+        return Err(anyhow!(
+            "--incident reads the old settings from the manifests: give PATH... instead of --spec"
+        ));
     }
     let envoy = meshsmith_lab::locate_envoy(args.envoy.as_deref())?;
     // Progress goes to stderr, and only where a person watches it.
@@ -57,7 +111,8 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(service) = &args.incident {
-        let report = meshsmith_lab::incident_blocking(&spec, service, &envoy, &progress)?;
+        let old = old.unwrap_or_default();
+        let report = meshsmith_lab::incident_blocking(&spec, service, &old, &envoy, &progress)?;
         match args.format {
             LabFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             LabFormat::Text => print!("{}", render::incident(&report)),
@@ -70,6 +125,7 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         LabFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         LabFormat::Text => {
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            print!("{}", render::services(&spec));
             print!("{}", render::report(&report, colour));
         }
     }

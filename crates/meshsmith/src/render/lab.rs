@@ -2,7 +2,7 @@
 //! figures side by side, and the incident comparison.
 
 use meshsmith_lab::incident::IncidentRun;
-use meshsmith_lab::{IncidentReport, LabReport, Progress};
+use meshsmith_lab::{IncidentReport, LabReport, LabSpec, Progress};
 use std::fmt::Write;
 
 fn paint(text: &str, code: &str, colour: bool) -> String {
@@ -36,6 +36,53 @@ pub fn progress_line(p: &Progress, colour: bool) -> String {
         ),
         Progress::Incident(step) => format!("incident: {step}"),
     }
+}
+
+/// The services under test and the policy each carries, as the lab received it.
+pub fn services(spec: &LabSpec) -> String {
+    let mut out = String::from("services under test:\n");
+    for s in &spec.services {
+        let t = &s.traffic;
+        let r = &t.retries;
+        let pool = t.connection_pool.as_ref().map_or("no pool".into(), |p| {
+            format!(
+                "pool {} cx / {} pending / {} rq",
+                p.max_connections, p.max_pending_requests, p.max_requests
+            )
+        });
+        let eject = t
+            .outlier_detection
+            .as_ref()
+            .map_or("no ejection".into(), |o| {
+                format!("eject after {} 5xx", o.consecutive_5xx)
+            });
+        let _ = writeln!(
+            out,
+            "  {}.{} ({:?}, {:?}, x{}): timeout {}, {} retries (per try {}, on {}), {pool}, {eject}, {} principal(s){}",
+            s.name,
+            s.namespace,
+            s.protocol,
+            s.mtls,
+            s.instances,
+            secs(t.timeout_ms),
+            r.attempts,
+            secs(r.per_try_timeout_ms),
+            r.retry_on.join(","),
+            s.allowed_principals.len(),
+            if s.allow_unauthenticated {
+                " + requests without identity"
+            } else {
+                ""
+            }
+        );
+    }
+    let edges: Vec<String> = spec
+        .edges
+        .iter()
+        .map(|e| format!("{} -> {}", e.from, e.to))
+        .collect();
+    let _ = writeln!(out, "edges: {}\n", edges.join(", "));
+    out
 }
 
 pub fn report(r: &LabReport, colour: bool) -> String {
@@ -104,7 +151,12 @@ pub fn incident(r: &IncidentReport) -> String {
         r.service,
         r.chain.join(" -> ")
     );
-    let _ = writeln!(out, "scaling: {}\n", r.scaling);
+    let _ = writeln!(out, "scaling: {}", r.scaling);
+    let _ = writeln!(out, "old settings read from:");
+    for line in &r.old_sources {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out);
     for run in [&r.old, &r.generated] {
         let _ = writeln!(out, "{}:", run.label);
         for hop in &run.settings {

@@ -1,0 +1,333 @@
+//! The generated mesh configuration -> a `LabSpec`: the lab runs what `generate` wrote, not a
+//! hand-written copy of it.
+//!
+//! In: the `Topology`, the `MeshConfig` generated from it, the services to bring up and the trust
+//! domain. Out: a `LabSpec` whose every figure is read from a generated resource: route timeout
+//! and retries (attempts, perTryTimeout, retryOn) from the service's VirtualService route for the
+//! port its callers use; connection pool and outlier detection from its DestinationRule; mTLS mode
+//! from its PeerAuthentication; allowed principals, and the "requests without identity on these
+//! ports" exception of a webhook receiver, from its AuthorizationPolicy. Protocol, namespace,
+//! ServiceAccount and the edges come from the topology. What the lab adds itself is stated where
+//! it is decided: a callee with outlier detection gets two instances (an ejection needs a healthy
+//! host to fail over to), everything else one. A resource the lab cannot reproduce faithfully
+//! (a DENY policy, a mode other than STRICT or PERMISSIVE, a TCP service) is an error naming the
+//! resource, never a silent approximation.
+
+mod old;
+mod path;
+
+pub use old::{old_settings, OldHop};
+pub use path::choose_path;
+
+use crate::spec::{
+    ConnectionPool, EdgeSpec, LabSpec, MtlsMode, OutlierDetection, Protocol, RetryPolicy,
+    ServiceSpec, TrafficPolicy,
+};
+use meshsmith_core::model::{
+    self as core, AuthorizationPolicySpec, HttpRoute, Kind, MeshConfig, MeshService, QualifiedName,
+    Resource, Role, Spec, Topology,
+};
+
+/// Why the generated configuration could not be turned into a lab spec.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FromMeshError {
+    /// A service named on the command line is not in the graph.
+    #[error("service `{0}` is not in the graph; `meshsmith map` lists the services")]
+    UnknownService(String),
+    /// The same service was chosen twice.
+    #[error("service `{0}` is chosen twice")]
+    DuplicateService(String),
+    /// The chosen services do not call each other, so there is nothing to prove.
+    #[error("none of the chosen services ({0}) calls another; choose services joined by edges")]
+    NoEdges(String),
+    /// No path of the kind the lab looks for by default.
+    #[error("{0}; choose the services by hand with --services a,b,c")]
+    NoPath(String),
+    /// A chosen service lacks a resource the lab needs.
+    #[error("{service}: no generated {kind}; the lab runs only what generate wrote")]
+    MissingResource { service: String, kind: &'static str },
+    /// A generated value the lab cannot reproduce.
+    #[error("{service}: {what}")]
+    Unsupported { service: String, what: String },
+    /// A duration field that does not read as one.
+    #[error("{service}: {field} `{value}` is not a duration")]
+    BadDuration {
+        service: String,
+        field: &'static str,
+        value: String,
+    },
+}
+
+/// Turn the generated resources of `services` (names as `name` or `name.namespace`) into a spec.
+pub fn spec_from_mesh(
+    topology: &Topology,
+    mesh: &MeshConfig,
+    services: &[String],
+    trust_domain: &str,
+) -> Result<LabSpec, FromMeshError> {
+    let mut chosen: Vec<&MeshService> = Vec::new();
+    for name in services {
+        let s = topology
+            .find(name)
+            .ok_or_else(|| FromMeshError::UnknownService(name.clone()))?;
+        if chosen.iter().any(|c| c.id == s.id) {
+            return Err(FromMeshError::DuplicateService(name.clone()));
+        }
+        chosen.push(s);
+    }
+    let position = |id: &QualifiedName| chosen.iter().position(|c| &c.id == id);
+    // Edges in the order of their caller, then callee, as chosen: the first caller of a service
+    // is the one the lab drives its single-caller scenarios through.
+    let mut edges: Vec<(usize, usize, Option<u16>)> = Vec::new();
+    for e in &topology.edges {
+        if let (Some(from), Some(to)) = (position(&e.from), position(&e.to)) {
+            if from != to && !edges.iter().any(|(f, t, _)| (*f, *t) == (from, to)) {
+                edges.push((from, to, e.port));
+            }
+        }
+    }
+    edges.sort_by_key(|(f, t, _)| (*f, *t));
+    if edges.is_empty() {
+        let names: Vec<String> = chosen.iter().map(|s| s.id.to_string()).collect();
+        return Err(FromMeshError::NoEdges(names.join(", ")));
+    }
+    let mut specs = Vec::new();
+    for (i, s) in chosen.iter().enumerate() {
+        // The port callers in the lab use; a service nobody in the lab calls is reached on its
+        // first port (a webhook receiver's plain-traffic port).
+        let port = edges
+            .iter()
+            .find(|(_, t, _)| *t == i)
+            .and_then(|(_, _, p)| *p)
+            .or_else(|| s.primary_port().map(|p| p.port));
+        let called = edges.iter().any(|(_, t, _)| *t == i);
+        specs.push(service_spec(s, mesh, port, called)?);
+    }
+    let edges = edges
+        .into_iter()
+        .map(|(f, t, _)| EdgeSpec {
+            from: specs[f].name.clone(),
+            to: specs[t].name.clone(),
+        })
+        .collect();
+    Ok(LabSpec {
+        trust_domain: trust_domain.to_string(),
+        services: specs,
+        edges,
+    })
+}
+
+fn service_spec(
+    s: &MeshService,
+    mesh: &MeshConfig,
+    port: Option<u16>,
+    called: bool,
+) -> Result<ServiceSpec, FromMeshError> {
+    let name = s.id.to_string();
+    let unsupported = |what: String| FromMeshError::Unsupported {
+        service: name.clone(),
+        what,
+    };
+    let protocol = match s.protocol {
+        core::Protocol::Http => Protocol::Http,
+        core::Protocol::Grpc => Protocol::Grpc,
+        other => {
+            return Err(unsupported(format!(
+                "speaks {}; the lab's test apps speak HTTP/1.1 and gRPC",
+                other.as_str()
+            )))
+        }
+    };
+    let workload = s
+        .workloads
+        .first()
+        .ok_or_else(|| unsupported("has no workload to run".into()))?;
+    let find = |kind: Kind| -> Result<&Resource, FromMeshError> {
+        mesh.resources
+            .iter()
+            .filter(|r| r.kind == kind && r.owner == s.id)
+            // Security kinds are written per workload; take the one for the workload we run.
+            .find(|r| {
+                !matches!(kind, Kind::PeerAuthentication | Kind::AuthorizationPolicy)
+                    || r.name == workload.name
+            })
+            .ok_or(FromMeshError::MissingResource {
+                service: name.clone(),
+                kind: kind.as_str(),
+            })
+    };
+    let wrong = || unsupported("a generated resource has an unexpected body".into());
+    let Spec::VirtualService(vs) = &find(Kind::VirtualService)?.spec else {
+        return Err(wrong());
+    };
+    let Spec::DestinationRule(dr) = &find(Kind::DestinationRule)?.spec else {
+        return Err(wrong());
+    };
+    let Spec::PeerAuthentication(pa) = &find(Kind::PeerAuthentication)?.spec else {
+        return Err(wrong());
+    };
+    let Spec::AuthorizationPolicy(ap) = &find(Kind::AuthorizationPolicy)?.spec else {
+        return Err(wrong());
+    };
+    let route = route_for(&vs.http, port).ok_or_else(|| {
+        unsupported("its VirtualService has no HTTP route for the port its callers use".into())
+    })?;
+    let duration = |field, value: &Option<String>| -> Result<u64, FromMeshError> {
+        value.as_deref().map_or(Ok(0), |v| {
+            millis(v).ok_or_else(|| FromMeshError::BadDuration {
+                service: name.clone(),
+                field,
+                value: v.to_string(),
+            })
+        })
+    };
+    let timeout_ms = duration("timeout", &route.timeout)?;
+    let retries = match &route.retries {
+        Some(r) => RetryPolicy {
+            attempts: r.attempts,
+            per_try_timeout_ms: duration("retries.perTryTimeout", &r.per_try_timeout)?,
+            retry_on: r
+                .retry_on
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect(),
+        },
+        // No retries field: the lab models no retry policy (it does not reproduce Istio's
+        // mesh-wide default, which generate never relies on).
+        None => RetryPolicy {
+            attempts: 0,
+            per_try_timeout_ms: 0,
+            retry_on: Vec::new(),
+        },
+    };
+    let tp = &dr.traffic_policy;
+    let http = tp.connection_pool.http.as_ref().ok_or_else(|| {
+        unsupported("its DestinationRule sets no HTTP connection pool limits".into())
+    })?;
+    let connection_pool = Some(ConnectionPool {
+        max_connections: tp.connection_pool.tcp.max_connections,
+        max_pending_requests: http.http1_max_pending_requests,
+        max_requests: http.http2_max_requests,
+        // The generated DestinationRule leaves maxRequestsPerConnection unset: unlimited.
+        max_requests_per_connection: 0,
+    });
+    let o = &tp.outlier_detection;
+    let outlier_detection = Some(OutlierDetection {
+        consecutive_5xx: o.consecutive_5xx_errors,
+        interval_ms: duration("outlierDetection.interval", &Some(o.interval.clone()))?,
+        base_ejection_time_ms: duration(
+            "outlierDetection.baseEjectionTime",
+            &Some(o.base_ejection_time.clone()),
+        )?,
+        max_ejection_percent: o.max_ejection_percent,
+    });
+    let mtls = match pa.mtls.mode.as_str() {
+        "STRICT" => MtlsMode::Strict,
+        "PERMISSIVE" => MtlsMode::Permissive,
+        other => {
+            return Err(unsupported(format!(
+                "PeerAuthentication mode {other}; the lab runs STRICT and PERMISSIVE"
+            )))
+        }
+    };
+    let target_port = port.map(|p| s.port(p).and_then(|i| i.target_port).unwrap_or(p));
+    let access = access(ap, target_port).map_err(unsupported)?;
+    Ok(ServiceSpec {
+        name: s.id.name.clone(),
+        namespace: s.id.namespace.clone(),
+        service_account: workload.service_account.clone(),
+        protocol,
+        mtls,
+        external_plaintext: s.role == Role::WebhookReceiver || s.exposure.direct.is_some(),
+        allowed_principals: access.principals,
+        allow_unauthenticated: access.unauthenticated,
+        // The lab's rule: an ejection can only be shown with a second, healthy instance.
+        instances: if called && outlier_detection.is_some() {
+            2
+        } else {
+            1
+        },
+        traffic: TrafficPolicy {
+            timeout_ms,
+            retries,
+            outlier_detection,
+            connection_pool,
+        },
+    })
+}
+
+/// The route a request on `port` takes: the first whose match names the port, else the first
+/// without a match.
+fn route_for(routes: &[HttpRoute], port: Option<u16>) -> Option<&HttpRoute> {
+    routes
+        .iter()
+        .find(|r| port.is_some_and(|p| r.matches.iter().any(|m| m.port == p)))
+        .or_else(|| routes.iter().find(|r| r.matches.is_empty()))
+}
+
+/// Who an AuthorizationPolicy lets in on one workload port.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Access {
+    principals: Vec<String>,
+    unauthenticated: bool,
+}
+
+fn access(ap: &AuthorizationPolicySpec, port: Option<u16>) -> Result<Access, String> {
+    let mut out = Access::default();
+    match ap.action.as_deref() {
+        None | Some("ALLOW") => {}
+        Some(other) => {
+            return Err(format!(
+                "AuthorizationPolicy action {other}; the lab runs ALLOW policies"
+            ))
+        }
+    }
+    for (i, rule) in ap.rules.iter().enumerate() {
+        let ports: Vec<&String> = rule.to.iter().flat_map(|t| &t.operation.ports).collect();
+        let on_port = ports.is_empty()
+            || port.is_some_and(|p| ports.iter().any(|q| q.as_str() == p.to_string()));
+        if !on_port {
+            continue;
+        }
+        for from in &rule.from {
+            let src = &from.source;
+            match (src.principals.is_empty(), src.not_principals.as_slice()) {
+                (false, []) => out.principals.extend(src.principals.iter().cloned()),
+                (true, [any]) if any == "*" => out.unauthenticated = true,
+                _ => {
+                    return Err(format!(
+                        "AuthorizationPolicy rule {i} mixes principals and notPrincipals in a way \
+                         the lab does not reproduce"
+                    ))
+                }
+            }
+        }
+    }
+    out.principals.sort();
+    out.principals.dedup();
+    Ok(out)
+}
+
+/// Istio duration text (`10s`, `1660ms`, `0s`, `1m`) in milliseconds.
+pub(crate) fn millis(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return None,
+    };
+    let value: f64 = number.parse().ok()?;
+    let ms = value * scale;
+    (ms.fract() == 0.0 && (0.0..=86_400_000.0).contains(&ms)).then_some(ms as u64)
+}
+
+#[cfg(test)]
+mod tests;
