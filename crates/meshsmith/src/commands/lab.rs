@@ -69,7 +69,7 @@ fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
         paths: args.paths.clone(),
         namespace: args.namespace.clone(),
     };
-    let built = build(&input, &args.config)?;
+    let built = build(&input, &args.config, false)?;
     let (policy, _) = load_policy(args.config.policy.as_deref())?;
     let services = if args.services.is_empty() {
         choose_path(&built.topology)?
