@@ -101,15 +101,24 @@ pub fn build(inventory: &Inventory) -> Nodes {
             node_of_service[si] = Some(n);
         }
     }
+    let mut taken: std::collections::HashSet<QualifiedName> = std::collections::HashSet::new();
     for (wi, w) in inventory.workloads.iter().enumerate() {
         let node = match primary[wi].and_then(|p| node_of_service[p]) {
             Some(n) => n,
             None => {
+                // The workload's own name, unless a Service or another workload has it (a
+                // Service that does not select it, a Deployment and a StatefulSet of one name).
                 let mut id = QualifiedName::new(&w.namespace, &w.name);
-                if inventory.service(&w.namespace, &w.name).is_some() {
-                    // A Service of the same name exists but does not select this workload.
-                    id.name = format!("{}-{}", w.name, w.kind.as_str().to_ascii_lowercase());
+                let kind = w.kind.as_str().to_ascii_lowercase();
+                let mut n = 1;
+                while inventory.service(&id.namespace, &id.name).is_some() || taken.contains(&id) {
+                    n += 1;
+                    id.name = match n {
+                        2 => format!("{}-{kind}", w.name),
+                        _ => format!("{}-{kind}-{n}", w.name),
+                    };
                 }
+                taken.insert(id.clone());
                 nodes.drafts.push(NodeDraft {
                     id,
                     service: None,
