@@ -89,6 +89,7 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
         inputs,
     };
     Ok(Built {
+        inventory: read.inventory,
         topology,
         mesh,
         header,
@@ -96,6 +97,8 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
 }
 
 pub struct Built {
+    /// What was read, for `check` and `onboard`.
+    pub inventory: Inventory,
     pub topology: meshsmith_core::model::Topology,
     pub mesh: meshsmith_core::model::MeshConfig,
     pub header: Header,

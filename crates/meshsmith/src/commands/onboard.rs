@@ -4,7 +4,10 @@
 use crate::commands::generate::{build, ConfigArgs};
 use crate::input::InputArgs;
 use crate::output::write_tree;
+use meshsmith_core::check::{check, CheckConfig};
 use meshsmith_core::generate::layout;
+use meshsmith_core::inventory::{collect, merge};
+use meshsmith_core::load::{load_each, Input, Limits};
 use meshsmith_core::model::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,6 +32,15 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     let built = build(&args.input, &args.config, false)?;
     let files = layout(&built.mesh, &built.header);
     let report = write_tree(&args.output, &files, args.force)?;
+    // Check what was written, as a reviewer would: the manifests with the files in DIR.
+    let written = load_each(
+        &[Input::Path(args.output.clone())],
+        &Limits::default(),
+        |objects| collect(&objects, &args.input.namespace),
+    )?;
+    let mut parts = vec![built.inventory.clone()];
+    parts.extend(written.parts);
+    let findings = check(&merge(parts), &built.topology, &CheckConfig::default());
     let mut out = String::new();
     let t = &built.topology;
     let _ = writeln!(
@@ -93,6 +105,30 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     }
     if exceptions == 0 {
         out.push_str("  none: every workload is STRICT\n");
+    }
+    out.push_str("\nCheck of the manifests with the generated configuration\n");
+    let count = |sev: Severity| findings.iter().filter(|f| f.severity == sev).count();
+    let _ = writeln!(
+        out,
+        "  {} errors, {} warnings, {} infos (details: meshsmith check {} {})",
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+        args.input.paths.join(" "),
+        args.output.display()
+    );
+    for f in findings.iter().take(12) {
+        let _ = writeln!(
+            out,
+            "  {:<7} {} {}: {}",
+            f.severity.as_str(),
+            f.code,
+            f.resource,
+            f.message
+        );
+    }
+    if findings.len() > 12 {
+        let _ = writeln!(out, "  ... and {} more", findings.len() - 12);
     }
     if !built.mesh.notes.is_empty() {
         out.push_str("\nNotes\n");

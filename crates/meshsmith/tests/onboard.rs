@@ -1,0 +1,53 @@
+//! `meshsmith onboard`: the README's main command, end to end on the bundled example.
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+#[test]
+fn onboard_writes_the_configuration_and_summarises_it_with_the_check() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/shopfront");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().join("out");
+    let out = Command::cargo_bin("meshsmith")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args([
+            "onboard",
+            example.to_str().expect("path"),
+            "-o",
+            out_dir.to_str().expect("path"),
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("meshsmith onboard: 22 services, 28 edges, 3 external host(s)"),
+        "{text}"
+    );
+    for kind in [
+        "AuthorizationPolicy",
+        "DestinationRule",
+        "PeerAuthentication",
+        "VirtualService",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(kind) && l.trim_end().ends_with(" 22")),
+            "{kind}: {text}"
+        );
+    }
+    assert!(
+        text.contains("edge/stripe-webhook mTLS PERMISSIVE"),
+        "{text}"
+    );
+    assert!(text.contains("0 errors, 3 warnings, 1 infos"), "{text}");
+    assert!(out_dir
+        .join("shop/payment-service/authorization-policy.yaml")
+        .is_file());
+    assert!(out_dir.join("kustomization.yaml").is_file());
+}
