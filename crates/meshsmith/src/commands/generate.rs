@@ -272,6 +272,7 @@ mod tests {
             inputs: vec!["in.yaml".into()],
         };
         Built {
+            inventory: Inventory::default(),
             topology,
             mesh,
             header,
