@@ -28,6 +28,8 @@ enum Command {
     Init(commands::init::InitArgs),
     /// Explain why a service got its values.
     Explain(commands::explain::ExplainArgs),
+    /// Plan a phased rollout: ROLLOUT.md, plan.json and one kustomize folder per step.
+    Plan(commands::plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(args),
         Command::Init(args) => commands::init::run(args),
         Command::Explain(args) => commands::explain::run(args),
+        Command::Plan(args) => commands::plan::run(args),
     };
     match result {
         Ok(code) => code,

@@ -12,10 +12,12 @@ pub mod inventory;
 pub mod mesh;
 pub mod node;
 pub mod object;
+pub mod plan;
 pub mod topology;
 
 pub use inventory::*;
 pub use mesh::*;
 pub use node::{Node, Value};
 pub use object::{Object, Origin, SourceId, Sources};
+pub use plan::*;
 pub use topology::*;

@@ -65,6 +65,7 @@ const TOP: &[&str] = &[
     "skipNamespaces",
     "roles",
     "services",
+    "rollout",
 ];
 const ROLE: &[&str] = &[
     "timeout",
@@ -130,6 +131,14 @@ impl Reader<'_> {
                         let mut defaults = self.policy.role(role);
                         self.role(block, &format!("roles.{name}"), &mut defaults)?;
                         self.policy.roles.insert(role, defaults);
+                    }
+                }
+                "rollout" => {
+                    for (k, v) in self.entries(node, key, key, &["phases", "window"])? {
+                        match k {
+                            "phases" => self.policy.rollout.phases = self.number(v, k, 1, 20)?,
+                            _ => self.policy.rollout.window = self.millis(v, k)?,
+                        }
                     }
                 }
                 "services" => {

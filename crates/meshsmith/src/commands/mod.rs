@@ -4,3 +4,4 @@ pub mod explain;
 pub mod generate;
 pub mod init;
 pub mod map;
+pub mod plan;
