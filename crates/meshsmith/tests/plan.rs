@@ -58,20 +58,37 @@ fn the_phases_follow_the_product_order() {
     let onboarded: Vec<Vec<String>> = phases.iter().map(|p| names(&p["services"])).collect();
     assert_eq!(
         onboarded[0],
-        ["email-worker", "event-archiver", "image-resizer", "report-builder", "sms-worker"]
+        [
+            "email-worker",
+            "event-archiver",
+            "image-resizer",
+            "report-builder",
+            "sms-worker"
+        ]
     );
     assert_eq!(onboarded[1].len(), 10, "{:?}", onboarded[1]);
     assert!(onboarded[1].contains(&"ledger-service".to_string()));
     assert_eq!(
         onboarded[2],
-        ["notification-service", "order-service", "payment-service", "product-service", "user-service"]
+        [
+            "notification-service",
+            "order-service",
+            "payment-service",
+            "product-service",
+            "user-service"
+        ]
     );
     assert_eq!(onboarded[3], ["api-gateway", "stripe-webhook"]);
     // The closing lock-down: the gateway tier's callees and the tier itself.
     assert_eq!(phases.len(), 5);
     assert!(onboarded[4].is_empty());
     let last = names(&phases[4]["locked"]);
-    for s in ["order-service", "payment-service", "api-gateway", "stripe-webhook"] {
+    for s in [
+        "order-service",
+        "payment-service",
+        "api-gateway",
+        "stripe-webhook",
+    ] {
         assert!(last.contains(&s.to_string()), "{last:?}");
     }
     let rollout = std::fs::read_to_string(tmp.path().join("out/ROLLOUT.md")).expect("ROLLOUT.md");
@@ -102,7 +119,9 @@ fn every_command_names_a_folder_that_exists_and_every_file_it_lists() {
     assert!(folders > 20, "only {folders} -k commands");
     // The final configuration is there too.
     assert!(out.join("config/kustomization.yaml").is_file());
-    assert!(out.join("config/shop/order-service/peer-authentication.yaml").is_file());
+    assert!(out
+        .join("config/shop/order-service/peer-authentication.yaml")
+        .is_file());
 }
 
 #[test]
@@ -123,8 +142,9 @@ fn transitional_copies_are_permissive_and_dry_run() {
         out.join("phase-5/1-mtls-strict/shop.order-service.peer-authentication.yaml"),
     )
     .expect("copy");
-    let final_pa = std::fs::read_to_string(out.join("config/shop/order-service/peer-authentication.yaml"))
-        .expect("generated");
+    let final_pa =
+        std::fs::read_to_string(out.join("config/shop/order-service/peer-authentication.yaml"))
+            .expect("generated");
     assert_eq!(strict, final_pa);
 }
 
@@ -135,17 +155,32 @@ fn a_rerun_is_byte_identical_and_a_hand_edit_is_verified() {
     let before = std::fs::read(out.join("plan.json")).expect("plan.json");
     let rollout = std::fs::read(out.join("ROLLOUT.md")).expect("ROLLOUT.md");
     planned(tmp.path());
-    assert_eq!(std::fs::read(out.join("plan.json")).expect("plan.json"), before);
-    assert_eq!(std::fs::read(out.join("ROLLOUT.md")).expect("ROLLOUT.md"), rollout);
+    assert_eq!(
+        std::fs::read(out.join("plan.json")).expect("plan.json"),
+        before
+    );
+    assert_eq!(
+        std::fs::read(out.join("ROLLOUT.md")).expect("ROLLOUT.md"),
+        rollout
+    );
 
     let verify = |dir: &Path| {
         meshsmith(dir)
-            .args(["plan", &example(), "--verify", out.join("plan.json").to_str().unwrap_or_default()])
+            .args([
+                "plan",
+                &example(),
+                "--verify",
+                out.join("plan.json").to_str().unwrap_or_default(),
+            ])
             .output()
             .expect("runs")
     };
     let clean = verify(tmp.path());
-    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stdout));
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
 
     // Move payment-service's STRICT from the lock-down phase into phase 4, whose gateway tier
     // (stripe-webhook calls it) gets its sidecars only then.
@@ -177,13 +212,19 @@ fn a_rerun_is_byte_identical_and_a_hand_edit_is_verified() {
     let found = verify(tmp.path());
     assert_eq!(found.status.code(), Some(1));
     let text = String::from_utf8_lossy(&found.stdout);
-    assert!(text.starts_with("MS401 locked-before-callers-meshed: payment-service.shop"), "{text}");
+    assert!(
+        text.starts_with("MS401 locked-before-callers-meshed: payment-service.shop"),
+        "{text}"
+    );
     assert!(text.contains("/phases/3/steps/"), "{text}");
 
     // The edited plan.json is the person's now: a re-run keeps it.
     let edited = std::fs::read(out.join("plan.json")).expect("plan.json");
     planned(tmp.path());
-    assert_eq!(std::fs::read(out.join("plan.json")).expect("plan.json"), edited);
+    assert_eq!(
+        std::fs::read(out.join("plan.json")).expect("plan.json"),
+        edited
+    );
 }
 
 #[test]
@@ -206,7 +247,10 @@ fn every_kustomization_renders_with_kubectl() {
     let mut stack = vec![out.clone()];
     let mut rendered = 0;
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("list").filter_map(Result::ok) {
+        for entry in std::fs::read_dir(&dir)
+            .expect("list")
+            .filter_map(Result::ok)
+        {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);

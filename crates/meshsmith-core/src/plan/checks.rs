@@ -62,10 +62,15 @@ pub(crate) fn fill(topology: &Topology, cx: &Cx, phase: &mut Phase, window: &str
             healthy: "zero: every caller already speaks mTLS".into(),
         });
     }
-    if phase.steps.iter().any(|s| s.action == StepAction::DestinationRules) {
+    if phase
+        .steps
+        .iter()
+        .any(|s| s.action == StepAction::DestinationRules)
+    {
         phase.watch.push(Watch {
             what: "outlier ejections (circuit breakers)".into(),
-            query: "sum by (cluster_name) (envoy_cluster_outlier_detection_ejections_active)".into(),
+            query: "sum by (cluster_name) (envoy_cluster_outlier_detection_ejections_active)"
+                .into(),
             healthy: "zero, or brief ejections of instances that really failed".into(),
         });
     }

@@ -30,14 +30,12 @@ pub fn materialize(config: &MeshConfig, r: &ResourceRef) -> Option<Resource> {
         .find(|x| x.kind.as_str() == r.kind && x.namespace == r.namespace && x.name == r.name)?
         .clone();
     match (r.variant, &mut res.spec) {
-        (Variant::Permissive, Spec::PeerAuthentication(pa)) => {
-            if pa.mtls.mode != "PERMISSIVE" {
-                pa.mtls.mode = "PERMISSIVE".to_string();
-                res.annotations.insert(
-                    STAGE_ANNOTATION.to_string(),
-                    "PERMISSIVE until every caller has a sidecar".to_string(),
-                );
-            }
+        (Variant::Permissive, Spec::PeerAuthentication(pa)) if pa.mtls.mode != "PERMISSIVE" => {
+            pa.mtls.mode = "PERMISSIVE".to_string();
+            res.annotations.insert(
+                STAGE_ANNOTATION.to_string(),
+                "PERMISSIVE until every caller has a sidecar".to_string(),
+            );
         }
         (Variant::DryRun, Spec::AuthorizationPolicy(_)) => {
             res.annotations
@@ -53,15 +51,12 @@ pub fn layout(plan: &Plan, config: &MeshConfig, header: &Header) -> Vec<(PathBuf
     let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let refs = plan.phases.iter().flat_map(|p| &p.steps).flat_map(|s| {
-        s.resources
-            .iter()
-            .map(|r| (s.id.clone(), r))
-            .chain(
-                s.rollback
-                    .folder
-                    .iter()
-                    .flat_map(|f| s.rollback.resources.iter().map(move |r| (f.clone(), r))),
-            )
+        s.resources.iter().map(|r| (s.id.clone(), r)).chain(
+            s.rollback
+                .folder
+                .iter()
+                .flat_map(|f| s.rollback.resources.iter().map(move |r| (f.clone(), r))),
+        )
     });
     for (folder, r) in refs {
         let Some(res) = materialize(config, r) else {
@@ -106,13 +101,8 @@ pub fn plan_json(plan: &Plan, header: &Header) -> String {
 
 /// A plan read back from `plan.json` text (the `generated` key is ignored).
 pub fn read_plan(text: &str) -> Result<Plan, String> {
-    let plan: Plan = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "line {}, column {}: {e}",
-            e.line(),
-            e.column()
-        )
-    })?;
+    let plan: Plan = serde_json::from_str(text)
+        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
     if plan.format != PLAN_FORMAT {
         return Err(format!(
             "plan format {} is not the one this meshsmith reads ({PLAN_FORMAT})",

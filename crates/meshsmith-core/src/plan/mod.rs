@@ -22,6 +22,7 @@ pub mod rollout_md;
 pub mod simulate;
 mod steps;
 pub mod verify;
+mod workload_commands;
 
 #[cfg(test)]
 mod property_tests;
@@ -101,9 +102,9 @@ pub fn plan(topology: &Topology, config: &MeshConfig, settings: &PlanSettings) -
 /// `4h`, `90m`, `45s`: the largest unit that divides the window.
 pub fn window_text(window: Millis) -> String {
     let ms = window.0;
-    if ms % 3_600_000 == 0 {
+    if (ms / 3_600_000) * 3_600_000 == ms {
         format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 {
+    } else if (ms / 60_000) * 60_000 == ms {
         format!("{}m", ms / 60_000)
     } else {
         window.to_string()

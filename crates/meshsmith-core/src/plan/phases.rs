@@ -83,16 +83,21 @@ pub(crate) fn schedule(
                     .into(),
             });
         } else {
-            tiers.entry(tier(topology, s)).or_default().push(s.id.clone());
+            tiers
+                .entry(tier(topology, s))
+                .or_default()
+                .push(s.id.clone());
         }
     }
     out.groups = group(tiers, settings.phases.max(1) as usize);
     for (i, g) in out.groups.iter().enumerate() {
         for s in &g.services {
             out.onboarded.insert(s.clone(), i as u32 + 1);
-            let opts_out = topology
-                .service(s)
-                .is_some_and(|m| m.workloads.iter().any(|w| w.sidecar_annotation == Some(false)));
+            let opts_out = topology.service(s).is_some_and(|m| {
+                m.workloads
+                    .iter()
+                    .any(|w| w.sidecar_annotation == Some(false))
+            });
             if opts_out {
                 out.notes.push(format!(
                     "{s}: a workload opts out of injection (sidecar.istio.io/inject: \"false\"); it gets no sidecar"
@@ -179,8 +184,8 @@ fn group(tiers: BTreeMap<Tier, Vec<QualifiedName>>, count: usize) -> Vec<Group> 
         .collect();
     // Too many tiers: merge the neighbours that together are smallest.
     while groups.len() > count && groups.len() > 1 {
-        let Some(i) = (0..groups.len() - 1)
-            .min_by_key(|&i| (groups[i].1.len() + groups[i + 1].1.len(), i))
+        let Some(i) =
+            (0..groups.len() - 1).min_by_key(|&i| (groups[i].1.len() + groups[i + 1].1.len(), i))
         else {
             break;
         };

@@ -8,7 +8,6 @@
 //! principal when C has a sidecar (mTLS carries the identity), or the port when C sends
 //! plaintext and the policy admits requests without identity there. Dry-run never denies.
 
-use super::steps::selector_text;
 use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,12 +96,9 @@ impl State {
                 .iter()
                 .map(|w| principal(plan, &caller.id.namespace, &w.service_account))
                 .collect();
-            if let Some(why) = self.refuses(
-                &callee.id,
-                self.has_sidecar(&caller.id),
-                &principals,
-                port,
-            ) {
+            if let Some(why) =
+                self.refuses(&callee.id, self.has_sidecar(&caller.id), &principals, port)
+            {
                 out.push(Broken {
                     from: e.from.clone(),
                     to: e.to.clone(),
@@ -143,8 +139,9 @@ impl State {
         if !caller_meshed && mode != MtlsState::Permissive {
             return Some(match mode {
                 MtlsState::Strict => "STRICT, and the caller has no sidecar".to_string(),
-                _ => "mTLS mode inherited (may be STRICT), and the caller has no sidecar"
-                    .to_string(),
+                _ => {
+                    "mTLS mode inherited (may be STRICT), and the caller has no sidecar".to_string()
+                }
             });
         }
         let authz = self.authz.get(callee)?;
@@ -163,7 +160,10 @@ impl State {
         } else if port.is_some_and(|p| authz.plain_ports.contains(&p)) {
             None
         } else {
-            Some("enforced authorization, and the caller has no sidecar to carry its identity".into())
+            Some(
+                "enforced authorization, and the caller has no sidecar to carry its identity"
+                    .into(),
+            )
         }
     }
 }
@@ -184,9 +184,4 @@ pub fn walk(plan: &Plan, topology: &Topology) -> Vec<(usize, usize, Vec<Broken>)
         }
     }
     out
-}
-
-/// A label selector for a workload's pods, for commands.
-pub fn pod_selector(w: &WorkloadRef) -> String {
-    selector_text(w)
 }

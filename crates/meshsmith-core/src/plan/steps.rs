@@ -10,6 +10,7 @@
 //! PERMISSIVE rather than deleting (a deleted policy inherits a default that may be STRICT).
 
 use super::phases::Schedule;
+use super::workload_commands::{opt_out, restart};
 use crate::model::*;
 
 pub(crate) struct Cx<'a> {
@@ -84,12 +85,7 @@ impl<'a> Cx<'a> {
             namespace: r.namespace.clone(),
             name: r.name.clone(),
             variant,
-            file: format!(
-                "{folder}/{}.{}.{}",
-                r.namespace,
-                r.name,
-                r.kind.file_name()
-            ),
+            file: format!("{folder}/{}.{}.{}", r.namespace, r.name, r.kind.file_name()),
         }
     }
 
@@ -124,7 +120,10 @@ impl<'a> Cx<'a> {
         if !phase.services.is_empty() {
             out.push(self.sidecars(&id(StepAction::Sidecars), phase));
             let onboard = [
-                (StepAction::AuthorizationDryRun, &[Kind::AuthorizationPolicy][..]),
+                (
+                    StepAction::AuthorizationDryRun,
+                    &[Kind::AuthorizationPolicy][..],
+                ),
                 (
                     StepAction::DestinationRules,
                     &[Kind::DestinationRule, Kind::ServiceEntry][..],
@@ -221,8 +220,11 @@ impl<'a> Cx<'a> {
         if !resources.is_empty() {
             commands.push(format!("kubectl apply -k {folder}"));
         }
-        let namespaces: std::collections::BTreeSet<&str> =
-            phase.services.iter().map(|s| s.namespace.as_str()).collect();
+        let namespaces: std::collections::BTreeSet<&str> = phase
+            .services
+            .iter()
+            .map(|s| s.namespace.as_str())
+            .collect();
         for ns in namespaces {
             if self.config.find(Kind::NamespacePatch, "", ns).is_some()
                 && self.first_phase_in(ns) == Some(phase.number)
@@ -414,75 +416,4 @@ impl<'a> Cx<'a> {
             effects: Vec::new(),
         }
     }
-}
-
-/// Commands that restart a workload so its pods come back with a sidecar.
-fn restart(ns: &str, w: &WorkloadRef) -> Vec<String> {
-    let kind = match w.kind {
-        WorkloadKind::Deployment => "deployment",
-        WorkloadKind::StatefulSet => "statefulset",
-        WorkloadKind::DaemonSet => "daemonset",
-        WorkloadKind::ReplicaSet => {
-            return vec![format!(
-                "kubectl delete pods -n {ns} -l {}",
-                selector_text(w)
-            )]
-        }
-        other => {
-            return vec![format!(
-                "# {}/{} in {ns}: its next pod starts with a sidecar; nothing to restart",
-                other.as_str().to_ascii_lowercase(),
-                w.name
-            )]
-        }
-    };
-    vec![
-        format!("kubectl rollout restart {kind}/{} -n {ns}", w.name),
-        format!(
-            "kubectl rollout status {kind}/{} -n {ns} --timeout=10m",
-            w.name
-        ),
-    ]
-}
-
-/// Commands that take a workload's sidecar away again.
-fn opt_out(ns: &str, w: &WorkloadRef) -> Vec<String> {
-    const TEMPLATE: &str = r#"{"template":{"metadata":{"annotations":{"sidecar.istio.io/inject":"false"}}}}"#;
-    let patch = |kind: &str, spec: String| {
-        format!(
-            "kubectl patch {kind}/{} -n {ns} --type merge -p '{{\"spec\":{spec}}}'",
-            w.name
-        )
-    };
-    match w.kind {
-        WorkloadKind::Deployment => vec![patch("deployment", TEMPLATE.to_string())],
-        WorkloadKind::StatefulSet => vec![patch("statefulset", TEMPLATE.to_string())],
-        WorkloadKind::DaemonSet => vec![patch("daemonset", TEMPLATE.to_string())],
-        WorkloadKind::CronJob => vec![patch(
-            "cronjob",
-            format!(r#"{{"jobTemplate":{{"spec":{TEMPLATE}}}}}"#),
-        )],
-        WorkloadKind::ReplicaSet => vec![
-            patch("replicaset", TEMPLATE.to_string()),
-            format!("kubectl delete pods -n {ns} -l {}", selector_text(w)),
-        ],
-        other => vec![format!(
-            "# {}/{} in {ns}: recreate it from its manifest with sidecar.istio.io/inject: \"false\"",
-            other.as_str().to_ascii_lowercase(),
-            w.name
-        )],
-    }
-}
-
-pub(crate) fn selector_text(w: &WorkloadRef) -> String {
-    let labels = if w.selector.is_empty() {
-        &w.pod_labels
-    } else {
-        &w.selector
-    };
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }

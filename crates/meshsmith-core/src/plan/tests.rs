@@ -54,7 +54,12 @@ fn tiers_go_workers_internal_core_exposed_and_lock_after_every_caller() {
         for s in &p.locked {
             for e in t.callers(s).filter(|e| &e.from != s) {
                 let caller = phase_of(&plan, &e.from.name).unwrap_or(u32::MAX);
-                assert!(caller < p.number, "{s} locked in {} before {}", p.number, e.from);
+                assert!(
+                    caller < p.number,
+                    "{s} locked in {} before {}",
+                    p.number,
+                    e.from
+                );
             }
         }
     }
@@ -69,7 +74,11 @@ fn the_phase_count_merges_or_splits_tiers_and_every_service_has_a_phase() {
     let t = shopfront_and_odd_shapes();
     for phases in [1, 2, 3, 5, 8] {
         let (plan, _) = planned(&t, phases);
-        let onboarding = plan.phases.iter().filter(|p| !p.services.is_empty()).count();
+        let onboarding = plan
+            .phases
+            .iter()
+            .filter(|p| !p.services.is_empty())
+            .count();
         assert_eq!(onboarding, phases as usize, "{phases}");
         assert_eq!(verify(&plan, &t), Vec::new(), "{phases}");
         for (_, _, broken) in simulate::walk(&plan, &t) {
@@ -104,7 +113,9 @@ fn a_caller_without_a_sidecar_holds_its_callees_lock_down() {
 fn a_service_behind_a_kubernetes_ingress_is_held() {
     let mut t = shopfront_and_odd_shapes();
     let mut web = node("edge", "legacy-web", Role::SyncApi, Protocol::Http);
-    web.exposure.ingress.push(crate::generate::fixtures::origin(7));
+    web.exposure
+        .ingress
+        .push(crate::generate::fixtures::origin(7));
     t.services.push(web);
     t.services.sort_by(|a, b| a.id.cmp(&b.id));
     let (plan, _) = planned(&t, 4);
@@ -168,9 +179,19 @@ fn strict_moved_a_phase_earlier_is_ms401_at_its_place() {
     });
     let found = verify(&edited, &t);
     assert_eq!(codes(&found), vec!["MS401"], "{found:?}");
-    assert!(found.iter().all(|v| v.service.as_ref().map(|s| s.name.as_str()) == Some("order-service")));
-    assert!(found[0].pointer.starts_with("/phases/3/steps/"), "{}", found[0].pointer);
-    assert!(found[0].message.contains("api-gateway"), "{}", found[0].message);
+    assert!(found
+        .iter()
+        .all(|v| v.service.as_ref().map(|s| s.name.as_str()) == Some("order-service")));
+    assert!(
+        found[0].pointer.starts_with("/phases/3/steps/"),
+        "{}",
+        found[0].pointer
+    );
+    assert!(
+        found[0].message.contains("api-gateway"),
+        "{}",
+        found[0].message
+    );
     assert_eq!(found[0].phase, Some(4));
 }
 
@@ -187,7 +208,10 @@ fn enforcement_in_the_dry_run_phase_is_ms402() {
     });
     let found = verify(&edited, &t);
     assert_eq!(codes(&found), vec!["MS402"], "{found:?}");
-    assert_eq!(found[0].step.as_deref(), Some("phase-1/2-authorization-dry-run"));
+    assert_eq!(
+        found[0].step.as_deref(),
+        Some("phase-1/2-authorization-dry-run")
+    );
 }
 
 #[test]
@@ -220,9 +244,10 @@ fn a_service_dropped_from_every_phase_is_ms404() {
     });
     let found = verify(&edited, &t);
     assert!(codes(&found).contains(&"MS404"), "{found:?}");
-    assert!(found
-        .iter()
-        .any(|v| v.code == "MS404" && v.service.as_ref().is_some_and(|s| s.name == "image-resizer")));
+    assert!(found.iter().any(|v| v.code == "MS404"
+        && v.service
+            .as_ref()
+            .is_some_and(|s| s.name == "image-resizer")));
 }
 
 #[test]
@@ -231,7 +256,9 @@ fn a_virtual_service_before_its_destination_rule_is_ms405() {
     let (plan, _) = planned(&t, 4);
     let edited = edited(&plan, |v| {
         let steps = v["phases"][0]["steps"].as_array_mut().expect("steps");
-        let dr = steps.iter().position(|s| s["action"] == "destination-rules");
+        let dr = steps
+            .iter()
+            .position(|s| s["action"] == "destination-rules");
         let vs = steps.iter().position(|s| s["action"] == "virtual-services");
         if let (Some(a), Some(b)) = (dr, vs) {
             steps.swap(a, b);
@@ -259,7 +286,10 @@ fn the_outline_names_each_phase_and_the_window() {
     let t = shopfront_and_odd_shapes();
     let (plan, _) = planned(&t, 4);
     let text = outline(&plan);
-    assert!(text.starts_with("Rollout: 5 phases, 4h monitoring window"), "{text}");
+    assert!(
+        text.starts_with("Rollout: 5 phases, 4h monitoring window"),
+        "{text}"
+    );
     assert!(text.contains("phase 1: background workers"), "{text}");
     assert!(text.contains("phase 5: lock-down"), "{text}");
 }

@@ -130,7 +130,7 @@ pub fn verify(plan: &Plan, topology: &Topology) -> Vec<PlanViolation> {
                     ..
                 } = e
                 {
-                    if !dry_run.get(service).is_some_and(|d| *d < pi) {
+                    if dry_run.get(service).is_none_or(|d| *d >= pi) {
                         out.push(violation(
                             1,
                             format!(

@@ -38,11 +38,7 @@ pub struct PlanArgs {
 }
 
 /// The plan and every file it needs, the final configuration under `config/`.
-pub fn files(
-    plan: &Plan,
-    mesh: &MeshConfig,
-    header: &generated::Header,
-) -> Vec<(PathBuf, String)> {
+pub fn files(plan: &Plan, mesh: &MeshConfig, header: &generated::Header) -> Vec<(PathBuf, String)> {
     let mut files: Vec<(PathBuf, String)> = generated::layout(mesh, header)
         .into_iter()
         .map(|(p, c)| (Path::new(CONFIG_FOLDER).join(p), c))
