@@ -107,17 +107,27 @@ impl State {
             }
         }
         for s in &topology.services {
-            if s.exposure.ingress_gateway.is_empty() {
-                continue;
-            }
             let port = s.primary_port().map(|p| p.target_port.unwrap_or(p.port));
-            let gateway = vec![plan.ingress_gateway_principal.clone()];
-            if let Some(why) = self.refuses(&s.id, true, &gateway, port) {
-                out.push(Broken {
-                    from: QualifiedName::new("istio-system", "istio-ingressgateway"),
-                    to: s.id.clone(),
-                    why,
-                });
+            if !s.exposure.ingress_gateway.is_empty() {
+                let gateway = vec![plan.ingress_gateway_principal.clone()];
+                if let Some(why) = self.refuses(&s.id, true, &gateway, port) {
+                    out.push(Broken {
+                        from: QualifiedName::new("istio-system", "istio-ingressgateway"),
+                        to: s.id.clone(),
+                        why,
+                    });
+                }
+            }
+            // A Kubernetes Ingress controller or a load balancer sends plain traffic with no
+            // mesh identity.
+            if !s.exposure.ingress.is_empty() || s.exposure.direct.is_some() {
+                if let Some(why) = self.refuses(&s.id, false, &[], port) {
+                    out.push(Broken {
+                        from: QualifiedName::new("", "outside the mesh"),
+                        to: s.id.clone(),
+                        why,
+                    });
+                }
             }
         }
         out.sort();
