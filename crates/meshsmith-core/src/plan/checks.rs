@@ -26,6 +26,13 @@ pub(crate) fn fill(topology: &Topology, cx: &Cx, phase: &mut Phase, window: &str
             phase.smoke_tests.push(test);
         }
     }
+    for s in &touched {
+        if let Some(m) = topology.service(s) {
+            phase
+                .smoke_tests
+                .extend(from_outside(m, &cx.gateway_principal));
+        }
+    }
     let selector = |list: &[QualifiedName]| {
         list.iter()
             .flat_map(|s| topology.service(s).into_iter())
@@ -89,6 +96,45 @@ pub(crate) fn fill(topology: &Topology, cx: &Cx, phase: &mut Phase, window: &str
         "after {window}: every smoke test passes, the 5xx share is at its earlier level, no new 403s, no sustained ejections, and no dry-run denials"
     );
     phase.roll_back_when = "any smoke test fails, 5xx or 403 rise, an instance stays ejected, or a dry-run denial names a real caller: run this phase's rollbacks, last step first".into();
+}
+
+/// Requests that reach a service from outside the mesh's graph: through the ingress gateway
+/// (its namespace from its principal, the deployment named as Istio installs it), or through
+/// the service's own LoadBalancer.
+fn from_outside(s: &MeshService, gateway_principal: &str) -> Vec<SmokeTest> {
+    let mut out = Vec::new();
+    let (Some(name), Some(port)) = (s.service.as_deref(), s.primary_port()) else {
+        return out;
+    };
+    let ns = &s.id.namespace;
+    if !s.exposure.ingress_gateway.is_empty() {
+        let gw_ns = gateway_principal
+            .split("/ns/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("istio-system");
+        out.push(SmokeTest {
+            from: QualifiedName::new(gw_ns, "istio-ingressgateway"),
+            to: s.id.clone(),
+            command: format!(
+                "kubectl exec -n {gw_ns} deployment/istio-ingressgateway -- curl -sS -o /dev/null -w '%{{http_code}}' --max-time 5 http://{name}.{ns}.svc.cluster.local:{}/",
+                port.port
+            ),
+            expect: "an HTTP status other than 000, 403 and 503 (name the gateway's deployment if yours differs)".into(),
+        });
+    }
+    if let Some((ServiceType::LoadBalancer, _)) = &s.exposure.direct {
+        out.push(SmokeTest {
+            from: QualifiedName::new("", "outside the mesh"),
+            to: s.id.clone(),
+            command: format!(
+                "curl -sS -o /dev/null -w '%{{http_code}}' --max-time 5 http://$(kubectl get service {name} -n {ns} -o jsonpath='{{.status.loadBalancer.ingress[0].ip}}'):{}/",
+                port.port
+            ),
+            expect: "an HTTP status other than 000, 403 and 503: plain traffic from outside still gets in".into(),
+        });
+    }
+    out
 }
 
 fn smoke(caller: &MeshService, callee: &MeshService, port: Option<u16>) -> Option<SmokeTest> {

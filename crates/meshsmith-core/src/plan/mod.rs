@@ -77,7 +77,12 @@ pub fn plan(topology: &Topology, config: &MeshConfig, settings: &PlanSettings) -
         skipped: schedule.skipped.clone(),
         notes: schedule.notes.clone(),
     };
-    let cx = steps::Cx::new(topology, config, &schedule);
+    let cx = steps::Cx::new(
+        topology,
+        config,
+        &schedule,
+        &settings.ingress_gateway_principal,
+    );
     for (index, group) in schedule.groups.iter().enumerate() {
         let number = index as u32 + 1;
         let mut phase = Phase {

@@ -15,6 +15,15 @@ fn names(list: &[QualifiedName]) -> String {
         .join(", ")
 }
 
+/// A caller as people name it; one outside the cluster has no namespace.
+fn who(q: &QualifiedName) -> String {
+    if q.namespace.is_empty() {
+        q.name.clone()
+    } else {
+        q.to_string()
+    }
+}
+
 /// A few lines per phase: its title, services, steps and lock-downs.
 pub fn outline(plan: &Plan) -> String {
     let mut out = String::new();
@@ -120,7 +129,10 @@ fn phase(out: &mut String, p: &Phase, window: &str) {
             let _ = writeln!(
                 out,
                 "- {} -> {}: expect {}\n\n  ```sh\n  {}\n  ```\n",
-                t.from, t.to, t.expect, t.command
+                who(&t.from),
+                t.to,
+                t.expect,
+                t.command
             );
         }
     }

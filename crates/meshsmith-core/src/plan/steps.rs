@@ -14,6 +14,7 @@ use super::workload_commands::{opt_out, restart};
 use crate::model::*;
 
 pub(crate) struct Cx<'a> {
+    pub gateway_principal: String,
     pub topology: &'a Topology,
     pub config: &'a MeshConfig,
     pub schedule: &'a Schedule,
@@ -62,8 +63,14 @@ fn is_strict(r: &Resource) -> bool {
 }
 
 impl<'a> Cx<'a> {
-    pub fn new(topology: &'a Topology, config: &'a MeshConfig, schedule: &'a Schedule) -> Self {
+    pub fn new(
+        topology: &'a Topology,
+        config: &'a MeshConfig,
+        schedule: &'a Schedule,
+        gateway_principal: &str,
+    ) -> Self {
         Cx {
+            gateway_principal: gateway_principal.to_string(),
             topology,
             config,
             schedule,
