@@ -293,3 +293,57 @@ fn the_outline_names_each_phase_and_the_window() {
     assert!(text.contains("phase 1: background workers"), "{text}");
     assert!(text.contains("phase 5: lock-down"), "{text}");
 }
+
+#[test]
+fn each_phase_tests_its_new_calls_and_watches_the_right_metrics() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    for p in &plan.phases {
+        let touched: Vec<&QualifiedName> = p.services.iter().chain(&p.locked).collect();
+        for e in t.edges.iter().filter(|e| e.from != e.to) {
+            if !(touched.contains(&&e.from) || touched.contains(&&e.to)) {
+                continue;
+            }
+            let has_workload = t.service(&e.from).is_some_and(|s| !s.workloads.is_empty());
+            let tested = p
+                .smoke_tests
+                .iter()
+                .any(|s| s.from == e.from && s.to == e.to);
+            assert_eq!(
+                tested, has_workload,
+                "phase {}: {} -> {}",
+                p.number, e.from, e.to
+            );
+        }
+        let queries: Vec<&str> = p.watch.iter().map(|w| w.query.as_str()).collect();
+        assert!(
+            queries.iter().any(|q| q.contains("istio_requests_total")),
+            "{queries:?}"
+        );
+        let onboards = !p.services.is_empty();
+        assert_eq!(
+            queries
+                .iter()
+                .any(|q| q.contains("rbac_istio_dry_run_allow_shadow_denied")),
+            onboards,
+            "phase {}",
+            p.number
+        );
+        assert_eq!(
+            queries
+                .iter()
+                .any(|q| q.contains("envoy_cluster_outlier_detection_ejections_active")),
+            onboards,
+            "phase {}",
+            p.number
+        );
+        assert!(p.proceed_when.contains("4h"), "{}", p.proceed_when);
+    }
+    // The phase before a lock-down watches for plaintext into what it will lock.
+    let before_last = &plan.phases[3];
+    assert!(before_last
+        .watch
+        .iter()
+        .any(|w| w.query.contains("connection_security_policy=\"none\"")
+            && w.query.contains("order-service")));
+}
