@@ -198,6 +198,11 @@ fn a_rerun_is_byte_identical_and_a_hand_edit_is_verified() {
         effects.remove(at)
     };
     let effect = take(&mut plan, 4);
+    // As a careful person would: the name goes into the phase's `locked` list too.
+    let service = effect["service"].clone();
+    if let Some(locked) = plan["phases"][3]["locked"].as_array_mut() {
+        locked.push(service);
+    }
     plan["phases"][3]["steps"]
         .as_array_mut()
         .and_then(|s| s.iter_mut().find(|s| s["action"] == "mtls-strict"))
@@ -217,6 +222,10 @@ fn a_rerun_is_byte_identical_and_a_hand_edit_is_verified() {
         "{text}"
     );
     assert!(text.contains("/phases/3/steps/"), "{text}");
+    assert!(
+        text.lines().all(|l| l.starts_with("MS401 ")),
+        "only MS401 expected: {text}"
+    );
 
     // The edited plan.json is the person's now: a re-run keeps it.
     let edited = std::fs::read(out.join("plan.json")).expect("plan.json");

@@ -109,6 +109,19 @@ pub(crate) fn schedule(
     }
     let onboarded: Vec<QualifiedName> = out.onboarded.keys().cloned().collect();
     for s in onboarded {
+        // Nothing to lock when no STRICT policy or AuthorizationPolicy could be generated
+        // (e.g. a workload without labels to select it by).
+        let lockable = config.resources.iter().any(|r| {
+            r.owner == s
+                && match &r.spec {
+                    Spec::PeerAuthentication(pa) => pa.mtls.mode == "STRICT",
+                    Spec::AuthorizationPolicy(_) => true,
+                    _ => false,
+                }
+        });
+        if !lockable {
+            continue;
+        }
         match lock_phase(topology, config, &out, &s) {
             Ok(p) => {
                 out.lock.insert(s, p);

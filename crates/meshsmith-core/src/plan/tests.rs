@@ -175,7 +175,12 @@ fn strict_moved_a_phase_earlier_is_ms401_at_its_place() {
     // order-service's callers include the gateway (phase 4): STRICT belongs in phase 5.
     let edited = edited(&plan, |v| {
         let e = take_effect(v, 4, "mtls-strict", "order-service");
+        let service = e["service"].clone();
         push_effect(v, 3, "mtls-strict", e);
+        v["phases"][3]["locked"]
+            .as_array_mut()
+            .expect("locked")
+            .push(service);
     });
     let found = verify(&edited, &t);
     assert_eq!(codes(&found), vec!["MS401"], "{found:?}");
@@ -204,7 +209,12 @@ fn enforcement_in_the_dry_run_phase_is_ms402() {
         let mut e = take_effect(v, 1, "authorization-enforce", "report-builder");
         e["state"] = Value::from("enforced");
         take_effect(v, 0, "authorization-dry-run", "report-builder");
+        let service = e["service"].clone();
         push_effect(v, 0, "authorization-dry-run", e);
+        v["phases"][0]["locked"]
+            .as_array_mut()
+            .expect("locked")
+            .push(service);
     });
     let found = verify(&edited, &t);
     assert_eq!(codes(&found), vec!["MS402"], "{found:?}");
@@ -346,4 +356,26 @@ fn each_phase_tests_its_new_calls_and_watches_the_right_metrics() {
         .iter()
         .any(|w| w.query.contains("connection_security_policy=\"none\"")
             && w.query.contains("order-service")));
+}
+
+#[test]
+fn a_name_moved_in_a_list_without_its_steps_is_ms406() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    let edited = edited(&plan, |v| {
+        let list = v["phases"][4]["locked"].as_array_mut().expect("locked");
+        let at = list
+            .iter()
+            .position(|s| s["name"] == "order-service")
+            .expect("listed");
+        let moved = list.remove(at);
+        v["phases"][1]["locked"]
+            .as_array_mut()
+            .expect("locked")
+            .push(moved);
+    });
+    let found = verify(&edited, &t);
+    assert_eq!(codes(&found), vec!["MS406"], "{found:?}");
+    let pointers: Vec<&str> = found.iter().map(|v| v.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/phases/1/locked", "/phases/4/locked"]);
 }

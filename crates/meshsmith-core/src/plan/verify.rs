@@ -8,7 +8,10 @@
 //! | MS403 | rollback-breaks-later-phase          | a rollback that, run once later phases are in place, breaks a call |
 //! | MS404 | service-in-no-phase                  | a service of the graph that no phase onboards and the plan does not skip |
 //! | MS405 | virtual-service-before-destination-rule | a VirtualService applied before its service's DestinationRule |
+//! | MS406 | phase-lists-disagree-with-steps      | a phase's `services` or `locked` list says otherwise than its steps do |
 //!
+//! The lists of a phase are what a person reads; the steps' effects are what runs. An edit
+//! that moves a name in a list without moving the steps (or the reverse) is MS406.
 //! Works on a plan read back from JSON, so a person's edit is checked by the same rules.
 
 use super::simulate::State;
@@ -30,12 +33,13 @@ pub struct PlanViolation {
     pub pointer: String,
 }
 
-pub const CODES: [(&str, &str); 5] = [
+pub const CODES: [(&str, &str); 6] = [
     ("MS401", "locked-before-callers-meshed"),
     ("MS402", "enforced-without-dry-run"),
     ("MS403", "rollback-breaks-later-phase"),
     ("MS404", "service-in-no-phase"),
     ("MS405", "virtual-service-before-destination-rule"),
+    ("MS406", "phase-lists-disagree-with-steps"),
 ];
 
 fn violation(
@@ -174,6 +178,7 @@ pub fn verify(plan: &Plan, topology: &Topology) -> Vec<PlanViolation> {
         }
     }
     rollbacks(plan, topology, &mut out);
+    lists(plan, &mut out);
     in_no_phase(plan, topology, &mut out);
     out.sort();
     out.dedup();
@@ -243,5 +248,64 @@ fn in_no_phase(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
             (None, None, Some(&s.id)),
             "/phases".to_string(),
         ));
+    }
+}
+
+/// MS406: each phase's `services` are the ones its steps give a sidecar or PERMISSIVE mode
+/// first, and its `locked` the ones its steps make STRICT or enforced.
+fn lists(plan: &Plan, out: &mut Vec<PlanViolation>) {
+    for (pi, phase) in plan.phases.iter().enumerate() {
+        let effects = || phase.steps.iter().flat_map(|s| &s.effects);
+        let onboarded: BTreeSet<&QualifiedName> = effects()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Effect::Sidecar { .. }
+                        | Effect::Mtls {
+                            mode: MtlsState::Permissive,
+                            ..
+                        }
+                )
+            })
+            .map(Effect::service)
+            .collect();
+        let locked: BTreeSet<&QualifiedName> = effects()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Effect::Mtls {
+                        mode: MtlsState::Strict,
+                        ..
+                    } | Effect::Authorization {
+                        state: AuthzState::Enforced,
+                        ..
+                    }
+                )
+            })
+            .map(Effect::service)
+            .collect();
+        let checks = [
+            ("services", "onboards", &phase.services, onboarded),
+            ("locked", "locks down", &phase.locked, locked),
+        ];
+        for (key, verb, listed, done) in checks {
+            let listed: BTreeSet<&QualifiedName> = listed.iter().collect();
+            for s in listed.symmetric_difference(&done) {
+                let (says, does) = if listed.contains(s) {
+                    ("lists", "no step does")
+                } else {
+                    ("does not list", "a step does")
+                };
+                out.push(violation(
+                    5,
+                    format!(
+                        "phase {} {says} {s} under `{key}`, but {does}: move the steps with the name ({verb})",
+                        phase.number
+                    ),
+                    (Some(phase), None, Some(s)),
+                    format!("/phases/{pi}/{key}"),
+                ));
+            }
+        }
     }
 }
