@@ -98,6 +98,19 @@ pub(crate) fn schedule(
                     .iter()
                     .any(|w| w.sidecar_annotation == Some(false))
             });
+            let batch = topology
+                .service(s)
+                .into_iter()
+                .flat_map(|m| &m.workloads)
+                .find(|w| matches!(w.kind, WorkloadKind::Job | WorkloadKind::CronJob));
+            if let Some(w) = batch {
+                out.notes.push(format!(
+                    "{s}: {} {} gets its sidecar only when its next pod starts, and its pods finish only if the \
+                     sidecar exits with them (native sidecars: Kubernetes 1.28+ with Istio's ENABLE_NATIVE_SIDECARS)",
+                    w.kind.as_str(),
+                    w.name
+                ));
+            }
             if opts_out {
                 out.notes.push(format!(
                     "{s}: a workload opts out of injection (sidecar.istio.io/inject: \"false\"); it gets no sidecar"
