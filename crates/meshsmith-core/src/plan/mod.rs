@@ -43,6 +43,8 @@ pub struct PlanSettings {
     pub phases: u32,
     /// Monitoring window after each phase.
     pub window: Millis,
+    /// A phase onboarding more services than this is split.
+    pub max_services_per_phase: Option<u32>,
     pub trust_domain: String,
     pub ingress_gateway_principal: String,
 }
@@ -52,6 +54,7 @@ impl PlanSettings {
         PlanSettings {
             phases: policy.rollout.phases,
             window: policy.rollout.window,
+            max_services_per_phase: policy.rollout.max_services_per_phase,
             trust_domain: policy.trust_domain.clone(),
             ingress_gateway_principal: policy.ingress_gateway_principal.clone(),
         }

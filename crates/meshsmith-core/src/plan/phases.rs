@@ -89,7 +89,11 @@ pub(crate) fn schedule(
                 .push(s.id.clone());
         }
     }
-    out.groups = group(tiers, settings.phases.max(1) as usize);
+    out.groups = group(
+        tiers,
+        settings.phases.max(1) as usize,
+        settings.max_services_per_phase.map(|m| m.max(1) as usize),
+    );
     for (i, g) in out.groups.iter().enumerate() {
         for s in &g.services {
             out.onboarded.insert(s.clone(), i as u32 + 1);
@@ -199,8 +203,12 @@ fn lock_phase(
     Ok(latest + 1)
 }
 
-/// Spreads the non-empty tiers over `count` phases, in tier order.
-fn group(tiers: BTreeMap<Tier, Vec<QualifiedName>>, count: usize) -> Vec<Group> {
+/// Spreads the non-empty tiers over `count` phases, in tier order, none over `max`.
+fn group(
+    tiers: BTreeMap<Tier, Vec<QualifiedName>>,
+    count: usize,
+    max: Option<usize>,
+) -> Vec<Group> {
     let mut groups: Vec<(Vec<Tier>, Vec<QualifiedName>)> = tiers
         .into_iter()
         .map(|(t, mut s)| {
@@ -235,7 +243,8 @@ fn group(tiers: BTreeMap<Tier, Vec<QualifiedName>>, count: usize) -> Vec<Group> 
     for ((tiers, services), n) in groups.into_iter().zip(parts) {
         let names: Vec<&str> = tiers.iter().map(|t| t.as_str()).collect();
         let base = names.join(" + ");
-        let size = services.len().div_ceil(n.max(1)).max(1);
+        let even = services.len().div_ceil(n.max(1)).max(1);
+        let size = max.map_or(even, |m| even.min(m));
         let chunks: Vec<&[QualifiedName]> = services.chunks(size).collect();
         let k = chunks.len();
         for (j, chunk) in chunks.into_iter().enumerate() {

@@ -73,9 +73,10 @@ proptest! {
     fn every_call_works_at_every_step_and_the_plan_verifies(
         topology in graph(),
         phases in 1u32..7,
+        max in proptest::option::of(1u32..4),
     ) {
         let config = generate(&topology, &crate::policy::Policy::default(), &GenerateOptions::default());
-        let settings = PlanSettings { phases, ..PlanSettings::default() };
+        let settings = PlanSettings { phases, max_services_per_phase: max, ..PlanSettings::default() };
         let plan = plan(&topology, &config, &settings);
         for (pi, si, broken) in simulate::walk(&plan, &topology) {
             prop_assert!(broken.is_empty(), "phase {} step {}: {:?}", pi + 1, si + 1, broken);

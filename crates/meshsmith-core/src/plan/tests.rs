@@ -379,3 +379,18 @@ fn a_name_moved_in_a_list_without_its_steps_is_ms406() {
     let pointers: Vec<&str> = found.iter().map(|v| v.pointer.as_str()).collect();
     assert_eq!(pointers, ["/phases/1/locked", "/phases/4/locked"]);
 }
+
+#[test]
+fn a_phase_size_cap_splits_phases_and_keeps_the_rules() {
+    let t = shopfront_and_odd_shapes();
+    let config = generate(&t, &Policy::default(), &GenerateOptions::default());
+    let settings = PlanSettings {
+        max_services_per_phase: Some(3),
+        ..PlanSettings::default()
+    };
+    let plan = plan(&t, &config, &settings);
+    assert!(plan.phases.iter().all(|p| p.services.len() <= 3));
+    assert!(plan.phases.len() > 5, "{}", plan.phases.len());
+    assert_eq!(verify(&plan, &t), Vec::new());
+    assert!(phase_of(&plan, "email-worker") < phase_of(&plan, "api-gateway"));
+}

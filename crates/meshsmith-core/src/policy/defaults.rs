@@ -45,6 +45,7 @@ pub fn policy() -> Policy {
         rollout: Rollout {
             phases: ROLLOUT_PHASES,
             window: ROLLOUT_WINDOW,
+            max_services_per_phase: None,
         },
         lines: Default::default(),
     }

@@ -152,6 +152,8 @@ pub struct Rollout {
     pub phases: u32,
     /// Monitoring window after each phase.
     pub window: Millis,
+    /// Splits a phase further when it would onboard more services than this.
+    pub max_services_per_phase: Option<u32>,
 }
 
 /// The whole policy. [`Default`] is the built-in table.

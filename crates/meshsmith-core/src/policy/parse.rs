@@ -134,10 +134,15 @@ impl Reader<'_> {
                     }
                 }
                 "rollout" => {
-                    for (k, v) in self.entries(node, key, key, &["phases", "window"])? {
+                    let keys = &["phases", "window", "maxServicesPerPhase"];
+                    for (k, v) in self.entries(node, key, key, keys)? {
                         match k {
                             "phases" => self.policy.rollout.phases = self.number(v, k, 1, 20)?,
-                            _ => self.policy.rollout.window = self.millis(v, k)?,
+                            "window" => self.policy.rollout.window = self.millis(v, k)?,
+                            _ => {
+                                self.policy.rollout.max_services_per_phase =
+                                    Some(self.number(v, k, 1, 100_000)?)
+                            }
                         }
                     }
                 }

@@ -42,7 +42,8 @@ pub fn init_template() -> String {
         out,
         "\n# How `meshsmith plan` paces the rollout: onboarding phases (workers, internal, core,\n\
          # exposed; a closing lock-down phase may follow) and the monitoring window after each.\n\
-         rollout:\n  phases: {}\n  window: {}",
+         # maxServicesPerPhase, when set, splits a phase that would onboard more services.\n\
+         rollout:\n  phases: {}\n  window: {}\n  # maxServicesPerPhase: 5",
         p.rollout.phases,
         crate::plan::window_text(p.rollout.window),
     );

@@ -24,8 +24,11 @@ fn the_init_template_parses_back_to_the_defaults() {
 
 #[test]
 fn the_rollout_section_sets_phases_and_window_with_lines() {
-    let p = parsed("rollout:\n  phases: 6\n  window: 90m\n").expect("valid");
+    let p =
+        parsed("rollout:\n  phases: 6\n  window: 90m\n  maxServicesPerPhase: 3\n").expect("valid");
     assert_eq!(p.rollout.phases, 6);
+    assert_eq!(p.rollout.max_services_per_phase, Some(3));
+    assert_eq!(Policy::default().rollout.max_services_per_phase, None);
     assert_eq!(p.rollout.window, Millis(90 * 60_000));
     assert_eq!(
         p.set_at("rollout.window").as_deref(),
