@@ -148,3 +148,68 @@ fn the_simulation_sees_a_call_break_when_strict_comes_too_early() {
     );
     assert!(verify(&plan, &t).iter().any(|v| v.code == "MS401"));
 }
+
+/// Changes a person might make to plan.json: drop an effect, move one to another step,
+/// swap two steps, or drop a principal from a policy.
+fn mutate(plan: &mut Plan, kind: u8, a: usize, b: usize) {
+    let positions: Vec<(usize, usize)> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .flat_map(|(pi, p)| (0..p.steps.len()).map(move |si| (pi, si)))
+        .collect();
+    if positions.is_empty() {
+        return;
+    }
+    let (pa, sa) = positions[a % positions.len()];
+    let (pb, sb) = positions[b % positions.len()];
+    match kind {
+        0 | 1 => {
+            let effects = &mut plan.phases[pa].steps[sa].effects;
+            if effects.is_empty() {
+                return;
+            }
+            let e = effects.remove(b % effects.len());
+            if kind == 1 {
+                plan.phases[pb].steps[sb].effects.push(e);
+            }
+        }
+        2 => {
+            let first = plan.phases[pa].steps[sa].clone();
+            let second = std::mem::replace(&mut plan.phases[pb].steps[sb], first);
+            plan.phases[pa].steps[sa] = second;
+        }
+        _ => {
+            for e in &mut plan.phases[pa].steps[sa].effects {
+                if let Effect::Authorization { principals, .. } = e {
+                    if !principals.is_empty() {
+                        principals.remove(b % principals.len());
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn every_edit_that_breaks_a_call_gets_a_finding(
+        topology in graph(),
+        phases in 1u32..6,
+        edit in (0u8..4, any::<usize>(), any::<usize>()),
+    ) {
+        let config = generate(&topology, &crate::policy::Policy::default(), &GenerateOptions::default());
+        let settings = PlanSettings { phases, ..PlanSettings::default() };
+        let mut plan = plan(&topology, &config, &settings);
+        mutate(&mut plan, edit.0, edit.1, edit.2);
+        let header = crate::generate::Header { version: "test".into(), inputs: Vec::new() };
+        let read = layout::read_plan(&layout::plan_json(&plan, &header));
+        prop_assert_eq!(read.as_ref(), Ok(&plan));
+        let found = verify(&plan, &topology);
+        let breaks = simulate::walk(&plan, &topology).into_iter().any(|(_, _, b)| !b.is_empty());
+        prop_assert!(!breaks || !found.is_empty(), "a call breaks but verify is silent");
+    }
+}

@@ -26,11 +26,22 @@ pub struct State {
     authz: BTreeMap<QualifiedName, Authz>,
 }
 
+/// Why a call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cause {
+    /// The callee demands an identity (STRICT, an inherited mode, or enforcement) and the
+    /// caller has no sidecar to present one.
+    CallerNotMeshed,
+    /// The callee's enforced policy does not list the caller's principal.
+    NotAdmitted,
+}
+
 /// A call of the graph that would fail, and why.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Broken {
     pub from: QualifiedName,
     pub to: QualifiedName,
+    pub cause: Cause,
     pub why: String,
 }
 
@@ -102,7 +113,8 @@ impl State {
                 out.push(Broken {
                     from: e.from.clone(),
                     to: e.to.clone(),
-                    why,
+                    cause: why.0,
+                    why: why.1,
                 });
             }
         }
@@ -114,7 +126,8 @@ impl State {
                     out.push(Broken {
                         from: QualifiedName::new("istio-system", "istio-ingressgateway"),
                         to: s.id.clone(),
-                        why,
+                        cause: why.0,
+                        why: why.1,
                     });
                 }
             }
@@ -125,7 +138,8 @@ impl State {
                     out.push(Broken {
                         from: QualifiedName::new("", "outside the mesh"),
                         to: s.id.clone(),
-                        why,
+                        cause: why.0,
+                        why: why.1,
                     });
                 }
             }
@@ -141,18 +155,17 @@ impl State {
         caller_meshed: bool,
         principals: &[String],
         port: Option<u16>,
-    ) -> Option<String> {
+    ) -> Option<(Cause, String)> {
         if !self.has_sidecar(callee) {
             return None;
         }
         let mode = self.mtls.get(callee).copied().unwrap_or(MtlsState::Inherit);
         if !caller_meshed && mode != MtlsState::Permissive {
-            return Some(match mode {
-                MtlsState::Strict => "STRICT, and the caller has no sidecar".to_string(),
-                _ => {
-                    "mTLS mode inherited (may be STRICT), and the caller has no sidecar".to_string()
-                }
-            });
+            let why = match mode {
+                MtlsState::Strict => "STRICT, and the caller has no sidecar",
+                _ => "mTLS mode inherited (may be STRICT), and the caller has no sidecar",
+            };
+            return Some((Cause::CallerNotMeshed, why.to_string()));
         }
         let authz = self.authz.get(callee)?;
         if authz.state != AuthzState::Enforced {
@@ -164,16 +177,20 @@ impl State {
                 .filter(|p| !authz.principals.contains(*p))
                 .collect();
             if let Some(p) = missing.first() {
-                return Some(format!("enforced authorization does not admit {p}"));
+                return Some((
+                    Cause::NotAdmitted,
+                    format!("enforced authorization does not admit {p}"),
+                ));
             }
             None
         } else if port.is_some_and(|p| authz.plain_ports.contains(&p)) {
             None
         } else {
-            Some(
+            Some((
+                Cause::CallerNotMeshed,
                 "enforced authorization, and the caller has no sidecar to carry its identity"
-                    .into(),
-            )
+                    .to_string(),
+            ))
         }
     }
 }
