@@ -394,3 +394,56 @@ fn a_phase_size_cap_splits_phases_and_keeps_the_rules() {
     assert_eq!(verify(&plan, &t), Vec::new());
     assert!(phase_of(&plan, "email-worker") < phase_of(&plan, "api-gateway"));
 }
+
+#[test]
+fn a_sidecar_without_permissive_first_is_a_broken_call() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    // ledger-service gets its sidecar in phase 2; payment-service calls it from phase 3 on.
+    let edited = edited(&plan, |v| {
+        let steps = v["phases"][1]["steps"].as_array_mut().expect("steps");
+        let effects = steps[0]["effects"].as_array_mut().expect("effects");
+        effects.retain(|e| !(e["effect"] == "mtls" && e["service"]["name"] == "ledger-service"));
+    });
+    let found = verify(&edited, &t);
+    let ledger: Vec<&PlanViolation> = found
+        .iter()
+        .filter(|v| {
+            v.service
+                .as_ref()
+                .is_some_and(|s| s.name == "ledger-service")
+        })
+        .collect();
+    assert!(
+        ledger.iter().any(|v| v.code == "MS401"
+            && v.pointer == "/phases/1/steps/0"
+            && v.message.contains("inherited")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_principal_dropped_from_an_enforced_policy_is_ms407() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    let edited = edited(&plan, |v| {
+        let steps = v["phases"][4]["steps"].as_array_mut().expect("steps");
+        let enforce = steps
+            .iter_mut()
+            .find(|s| s["action"] == "authorization-enforce")
+            .expect("enforce step");
+        for e in enforce["effects"].as_array_mut().expect("effects") {
+            if e["service"]["name"] == "order-service" {
+                e["principals"] = Value::Array(Vec::new());
+            }
+        }
+    });
+    let found = verify(&edited, &t);
+    assert!(
+        found.iter().any(|v| v.code == "MS407"
+            && v.service
+                .as_ref()
+                .is_some_and(|s| s.name == "order-service")),
+        "{found:?}"
+    );
+}

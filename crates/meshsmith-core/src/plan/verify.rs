@@ -9,12 +9,17 @@
 //! | MS404 | service-in-no-phase                  | a service of the graph that no phase onboards and the plan does not skip |
 //! | MS405 | virtual-service-before-destination-rule | a VirtualService applied before its service's DestinationRule |
 //! | MS406 | phase-lists-disagree-with-steps      | a phase's `services` or `locked` list says otherwise than its steps do |
+//! | MS407 | enforced-policy-denies-a-call        | an enforced AuthorizationPolicy that does not admit a caller of the graph |
+//!
+//! Beyond the phase-order rules, the plan is walked step by step (see `simulate`): a call
+//! that fails after some step is MS401 when the caller has no sidecar yet, MS407 when the
+//! policy leaves the caller out; so every plan that breaks a call gets a finding.
 //!
 //! The lists of a phase are what a person reads; the steps' effects are what runs. An edit
 //! that moves a name in a list without moving the steps (or the reverse) is MS406.
 //! Works on a plan read back from JSON, so a person's edit is checked by the same rules.
 
-use super::simulate::State;
+use super::simulate::{walk, Cause, State};
 use crate::model::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,13 +38,14 @@ pub struct PlanViolation {
     pub pointer: String,
 }
 
-pub const CODES: [(&str, &str); 6] = [
+pub const CODES: [(&str, &str); 7] = [
     ("MS401", "locked-before-callers-meshed"),
     ("MS402", "enforced-without-dry-run"),
     ("MS403", "rollback-breaks-later-phase"),
     ("MS404", "service-in-no-phase"),
     ("MS405", "virtual-service-before-destination-rule"),
     ("MS406", "phase-lists-disagree-with-steps"),
+    ("MS407", "enforced-policy-denies-a-call"),
 ];
 
 fn violation(
@@ -177,12 +183,48 @@ pub fn verify(plan: &Plan, topology: &Topology) -> Vec<PlanViolation> {
             }
         }
     }
+    walked(plan, topology, &mut out);
     rollbacks(plan, topology, &mut out);
     lists(plan, &mut out);
     in_no_phase(plan, topology, &mut out);
     out.sort();
     out.dedup();
     out
+}
+
+/// MS401 / MS407 for each call that fails after some step, at the first step it fails, unless
+/// the phase-order rule already named the callee.
+fn walked(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
+    let mut seen: BTreeSet<(QualifiedName, QualifiedName)> = BTreeSet::new();
+    for (pi, si, broken) in walk(plan, topology) {
+        let (Some(phase), Some(step)) = (
+            plan.phases.get(pi),
+            plan.phases.get(pi).and_then(|p| p.steps.get(si)),
+        ) else {
+            continue;
+        };
+        for b in broken {
+            if !seen.insert((b.from.clone(), b.to.clone())) {
+                continue;
+            }
+            let index = match b.cause {
+                Cause::CallerNotMeshed => 0,
+                Cause::NotAdmitted => 6,
+            };
+            let named = out
+                .iter()
+                .any(|v| v.code == CODES[index].0 && v.service.as_ref() == Some(&b.to));
+            if named {
+                continue;
+            }
+            out.push(violation(
+                index,
+                format!("after {}, {} -> {} fails: {}", step.id, b.from, b.to, b.why),
+                (Some(phase), Some(step), Some(&b.to)),
+                format!("/phases/{pi}/steps/{si}"),
+            ));
+        }
+    }
 }
 
 /// MS403: each rollback, run at the end of its own phase or of any later one, must leave
@@ -213,7 +255,14 @@ fn rollbacks(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
             for (when, base) in points {
                 let mut s = base.clone();
                 s.apply(&step.rollback.effects);
-                if let Some(b) = s.broken(topology, plan).first() {
+                // Only what the rollback itself breaks; calls already failing are the
+                // forward walk's findings.
+                let before = base.broken(topology, plan);
+                let after = s.broken(topology, plan);
+                let new = after
+                    .iter()
+                    .find(|b| !before.iter().any(|x| x.from == b.from && x.to == b.to));
+                if let Some(b) = new {
                     out.push(violation(
                         2,
                         format!(
