@@ -25,6 +25,8 @@ pub mod verify;
 mod workload_commands;
 
 #[cfg(test)]
+mod edit_tests;
+#[cfg(test)]
 mod property_tests;
 #[cfg(test)]
 mod tests;
