@@ -3,8 +3,9 @@
 //!
 //! Metric names are Istio's standard ones (`istio_requests_total`,
 //! `istio_tcp_connections_opened_total`, reported by the server's sidecar) and Envoy's
-//! (`envoy_cluster_outlier_detection_ejections_active`; the RBAC filter's shadow counters
-//! `..._rbac_istio_dry_run_allow_shadow_denied` for dry-run policies). Istio's proxies
+//! (`envoy_cluster_outlier_detection_ejections_active`; for dry-run policies the RBAC
+//! filters' shadow counters, `http.<prefix>.rbac.istio_dry_run_allow_shadow_denied` and the
+//! TCP filter's `tcp.` equivalent, exported as `envoy_http_..._rbac_istio_dry_run_allow_shadow_denied`). Istio's proxies
 //! export the Envoy ones only when `proxyStatsMatcher` includes them, which ROLLOUT.md says.
 
 use super::steps::Cx;
@@ -88,12 +89,12 @@ pub(crate) fn fill(topology: &Topology, cx: &Cx, phase: &mut Phase, window: &str
     {
         phase.watch.push(Watch {
             what: "requests the dry-run policies would deny".into(),
-            query: "sum by (pod) (rate({__name__=~\"envoy_http_.*rbac_istio_dry_run_allow_shadow_denied\"}[5m]))".into(),
+            query: "sum by (pod) (rate({__name__=~\"envoy_(http|tcp)_.*rbac_istio_dry_run_allow_shadow_denied\"}[5m]))".into(),
             healthy: "zero: a denial here is a caller the enforced policy would refuse".into(),
         });
     }
     phase.proceed_when = format!(
-        "after {window}: every smoke test passes, the 5xx share is at its earlier level, no new 403s, no sustained ejections, and no dry-run denials"
+        "{window} have passed, every smoke test passes, the 5xx share is at its earlier level, no new 403s, no sustained ejections, and no dry-run denials"
     );
     phase.roll_back_when = "any smoke test fails, 5xx or 403 rise, an instance stays ejected, or a dry-run denial names a real caller: run this phase's rollbacks, last step first".into();
 }
