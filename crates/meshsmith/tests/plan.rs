@@ -285,3 +285,24 @@ fn every_kustomization_renders_with_kubectl() {
     }
     assert!(rendered > 20, "only {rendered} kustomizations");
 }
+
+#[test]
+fn a_broken_plan_json_is_an_input_error_naming_the_line() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = tmp.path().join("plan.json");
+    std::fs::write(&file, "{\"format\": 1,\n \"phases\": [\n").expect("write");
+    let run = meshsmith(tmp.path())
+        .args([
+            "plan",
+            &example(),
+            "--verify",
+            file.to_str().unwrap_or_default(),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("plan.json: line 3"), "{err}");
+    // Nothing is written by a verification.
+    assert_eq!(std::fs::read_dir(tmp.path()).expect("list").count(), 1);
+}
