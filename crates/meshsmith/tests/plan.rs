@@ -306,3 +306,25 @@ fn a_broken_plan_json_is_an_input_error_naming_the_line() {
     // Nothing is written by a verification.
     assert_eq!(std::fs::read_dir(tmp.path()).expect("list").count(), 1);
 }
+
+#[test]
+fn fewer_phases_on_a_rerun_warn_about_the_folders_left_behind() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = planned(tmp.path());
+    assert!(out.join("phase-5").is_dir());
+    std::fs::write(tmp.path().join("meshsmith.yaml"), "rollout:\n  phases: 2\n").expect("policy");
+    let run = meshsmith(tmp.path())
+        .args(["plan", &example(), "-o", out.to_str().unwrap_or_default()])
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("phase-4 is from an earlier plan"), "{err}");
+    assert!(!err.contains("phase-3 is from"), "{err}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.starts_with("Rollout: 3 phases, 4h"), "{stdout}");
+}

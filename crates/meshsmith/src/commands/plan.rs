@@ -83,6 +83,12 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             dir.join(path).display()
         );
     }
+    for stale in stale_phases(dir, plan.phases.len()) {
+        eprintln!(
+            "warning: {} is from an earlier plan with more phases; remove it",
+            dir.join(stale).display()
+        );
+    }
     print!("{}", plan::outline(&plan));
     if violations.is_empty() {
         Ok(ExitCode::SUCCESS)
@@ -90,6 +96,24 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         eprint!("{}", render(&violations));
         Ok(ExitCode::from(1))
     }
+}
+
+/// `phase-N` folders beyond the plan's last phase, left by an earlier run; sorted.
+fn stale_phases(dir: &Path, phases: usize) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| {
+            name.strip_prefix("phase-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| n > phases)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 fn verify_file(file: &Path, topology: &Topology) -> anyhow::Result<ExitCode> {
