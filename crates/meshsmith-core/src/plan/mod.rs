@@ -18,6 +18,7 @@
 mod checks;
 pub mod layout;
 mod phases;
+mod policy_facts;
 pub mod rollout_md;
 pub mod simulate;
 mod steps;

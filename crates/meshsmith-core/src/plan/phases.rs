@@ -190,7 +190,7 @@ fn lock_phase(
         let plain_admitted = config
             .of_kind(Kind::AuthorizationPolicy)
             .filter(|r| &r.owner == s)
-            .any(|r| !super::steps::plain_ports(r).is_empty());
+            .any(|r| !super::policy_facts::plain_ports(r).is_empty());
         let outside = !m.exposure.ingress.is_empty() || m.exposure.direct.is_some();
         if outside && !plain_admitted {
             return Err(

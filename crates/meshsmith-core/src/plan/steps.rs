@@ -10,6 +10,7 @@
 //! PERMISSIVE rather than deleting (a deleted policy inherits a default that may be STRICT).
 
 use super::phases::Schedule;
+use super::policy_facts::{is_strict, plain_ports, principals};
 use super::workload_commands::{opt_out, restart};
 use crate::model::*;
 
@@ -18,48 +19,6 @@ pub(crate) struct Cx<'a> {
     pub topology: &'a Topology,
     pub config: &'a MeshConfig,
     pub schedule: &'a Schedule,
-}
-
-/// The AuthorizationPolicy's principals, sorted.
-pub(crate) fn principals(r: &Resource) -> Vec<String> {
-    let mut out: Vec<String> = match &r.spec {
-        Spec::AuthorizationPolicy(ap) => ap
-            .rules
-            .iter()
-            .flat_map(|rule| rule.from.iter())
-            .flat_map(|f| f.source.principals.iter().cloned())
-            .collect(),
-        _ => Vec::new(),
-    };
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Workload ports on which the AuthorizationPolicy admits requests without an identity.
-pub(crate) fn plain_ports(r: &Resource) -> Vec<u16> {
-    let mut out: Vec<u16> = match &r.spec {
-        Spec::AuthorizationPolicy(ap) => ap
-            .rules
-            .iter()
-            .filter(|rule| {
-                rule.from
-                    .iter()
-                    .any(|f| f.source.not_principals.iter().any(|p| p == "*"))
-            })
-            .flat_map(|rule| rule.to.iter())
-            .flat_map(|t| t.operation.ports.iter())
-            .filter_map(|p| p.parse().ok())
-            .collect(),
-        _ => Vec::new(),
-    };
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-fn is_strict(r: &Resource) -> bool {
-    matches!(&r.spec, Spec::PeerAuthentication(pa) if pa.mtls.mode == "STRICT")
 }
 
 impl<'a> Cx<'a> {
