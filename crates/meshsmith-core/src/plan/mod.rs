@@ -6,7 +6,7 @@
 //!            ├─ plan() ─────────┼─ steps:  per phase, kustomize folders + effects + rollback
 //!  MeshConfig┘                  └─ checks: metrics and smoke tests per phase
 //!
-//!  Plan + Topology ─ verify() ─▶ Vec<PlanViolation> (MS401..MS405)
+//!  Plan + Topology ─ verify() ─▶ Vec<PlanViolation> (MS401..MS407)
 //!  Plan + MeshConfig ─ layout() ─▶ files (step folders, plan.json, ROLLOUT.md)
 //! ```
 //!
