@@ -15,4 +15,5 @@ pub mod infer;
 pub mod inventory;
 pub mod load;
 pub mod model;
+pub mod plan;
 pub mod policy;

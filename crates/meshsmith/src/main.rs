@@ -34,6 +34,8 @@ enum Command {
     Explain(commands::explain::ExplainArgs),
     /// Prove the mesh policy on real Envoy sidecars on 127.0.0.1, or replay the incident.
     Lab(commands::lab::LabArgs),
+    /// Plan a phased rollout: ROLLOUT.md, plan.json and one kustomize folder per step.
+    Plan(commands::plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Onboard(args) => commands::onboard::run(args),
         Command::Explain(args) => commands::explain::run(args),
         Command::Lab(args) => commands::lab::run(args),
+        Command::Plan(args) => commands::plan::run(args),
     };
     match result {
         Ok(code) => code,

@@ -23,7 +23,7 @@ mod virtual_service;
 pub mod yaml;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]

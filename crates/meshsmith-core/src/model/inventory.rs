@@ -168,7 +168,9 @@ impl Workload {
 }
 
 /// Namespace-qualified name of a workload, Service or account.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct QualifiedName {
     pub namespace: String,
     pub name: String,

@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod mesh;
 pub mod node;
 pub mod object;
+pub mod plan;
 pub mod topology;
 
 pub use finding::*;
@@ -20,4 +21,5 @@ pub use inventory::*;
 pub use mesh::*;
 pub use node::{Node, Value};
 pub use object::{Object, Origin, SourceId, Sources};
+pub use plan::*;
 pub use topology::*;

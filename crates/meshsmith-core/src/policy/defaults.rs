@@ -6,7 +6,7 @@
 
 use super::{
     ConnectionPool, IstioVersion, Millis, OutlierDetection, Policy, Retries, RetryBudget,
-    RoleDefaults,
+    RoleDefaults, Rollout,
 };
 use crate::model::Role;
 
@@ -21,6 +21,11 @@ pub const SKIP_NAMESPACES: [&str; 4] = [
     "kube-public",
     "kube-system",
 ];
+
+/// Onboarding phases of a rollout: one per tier (workers, internal, core, exposed).
+pub const ROLLOUT_PHASES: u32 = 4;
+/// Monitoring window after each phase.
+pub const ROLLOUT_WINDOW: Millis = Millis::secs(4 * 3600);
 
 /// Retries only where the request cannot have reached the application.
 pub const SAFE_RETRY_ON: [&str; 2] = ["connect-failure", "refused-stream"];
@@ -37,6 +42,11 @@ pub fn policy() -> Policy {
             .map(|r| (r, role_defaults(r)))
             .collect(),
         services: Vec::new(),
+        rollout: Rollout {
+            phases: ROLLOUT_PHASES,
+            window: ROLLOUT_WINDOW,
+            max_services_per_phase: None,
+        },
         lines: Default::default(),
     }
 }

@@ -145,6 +145,17 @@ impl ServiceOverride {
     }
 }
 
+/// How `meshsmith plan` paces the rollout (the `rollout:` section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollout {
+    /// Onboarding phases (a closing lock-down phase may follow them).
+    pub phases: u32,
+    /// Monitoring window after each phase.
+    pub window: Millis,
+    /// Splits a phase further when it would onboard more services than this.
+    pub max_services_per_phase: Option<u32>,
+}
+
 /// The whole policy. [`Default`] is the built-in table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -157,6 +168,7 @@ pub struct Policy {
     pub roles: BTreeMap<Role, RoleDefaults>,
     /// Sorted by key.
     pub services: Vec<ServiceOverride>,
+    pub rollout: Rollout,
     /// Dotted key path (`roles.sync-api.timeout`, `services.x.mtls`) -> line it was written on.
     pub lines: BTreeMap<String, u32>,
 }

@@ -65,6 +65,7 @@ const TOP: &[&str] = &[
     "skipNamespaces",
     "roles",
     "services",
+    "rollout",
 ];
 const ROLE: &[&str] = &[
     "timeout",
@@ -130,6 +131,19 @@ impl Reader<'_> {
                         let mut defaults = self.policy.role(role);
                         self.role(block, &format!("roles.{name}"), &mut defaults)?;
                         self.policy.roles.insert(role, defaults);
+                    }
+                }
+                "rollout" => {
+                    let keys = &["phases", "window", "maxServicesPerPhase"];
+                    for (k, v) in self.entries(node, key, key, keys)? {
+                        match k {
+                            "phases" => self.policy.rollout.phases = self.number(v, k, 1, 20)?,
+                            "window" => self.policy.rollout.window = self.millis(v, k)?,
+                            _ => {
+                                self.policy.rollout.max_services_per_phase =
+                                    Some(self.number(v, k, 1, 100_000)?)
+                            }
+                        }
                     }
                 }
                 "services" => {

@@ -38,6 +38,15 @@ pub fn init_template() -> String {
     for role in Role::ALL {
         role_block(&mut out, &p, role);
     }
+    let _ = writeln!(
+        out,
+        "\n# How `meshsmith plan` paces the rollout: onboarding phases (workers, internal, core,\n\
+         # exposed; a closing lock-down phase may follow) and the monitoring window after each.\n\
+         # maxServicesPerPhase, when set, splits a phase that would onboard more services.\n\
+         rollout:\n  phases: {}\n  window: {}\n  # maxServicesPerPhase: 5",
+        p.rollout.phases,
+        crate::plan::window_text(p.rollout.window),
+    );
     out.push_str(
         "\n# Per-service exceptions, keyed by `name` or `name.namespace`. Any role key above can be\n\
          # set here too, plus `role` and `mtls`. Anything but STRICT needs a reason, e.g.:\n\

@@ -18,7 +18,39 @@ fn the_init_template_parses_back_to_the_defaults() {
     );
     assert_eq!(policy.skip_namespaces, defaults.skip_namespaces);
     assert_eq!(policy.roles, defaults.roles);
+    assert_eq!(policy.rollout, defaults.rollout);
     assert!(policy.services.is_empty());
+}
+
+#[test]
+fn the_rollout_section_sets_phases_and_window_with_lines() {
+    let p =
+        parsed("rollout:\n  phases: 6\n  window: 90m\n  maxServicesPerPhase: 3\n").expect("valid");
+    assert_eq!(p.rollout.phases, 6);
+    assert_eq!(p.rollout.max_services_per_phase, Some(3));
+    assert_eq!(Policy::default().rollout.max_services_per_phase, None);
+    assert_eq!(p.rollout.window, Millis(90 * 60_000));
+    assert_eq!(
+        p.set_at("rollout.window").as_deref(),
+        Some("meshsmith.yaml:3")
+    );
+    assert_eq!(Policy::default().rollout.phases, 4);
+    assert_eq!(Policy::default().rollout.window, Millis::secs(4 * 3600));
+    let err = parsed("rollout:\n  phases: 4\n  windw: 1h\n").unwrap_err();
+    assert!(
+        matches!(&err, PolicyError::UnknownKey { line: 3, key, .. } if key == "windw"),
+        "{err}"
+    );
+    for (text, line) in [
+        ("rollout:\n  phases: 0\n", 2),
+        ("rollout:\n  window: 4\n", 2),
+        ("rollout: 4\n", 1),
+    ] {
+        match parsed(text) {
+            Err(PolicyError::BadValue { line: got, .. }) => assert_eq!(got, line, "{text}"),
+            other => panic!("{text}: expected a bad value on line {line}, got {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -184,6 +184,10 @@ async fn burst_of(
     replies
 }
 
+/// How often, and how far apart, the ejection counter is read after a failure.
+const EJECTION_POLLS: u32 = 20;
+const EJECTION_POLL_MS: u64 = 10;
+
 pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
     for callee in ctx.fleet.spec.callees() {
@@ -210,14 +214,41 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             fail: true,
         });
         let sent = 2 * n + 2 * callee.instances;
+        let enforced = cluster_stat(
+            ctx.fleet,
+            callee,
+            "outlier_detection.ejections_enforced_total",
+        );
         let mut ok = 0;
+        // The failure count at which Envoy ejected the instance. Ejection is decided on
+        // Envoy's main thread a moment after the worker saw the failure, so after each
+        // failure served by the bad instance the counter is polled before the next request.
+        let mut ejected_after: Option<u64> = None;
         for _ in 0..sent {
+            let served = bad.control.requests();
             if ctx
                 .call(caller, callee, Vec::new())
                 .await
                 .is_ok_and(|r| r.ok())
             {
                 ok += 1;
+            }
+            let failures = bad.control.requests() - served_before;
+            if bad.control.requests() == served || ejected_after.is_some() {
+                continue;
+            }
+            if let Ok(before) = &before {
+                for _ in 0..EJECTION_POLLS {
+                    let seen = ctx
+                        .cluster_stats(caller, callee)
+                        .await
+                        .map(|s| s.delta(before, &enforced));
+                    if seen.is_ok_and(|d| d > 0) {
+                        ejected_after = Some(failures);
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(EJECTION_POLL_MS)).await;
+                }
             }
         }
         bad.control.set(Behaviour::default());
@@ -230,14 +261,7 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             ));
             continue;
         };
-        let ejected = after.delta(
-            &before,
-            &cluster_stat(
-                ctx.fleet,
-                callee,
-                "outlier_detection.ejections_enforced_total",
-            ),
-        );
+        let ejected = after.delta(&before, &enforced);
         let active = after.get(&cluster_stat(
             ctx.fleet,
             callee,
@@ -245,16 +269,18 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         ));
         let served_bad = bad.control.requests() - served_before;
         let measured = format!(
-            "failing instance served {served_bad} of {sent} ({ok} answered OK); ejections +{ejected}, active {active}"
+            "ejected after {} failures; failing instance served {served_bad} of {sent} ({ok} answered OK); ejections +{ejected}, active {active}",
+            ejected_after.map_or("?".to_string(), |f| f.to_string())
         );
         let failure = if ejected == 0 {
             Some(format!(
                 "the failing instance of {} was never ejected",
                 callee.name
             ))
-        } else if served_bad != u64::from(n) {
+        } else if ejected_after != Some(u64::from(n)) {
             Some(format!(
-                "ejected after {served_bad} failures, expected after {n} consecutive 5xx"
+                "ejected after {} failures, expected after {n} consecutive 5xx",
+                ejected_after.map_or("an unknown number of".to_string(), |f| f.to_string())
             ))
         } else {
             None

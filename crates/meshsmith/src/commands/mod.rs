@@ -7,3 +7,4 @@ pub mod init;
 pub mod lab;
 pub mod map;
 pub mod onboard;
+pub mod plan;

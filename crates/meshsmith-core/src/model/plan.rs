@@ -1,0 +1,245 @@
+//! A phased rollout of the generated mesh configuration, as written to `plan.json` and read
+//! back from it (a person may edit the file; `plan::verify` then checks the edit).
+//!
+//! ```text
+//!  Plan ─▶ Phase (services, window, smoke tests, metrics)
+//!            └─▶ Step (folder with a kustomization, commands, effects)
+//!                  └─▶ Rollback (commands, effects)
+//! ```
+//!
+//! Effects say what a step changes in terms the verifier can simulate without the YAML:
+//! which services get a sidecar, each service's mTLS mode, each AuthorizationPolicy's state
+//! and the principals it admits, and which traffic resources exist.
+
+use super::QualifiedName;
+use serde::{Deserialize, Serialize};
+
+/// The `format` written today; a reader refuses others.
+pub const PLAN_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: u32,
+    pub trust_domain: String,
+    pub ingress_gateway_principal: String,
+    /// Monitoring window after each phase, e.g. `4h`.
+    pub window: String,
+    pub phases: Vec<Phase>,
+    /// Lock-downs the plan cannot make safely, and why; the services stay PERMISSIVE and in
+    /// dry-run until a person resolves the reason.
+    #[serde(default)]
+    pub held: Vec<Hold>,
+    /// Services deliberately left out of the rollout, and why.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    Workers,
+    Internal,
+    Core,
+    Exposed,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 4] = [Tier::Workers, Tier::Internal, Tier::Core, Tier::Exposed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Workers => "background workers",
+            Self::Internal => "internal services",
+            Self::Core => "core services",
+            Self::Exposed => "gateway and exposed services",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    /// 1-based; folders are `phase-<number>`.
+    pub number: u32,
+    pub title: String,
+    /// The tiers whose services this phase onboards; empty for the closing lock-down.
+    pub tiers: Vec<Tier>,
+    /// Services that get their sidecar in this phase.
+    pub services: Vec<QualifiedName>,
+    /// Services moved to STRICT and enforced authorization in this phase.
+    pub locked: Vec<QualifiedName>,
+    pub steps: Vec<Step>,
+    pub smoke_tests: Vec<SmokeTest>,
+    pub watch: Vec<Watch>,
+    pub proceed_when: String,
+    pub roll_back_when: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepAction {
+    /// PeerAuthentication PERMISSIVE, namespace labels, rolling restart.
+    Sidecars,
+    /// AuthorizationPolicies with `istio.io/dry-run: "true"`.
+    AuthorizationDryRun,
+    /// DestinationRules (circuit breakers) and ServiceEntries.
+    DestinationRules,
+    /// VirtualServices (timeouts, retries) and Sidecar egress scoping.
+    VirtualServices,
+    /// PeerAuthentication STRICT.
+    MtlsStrict,
+    /// AuthorizationPolicies enforced.
+    AuthorizationEnforce,
+}
+
+impl StepAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sidecars => "sidecars",
+            Self::AuthorizationDryRun => "authorization-dry-run",
+            Self::DestinationRules => "destination-rules",
+            Self::VirtualServices => "virtual-services",
+            Self::MtlsStrict => "mtls-strict",
+            Self::AuthorizationEnforce => "authorization-enforce",
+        }
+    }
+}
+
+/// Which version of a generated resource a step folder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// Exactly as generated.
+    Final,
+    /// A PeerAuthentication with mode PERMISSIVE.
+    Permissive,
+    /// An AuthorizationPolicy annotated `istio.io/dry-run: "true"`.
+    DryRun,
+}
+
+/// One generated resource, by kind (as in the YAML), namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ResourceRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub variant: Variant,
+    /// Path of its copy, relative to the output folder.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The step's folder relative to the output folder, e.g. `phase-1/1-sidecars`.
+    pub id: String,
+    pub action: StepAction,
+    pub services: Vec<QualifiedName>,
+    pub resources: Vec<ResourceRef>,
+    pub commands: Vec<String>,
+    pub effects: Vec<Effect>,
+    pub rollback: Rollback,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollback {
+    /// Folder of the resources the rollback applies, if it applies any.
+    pub folder: Option<String>,
+    pub resources: Vec<ResourceRef>,
+    pub commands: Vec<String>,
+    pub effects: Vec<Effect>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MtlsState {
+    /// No workload policy: the namespace or mesh default applies, which may be STRICT.
+    Inherit,
+    Permissive,
+    Strict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthzState {
+    None,
+    DryRun,
+    Enforced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrafficKind {
+    DestinationRule,
+    VirtualService,
+}
+
+/// What a step (or its rollback) changes, per service.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "kebab-case")]
+pub enum Effect {
+    /// The service's workloads run with a sidecar from now on.
+    Sidecar { service: QualifiedName },
+    /// The service's workloads run without a sidecar again.
+    NoSidecar { service: QualifiedName },
+    Mtls {
+        service: QualifiedName,
+        mode: MtlsState,
+    },
+    Authorization {
+        service: QualifiedName,
+        state: AuthzState,
+        /// Principals the policy admits.
+        #[serde(default)]
+        principals: Vec<String>,
+        /// Workload ports that also admit requests without a mesh identity.
+        #[serde(default)]
+        plain_ports: Vec<u16>,
+    },
+    Traffic {
+        service: QualifiedName,
+        kind: TrafficKind,
+        present: bool,
+    },
+}
+
+impl Effect {
+    pub fn service(&self) -> &QualifiedName {
+        match self {
+            Self::Sidecar { service }
+            | Self::NoSidecar { service }
+            | Self::Mtls { service, .. }
+            | Self::Authorization { service, .. }
+            | Self::Traffic { service, .. } => service,
+        }
+    }
+}
+
+/// A request along one edge the phase relies on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmokeTest {
+    pub from: QualifiedName,
+    pub to: QualifiedName,
+    pub command: String,
+    pub expect: String,
+}
+
+/// A metric to watch during the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watch {
+    pub what: String,
+    pub query: String,
+    pub healthy: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub service: QualifiedName,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub service: QualifiedName,
+    pub reason: String,
+}

@@ -1,0 +1,113 @@
+//! [`Plan`] + [`MeshConfig`] -> the plan's files: one folder per step (and per rollback that
+//! applies something) holding copies of the resources it applies and a `kustomization.yaml`
+//! listing them, plus `plan.json` and `ROLLOUT.md`.
+//!
+//! Copies rather than references: the kustomize inside older kubectl (2.0.3 in kubectl 1.20)
+//! refuses files outside the kustomization's folder ("security; file ... is not in or below")
+//! and reads only files under `resources:`. Each copy is written from the same resource as
+//! the generated tree, with the same header and hash scheme, changed only where its variant
+//! says (PERMISSIVE mode, dry-run annotation). Pure: paths and contents, sorted.
+
+use crate::generate::layout::to_value;
+use crate::generate::yaml::to_yaml;
+use crate::generate::Header;
+use crate::model::*;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Annotation that makes an AuthorizationPolicy observe without enforcing.
+pub const DRY_RUN_ANNOTATION: &str = "istio.io/dry-run";
+/// Annotation saying a copy is a transitional state of the rollout.
+pub const STAGE_ANNOTATION: &str = "meshsmith.dev/rollout-stage";
+
+/// The resource a reference names, changed as its variant says; `None` if the
+/// configuration has no such resource.
+pub fn materialize(config: &MeshConfig, r: &ResourceRef) -> Option<Resource> {
+    let mut res = config
+        .resources
+        .iter()
+        .find(|x| x.kind.as_str() == r.kind && x.namespace == r.namespace && x.name == r.name)?
+        .clone();
+    match (r.variant, &mut res.spec) {
+        (Variant::Permissive, Spec::PeerAuthentication(pa)) if pa.mtls.mode != "PERMISSIVE" => {
+            pa.mtls.mode = "PERMISSIVE".to_string();
+            res.annotations.insert(
+                STAGE_ANNOTATION.to_string(),
+                "PERMISSIVE until every caller has a sidecar".to_string(),
+            );
+        }
+        (Variant::DryRun, Spec::AuthorizationPolicy(_)) => {
+            res.annotations
+                .insert(DRY_RUN_ANNOTATION.to_string(), "true".to_string());
+        }
+        _ => {}
+    }
+    Some(res)
+}
+
+/// Every file of the plan, relative to the output folder, sorted by path.
+pub fn layout(plan: &Plan, config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
+    let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let refs = plan.phases.iter().flat_map(|p| &p.steps).flat_map(|s| {
+        s.resources.iter().map(|r| (s.id.clone(), r)).chain(
+            s.rollback
+                .folder
+                .iter()
+                .flat_map(|f| s.rollback.resources.iter().map(move |r| (f.clone(), r))),
+        )
+    });
+    for (folder, r) in refs {
+        let Some(res) = materialize(config, r) else {
+            continue;
+        };
+        let Some(name) = r.file.strip_prefix(&format!("{folder}/")) else {
+            continue;
+        };
+        files.insert(
+            PathBuf::from(&r.file),
+            header.file(&to_yaml(&to_value(&res))),
+        );
+        folders.entry(folder).or_default().push(name.to_string());
+    }
+    for (folder, mut names) in folders {
+        names.sort();
+        names.dedup();
+        let body = to_yaml(&json!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": names,
+        }));
+        files.insert(
+            PathBuf::from(folder).join("kustomization.yaml"),
+            header.file(&body),
+        );
+    }
+    files.insert(PathBuf::from("plan.json"), plan_json(plan, header));
+    files.insert(
+        PathBuf::from("ROLLOUT.md"),
+        header.file(&super::rollout_markdown(plan)),
+    );
+    files.into_iter().collect()
+}
+
+/// `plan.json`: the plan, pretty-printed, headed by a `generated` key.
+pub fn plan_json(plan: &Plan, header: &Header) -> String {
+    // Plain data of strings, numbers and lists: serializing it cannot fail.
+    let text = serde_json::to_string_pretty(plan).unwrap_or_else(|_| "{\n}".to_string());
+    header.json_file(&format!("{text}\n"))
+}
+
+/// A plan read back from `plan.json` text (the `generated` key is ignored).
+pub fn read_plan(text: &str) -> Result<Plan, String> {
+    let plan: Plan = serde_json::from_str(text)
+        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+    if plan.format != PLAN_FORMAT {
+        return Err(format!(
+            "plan format {} is not the one this meshsmith reads ({PLAN_FORMAT})",
+            plan.format
+        ));
+    }
+    Ok(plan)
+}

@@ -1,0 +1,123 @@
+//! Topology + MeshConfig -> [`Plan`]: the generated configuration rolled out in phases that
+//! never break a call the graph knows about.
+//!
+//! ```text
+//!  Topology ─┐                  ┌─ phases: tiers -> onboarding phases, lock-down phase
+//!            ├─ plan() ─────────┼─ steps:  per phase, kustomize folders + effects + rollback
+//!  MeshConfig┘                  └─ checks: metrics and smoke tests per phase
+//!
+//!  Plan + Topology ─ verify() ─▶ Vec<PlanViolation> (MS401..MS407)
+//!  Plan + MeshConfig ─ layout() ─▶ files (step folders, plan.json, ROLLOUT.md)
+//! ```
+//!
+//! Services are onboarded tier by tier (workers, internal, core, exposed) with sidecars,
+//! PERMISSIVE mTLS and dry-run authorization; a service is locked down (STRICT, enforced)
+//! only in a phase after every caller has a sidecar, which for the last tier's callees is a
+//! closing lock-down phase. Pure: nothing here prints or touches files.
+
+mod checks;
+pub mod layout;
+mod phases;
+mod policy_facts;
+pub mod rollout_md;
+pub mod simulate;
+mod steps;
+pub mod verify;
+mod workload_commands;
+
+#[cfg(test)]
+mod edit_tests;
+#[cfg(test)]
+mod property_tests;
+#[cfg(test)]
+mod tests;
+
+use crate::model::*;
+use crate::policy::{Millis, Policy};
+
+pub use layout::layout;
+pub use rollout_md::{outline, rollout_markdown};
+pub use verify::{verify, PlanViolation};
+
+/// How the rollout is paced: from the policy file's `rollout:` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSettings {
+    /// Onboarding phases; a closing lock-down phase may follow them.
+    pub phases: u32,
+    /// Monitoring window after each phase.
+    pub window: Millis,
+    /// A phase onboarding more services than this is split.
+    pub max_services_per_phase: Option<u32>,
+    pub trust_domain: String,
+    pub ingress_gateway_principal: String,
+}
+
+impl PlanSettings {
+    pub fn from_policy(policy: &Policy) -> Self {
+        PlanSettings {
+            phases: policy.rollout.phases,
+            window: policy.rollout.window,
+            max_services_per_phase: policy.rollout.max_services_per_phase,
+            trust_domain: policy.trust_domain.clone(),
+            ingress_gateway_principal: policy.ingress_gateway_principal.clone(),
+        }
+    }
+}
+
+impl Default for PlanSettings {
+    fn default() -> Self {
+        Self::from_policy(&Policy::default())
+    }
+}
+
+/// The rollout of `config` over the services of `topology`.
+pub fn plan(topology: &Topology, config: &MeshConfig, settings: &PlanSettings) -> Plan {
+    let schedule = phases::schedule(topology, config, settings);
+    let mut out = Plan {
+        format: PLAN_FORMAT,
+        trust_domain: settings.trust_domain.clone(),
+        ingress_gateway_principal: settings.ingress_gateway_principal.clone(),
+        window: window_text(settings.window),
+        phases: Vec::new(),
+        held: schedule.held.clone(),
+        skipped: schedule.skipped.clone(),
+        notes: schedule.notes.clone(),
+    };
+    let cx = steps::Cx::new(
+        topology,
+        config,
+        &schedule,
+        &settings.ingress_gateway_principal,
+    );
+    for (index, group) in schedule.groups.iter().enumerate() {
+        let number = index as u32 + 1;
+        let mut phase = Phase {
+            number,
+            title: group.title.clone(),
+            tiers: group.tiers.clone(),
+            services: group.services.clone(),
+            locked: schedule.locked_in(number),
+            steps: Vec::new(),
+            smoke_tests: Vec::new(),
+            watch: Vec::new(),
+            proceed_when: String::new(),
+            roll_back_when: String::new(),
+        };
+        phase.steps = cx.steps(&phase);
+        checks::fill(topology, &cx, &mut phase, &out.window);
+        out.phases.push(phase);
+    }
+    out
+}
+
+/// `4h`, `90m`, `45s`: the largest unit that divides the window.
+pub fn window_text(window: Millis) -> String {
+    let ms = window.0;
+    if (ms / 3_600_000) * 3_600_000 == ms {
+        format!("{}h", ms / 3_600_000)
+    } else if (ms / 60_000) * 60_000 == ms {
+        format!("{}m", ms / 60_000)
+    } else {
+        window.to_string()
+    }
+}

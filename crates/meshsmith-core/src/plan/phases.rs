@@ -1,0 +1,263 @@
+//! Which service is onboarded in which phase, and when each is locked down.
+//!
+//! In: the graph, the generated configuration and the phase count. Out: a [`Schedule`]:
+//! tiers (workers, internal, core, exposed) spread over the onboarding phases (a large tier
+//! is split, small neighbours merged), the phase in which each service gets its sidecar,
+//! and the phase in which it goes STRICT and enforced: the one after every caller (and the
+//! service itself) has a sidecar. A lock-down that no phase can make safe is held, with why.
+
+use super::PlanSettings;
+use crate::model::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One onboarding phase.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub title: String,
+    pub tiers: Vec<Tier>,
+    pub services: Vec<QualifiedName>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Schedule {
+    /// Onboarding phases, then (if needed) an empty closing lock-down phase.
+    pub groups: Vec<Group>,
+    /// Phase in which each onboarded service's workloads get their sidecar.
+    pub injected: BTreeMap<QualifiedName, u32>,
+    /// Phase in which each onboarded service's configuration is first applied.
+    pub onboarded: BTreeMap<QualifiedName, u32>,
+    /// Phase in which each service goes STRICT and enforced.
+    pub lock: BTreeMap<QualifiedName, u32>,
+    pub held: Vec<Hold>,
+    pub skipped: Vec<Skipped>,
+    pub notes: Vec<String>,
+}
+
+impl Schedule {
+    pub fn locked_in(&self, phase: u32) -> Vec<QualifiedName> {
+        self.lock
+            .iter()
+            .filter(|(_, p)| **p == phase)
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+}
+
+pub(crate) fn tier(topology: &Topology, s: &MeshService) -> Tier {
+    let exposed = |m: &MeshService| {
+        matches!(m.role, Role::Gateway | Role::WebhookReceiver) || m.exposure.is_exposed()
+    };
+    if exposed(s) {
+        Tier::Exposed
+    } else if s.role == Role::Worker {
+        Tier::Workers
+    } else if topology
+        .callers(&s.id)
+        .filter_map(|e| topology.service(&e.from))
+        .any(exposed)
+    {
+        Tier::Core
+    } else {
+        Tier::Internal
+    }
+}
+
+pub(crate) fn schedule(
+    topology: &Topology,
+    config: &MeshConfig,
+    settings: &PlanSettings,
+) -> Schedule {
+    let mut out = Schedule::default();
+    let owners: BTreeSet<&QualifiedName> = config.resources.iter().map(|r| &r.owner).collect();
+    let mut tiers: BTreeMap<Tier, Vec<QualifiedName>> = BTreeMap::new();
+    for s in &topology.services {
+        if s.workloads.is_empty() {
+            out.skipped.push(Skipped {
+                service: s.id.clone(),
+                reason: "no workloads: nothing to inject or configure".into(),
+            });
+        } else if !owners.contains(&s.id) {
+            out.skipped.push(Skipped {
+                service: s.id.clone(),
+                reason: "no configuration was generated for it (namespace skipped by the policy)"
+                    .into(),
+            });
+        } else {
+            tiers
+                .entry(tier(topology, s))
+                .or_default()
+                .push(s.id.clone());
+        }
+    }
+    out.groups = group(
+        tiers,
+        settings.phases.max(1) as usize,
+        settings.max_services_per_phase.map(|m| m.max(1) as usize),
+    );
+    for (i, g) in out.groups.iter().enumerate() {
+        for s in &g.services {
+            out.onboarded.insert(s.clone(), i as u32 + 1);
+            let opts_out = topology.service(s).is_some_and(|m| {
+                m.workloads
+                    .iter()
+                    .any(|w| w.sidecar_annotation == Some(false))
+            });
+            let batch = topology
+                .service(s)
+                .into_iter()
+                .flat_map(|m| &m.workloads)
+                .find(|w| matches!(w.kind, WorkloadKind::Job | WorkloadKind::CronJob));
+            if let Some(w) = batch {
+                out.notes.push(format!(
+                    "{s}: {} {} gets its sidecar only when its next pod starts, and its pods finish only if the \
+                     sidecar exits with them (native sidecars: Kubernetes 1.28+ with Istio's ENABLE_NATIVE_SIDECARS)",
+                    w.kind.as_str(),
+                    w.name
+                ));
+            }
+            if opts_out {
+                out.notes.push(format!(
+                    "{s}: a workload opts out of injection (sidecar.istio.io/inject: \"false\"); it gets no sidecar"
+                ));
+            } else {
+                out.injected.insert(s.clone(), i as u32 + 1);
+            }
+        }
+    }
+    let onboarded: Vec<QualifiedName> = out.onboarded.keys().cloned().collect();
+    for s in onboarded {
+        // Nothing to lock when no STRICT policy or AuthorizationPolicy could be generated
+        // (e.g. a workload without labels to select it by).
+        let lockable = config.resources.iter().any(|r| {
+            r.owner == s
+                && match &r.spec {
+                    Spec::PeerAuthentication(pa) => pa.mtls.mode == "STRICT",
+                    Spec::AuthorizationPolicy(_) => true,
+                    _ => false,
+                }
+        });
+        if !lockable {
+            continue;
+        }
+        match lock_phase(topology, config, &out, &s) {
+            Ok(p) => {
+                out.lock.insert(s, p);
+            }
+            Err(reason) => out.held.push(Hold { service: s, reason }),
+        }
+    }
+    let last = out.lock.values().copied().max().unwrap_or(0) as usize;
+    if last > out.groups.len() {
+        out.groups.push(Group {
+            title: "lock-down of the last tier's callees".into(),
+            tiers: Vec::new(),
+            services: Vec::new(),
+        });
+    }
+    out
+}
+
+/// The phase after the service and all its callers have sidecars, or why there is none.
+fn lock_phase(
+    topology: &Topology,
+    config: &MeshConfig,
+    schedule: &Schedule,
+    s: &QualifiedName,
+) -> Result<u32, String> {
+    let own = *schedule
+        .injected
+        .get(s)
+        .ok_or_else(|| "it gets no sidecar (a workload opts out of injection)".to_string())?;
+    let mut latest = own;
+    for edge in topology.callers(s).filter(|e| &e.from != s) {
+        let Some(caller) = topology.service(&edge.from) else {
+            continue;
+        };
+        if caller.workloads.is_empty() {
+            continue;
+        }
+        match schedule.injected.get(&caller.id) {
+            Some(p) => latest = latest.max(*p),
+            None => {
+                return Err(format!(
+                    "its caller {} never gets a sidecar in this plan; it would lose its calls",
+                    caller.id
+                ))
+            }
+        }
+    }
+    if let Some(m) = topology.service(s) {
+        let plain_admitted = config
+            .of_kind(Kind::AuthorizationPolicy)
+            .filter(|r| &r.owner == s)
+            .any(|r| !super::policy_facts::plain_ports(r).is_empty());
+        let outside = !m.exposure.ingress.is_empty() || m.exposure.direct.is_some();
+        if outside && !plain_admitted {
+            return Err(
+                "traffic from outside reaches it without a mesh identity (a Kubernetes Ingress or its own \
+                 LoadBalancer/NodePort); mesh that path or declare it a webhook receiver first"
+                    .into(),
+            );
+        }
+    }
+    Ok(latest + 1)
+}
+
+/// Spreads the non-empty tiers over `count` phases, in tier order, none over `max`.
+fn group(
+    tiers: BTreeMap<Tier, Vec<QualifiedName>>,
+    count: usize,
+    max: Option<usize>,
+) -> Vec<Group> {
+    let mut groups: Vec<(Vec<Tier>, Vec<QualifiedName>)> = tiers
+        .into_iter()
+        .map(|(t, mut s)| {
+            s.sort();
+            (vec![t], s)
+        })
+        .collect();
+    // Too many tiers: merge the neighbours that together are smallest.
+    while groups.len() > count && groups.len() > 1 {
+        let Some(i) =
+            (0..groups.len() - 1).min_by_key(|&i| (groups[i].1.len() + groups[i + 1].1.len(), i))
+        else {
+            break;
+        };
+        let (tiers, services) = groups.remove(i + 1);
+        groups[i].0.extend(tiers);
+        groups[i].1.extend(services);
+    }
+    // Too few: give extra phases to the tier with the most services per phase.
+    let mut parts: Vec<usize> = vec![1; groups.len()];
+    let total: usize = groups.iter().map(|g| g.1.len()).sum();
+    while parts.iter().sum::<usize>() < count.min(total) {
+        let Some(i) = (0..groups.len())
+            .filter(|&i| parts[i] < groups[i].1.len())
+            .max_by_key(|&i| (groups[i].1.len().div_ceil(parts[i]), usize::MAX - i))
+        else {
+            break;
+        };
+        parts[i] += 1;
+    }
+    let mut out = Vec::new();
+    for ((tiers, services), n) in groups.into_iter().zip(parts) {
+        let names: Vec<&str> = tiers.iter().map(|t| t.as_str()).collect();
+        let base = names.join(" + ");
+        let even = services.len().div_ceil(n.max(1)).max(1);
+        let size = max.map_or(even, |m| even.min(m));
+        let chunks: Vec<&[QualifiedName]> = services.chunks(size).collect();
+        let k = chunks.len();
+        for (j, chunk) in chunks.into_iter().enumerate() {
+            out.push(Group {
+                title: if k > 1 {
+                    format!("{base} (part {} of {k})", j + 1)
+                } else {
+                    base.clone()
+                },
+                tiers: tiers.clone(),
+                services: chunk.to_vec(),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,149 @@
+//! [`Plan`] -> text for people: `ROLLOUT.md` (every phase with its services, exact commands,
+//! smoke tests, metrics, window and rollback) and a short outline for the terminal.
+//! Commands are run from the output folder, where every path they name exists.
+
+use crate::model::*;
+use std::fmt::Write;
+
+fn names(list: &[QualifiedName]) -> String {
+    if list.is_empty() {
+        return "-".to_string();
+    }
+    list.iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A caller as people name it; one outside the cluster has no namespace.
+fn who(q: &QualifiedName) -> String {
+    if q.namespace.is_empty() {
+        q.name.clone()
+    } else {
+        q.to_string()
+    }
+}
+
+/// A few lines per phase: its title, services, steps and lock-downs.
+pub fn outline(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Rollout: {} phases, {} monitoring window after each",
+        plan.phases.len(),
+        plan.window
+    );
+    for p in &plan.phases {
+        let _ = writeln!(out, "  phase {}: {}", p.number, p.title);
+        if !p.services.is_empty() {
+            let _ = writeln!(out, "    onboard: {}", names(&p.services));
+        }
+        if !p.locked.is_empty() {
+            let _ = writeln!(out, "    lock down: {}", names(&p.locked));
+        }
+        let steps: Vec<&str> = p.steps.iter().map(|s| s.action.as_str()).collect();
+        let _ = writeln!(out, "    steps: {}", steps.join(", "));
+    }
+    for h in &plan.held {
+        let _ = writeln!(out, "  held: {}: {}", h.service, h.reason);
+    }
+    out
+}
+
+/// The whole of `ROLLOUT.md`.
+pub fn rollout_markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n# Rollout plan\n");
+    let _ = writeln!(
+        out,
+        "Run every command from this folder. Each step is one `kubectl apply -k` of a folder that \
+         holds the exact resources it changes; `config/` holds the final configuration as \
+         `meshsmith generate` writes it.\n\n\
+         Order: background workers, internal services, core services, then the gateway and \
+         everything exposed to outside traffic. Each service first gets its sidecar with mTLS \
+         PERMISSIVE and its AuthorizationPolicy in dry-run (`istio.io/dry-run: \"true\"`), then \
+         its DestinationRule (circuit breaker) before its VirtualService (timeouts, retries). \
+         It goes STRICT, and its AuthorizationPolicy is enforced, only in a phase after every \
+         one of its callers has a sidecar and its dry-run results were looked at. The callees \
+         of the last tier can only be locked down after that tier is meshed, so a closing \
+         lock-down phase follows the onboarding phases.\n\n\
+         Wait {} after each phase before going on. Roll back a phase by running its steps' \
+         rollbacks, last step first; each rollback is safe even after later phases are in place \
+         (taking a sidecar away also returns the services it calls to PERMISSIVE and dry-run, \
+         and going back from STRICT re-applies PERMISSIVE rather than deleting, since a deleted \
+         policy falls back to a default that may be STRICT).\n\n\
+         The Envoy metrics below (outlier ejections, dry-run denials) are exported by Istio's \
+         proxies only when `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` \
+         includes `.*outlier_detection.*` and `.*rbac.*`.\n",
+        plan.window
+    );
+    for p in &plan.phases {
+        phase(&mut out, p, &plan.window);
+    }
+    if !plan.held.is_empty() {
+        let _ = writeln!(out, "## Held\n\nThese stay PERMISSIVE and in dry-run at the end of the plan; lock them down by hand once the reason is gone:\n");
+        for h in &plan.held {
+            let _ = writeln!(out, "- {}: {}", h.service, h.reason);
+        }
+        out.push('\n');
+    }
+    if !plan.skipped.is_empty() {
+        let _ = writeln!(out, "## Not in the rollout\n");
+        for s in &plan.skipped {
+            let _ = writeln!(out, "- {}: {}", s.service, s.reason);
+        }
+        out.push('\n');
+    }
+    if !plan.notes.is_empty() {
+        let _ = writeln!(out, "## Notes\n");
+        for n in &plan.notes {
+            let _ = writeln!(out, "- {n}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn phase(out: &mut String, p: &Phase, window: &str) {
+    let _ = writeln!(out, "## Phase {}: {}\n", p.number, p.title);
+    let _ = writeln!(out, "- Onboards: {}", names(&p.services));
+    let _ = writeln!(out, "- Locks down (STRICT, enforced): {}", names(&p.locked));
+    let _ = writeln!(out, "- Monitoring window: {window}\n");
+    for s in &p.steps {
+        let _ = writeln!(out, "### Step {}\n", s.id);
+        let _ = writeln!(out, "Services: {}\n", names(&s.services));
+        let _ = writeln!(out, "```sh");
+        for c in &s.commands {
+            let _ = writeln!(out, "{c}");
+        }
+        let _ = writeln!(out, "```\n");
+        let _ = writeln!(out, "Rollback:\n\n```sh");
+        for c in &s.rollback.commands {
+            let _ = writeln!(out, "{c}");
+        }
+        let _ = writeln!(out, "```\n");
+    }
+    if !p.smoke_tests.is_empty() {
+        let _ = writeln!(out, "### Smoke tests\n");
+        for t in &p.smoke_tests {
+            let _ = writeln!(
+                out,
+                "- {} -> {}: expect {}\n\n  ```sh\n  {}\n  ```\n",
+                who(&t.from),
+                t.to,
+                t.expect,
+                t.command
+            );
+        }
+    }
+    let _ = writeln!(out, "### Watch during the window\n");
+    for w in &p.watch {
+        let _ = writeln!(
+            out,
+            "- {} (healthy: {})\n\n  ```promql\n  {}\n  ```\n",
+            w.what, w.healthy, w.query
+        );
+    }
+    let _ = writeln!(out, "Proceed when {}.\n", p.proceed_when);
+    let _ = writeln!(out, "Roll back when {}.\n", p.roll_back_when);
+}

@@ -1,0 +1,214 @@
+//! The mesh as the plan changes it, modelled just far enough to tell whether a call still
+//! works: which services run a sidecar, each service's mTLS mode, and each
+//! AuthorizationPolicy's state with the principals it admits.
+//!
+//! A call from C to S works when S has no sidecar (nothing enforces anything), or when S's
+//! mode accepts C's traffic (PERMISSIVE takes plaintext; STRICT, and an inherited default that
+//! may be STRICT, need C to have a sidecar) and S's enforced policy, if any, admits C: its
+//! principal when C has a sidecar (mTLS carries the identity), or the port when C sends
+//! plaintext and the policy admits requests without identity there. Dry-run never denies.
+
+use crate::model::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Authz {
+    state: AuthzState,
+    principals: BTreeSet<String>,
+    plain_ports: BTreeSet<u16>,
+}
+
+/// The modelled state of the mesh.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    sidecars: BTreeSet<QualifiedName>,
+    mtls: BTreeMap<QualifiedName, MtlsState>,
+    authz: BTreeMap<QualifiedName, Authz>,
+}
+
+/// Why a call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cause {
+    /// The callee demands an identity (STRICT, an inherited mode, or enforcement) and the
+    /// caller has no sidecar to present one.
+    CallerNotMeshed,
+    /// The callee's enforced policy does not list the caller's principal.
+    NotAdmitted,
+}
+
+/// A call of the graph that would fail, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Broken {
+    pub from: QualifiedName,
+    pub to: QualifiedName,
+    pub cause: Cause,
+    pub why: String,
+}
+
+impl State {
+    pub fn apply(&mut self, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::Sidecar { service } => {
+                    self.sidecars.insert(service.clone());
+                }
+                Effect::NoSidecar { service } => {
+                    self.sidecars.remove(service);
+                }
+                Effect::Mtls { service, mode } => {
+                    self.mtls.insert(service.clone(), *mode);
+                }
+                Effect::Authorization {
+                    service,
+                    state,
+                    principals,
+                    plain_ports,
+                } => {
+                    self.authz.insert(
+                        service.clone(),
+                        Authz {
+                            state: *state,
+                            principals: principals.iter().cloned().collect(),
+                            plain_ports: plain_ports.iter().copied().collect(),
+                        },
+                    );
+                }
+                Effect::Traffic { .. } => {}
+            }
+        }
+    }
+
+    pub fn has_sidecar(&self, s: &QualifiedName) -> bool {
+        self.sidecars.contains(s)
+    }
+
+    /// Every call of the graph (and from the ingress gateway, which always has a sidecar)
+    /// that fails in this state; sorted.
+    pub fn broken(&self, topology: &Topology, plan: &Plan) -> Vec<Broken> {
+        let mut out = Vec::new();
+        for e in &topology.edges {
+            if e.from == e.to {
+                continue;
+            }
+            let (Some(caller), Some(callee)) = (topology.service(&e.from), topology.service(&e.to))
+            else {
+                continue;
+            };
+            if caller.workloads.is_empty() {
+                continue;
+            }
+            let port = e
+                .port
+                .and_then(|p| callee.port(p))
+                .or_else(|| callee.primary_port())
+                .map(|p| p.target_port.unwrap_or(p.port));
+            let principals: Vec<String> = caller
+                .workloads
+                .iter()
+                .map(|w| principal(plan, &caller.id.namespace, &w.service_account))
+                .collect();
+            if let Some(why) =
+                self.refuses(&callee.id, self.has_sidecar(&caller.id), &principals, port)
+            {
+                out.push(Broken {
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    cause: why.0,
+                    why: why.1,
+                });
+            }
+        }
+        for s in &topology.services {
+            let port = s.primary_port().map(|p| p.target_port.unwrap_or(p.port));
+            if !s.exposure.ingress_gateway.is_empty() {
+                let gateway = vec![plan.ingress_gateway_principal.clone()];
+                if let Some(why) = self.refuses(&s.id, true, &gateway, port) {
+                    out.push(Broken {
+                        from: QualifiedName::new("istio-system", "istio-ingressgateway"),
+                        to: s.id.clone(),
+                        cause: why.0,
+                        why: why.1,
+                    });
+                }
+            }
+            // A Kubernetes Ingress controller or a load balancer sends plain traffic with no
+            // mesh identity.
+            if !s.exposure.ingress.is_empty() || s.exposure.direct.is_some() {
+                if let Some(why) = self.refuses(&s.id, false, &[], port) {
+                    out.push(Broken {
+                        from: QualifiedName::new("", "outside the mesh"),
+                        to: s.id.clone(),
+                        cause: why.0,
+                        why: why.1,
+                    });
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Why `callee` would refuse a caller, if it would.
+    fn refuses(
+        &self,
+        callee: &QualifiedName,
+        caller_meshed: bool,
+        principals: &[String],
+        port: Option<u16>,
+    ) -> Option<(Cause, String)> {
+        if !self.has_sidecar(callee) {
+            return None;
+        }
+        let mode = self.mtls.get(callee).copied().unwrap_or(MtlsState::Inherit);
+        if !caller_meshed && mode != MtlsState::Permissive {
+            let why = match mode {
+                MtlsState::Strict => "STRICT, and the caller has no sidecar",
+                _ => "mTLS mode inherited (may be STRICT), and the caller has no sidecar",
+            };
+            return Some((Cause::CallerNotMeshed, why.to_string()));
+        }
+        let authz = self.authz.get(callee)?;
+        if authz.state != AuthzState::Enforced {
+            return None;
+        }
+        if caller_meshed {
+            let missing: Vec<&String> = principals
+                .iter()
+                .filter(|p| !authz.principals.contains(*p))
+                .collect();
+            if let Some(p) = missing.first() {
+                return Some((
+                    Cause::NotAdmitted,
+                    format!("enforced authorization does not admit {p}"),
+                ));
+            }
+            None
+        } else if port.is_some_and(|p| authz.plain_ports.contains(&p)) {
+            None
+        } else {
+            Some((
+                Cause::CallerNotMeshed,
+                "enforced authorization, and the caller has no sidecar to carry its identity"
+                    .to_string(),
+            ))
+        }
+    }
+}
+
+/// `<trust-domain>/ns/<ns>/sa/<sa>`.
+pub fn principal(plan: &Plan, namespace: &str, account: &str) -> String {
+    format!("{}/ns/{namespace}/sa/{account}", plan.trust_domain)
+}
+
+/// The calls broken after each step, in plan order: (phase index, step index, broken).
+pub fn walk(plan: &Plan, topology: &Topology) -> Vec<(usize, usize, Vec<Broken>)> {
+    let mut state = State::default();
+    let mut out = Vec::new();
+    for (pi, phase) in plan.phases.iter().enumerate() {
+        for (si, step) in phase.steps.iter().enumerate() {
+            state.apply(&step.effects);
+            out.push((pi, si, state.broken(topology, plan)));
+        }
+    }
+    out
+}

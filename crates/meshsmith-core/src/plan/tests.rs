@@ -1,0 +1,218 @@
+//! Plans for hand-built graphs: tiers and lock-down phases, phase counts and sizes from the
+//! policy, holds, smoke tests and metrics per phase.
+
+use super::layout::{plan_json, read_plan};
+use super::*;
+use crate::generate::fixtures::{node, shopfront_and_odd_shapes};
+use crate::generate::{generate, GenerateOptions, Header};
+use crate::policy::Policy;
+
+pub(super) fn planned(topology: &Topology, phases: u32) -> (Plan, MeshConfig) {
+    let config = generate(topology, &Policy::default(), &GenerateOptions::default());
+    let settings = PlanSettings {
+        phases,
+        ..PlanSettings::default()
+    };
+    (plan(topology, &config, &settings), config)
+}
+
+pub(super) fn header() -> Header {
+    Header {
+        version: "test".into(),
+        inputs: vec!["in.yaml".into()],
+    }
+}
+
+pub(super) fn phase_of(plan: &Plan, name: &str) -> Option<u32> {
+    plan.phases
+        .iter()
+        .find(|p| p.services.iter().any(|s| s.name == name))
+        .map(|p| p.number)
+}
+
+pub(super) fn lock_of(plan: &Plan, name: &str) -> Option<u32> {
+    plan.phases
+        .iter()
+        .find(|p| p.locked.iter().any(|s| s.name == name))
+        .map(|p| p.number)
+}
+
+#[test]
+fn tiers_go_workers_internal_core_exposed_and_lock_after_every_caller() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    assert_eq!(phase_of(&plan, "email-worker"), Some(1));
+    assert_eq!(phase_of(&plan, "ledger-service"), Some(2));
+    assert_eq!(phase_of(&plan, "order-service"), Some(3));
+    assert_eq!(phase_of(&plan, "api-gateway"), Some(4));
+    assert_eq!(phase_of(&plan, "stripe-webhook"), Some(4));
+    // order-service is called by the gateway (phase 4): locked in the closing phase.
+    assert_eq!(lock_of(&plan, "order-service"), Some(5));
+    assert!(plan.phases[4].services.is_empty());
+    for p in &plan.phases {
+        for s in &p.locked {
+            for e in t.callers(s).filter(|e| &e.from != s) {
+                let caller = phase_of(&plan, &e.from.name).unwrap_or(u32::MAX);
+                assert!(
+                    caller < p.number,
+                    "{s} locked in {} before {}",
+                    p.number,
+                    e.from
+                );
+            }
+        }
+    }
+    assert_eq!(verify(&plan, &t), Vec::new());
+    for (pi, si, broken) in simulate::walk(&plan, &t) {
+        assert!(broken.is_empty(), "phase {pi} step {si}: {broken:?}");
+    }
+}
+
+#[test]
+fn the_phase_count_merges_or_splits_tiers_and_every_service_has_a_phase() {
+    let t = shopfront_and_odd_shapes();
+    for phases in [1, 2, 3, 5, 8] {
+        let (plan, _) = planned(&t, phases);
+        let onboarding = plan
+            .phases
+            .iter()
+            .filter(|p| !p.services.is_empty())
+            .count();
+        assert_eq!(onboarding, phases as usize, "{phases}");
+        assert_eq!(verify(&plan, &t), Vec::new(), "{phases}");
+        for (_, _, broken) in simulate::walk(&plan, &t) {
+            assert!(broken.is_empty(), "{phases}: {broken:?}");
+        }
+        // Tier order holds whatever the count.
+        assert!(phase_of(&plan, "email-worker") <= phase_of(&plan, "ledger-service"));
+        assert!(phase_of(&plan, "order-service") <= phase_of(&plan, "api-gateway"));
+    }
+}
+
+#[test]
+fn a_caller_without_a_sidecar_holds_its_callees_lock_down() {
+    let mut t = shopfront_and_odd_shapes();
+    for s in &mut t.services {
+        if s.id.name == "report-builder" {
+            s.workloads[0].sidecar_annotation = Some(false);
+        }
+    }
+    let (plan, _) = planned(&t, 4);
+    let held: Vec<&str> = plan.held.iter().map(|h| h.service.name.as_str()).collect();
+    assert!(held.contains(&"ledger-service"), "{held:?}");
+    assert!(held.contains(&"report-builder"), "{held:?}");
+    assert_eq!(lock_of(&plan, "ledger-service"), None);
+    assert_eq!(verify(&plan, &t), Vec::new());
+    for (_, _, broken) in simulate::walk(&plan, &t) {
+        assert!(broken.is_empty(), "{broken:?}");
+    }
+}
+
+#[test]
+fn a_service_behind_a_kubernetes_ingress_is_held() {
+    let mut t = shopfront_and_odd_shapes();
+    let mut web = node("edge", "legacy-web", Role::SyncApi, Protocol::Http);
+    web.exposure
+        .ingress
+        .push(crate::generate::fixtures::origin(7));
+    t.services.push(web);
+    t.services.sort_by(|a, b| a.id.cmp(&b.id));
+    let (plan, _) = planned(&t, 4);
+    assert!(plan.held.iter().any(|h| h.service.name == "legacy-web"));
+    assert_eq!(phase_of(&plan, "legacy-web"), Some(4));
+}
+
+#[test]
+fn plan_json_carries_a_header_the_writer_recognises() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    let text = plan_json(&plan, &header());
+    assert_eq!(crate::generate::layout::edited(&text), Some(false));
+    let changed = text.replace("\"window\": \"4h\"", "\"window\": \"8h\"");
+    assert_ne!(changed, text);
+    assert_eq!(crate::generate::layout::edited(&changed), Some(true));
+    assert!(read_plan(&text.replace("\"format\": 1", "\"format\": 9")).is_err());
+    assert!(read_plan("{").is_err());
+}
+
+#[test]
+fn the_outline_names_each_phase_and_the_window() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    let text = outline(&plan);
+    assert!(
+        text.starts_with("Rollout: 5 phases, 4h monitoring window"),
+        "{text}"
+    );
+    assert!(text.contains("phase 1: background workers"), "{text}");
+    assert!(text.contains("phase 5: lock-down"), "{text}");
+}
+
+#[test]
+fn each_phase_tests_its_new_calls_and_watches_the_right_metrics() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    for p in &plan.phases {
+        let touched: Vec<&QualifiedName> = p.services.iter().chain(&p.locked).collect();
+        for e in t.edges.iter().filter(|e| e.from != e.to) {
+            if !(touched.contains(&&e.from) || touched.contains(&&e.to)) {
+                continue;
+            }
+            let has_workload = t.service(&e.from).is_some_and(|s| !s.workloads.is_empty());
+            let tested = p
+                .smoke_tests
+                .iter()
+                .any(|s| s.from == e.from && s.to == e.to);
+            assert_eq!(
+                tested, has_workload,
+                "phase {}: {} -> {}",
+                p.number, e.from, e.to
+            );
+        }
+        let queries: Vec<&str> = p.watch.iter().map(|w| w.query.as_str()).collect();
+        assert!(
+            queries.iter().any(|q| q.contains("istio_requests_total")),
+            "{queries:?}"
+        );
+        let onboards = !p.services.is_empty();
+        assert_eq!(
+            queries
+                .iter()
+                .any(|q| q.contains("rbac_istio_dry_run_allow_shadow_denied")),
+            onboards,
+            "phase {}",
+            p.number
+        );
+        assert_eq!(
+            queries
+                .iter()
+                .any(|q| q.contains("envoy_cluster_outlier_detection_ejections_active")),
+            onboards,
+            "phase {}",
+            p.number
+        );
+        assert!(p.proceed_when.contains("4h"), "{}", p.proceed_when);
+    }
+    // The phase before a lock-down watches for plaintext into what it will lock.
+    let before_last = &plan.phases[3];
+    assert!(before_last
+        .watch
+        .iter()
+        .any(|w| w.query.contains("connection_security_policy=\"none\"")
+            && w.query.contains("order-service")));
+}
+
+#[test]
+fn a_phase_size_cap_splits_phases_and_keeps_the_rules() {
+    let t = shopfront_and_odd_shapes();
+    let config = generate(&t, &Policy::default(), &GenerateOptions::default());
+    let settings = PlanSettings {
+        max_services_per_phase: Some(3),
+        ..PlanSettings::default()
+    };
+    let plan = plan(&t, &config, &settings);
+    assert!(plan.phases.iter().all(|p| p.services.len() <= 3));
+    assert!(plan.phases.len() > 5, "{}", plan.phases.len());
+    assert_eq!(verify(&plan, &t), Vec::new());
+    assert!(phase_of(&plan, "email-worker") < phase_of(&plan, "api-gateway"));
+}
