@@ -96,7 +96,11 @@ fn every_figure_comes_from_the_generated_resources() {
         // No per-try timeout (e.g. no retries) is 0 in the spec: the route timeout applies.
         assert_eq!(
             s.traffic.retries.per_try_timeout_ms,
-            retries.per_try_timeout.as_deref().and_then(millis).unwrap_or(0)
+            retries
+                .per_try_timeout
+                .as_deref()
+                .and_then(millis)
+                .unwrap_or(0)
         );
         assert_eq!(
             s.traffic.retries.retry_on.join(","),
