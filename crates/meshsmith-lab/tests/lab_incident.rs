@@ -50,9 +50,13 @@ fn the_generated_policy_bounds_blocking_where_the_old_settings_do_not() {
     }
     // Generated policy: the front hop's timeout (from its VirtualService) bounds every wait,
     // and the pile-up stays within each hop's generated pool.
+    // The per-try timeout cuts first where there is one, else the route timeout.
     let front_cut = spec
         .service("order-service")
-        .map(|s| s.traffic.retries.per_try_timeout_ms)
+        .map(|s| match s.traffic.retries.per_try_timeout_ms {
+            0 => s.traffic.timeout_ms,
+            per_try => per_try,
+        })
         .expect("order-service");
     assert!(front_cut > 0 && front_cut < SLOW_HOLD_MS);
     assert!(after.blocked_max_ms < SLOW_HOLD_MS, "{after:?}");
