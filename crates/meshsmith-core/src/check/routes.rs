@@ -98,6 +98,18 @@ impl<'a> RouteIndex<'a> {
     }
 
     /// The settings the caller of `edge` applies.
+    /// Every synchronous (HTTP, HTTP/2, gRPC) edge of the graph with the timing that governs it.
+    pub fn synchronous_calls(
+        &self,
+        topology: &'a Topology,
+    ) -> impl Iterator<Item = (&'a Edge, CallPolicy<'a>)> + '_ {
+        topology
+            .edges
+            .iter()
+            .filter(|e| e.protocol.is_http_family())
+            .filter_map(move |e| self.policy(topology, e).map(|p| (e, p)))
+    }
+
     pub fn policy(&self, topology: &'a Topology, edge: &Edge) -> Option<CallPolicy<'a>> {
         let callee = topology.service(&edge.to)?;
         let names = super::hosts::node_service_names(callee)

@@ -368,7 +368,9 @@ const VOLATILE_LABELS: [&str; 5] = [
     "helm.sh/chart",
 ];
 
-fn workload_ref(w: &Workload) -> WorkloadRef {
+/// A workload as a graph node carries it: its account, sidecar annotation and the labels a
+/// policy selects it by.
+pub fn workload_ref(w: &Workload) -> WorkloadRef {
     WorkloadRef {
         name: w.name.clone(),
         kind: w.kind,

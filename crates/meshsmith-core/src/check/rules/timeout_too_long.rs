@@ -38,15 +38,7 @@ declare_rule! {
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     let routes = RouteIndex::new(&ctx.index);
-    for edge in ctx
-        .topology
-        .edges
-        .iter()
-        .filter(|e| e.protocol.is_http_family())
-    {
-        let Some(policy) = routes.policy(ctx.topology, edge) else {
-            continue;
-        };
+    for (edge, policy) in routes.synchronous_calls(ctx.topology) {
         let Some(timeout) = policy.timeout.filter(|t| *t >= TOO_LONG_TIMEOUT_SECONDS) else {
             continue;
         };

@@ -41,20 +41,7 @@ pub fn protocol_of(name: Option<&str>, app_protocol: Option<&str>) -> Protocol {
     }
 }
 
-fn workload_ref(w: &Workload) -> WorkloadRef {
-    WorkloadRef {
-        name: w.name.clone(),
-        kind: w.kind,
-        service_account: w.service_account.clone(),
-        sidecar_annotation: w
-            .pod_annotations
-            .get("sidecar.istio.io/inject")
-            .map(|v| v == "true"),
-        pod_labels: w.pod_labels.clone(),
-        selector: w.pod_labels.clone(),
-        origin: w.origin.clone(),
-    }
-}
+use crate::infer::workload_ref;
 
 fn id(text: &str) -> QualifiedName {
     let (ns, name) = text.split_once('/').expect("ids are written ns/name");
