@@ -98,6 +98,37 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
     out
 }
 
+/// A gateway or webhook receiver is where outside requests wait; if it gave up before a
+/// callee does, the callee's work would go on for a caller that left (a deadline inversion).
+/// So a front door's timeout is raised to its slowest callee's route timeout, unless the
+/// policy sets that service's timeout itself.
+fn front_door_timeouts<'a>(
+    targets: &[Target<'a>],
+    callees: &HashMap<&'a QualifiedName, Vec<&'a Edge>>,
+) -> HashMap<QualifiedName, (crate::policy::Millis, QualifiedName)> {
+    let timeout_of: HashMap<&QualifiedName, crate::policy::Millis> = targets
+        .iter()
+        .map(|t| (&t.service.id, t.resolved.settings.timeout))
+        .collect();
+    let mut out = HashMap::new();
+    for t in targets {
+        let r = &t.resolved;
+        if !matches!(r.role, Role::Gateway | Role::WebhookReceiver) || r.overridden("timeout") {
+            continue;
+        }
+        let slowest = callees
+            .get(&t.service.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| timeout_of.get(&e.to).map(|ms| (*ms, &e.to)))
+            .max_by(|a, b| a.0 .0.cmp(&b.0 .0).then_with(|| b.1.cmp(a.1)));
+        if let Some((ms, callee)) = slowest.filter(|(ms, _)| ms.0 > r.settings.timeout.0) {
+            out.insert(t.service.id.clone(), (ms, callee.clone()));
+        }
+    }
+    out
+}
+
 /// What every `build` needs: the inputs, and each service with its settings resolved.
 pub(crate) struct Context<'a> {
     pub topology: &'a Topology,
@@ -112,6 +143,8 @@ pub(crate) struct Context<'a> {
     external: HashMap<&'a QualifiedName, Vec<&'a ExternalCall>>,
     /// Retry attempts per service after the chain-wide budget.
     retry_allowance: HashMap<QualifiedName, retry_budget::Allowance>,
+    /// Front doors whose timeout is raised to their slowest callee's, and that callee.
+    front_door_timeouts: HashMap<QualifiedName, (crate::policy::Millis, QualifiedName)>,
 }
 
 /// One service that gets configuration.
@@ -163,6 +196,7 @@ impl<'a> Context<'a> {
             .map(|(k, v)| (*k, v.iter().map(|e| &e.to).collect()))
             .collect();
         let retry_allowance = retry_budget::allowances(&wanted, &callee_ids);
+        let front_door_timeouts = front_door_timeouts(&targets, &callees);
         Context {
             topology,
             policy,
@@ -173,6 +207,7 @@ impl<'a> Context<'a> {
             callees,
             external,
             retry_allowance,
+            front_door_timeouts,
         }
     }
 
@@ -206,6 +241,14 @@ impl<'a> Context<'a> {
                 kind.as_str()
             )
         })
+    }
+
+    /// A front door's timeout when its slowest callee may take longer than its role default.
+    pub fn front_door_timeout(
+        &self,
+        id: &QualifiedName,
+    ) -> Option<&(crate::policy::Millis, QualifiedName)> {
+        self.front_door_timeouts.get(id)
     }
 
     /// Retry attempts `id` may have under the chain-wide budget, and why if lowered.

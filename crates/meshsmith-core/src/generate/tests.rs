@@ -451,3 +451,21 @@ fn an_empty_topology_gives_nothing_and_does_not_fail() {
     )
     .is_empty());
 }
+
+#[test]
+fn a_front_door_waits_as_long_as_its_slowest_callee() {
+    let c = shop();
+    let (timeout, _) = retries(vs(&c, "edge", "api-gateway"));
+    // Its role default is 3 s, but order-service (an aggregator) may take 5 s.
+    assert_eq!(timeout, "5s");
+    let reasons = &c
+        .find(Kind::VirtualService, "edge", "api-gateway")
+        .expect("api-gateway VirtualService")
+        .reasons;
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.field.ends_with(".timeout") && r.why.contains("raised from 3s")),
+        "{reasons:?}"
+    );
+}

@@ -76,12 +76,18 @@ fn route(
     let set = &r.settings;
     let at = format!("spec.http[{i}]");
     let protocol = speaks(port);
-    let timeout = set.timeout;
-    reasons.push(Reason::new(
-        format!("{at}.timeout"),
-        timeout,
-        r.why("timeout"),
-    ));
+    let (timeout, why) = match cx.front_door_timeout(&target.service.id) {
+        Some((raised, callee)) => (
+            *raised,
+            format!(
+                "raised from {} ({}) to {callee}'s timeout: a front door must not give up before the service it waits for",
+                set.timeout,
+                r.why("timeout")
+            ),
+        ),
+        None => (set.timeout, r.why("timeout")),
+    };
+    reasons.push(Reason::new(format!("{at}.timeout"), timeout, why));
 
     let allowance = cx.retry_allowance(&target.service.id);
     let mut attempts = allowance.map_or(set.retries.attempts, |a| a.attempts);
