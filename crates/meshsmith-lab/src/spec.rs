@@ -81,6 +81,9 @@ pub struct RetryPolicy {
     pub per_try_timeout_ms: u64,
     /// Istio `retryOn` conditions, e.g. `5xx`, `connect-failure`, `unavailable`.
     pub retry_on: Vec<String>,
+    /// HTTP statuses `retriable-status-codes` retries (Istio's bare numbers in `retryOn`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retriable_status_codes: Vec<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -72,7 +72,7 @@ fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
     let built = build(&input, &args.config, false)?;
     let (policy, _) = load_policy(args.config.policy.as_deref())?;
     let services = if args.services.is_empty() {
-        choose_path(&built.topology)?
+        choose_path(&built.topology, &built.mesh)?
     } else {
         args.services.clone()
     };
