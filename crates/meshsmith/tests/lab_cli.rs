@@ -108,6 +108,7 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         "order-service.shop",
         "payment-service.shop",
         "stripe-webhook.edge",
+        "user-service.shop",
     ] {
         assert!(
             text.contains(&format!("  {service} (")),
@@ -118,19 +119,48 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         .lines()
         .filter(|l| l.starts_with("PASS") || l.starts_with("FAIL"))
         .collect();
-    assert_eq!(rows.len(), 17, "{text}");
+    assert_eq!(rows.len(), 25, "{text}");
     assert!(rows.iter().all(|r| r.starts_with("PASS")), "{text}");
-    // The pool rows run at the generated thresholds.
-    assert!(
+    // The pool rows run at the generated thresholds: HTTP/1.1 admits connections + pending,
+    // HTTP/2 (gRPC) the request limit.
+    let row = |scenario: &str, subject: &str| {
         rows.iter()
-            .filter(|r| r.contains("pool-overflow"))
-            .all(
-                |r| r.contains("100 connections / 100 pending / 1000 requests")
-                    && r.contains("200 served")
-            ),
-        "{text}"
+            .find(|r| r.contains(scenario) && r.contains(subject))
+            .copied()
+            .unwrap_or_else(|| panic!("no {scenario} row for {subject}:\n{text}"))
+    };
+    for (subject, served) in [
+        ("api-gateway -> order-service", "200 served"),
+        ("order-service -> payment-service", "200 served"),
+        ("order-service -> user-service", "1000 served"),
+    ] {
+        let r = row("pool-overflow", subject);
+        assert!(
+            r.contains("100 connections / 100 pending / 1000 requests") && r.contains(served),
+            "{r}"
+        );
+    }
+    // The gRPC hop's generated retries (2 on ...,unavailable,...) turn two UNAVAILABLE answers
+    // into a success on the third attempt, counted by Envoy and by the callee.
+    let retried = row("retry", "order-service -> user-service");
+    assert!(
+        retried.contains("grpc-status 0 after 3 attempt(s) at callee; retry +2, retry success +1"),
+        "{retried}"
     );
-    assert!(text.contains("17 passed, 0 failed"), "{text}");
+    // Its per-try timeout cuts a slow callee once: retryOn does not cover a per-try timeout.
+    let cut = row("timeout", "order-service -> user-service");
+    assert!(
+        cut.contains("after 1.0")
+            && cut.contains("1 attempt(s) at callee; timeout +0, per-try timeout +1, retry +0"),
+        "{cut}"
+    );
+    // HTTP hops whose retryOn leaves 503 out pass it through untried.
+    let untried = row("retry", "order-service -> payment-service");
+    assert!(
+        untried.contains("HTTP 503 after 1 attempt(s) at callee; retry +0"),
+        "{untried}"
+    );
+    assert!(text.contains("25 passed, 0 failed"), "{text}");
     assert!(wall < Duration::from_secs(60), "took {wall:?}");
 }
 
@@ -272,17 +302,27 @@ fn json_output_carries_each_result_with_expected_and_measured() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let results = doc["results"].as_array().cloned().unwrap_or_default();
-    assert_eq!(results.len(), 5);
+    // 5 allowed edges, 3 pools.
+    assert_eq!(results.len(), 8);
     for r in &results {
         assert_eq!(r["passed"], true, "{r}");
         let measured = r["measured"].as_str().unwrap_or_default();
         match r["scenario"].as_str() {
             Some("allowed-edge") => assert!(measured.contains("rbac allowed +1"), "{r}"),
             Some("pool-overflow") => {
-                // The generated DestinationRule's pool: 100 connections + 100 pending + 6 more.
-                assert!(measured.contains(" of 206 overflowed"), "{r}");
+                // The generated DestinationRule's pool: HTTP/1.1 100 connections + 100 pending
+                // + 6 more; HTTP/2 (the gRPC user-service) 1000 requests + 6 more.
+                let grpc = r["subject"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("user-service");
+                let (burst, admitted) = if grpc { (1006, 1000) } else { (206, 200) };
+                assert!(measured.contains(&format!(" of {burst} overflowed")), "{r}");
                 let expected = r["expected"].as_str().unwrap_or_default();
-                assert!(expected.contains("the first 200 admitted"), "{r}");
+                assert!(
+                    expected.contains(&format!("the first {admitted} admitted")),
+                    "{r}"
+                );
             }
             other => panic!("unexpected scenario {other:?}"),
         }
@@ -345,8 +385,8 @@ fn signal_midway_stops_everything(envoy: &Path, signal: &str) {
     // Wait until this run's sidecars are up (their config lives in a meshsmith-lab- folder).
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut sidecars = Vec::new();
-    // api-gateway, order-service x2, payment-service x2, stripe-webhook.
-    while sidecars.len() < 6 && Instant::now() < deadline {
+    // api-gateway, order-service x2, payment-service x2, stripe-webhook, user-service x2.
+    while sidecars.len() < 8 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
         sidecars = processes_mentioning("/meshsmith-lab-")
             .into_iter()
@@ -362,7 +402,7 @@ fn signal_midway_stops_everything(envoy: &Path, signal: &str) {
             })
             .collect();
     }
-    assert_eq!(sidecars.len(), 6, "sidecars of the run did not all start");
+    assert_eq!(sidecars.len(), 8, "sidecars of the run did not all start");
     let run_dir = std::fs::read(format!("/proc/{}/cmdline", sidecars[0]))
         .ok()
         .and_then(|c| {
