@@ -183,9 +183,10 @@ fn every_figure_comes_from_the_generated_resources() {
             route.timeout.as_deref().and_then(millis)
         );
         assert_eq!(s.traffic.retries.attempts, retries.attempts);
+        // No perTryTimeout (as with `attempts: 0`) is 0: the route timeout bounds the try.
         assert_eq!(
             Some(s.traffic.retries.per_try_timeout_ms),
-            retries.per_try_timeout.as_deref().and_then(millis)
+            retries.per_try_timeout.as_deref().map_or(Some(0), millis)
         );
         assert_eq!(
             s.traffic.retries.retry_on.join(","),
