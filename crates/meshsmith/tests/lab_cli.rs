@@ -125,7 +125,7 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
     // HTTP/2 (gRPC) the request limit.
     let row = |scenario: &str, subject: &str| {
         rows.iter()
-            .find(|r| r.contains(scenario) && r.contains(subject))
+            .find(|r| r.split_whitespace().nth(1) == Some(scenario) && r.contains(subject))
             .copied()
             .unwrap_or_else(|| panic!("no {scenario} row for {subject}:\n{text}"))
     };
