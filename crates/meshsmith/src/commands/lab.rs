@@ -36,7 +36,8 @@ pub struct LabArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Services to bring up (`name` or `name.namespace`, comma-separated); default: a gateway ->
-    /// aggregator -> external integration path with a webhook receiver also calling it.
+    /// aggregator -> external integration path with a webhook receiver also calling it, plus a
+    /// callee of the aggregator whose generated route retries (gRPC preferred).
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     pub services: Vec<String>,
     /// Advanced: run a hand-written lab spec (JSON) instead of the generated configuration.
