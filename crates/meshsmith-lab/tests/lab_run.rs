@@ -44,9 +44,10 @@ fn every_scenario_passes_on_the_generated_shopfront_path_and_nothing_is_left_beh
             "{kind} did not run"
         );
     }
-    // 5 edges, 4 callees for 403, 3 STRICT + 1 PERMISSIVE, 3 timeouts, 3 retries, 3 pools,
-    // 3 ejections (order-service, payment-service and user-service each run two instances).
-    assert_eq!(report.results.len(), 25);
+    // 5 edges, 4 callees for 403, 3 STRICT + 1 PERMISSIVE, 3 timeouts, 3 retries + 2 connect
+    // failures (the hops with connect-failure in retryOn), 3 pools, 3 ejections (order-service,
+    // payment-service and user-service each run two instances).
+    assert_eq!(report.results.len(), 27);
     // The path's retrying gRPC hop: its generated policy retries UNAVAILABLE, and the lab saw
     // exactly 1 + attempts tries at the callee, Envoy's retries, and the final success.
     let user = spec
@@ -73,6 +74,24 @@ fn every_scenario_passes_on_the_generated_shopfront_path_and_nothing_is_left_beh
         "{}",
         retry.measured
     );
+    // Both hops with connect-failure in retryOn retried a real connect failure to success.
+    for subject in [
+        "order-service -> payment-service",
+        "order-service -> user-service",
+    ] {
+        let closed = report
+            .results
+            .iter()
+            .find(|r| r.subject == format!("{subject} (one instance's port closed)"))
+            .expect("connect-failure check");
+        assert!(
+            closed.measured.contains(
+                "after 1 attempt(s) at callee; connect failures +1, retry +1, retry success +1"
+            ),
+            "{}",
+            closed.measured
+        );
+    }
     // Every scenario within the product's bound on a 2-core machine.
     assert!(report.wall_ms < 60_000, "wall time {} ms", report.wall_ms);
     assert!(

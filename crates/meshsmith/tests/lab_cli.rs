@@ -80,7 +80,7 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         .lines()
         .filter(|l| l.starts_with("PASS") || l.starts_with("FAIL"))
         .collect();
-    assert_eq!(rows.len(), 25, "{text}");
+    assert_eq!(rows.len(), 27, "{text}");
     assert!(rows.iter().all(|r| r.starts_with("PASS")), "{text}");
     // Pools at the generated thresholds (HTTP/1.1 admits connections + pending, HTTP/2 the
     // request limit); the gRPC hop's 2 retries on unavailable turn two UNAVAILABLE answers into
@@ -89,6 +89,9 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
     let retried = "grpc-status 0 after 3 attempt(s) at callee; retry +2, retry success +1";
     let cut_once = "1 attempt(s) at callee; timeout +0, per-try timeout +1, retry +0";
     let untried = "HTTP 503 after 1 attempt(s) at callee; retry +0";
+    // A closed port is a connect failure, which that hop's retryOn covers: retried to success.
+    let closed =
+        "HTTP 200 after 1 attempt(s) at callee; connect failures +1, retry +1, retry success +1";
     let (gw, pay, user) = (
         "api-gateway -> order-service",
         "order-service -> payment-service",
@@ -101,6 +104,11 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         ("retry", user, retried),
         ("timeout", user, cut_once),
         ("retry", pay, untried),
+        (
+            "retry",
+            "payment-service (one instance's port closed)",
+            closed,
+        ),
     ] {
         let row = rows
             .iter()
@@ -116,7 +124,7 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
             .all(|r| r.contains("100 connections / 100 pending / 1000 requests")),
         "{text}"
     );
-    assert!(text.contains("25 passed, 0 failed"), "{text}");
+    assert!(text.contains("27 passed, 0 failed"), "{text}");
     assert!(wall < Duration::from_secs(60), "took {wall:?}");
 }
 
