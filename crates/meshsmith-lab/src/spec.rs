@@ -283,6 +283,15 @@ impl ServiceSpec {
             10,
             "0..=10",
         )?;
+        for code in &self.traffic.retries.retriable_status_codes {
+            range(
+                "retries.retriable_status_codes",
+                u64::from(*code),
+                100,
+                599,
+                "100..=599",
+            )?;
+        }
         if let Some(o) = &self.traffic.outlier_detection {
             range(
                 "consecutive_5xx",
