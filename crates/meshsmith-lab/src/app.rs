@@ -140,7 +140,12 @@ pub async fn start(
             let control = shared.clone();
             connections.spawn(async move {
                 let service = hyper::service::service_fn(move |req| handle(control.clone(), req));
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                let mut builder =
+                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                // No stream limit of its own (hyper's default is 200): a pool-overflow burst
+                // must be refused by the caller's pool under test, never by the app behind it.
+                builder.http2().max_concurrent_streams(None);
+                let _ = builder
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });

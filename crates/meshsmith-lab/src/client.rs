@@ -2,7 +2,9 @@
 //! at an inbound port (plaintext, or mTLS with an identity of our choosing), and admin reads.
 //!
 //! Every request opens its own TCP connection with Nagle off, so concurrent requests in a burst
-//! are really concurrent and no connection state leaks from one scenario into the next.
+//! are really concurrent and no connection state leaks from one scenario into the next. A gRPC
+//! burst multiplexes its streams over a few fresh HTTP/2 connections instead, as a gRPC channel
+//! does, so a burst of a thousand streams is in flight at once even on a busy machine.
 
 use crate::certs::{verify_workload_cert, WorkloadCert};
 use bytes::Bytes;
@@ -89,6 +91,63 @@ async fn send_uncapped(port: u16, req: &AppRequest) -> Result<Reply, String> {
             .map_err(|e| e.to_string())?;
         collect(resp, start).await
     }
+}
+
+/// Streams per connection in a gRPC burst.
+const STREAMS_PER_CONNECTION: u32 = 100;
+
+/// Send `n` copies of the gRPC request `req` at once over HTTP/2 connections to `port`, at most
+/// `STREAMS_PER_CONNECTION` streams on each; one result per request, timed from its own send.
+pub async fn send_grpc_burst(port: u16, req: &AppRequest, n: u32) -> Vec<Result<Reply, String>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut out = Vec::new();
+    let mut remaining = n;
+    while remaining > 0 {
+        let streams = remaining.min(STREAMS_PER_CONNECTION);
+        remaining -= streams;
+        let sender = match open_h2(port).await {
+            Ok(sender) => sender,
+            Err(e) => {
+                out.extend((0..streams).map(|_| Err(e.clone())));
+                continue;
+            }
+        };
+        for _ in 0..streams {
+            let mut sender = sender.clone();
+            let request = build(req);
+            tasks.spawn(async move {
+                let start = Instant::now();
+                let request = request?;
+                let exchange = async {
+                    sender.ready().await.map_err(|e| e.to_string())?;
+                    let resp = sender
+                        .send_request(request)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    collect(resp, start).await
+                };
+                tokio::time::timeout(REQUEST_CAP, exchange)
+                    .await
+                    .map_err(|_| format!("no answer within {} s", REQUEST_CAP.as_secs()))?
+            });
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        out.push(joined.map_err(|e| e.to_string()).and_then(|r| r));
+    }
+    out
+}
+
+async fn open_h2(
+    port: u16,
+) -> Result<hyper::client::conn::http2::SendRequest<Full<Bytes>>, String> {
+    let stream = connect(port).await?;
+    let (sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    Ok(sender)
 }
 
 fn build(req: &AppRequest) -> Result<Request<Full<Bytes>>, String> {

@@ -53,6 +53,8 @@ pub struct Fleet {
     pub ca: LabCa,
     /// A workload identity no AuthorizationPolicy names.
     pub intruder: WorkloadCert,
+    /// The Envoy binary every sidecar runs, for a scenario that brings up a fleet of its own.
+    pub envoy: PathBuf,
     dir: tempfile::TempDir,
 }
 
@@ -188,6 +190,7 @@ impl Fleet {
             spec: spec.clone(),
             ca,
             intruder,
+            envoy: envoy.to_path_buf(),
             dir,
         })
     }

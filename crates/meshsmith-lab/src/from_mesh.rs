@@ -76,8 +76,9 @@ pub fn spec_from_mesh(
         chosen.push(s);
     }
     let position = |id: &QualifiedName| chosen.iter().position(|c| &c.id == id);
-    // Edges in the order of their caller, then callee, as chosen: the first caller of a service
-    // is the one the lab drives its single-caller scenarios through.
+    // Edges grouped by callee in the chosen order; a callee's callers nearest before it in the
+    // chosen order come first, then those after it. The first caller of a service is the one the
+    // lab drives its single-caller scenarios through: the hop just upstream of it on the path.
     let mut edges: Vec<(usize, usize, Option<u16>)> = Vec::new();
     for e in &topology.edges {
         if let (Some(from), Some(to)) = (position(&e.from), position(&e.to)) {
@@ -86,7 +87,7 @@ pub fn spec_from_mesh(
             }
         }
     }
-    edges.sort_by_key(|(f, t, _)| (*f, *t));
+    edges.sort_by_key(|(f, t, _)| (*t, if f < t { (0, t - f) } else { (1, *f) }));
     if edges.is_empty() {
         let names: Vec<String> = chosen.iter().map(|s| s.id.to_string()).collect();
         return Err(FromMeshError::NoEdges(names.join(", ")));
@@ -183,25 +184,23 @@ fn service_spec(
     };
     let timeout_ms = duration("timeout", &route.timeout)?;
     let retries = match &route.retries {
-        Some(r) => RetryPolicy {
-            attempts: r.attempts,
-            per_try_timeout_ms: duration("retries.perTryTimeout", &r.per_try_timeout)?,
-            retry_on: r
-                .retry_on
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .collect(),
-        },
+        Some(r) => {
+            let (retry_on, retriable_status_codes) =
+                retry_on(r.retry_on.as_deref().unwrap_or("")).map_err(unsupported)?;
+            RetryPolicy {
+                attempts: r.attempts,
+                per_try_timeout_ms: duration("retries.perTryTimeout", &r.per_try_timeout)?,
+                retry_on,
+                retriable_status_codes,
+            }
+        }
         // No retries field: the lab models no retry policy (it does not reproduce Istio's
         // mesh-wide default, which generate never relies on).
         None => RetryPolicy {
             attempts: 0,
             per_try_timeout_ms: 0,
             retry_on: Vec::new(),
+            retriable_status_codes: Vec::new(),
         },
     };
     let tp = &dr.traffic_policy;
@@ -260,9 +259,35 @@ fn service_spec(
     })
 }
 
+/// Istio's reading of `retryOn`: named conditions pass through; a bare number is an HTTP status
+/// that goes to `retriable_status_codes`, and `retriable-status-codes` is added so Envoy acts on
+/// the list.
+fn retry_on(text: &str) -> Result<(Vec<String>, Vec<u16>), String> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut codes: Vec<u16> = Vec::new();
+    for c in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        if c.bytes().all(|b| b.is_ascii_digit()) {
+            match c.parse::<u16>() {
+                Ok(code) if (100..=599).contains(&code) => {
+                    if !codes.contains(&code) {
+                        codes.push(code);
+                    }
+                }
+                _ => return Err(format!("retryOn `{c}` is not an HTTP status code")),
+            }
+        } else if !conditions.iter().any(|k| k == c) {
+            conditions.push(c.to_string());
+        }
+    }
+    if !codes.is_empty() && !conditions.iter().any(|k| k == "retriable-status-codes") {
+        conditions.push("retriable-status-codes".into());
+    }
+    Ok((conditions, codes))
+}
+
 /// The route a request on `port` takes: the first whose match names the port, else the first
 /// without a match.
-fn route_for(routes: &[HttpRoute], port: Option<u16>) -> Option<&HttpRoute> {
+pub(crate) fn route_for(routes: &[HttpRoute], port: Option<u16>) -> Option<&HttpRoute> {
     routes
         .iter()
         .find(|r| port.is_some_and(|p| r.matches.iter().any(|m| m.port == p)))

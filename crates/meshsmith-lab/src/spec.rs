@@ -81,6 +81,9 @@ pub struct RetryPolicy {
     pub per_try_timeout_ms: u64,
     /// Istio `retryOn` conditions, e.g. `5xx`, `connect-failure`, `unavailable`.
     pub retry_on: Vec<String>,
+    /// HTTP statuses `retriable-status-codes` retries (Istio's bare numbers in `retryOn`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retriable_status_codes: Vec<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +283,15 @@ impl ServiceSpec {
             10,
             "0..=10",
         )?;
+        for code in &self.traffic.retries.retriable_status_codes {
+            range(
+                "retries.retriable_status_codes",
+                u64::from(*code),
+                100,
+                599,
+                "100..=599",
+            )?;
+        }
         if let Some(o) = &self.traffic.outlier_detection {
             range(
                 "consecutive_5xx",

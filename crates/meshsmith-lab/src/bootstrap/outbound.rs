@@ -64,6 +64,9 @@ fn retry_policy(r: &RetryPolicy) -> Option<Value> {
         }],
         "host_selection_retry_max_attempts": 5
     });
+    if !r.retriable_status_codes.is_empty() {
+        policy["retriable_status_codes"] = json!(r.retriable_status_codes);
+    }
     if r.per_try_timeout_ms > 0 {
         policy["per_try_timeout"] = json!(duration(r.per_try_timeout_ms));
     }

@@ -59,6 +59,7 @@ fn plain_traffic() -> TrafficPolicy {
             attempts: 0,
             per_try_timeout_ms: 0,
             retry_on: vec![],
+            retriable_status_codes: vec![],
         },
         outlier_detection: None,
         connection_pool: None,
@@ -136,7 +137,12 @@ fn route_cluster_and_tls_carry_the_policy() {
         retries: RetryPolicy {
             attempts: 2,
             per_try_timeout_ms: 1000,
-            retry_on: vec!["5xx".into(), "reset".into()],
+            retry_on: vec![
+                "5xx".into(),
+                "reset".into(),
+                "retriable-status-codes".into(),
+            ],
+            retriable_status_codes: vec![409, 503],
         },
         outlier_detection: Some(OutlierDetection {
             consecutive_5xx: 5,
@@ -157,7 +163,14 @@ fn route_cluster_and_tls_carry_the_policy() {
     assert_eq!(route["timeout"], "3.000s");
     assert_eq!(route["retry_policy"]["num_retries"], 2);
     assert_eq!(route["retry_policy"]["per_try_timeout"], "1.000s");
-    assert_eq!(route["retry_policy"]["retry_on"], "5xx,reset");
+    assert_eq!(
+        route["retry_policy"]["retry_on"],
+        "5xx,reset,retriable-status-codes"
+    );
+    assert_eq!(
+        route["retry_policy"]["retriable_status_codes"],
+        serde_json::json!([409, 503])
+    );
     let c = &b["static_resources"]["clusters"][0];
     assert_eq!(
         c["name"],

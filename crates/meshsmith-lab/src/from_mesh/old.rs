@@ -99,6 +99,7 @@ fn hop(from: &str, to: &str, settings: &[&ResilienceSetting]) -> OldHop {
                 attempts,
                 per_try_timeout_ms,
                 retry_on,
+                retriable_status_codes: vec![],
             },
             outlier_detection: None,
             connection_pool: None,

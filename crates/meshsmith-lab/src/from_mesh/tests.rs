@@ -28,7 +28,7 @@ fn pipeline(policy_text: &str) -> (Topology, MeshConfig, Policy) {
 
 fn spec_of(policy_text: &str) -> (LabSpec, MeshConfig, Topology) {
     let (topology, mesh, policy) = pipeline(policy_text);
-    let path = choose_path(&topology).expect("a path");
+    let path = choose_path(&topology, &mesh).expect("a path");
     let spec = spec_from_mesh(&topology, &mesh, &path, &policy.trust_domain).expect("translates");
     (spec, mesh, topology)
 }
@@ -38,11 +38,36 @@ fn resource<'a>(mesh: &'a MeshConfig, kind: Kind, ns: &str, name: &str) -> &'a R
 }
 
 #[test]
-fn the_default_path_is_chosen_from_roles_and_edges() {
-    let (topology, _, _) = pipeline("");
-    let path = choose_path(&topology).expect("a path");
+fn the_default_path_is_chosen_from_roles_edges_and_generated_retries() {
+    let (topology, mesh, _) = pipeline("");
+    let path = choose_path(&topology, &mesh).expect("a path");
     assert_eq!(
         path,
+        [
+            "api-gateway.edge",
+            "order-service.shop",
+            "payment-service.shop",
+            "stripe-webhook.edge",
+            "user-service.shop"
+        ]
+    );
+    // The last one is there for its retries: a gRPC callee of the aggregator whose generated
+    // route retries. Without them another retrying callee (HTTP) takes its place, or none.
+    let mut no_grpc_retries = mesh.clone();
+    for r in &mut no_grpc_retries.resources {
+        let grpc = topology
+            .service(&r.owner)
+            .is_some_and(|s| s.protocol == core::Protocol::Grpc);
+        if let (Kind::VirtualService, Body::VirtualService(vs), true) = (r.kind, &mut r.spec, grpc)
+        {
+            for route in &mut vs.http {
+                route.retries = None;
+            }
+        }
+    }
+    let path = choose_path(&topology, &no_grpc_retries).expect("a path");
+    assert_eq!(
+        path[..4],
         [
             "api-gateway.edge",
             "order-service.shop",
@@ -50,13 +75,74 @@ fn the_default_path_is_chosen_from_roles_and_edges() {
             "stripe-webhook.edge"
         ]
     );
+    if let Some(extra) = path.get(4) {
+        let s = topology.find(extra).expect("in the graph");
+        assert_eq!(s.protocol, core::Protocol::Http, "{extra}");
+        let spec = spec_from_mesh(&topology, &no_grpc_retries, &path, "cluster.local")
+            .expect("translates");
+        let hop = spec.service(&s.id.name).expect("in the spec");
+        assert!(hop.traffic.retries.attempts > 0, "{extra} does not retry");
+    }
     // Without a webhook receiver calling the integration there is no such path, and the error
     // says which path came closest and how to choose by hand.
     let mut cut = topology.clone();
     cut.edges.retain(|e| e.from.name != "stripe-webhook");
-    let err = choose_path(&cut).expect_err("no receiver").to_string();
+    let err = choose_path(&cut, &mesh)
+        .expect_err("no receiver")
+        .to_string();
     assert!(err.contains("has no webhook receiver calling"), "{err}");
     assert!(err.contains("--services"), "{err}");
+}
+
+#[test]
+fn numeric_retry_on_codes_become_retriable_status_codes_as_istio_writes_them() {
+    assert_eq!(
+        retry_on("connect-failure, 503,refused-stream,504,503"),
+        Ok((
+            vec![
+                "connect-failure".to_string(),
+                "refused-stream".to_string(),
+                "retriable-status-codes".to_string()
+            ],
+            vec![503, 504]
+        ))
+    );
+    // Named conditions alone add nothing; an explicit retriable-status-codes is kept once.
+    assert_eq!(
+        retry_on("unavailable,cancelled"),
+        Ok((
+            vec!["unavailable".to_string(), "cancelled".to_string()],
+            vec![]
+        ))
+    );
+    assert_eq!(
+        retry_on("retriable-status-codes,502"),
+        Ok((vec!["retriable-status-codes".to_string()], vec![502]))
+    );
+    assert!(retry_on("5xx,999").is_err());
+    // Through the generated route: a retryOn override with a code reaches the spec and the
+    // bootstrap's retriable_status_codes.
+    let (topology, mut mesh, policy) = pipeline("");
+    for r in &mut mesh.resources {
+        if let (Kind::VirtualService, Body::VirtualService(vs)) = (r.kind, &mut r.spec) {
+            if r.name == "user-service" {
+                for route in &mut vs.http {
+                    if let Some(retries) = &mut route.retries {
+                        retries.retry_on = Some("unavailable,503".into());
+                    }
+                }
+            }
+        }
+    }
+    let path = choose_path(&topology, &mesh).expect("path");
+    let spec = spec_from_mesh(&topology, &mesh, &path, &policy.trust_domain).expect("spec");
+    let user = spec.service("user-service").expect("user-service");
+    assert_eq!(
+        user.traffic.retries.retry_on,
+        ["unavailable", "retriable-status-codes"]
+    );
+    assert_eq!(user.traffic.retries.retriable_status_codes, [503]);
+    spec.validate().expect("valid");
 }
 
 #[test]
@@ -73,7 +159,11 @@ fn every_figure_comes_from_the_generated_resources() {
         [
             ("api-gateway", "order-service"),
             ("order-service", "payment-service"),
-            ("stripe-webhook", "payment-service")
+            ("stripe-webhook", "payment-service"),
+            // The caller just upstream of user-service on the path comes first: the single-caller
+            // scenarios run through it.
+            ("order-service", "user-service"),
+            ("api-gateway", "user-service")
         ]
     );
     for s in &spec.services {
@@ -93,14 +183,10 @@ fn every_figure_comes_from_the_generated_resources() {
             route.timeout.as_deref().and_then(millis)
         );
         assert_eq!(s.traffic.retries.attempts, retries.attempts);
-        // No per-try timeout (e.g. no retries) is 0 in the spec: the route timeout applies.
+        // No perTryTimeout (as with `attempts: 0`) is 0: the route timeout bounds the try.
         assert_eq!(
-            s.traffic.retries.per_try_timeout_ms,
-            retries
-                .per_try_timeout
-                .as_deref()
-                .and_then(millis)
-                .unwrap_or(0)
+            Some(s.traffic.retries.per_try_timeout_ms),
+            retries.per_try_timeout.as_deref().map_or(Some(0), millis)
         );
         assert_eq!(
             s.traffic.retries.retry_on.join(","),
@@ -185,7 +271,7 @@ fn an_edited_authorization_policy_drops_the_caller() {
             }
         }
     }
-    let path = choose_path(&topology).expect("path");
+    let path = choose_path(&topology, &mesh).expect("path");
     let spec = spec_from_mesh(&topology, &mesh, &path, &policy.trust_domain).expect("spec");
     let payment = spec.service("payment-service").expect("payment");
     assert_eq!(

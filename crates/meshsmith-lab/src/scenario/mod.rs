@@ -5,6 +5,7 @@
 //! expected figure derived from the spec and the measured one from the run.
 
 mod access;
+mod connect_failure;
 mod limits;
 mod resilience;
 
@@ -34,7 +35,11 @@ pub async fn run(
             ScenarioKind::StrictRejectsPlaintext => access::strict(&ctx).await,
             ScenarioKind::PermissiveAcceptsPlaintext => access::permissive(&ctx).await,
             ScenarioKind::Timeout => resilience::timeouts(&ctx).await,
-            ScenarioKind::Retry => resilience::retries(&ctx).await,
+            ScenarioKind::Retry => {
+                let mut retries = resilience::retries(&ctx).await;
+                retries.extend(connect_failure::connect_failures(&ctx).await);
+                retries
+            }
             ScenarioKind::PoolOverflow => limits::pool_overflow(&ctx).await,
             ScenarioKind::OutlierEjection => limits::outlier_ejection(&ctx).await,
         };

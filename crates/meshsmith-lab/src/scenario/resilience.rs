@@ -21,9 +21,14 @@ struct TimeoutExpectation {
     attempts: u32,
     /// Upper bound of the jittered back-off between attempts (25 ms base, doubling).
     backoff_ms: u64,
+    /// Why these figures follow from the policy, for the expected column.
+    why: String,
 }
 
-/// Does a per-try timeout lead to another attempt? Envoy treats it as a gateway error.
+/// Does a per-try timeout lead to another attempt? Envoy resets the try and retries it only
+/// under conditions that cover a reset after the request was sent: `5xx`, `gateway-error`,
+/// `reset` (`reset-before-request`, `connect-failure`, `refused-stream` and the gRPC conditions
+/// do not).
 fn retries_timeouts(r: &RetryPolicy) -> bool {
     r.attempts > 0
         && r.retry_on
@@ -36,22 +41,36 @@ fn expect_timeout(s: &ServiceSpec) -> Option<TimeoutExpectation> {
     if t.timeout_ms == 0 {
         return None;
     }
-    let per_try = t.retries.per_try_timeout_ms;
+    let r = &t.retries;
+    let per_try = r.per_try_timeout_ms;
+    let retry_on = r.retry_on.join(",");
     if per_try == 0 || per_try >= t.timeout_ms {
         return Some(TimeoutExpectation {
             cut_ms: t.timeout_ms,
             attempts: 1,
             backoff_ms: 0,
+            why: "the route timeout ends the request and its retries".into(),
         });
     }
-    if !retries_timeouts(&t.retries) {
+    if !retries_timeouts(r) {
+        let why = if r.attempts == 0 {
+            format!("per-try timeout {}, no retries", secs(per_try))
+        } else {
+            format!(
+                "per-try timeout {}; retryOn {retry_on} does not cover it (only 5xx, \
+                 gateway-error, reset do), so 1 of 1 + {} allowed",
+                secs(per_try),
+                r.attempts
+            )
+        };
         return Some(TimeoutExpectation {
             cut_ms: per_try,
             attempts: 1,
             backoff_ms: 0,
+            why,
         });
     }
-    let tries = 1 + t.retries.attempts;
+    let tries = 1 + r.attempts;
     let backoff_ms: u64 = (1..tries).map(|n| 25 * ((1u64 << n) - 1)).sum();
     let all_tries = u64::from(tries) * per_try;
     if all_tries < t.timeout_ms {
@@ -59,6 +78,11 @@ fn expect_timeout(s: &ServiceSpec) -> Option<TimeoutExpectation> {
             cut_ms: all_tries,
             attempts: tries,
             backoff_ms,
+            why: format!(
+                "retryOn {retry_on} retries a per-try timeout: 1 + {} tries of {}",
+                r.attempts,
+                secs(per_try)
+            ),
         })
     } else {
         let fit = t.timeout_ms.div_ceil(per_try);
@@ -66,6 +90,13 @@ fn expect_timeout(s: &ServiceSpec) -> Option<TimeoutExpectation> {
             cut_ms: t.timeout_ms,
             attempts: tries.min(fit as u32),
             backoff_ms,
+            why: format!(
+                "retryOn {retry_on} retries a per-try timeout of {}; the route timeout {} \
+                 ends the last of the 1 + {} tries",
+                secs(per_try),
+                secs(t.timeout_ms),
+                r.attempts
+            ),
         })
     }
 }
@@ -83,10 +114,11 @@ pub(super) async fn timeouts(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         let expectation = expect_timeout(callee).filter(|_| t.timeout_ms <= TIMEOUT_BOUND_MS);
         let expected = match &expectation {
             Some(e) => format!(
-                "cut at {} (+{} ms), {} attempt(s)",
+                "cut at {} (+{} ms), {} attempt(s) at callee: {}",
                 secs(e.cut_ms),
                 e.backoff_ms + SLACK_MS,
-                e.attempts
+                e.attempts,
+                e.why
             ),
             None => format!("cut within {} (the lab's bound)", secs(TIMEOUT_BOUND_MS)),
         };
@@ -171,14 +203,66 @@ pub(super) async fn timeouts(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     out
 }
 
-/// Would the policy retry the lab's transient failure (503, or gRPC UNAVAILABLE)?
-fn retries_transient(s: &ServiceSpec) -> bool {
+/// The transient failure the lab injects into `s`, and whether its policy retries it: an HTTP
+/// 503, or for gRPC UNAVAILABLE (14) in a trailers-only response, the only form Envoy's gRPC
+/// conditions read.
+fn transient(s: &ServiceSpec) -> (&'static str, bool) {
     let r = &s.traffic.retries;
-    r.attempts > 0
-        && r.retry_on.iter().any(|c| match s.protocol {
-            Protocol::Http => matches!(c.as_str(), "5xx" | "gateway-error"),
-            Protocol::Grpc => c == "unavailable",
-        })
+    let has = |c: &str| r.retry_on.iter().any(|k| k == c);
+    match s.protocol {
+        Protocol::Http => (
+            "503",
+            has("5xx")
+                || has("gateway-error")
+                || (has("retriable-status-codes") && r.retriable_status_codes.contains(&503)),
+        ),
+        Protocol::Grpc => (
+            "grpc-status 14 UNAVAILABLE (trailers-only)",
+            has("unavailable"),
+        ),
+    }
+}
+
+/// Would the policy retry the lab's transient failure?
+fn retries_transient(s: &ServiceSpec) -> bool {
+    s.traffic.retries.attempts > 0 && transient(s).1
+}
+
+/// The expected column of the retry check.
+fn retry_expected(s: &ServiceSpec) -> String {
+    let r = &s.traffic.retries;
+    let (failure, covered) = transient(s);
+    let mut retry_on = r.retry_on.join(",");
+    if !r.retriable_status_codes.is_empty() {
+        let codes: Vec<String> = r
+            .retriable_status_codes
+            .iter()
+            .map(u16::to_string)
+            .collect();
+        retry_on = format!("{retry_on} [{}]", codes.join(","));
+    }
+    if r.attempts == 0 {
+        format!(
+            "not retried (attempts 0, no retry policy): {failure} passed through after 1 attempt"
+        )
+    } else if covered {
+        format!(
+            "first {} answer(s) {failure}, covered by retryOn {retry_on}: success after {} \
+             attempts; retry +{}, retry success +1",
+            r.attempts,
+            r.attempts + 1,
+            r.attempts
+        )
+    } else if s.protocol == Protocol::Http {
+        format!(
+            "not retried: {failure} is outside retryOn {retry_on} (as in Istio's own default \
+             since 1.27); passed through after 1 attempt"
+        )
+    } else {
+        format!(
+            "not retried: {failure} is outside retryOn {retry_on}; passed through after 1 attempt"
+        )
+    }
 }
 
 pub(super) async fn retries(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
@@ -192,17 +276,7 @@ pub(super) async fn retries(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         let retried_expected = retries_transient(callee);
         let attempts = callee.traffic.retries.attempts;
         let fail_first = if retried_expected { attempts } else { 1 };
-        let expected = if retried_expected {
-            format!(
-                "success after {} attempts; retry +{attempts}, retry success +1",
-                attempts + 1
-            )
-        } else {
-            format!(
-                "not retried (retryOn {}): failure passed through after 1 attempt",
-                callee.traffic.retries.retry_on.join(",")
-            )
-        };
+        let expected = retry_expected(callee);
         ctx.settle(caller, callee).await;
         let probe = probe_id();
         let headers = vec![
@@ -261,64 +335,4 @@ pub(super) async fn retries(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::{MtlsMode, TrafficPolicy};
-
-    fn service(
-        timeout_ms: u64,
-        attempts: u32,
-        per_try_timeout_ms: u64,
-        retry_on: &[&str],
-    ) -> ServiceSpec {
-        ServiceSpec {
-            name: "s".into(),
-            namespace: "n".into(),
-            service_account: "s".into(),
-            protocol: Protocol::Http,
-            mtls: MtlsMode::Strict,
-            external_plaintext: false,
-            allowed_principals: vec![],
-            allow_unauthenticated: false,
-            instances: 1,
-            traffic: TrafficPolicy {
-                timeout_ms,
-                retries: RetryPolicy {
-                    attempts,
-                    per_try_timeout_ms,
-                    retry_on: retry_on.iter().map(|s| s.to_string()).collect(),
-                },
-                outlier_detection: None,
-                connection_pool: None,
-            },
-        }
-    }
-
-    #[test]
-    fn timeout_expectation_follows_per_try_and_retry_on() {
-        let e = expect_timeout(&service(3000, 2, 1000, &["5xx"])).expect("finite");
-        assert_eq!((e.cut_ms, e.attempts), (3000, 3));
-        let e = expect_timeout(&service(3000, 1, 0, &["connect-failure"])).expect("finite");
-        assert_eq!((e.cut_ms, e.attempts), (3000, 1));
-        let e = expect_timeout(&service(5000, 2, 1000, &["5xx"])).expect("finite");
-        assert_eq!((e.cut_ms, e.attempts), (3000, 3));
-        let e = expect_timeout(&service(5000, 2, 1000, &["connect-failure"])).expect("finite");
-        assert_eq!((e.cut_ms, e.attempts), (1000, 1));
-        assert!(expect_timeout(&service(0, 2, 1000, &["5xx"])).is_none());
-    }
-
-    #[test]
-    fn transient_failures_are_retried_only_when_retry_on_covers_them() {
-        assert!(retries_transient(&service(3000, 2, 0, &["5xx"])));
-        assert!(!retries_transient(&service(3000, 0, 0, &["5xx"])));
-        assert!(!retries_transient(&service(
-            3000,
-            1,
-            0,
-            &["connect-failure", "refused-stream"]
-        )));
-        let mut grpc = service(3000, 2, 0, &["unavailable"]);
-        grpc.protocol = Protocol::Grpc;
-        assert!(retries_transient(&grpc));
-    }
-}
+mod tests;

@@ -66,6 +66,16 @@ fn validation_names_what_is_wrong() {
         })
     ));
     let mut s = spec();
+    s.services[1].traffic.retries.retriable_status_codes = vec![503, 999];
+    assert!(matches!(
+        s.validate(),
+        Err(SpecError::OutOfRange {
+            field: "retries.retriable_status_codes",
+            value: 999,
+            ..
+        })
+    ));
+    let mut s = spec();
     s.edges.push(EdgeSpec {
         from: "order-service".into(),
         to: "order-service".into(),

@@ -36,7 +36,8 @@ pub struct LabArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Services to bring up (`name` or `name.namespace`, comma-separated); default: a gateway ->
-    /// aggregator -> external integration path with a webhook receiver also calling it.
+    /// aggregator -> external integration path with a webhook receiver also calling it, plus a
+    /// callee of the aggregator whose generated route retries (gRPC preferred).
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     pub services: Vec<String>,
     /// Advanced: run a hand-written lab spec (JSON) instead of the generated configuration.
@@ -72,7 +73,7 @@ fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
     let built = build(&input, &args.config, false)?;
     let (policy, _) = load_policy(args.config.policy.as_deref())?;
     let services = if args.services.is_empty() {
-        choose_path(&built.topology)?
+        choose_path(&built.topology, &built.mesh)?
     } else {
         args.services.clone()
     };
