@@ -9,8 +9,9 @@
 //! generated ones are the spec's. Out: an `IncidentReport` with, per run, how
 //! long the front caller was blocked and how many requests piled up at each hop (Envoy's
 //! `upstream_rq_active` + `upstream_rq_pending_active`, sampled). Wall time is kept short by
-//! scaling: the slow service holds each request `SLOW_HOLD_MS` instead of staying slow for
-//! minutes, and the load lasts `LOAD_MS`; the report states this next to the figures.
+//! scaling: the slow service holds each request 2.5 times the generated front timeout (within
+//! `SLOW_HOLD_MS`..`MAX_HOLD_MS`) instead of staying slow for minutes, and the load lasts
+//! `LOAD_MS`; the report states this next to the figures.
 
 use crate::client::{self, AppRequest};
 use crate::envoy::Stats;
@@ -25,8 +26,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long the slowed service holds every request (scaled down from the real incident).
+/// Shortest and longest time the slowed service holds every request (scaled down from the
+/// real incident, where it stayed slow for minutes). Within them the hold is 2.5 times the
+/// generated front timeout: long enough that cutting it shows, short enough to replay quickly.
 pub const SLOW_HOLD_MS: u64 = 6_000;
+pub const MAX_HOLD_MS: u64 = 20_000;
 /// Requests per second sent into the front of the chain.
 pub const RATE_PER_S: u64 = 20;
 /// How long the load lasts.
@@ -44,6 +48,8 @@ pub struct IncidentReport {
     pub scaling: String,
     /// Where each hop's old settings were read (`KEY=value (file:line)`).
     pub old_sources: Vec<String>,
+    /// How long the slowed service held every request, in ms.
+    pub hold_ms: u64,
     pub old: IncidentRun,
     pub generated: IncidentRun,
     pub wall_ms: u64,
@@ -154,6 +160,8 @@ pub async fn replay(
         old_sources.push(format!("{} -> {}: {read}", hop.from, hop.to));
     }
     let longest_old = old_traffic.iter().map(|t| t.timeout_ms).max().unwrap_or(0);
+    let front_timeout = chain.get(1).map_or(0, |s| s.traffic.timeout_ms);
+    let hold_ms = (front_timeout * 5 / 2).clamp(SLOW_HOLD_MS, MAX_HOLD_MS);
     let with = |old: bool| {
         let services: Vec<ServiceSpec> = chain
             .iter()
@@ -183,26 +191,27 @@ pub async fn replay(
     progress(&Progress::Incident(format!(
         "old settings: {service} slows down under {path}"
     )));
-    let old = one_run("old settings", &with(true), envoy).await?;
+    let old = one_run("old settings", &with(true), envoy, hold_ms).await?;
     progress(&Progress::Incident(
         "generated policy: same slowdown, same load".into(),
     ));
-    let generated = one_run("generated policy", &with(false), envoy).await?;
+    let generated = one_run("generated policy", &with(false), envoy, hold_ms).await?;
     Ok(IncidentReport {
         service: service.to_string(),
         chain: names.clone(),
-        scaling: scaling(service, &names[0], longest_old),
+        scaling: scaling(service, &names[0], longest_old, hold_ms),
         old_sources,
+        hold_ms,
         old,
         generated,
         wall_ms: started.elapsed().as_millis() as u64,
     })
 }
 
-fn scaling(service: &str, front: &str, longest_old_ms: u64) -> String {
+fn scaling(service: &str, front: &str, longest_old_ms: u64, hold_ms: u64) -> String {
     let old = if longest_old_ms == 0 {
         "the old settings set no timeout, so callers wait the whole hold".to_string()
-    } else if longest_old_ms > SLOW_HOLD_MS {
+    } else if longest_old_ms > hold_ms {
         format!(
             "the longest old timeout ({longest_old_ms} ms) is longer than the hold, so under old \
              settings callers wait the whole hold (in the incident: the whole timeout)"
@@ -211,7 +220,7 @@ fn scaling(service: &str, front: &str, longest_old_ms: u64) -> String {
         format!("the longest old timeout is {longest_old_ms} ms")
     };
     format!(
-        "{service} holds every request {SLOW_HOLD_MS} ms (in the incident it stayed slow for minutes); \
+        "{service} holds every request {hold_ms} ms (in the incident it stayed slow for minutes); \
          {front} receives {RATE_PER_S} req/s for {LOAD_MS} ms; {old}"
     )
 }
@@ -255,7 +264,12 @@ async fn snapshot(fleet: &Fleet, hops: &[Hop]) -> Vec<Stats> {
     out
 }
 
-async fn one_run(label: &str, spec: &LabSpec, envoy: &Path) -> Result<IncidentRun, LabError> {
+async fn one_run(
+    label: &str,
+    spec: &LabSpec,
+    envoy: &Path,
+    hold_ms: u64,
+) -> Result<IncidentRun, LabError> {
     let fleet = Fleet::start(spec, envoy).await?;
     let chain = &spec.services;
     let (Some(front), Some(next), Some(slow)) = (chain.first(), chain.get(1), chain.last()) else {
@@ -285,7 +299,7 @@ async fn one_run(label: &str, spec: &LabSpec, envoy: &Path) -> Result<IncidentRu
     }
     for app in fleet.apps_of(&slow.name) {
         app.control.set(Behaviour {
-            delay_ms: SLOW_HOLD_MS,
+            delay_ms: hold_ms,
             fail: false,
         });
     }

@@ -7,7 +7,6 @@ mod common;
 
 use common::{envoy_or_skip, generated, serial, spec_from};
 use meshsmith_lab::from_mesh::old_settings;
-use meshsmith_lab::incident::SLOW_HOLD_MS;
 
 #[test]
 fn the_generated_policy_bounds_blocking_where_the_old_settings_do_not() {
@@ -43,7 +42,7 @@ fn the_generated_policy_bounds_blocking_where_the_old_settings_do_not() {
     // Old settings: the 30 s per-try timeout never cuts the slow service, so every request waits
     // the whole hold and piles up at every hop.
     assert_eq!(before.succeeded, before.requests);
-    assert!(before.blocked_p50_ms >= SLOW_HOLD_MS, "{before:?}");
+    assert!(before.blocked_p50_ms >= report.hold_ms, "{before:?}");
     for hop in &before.hops {
         assert!(hop.peak_queue >= u64::from(before.requests) / 2, "{hop:?}");
         assert_eq!((hop.overflowed, hop.ejections), (0, 0), "{hop:?}");
@@ -58,8 +57,8 @@ fn the_generated_policy_bounds_blocking_where_the_old_settings_do_not() {
             per_try => per_try,
         })
         .expect("order-service");
-    assert!(front_cut > 0 && front_cut < SLOW_HOLD_MS);
-    assert!(after.blocked_max_ms < SLOW_HOLD_MS, "{after:?}");
+    assert!(front_cut > 0 && front_cut < report.hold_ms);
+    assert!(after.blocked_max_ms < report.hold_ms, "{after:?}");
     assert!(after.blocked_max_ms + 50 >= front_cut, "{after:?}");
     for (hop, callee) in after.hops.iter().zip(["order-service", "payment-service"]) {
         let pool = spec
