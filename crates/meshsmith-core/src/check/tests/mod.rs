@@ -5,6 +5,7 @@
 //! the same kind and name (the first of two duplicates wins), so each file shows exactly the
 //! one mistake it is named after.
 
+mod plan_edit;
 mod registry;
 mod world;
 
@@ -48,6 +49,14 @@ pub fn run_fixture(overlay: Option<&Path>, crds: bool) -> Vec<Finding> {
             .objects;
     }
     let topology = world::build(&inv, &docs);
+    let edits: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestPlanEdit")
+        .collect();
+    if !edits.is_empty() {
+        config.plan_violations = plan_edit::violations(&topology, &edits);
+    }
     check(&inv, &topology, &config)
 }
 
