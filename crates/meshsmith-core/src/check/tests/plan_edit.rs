@@ -12,7 +12,8 @@
 //!   - {drop: shop/orders, action: sidecars, phase: 1, rollback: mtls} # a rollback effect
 //!   - {unlist: shop/catalog, list: services, phase: 1}              # a name from a list
 //!   - {list: shop/payments, in: locked, phase: 2}                   # a name into a list
-//!   - {drop_principal: shop/orders, service: shop/payments, phase: 3}
+//!   - {drop_principal: shop/orders, service: shop/payments, phase: 3}  # from an enforced
+//!     # policy; `action: authorization-dry-run` for a dry-run one
 //!   - {swap: [destination-rules, virtual-services], phase: 1}       # two steps' order
 //! ```
 
@@ -117,7 +118,8 @@ fn apply(plan: &mut Value, edit: &Value) {
         let (namespace, account) = caller.split_once('/').expect("ns/account");
         let principal = format!("/ns/{namespace}/sa/{account}");
         let service = text(edit, "service");
-        let s = step(plan, phase(edit, "phase"), "authorization-enforce");
+        let action = edit["action"].as_str().unwrap_or("authorization-enforce");
+        let s = step(plan, phase(edit, "phase"), action);
         let mut dropped = false;
         for e in s["effects"].as_array_mut().expect("effects") {
             if is_service(&e["service"], service) {
@@ -127,7 +129,7 @@ fn apply(plan: &mut Value, edit: &Value) {
                 dropped |= list.len() < before;
             }
         }
-        assert!(dropped, "no enforced policy of {service} admits {caller}");
+        assert!(dropped, "no {action} policy of {service} admits {caller}");
     } else if let Some(pair) = edit["swap"].as_array() {
         let steps = plan["phases"][phase(edit, "phase")]["steps"]
             .as_array_mut()
