@@ -94,7 +94,11 @@ fn take(list: &mut Value, service: &str, effect: Option<&str>) -> Vec<Value> {
 fn apply(plan: &mut Value, edit: &Value) {
     if let Some(service) = edit["move"].as_str() {
         let action = text(edit, "action");
-        let moved = take(&mut step(plan, phase(edit, "from"), action)["effects"], service, None);
+        let moved = take(
+            &mut step(plan, phase(edit, "from"), action)["effects"],
+            service,
+            None,
+        );
         let target = &mut step(plan, phase(edit, "to"), action)["effects"];
         target.as_array_mut().expect("effects").extend(moved);
     } else if let Some(service) = edit["drop"].as_str() {
