@@ -302,7 +302,7 @@ fn a_broken_plan_json_is_an_input_error_naming_the_line() {
         .expect("runs");
     assert_eq!(run.status.code(), Some(2));
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("plan.json: line 3"), "{err}");
+    assert!(err.contains("plan.json:3:"), "{err}");
     // Nothing is written by a verification.
     assert_eq!(std::fs::read_dir(tmp.path()).expect("list").count(), 1);
 }

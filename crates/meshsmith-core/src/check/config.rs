@@ -1,7 +1,8 @@
 //! How a run of `check` is tuned: per-code levels, thresholds, and the mesh facts that are
-//! not in the manifests (root namespace, trust domain, installed CRDs).
+//! not in the manifests (root namespace, trust domain, installed CRDs), and what a rollout
+//! plan was found to break.
 
-use crate::model::{Object, Severity};
+use crate::model::{Object, Origin, PlanViolation, Severity};
 use std::collections::BTreeMap;
 
 /// The level a code is reported at; `Off` silences it.
@@ -54,6 +55,9 @@ pub struct CheckConfig {
     pub trust_domain: String,
     /// CustomResourceDefinition objects to validate Istio resources against (`--crds DIR`).
     pub crds: Vec<Object>,
+    /// What `plan::verify` found in a rollout plan (`--plan FILE`), each with the line of
+    /// the plan file it points at; the MS4xx rules report them.
+    pub plan_violations: Vec<(PlanViolation, Option<Origin>)>,
 }
 
 impl Default for CheckConfig {
@@ -64,6 +68,7 @@ impl Default for CheckConfig {
             root_namespace: "istio-system".to_string(),
             trust_domain: "cluster.local".to_string(),
             crds: Vec::new(),
+            plan_violations: Vec::new(),
         }
     }
 }

@@ -18,6 +18,7 @@ mod hosts;
 mod index;
 mod macros;
 mod mtls;
+mod plan_findings;
 pub mod reachability;
 pub mod registry;
 mod routes;
@@ -29,6 +30,7 @@ mod tests;
 
 pub use config::{CheckConfig, Level};
 pub use index::Index;
+pub use plan_findings::with_origins as plan_violations_with_origins;
 pub use registry::{rule, RuleMeta, RULES};
 
 use crate::load::LoadError;

@@ -2,7 +2,7 @@
 //! stays here as a comment.
 //!
 //! Ranges: `MS1xx` manifests and inventory, `MS2xx` the service graph and its timing,
-//! `MS3xx` Istio configuration, `MS4xx` the rollout plan (reserved).
+//! `MS3xx` Istio configuration, `MS4xx` the rollout plan given to `check --plan`.
 
 use super::rules::*;
 use super::Context;
@@ -127,7 +127,13 @@ pub static RULES: &[Rule] = &[
     entry!(unknown_principal_account::UnknownPrincipalAccount),
     entry!(authorization_blocks_edge::AuthorizationBlocksEdge),
     entry!(authorization_admits_non_caller::AuthorizationAdmitsNonCaller),
-    // MS4xx: reserved for the rollout plan.
+    entry!(plan_locked_before_callers_meshed::PlanLockedBeforeCallersMeshed),
+    entry!(plan_enforced_without_dry_run::PlanEnforcedWithoutDryRun),
+    entry!(plan_rollback_breaks_later_phase::PlanRollbackBreaksLaterPhase),
+    entry!(plan_service_in_no_phase::PlanServiceInNoPhase),
+    entry!(plan_virtual_service_before_destination_rule::PlanVirtualServiceBeforeDestinationRule),
+    entry!(plan_phase_lists_disagree_with_steps::PlanPhaseListsDisagreeWithSteps),
+    entry!(plan_enforced_policy_denies_a_call::PlanEnforcedPolicyDeniesACall),
 ];
 
 /// Finds a rule by code (`MS301`, any case) or by name (`unknown-destination-host`).

@@ -243,3 +243,17 @@ pub struct Skipped {
     pub service: QualifiedName,
     pub reason: String,
 }
+
+/// One rule of the rollout a plan breaks, found by `plan::verify`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PlanViolation {
+    /// `MS401`...
+    pub code: &'static str,
+    pub name: &'static str,
+    pub message: String,
+    pub phase: Option<u32>,
+    pub step: Option<String>,
+    pub service: Option<QualifiedName>,
+    /// JSON pointer into plan.json.
+    pub pointer: String,
+}

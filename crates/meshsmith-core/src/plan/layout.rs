@@ -99,15 +99,40 @@ pub fn plan_json(plan: &Plan, header: &Header) -> String {
     header.json_file(&format!("{text}\n"))
 }
 
+/// Why `plan.json` text is not a plan this meshsmith reads, and on which line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadPlanError {
+    /// 1-based line of the problem in the text.
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ReadPlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ReadPlanError {}
+
 /// A plan read back from `plan.json` text (the `generated` key is ignored).
-pub fn read_plan(text: &str) -> Result<Plan, String> {
-    let plan: Plan = serde_json::from_str(text)
-        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+pub fn read_plan(text: &str) -> Result<Plan, ReadPlanError> {
+    let plan: Plan = serde_json::from_str(text).map_err(|e| ReadPlanError {
+        line: e.line().max(1),
+        message: format!("column {}: {e}", e.column()),
+    })?;
     if plan.format != PLAN_FORMAT {
-        return Err(format!(
-            "plan format {} is not the one this meshsmith reads ({PLAN_FORMAT})",
-            plan.format
-        ));
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("\"format\""))
+            .map_or(1, |i| i + 1);
+        return Err(ReadPlanError {
+            line,
+            message: format!(
+                "plan format {} is not the one this meshsmith reads ({PLAN_FORMAT})",
+                plan.format
+            ),
+        });
     }
     Ok(plan)
 }

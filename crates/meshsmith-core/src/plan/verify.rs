@@ -21,22 +21,9 @@
 
 use super::simulate::{walk, Cause, State};
 use crate::model::*;
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One broken rule.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct PlanViolation {
-    /// `MS401`...
-    pub code: &'static str,
-    pub name: &'static str,
-    pub message: String,
-    pub phase: Option<u32>,
-    pub step: Option<String>,
-    pub service: Option<QualifiedName>,
-    /// JSON pointer into plan.json.
-    pub pointer: String,
-}
+pub use crate::model::PlanViolation;
 
 pub const CODES: [(&str, &str); 7] = [
     ("MS401", "locked-before-callers-meshed"),

@@ -1,12 +1,17 @@
 //! `meshsmith check`: every rule over the manifests and the Istio configuration in them;
 //! findings as text, JSON or SARIF. Exit 1 when a finding is at or above `--fail-on`,
 //! 2 when the input (or `--crds`) cannot be used, in which case the load problems are still
-//! reported as findings in the chosen format.
+//! reported as findings in the chosen format. With `--plan FILE`, the plan is verified
+//! against the graph inferred from the same manifests and what it breaks is reported as
+//! MS4xx findings at lines of the plan file.
 
+use crate::commands::plan::read_plan_file;
 use crate::input::{read, InputArgs};
 use crate::render::{check_json, check_text, sarif};
 use anyhow::{bail, Context as _};
-use meshsmith_core::check::{check, load_error_findings, rule, CheckConfig, Level};
+use meshsmith_core::check::{
+    check, load_error_findings, plan_violations_with_origins, rule, CheckConfig, Level,
+};
 use meshsmith_core::load::{load, Input, Limits};
 use meshsmith_core::model::{Finding, Severity, Sources};
 use std::io::{IsTerminal, Write};
@@ -60,13 +65,24 @@ pub struct CheckArgs {
     /// Most requests one client request may become at any service through retries.
     #[arg(long, default_value_t = meshsmith_core::model::RETRY_AMPLIFICATION_LIMIT, value_name = "N")]
     pub retry_limit: u32,
+    /// A rollout plan (`meshsmith plan -o DIR` writes DIR/plan.json, perhaps edited since)
+    /// to verify against the manifests: what it breaks is reported as MS4xx findings.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let config = config(args)?;
+    let mut config = config(args)?;
+    let plan = args.plan.as_deref().map(read_plan_file).transpose()?;
     let (findings, sources, usable) = match read(&args.input) {
-        Ok(read) => {
+        Ok(mut read) => {
             let topology = meshsmith_core::infer::infer(&read.inventory);
+            if let (Some(file), Some((text, plan))) = (&args.plan, plan) {
+                let name = file.display().to_string();
+                let violations = meshsmith_core::plan::verify(&plan, &topology);
+                config.plan_violations = plan_violations_with_origins(&name, &text, violations);
+                read.sources.add(&name, std::sync::Arc::from(text.as_str()));
+            }
             let findings = check(&read.inventory, &topology, &config);
             (findings, read.sources, true)
         }

@@ -116,10 +116,23 @@ fn stale_phases(dir: &Path, phases: usize) -> Vec<String> {
     out
 }
 
-fn verify_file(file: &Path, topology: &Topology) -> anyhow::Result<ExitCode> {
+/// A plan.json file's text and the plan in it; errors name the file and line.
+pub fn read_plan_file(file: &Path) -> anyhow::Result<(String, Plan)> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let plan = read_plan(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let plan = read_plan(&text).map_err(|e| {
+        anyhow!(
+            "{}:{}: {} (write the plan again with `meshsmith plan -o DIR`, or fix the edit)",
+            file.display(),
+            e.line,
+            e.message
+        )
+    })?;
+    Ok((text, plan))
+}
+
+fn verify_file(file: &Path, topology: &Topology) -> anyhow::Result<ExitCode> {
+    let (_, plan) = read_plan_file(file)?;
     let violations = plan::verify(&plan, topology);
     print!("{}", render(&violations));
     if violations.is_empty() {

@@ -5,6 +5,7 @@
 //! the same kind and name (the first of two duplicates wins), so each file shows exactly the
 //! one mistake it is named after.
 
+mod plan_edit;
 mod registry;
 mod world;
 
@@ -48,6 +49,14 @@ pub fn run_fixture(overlay: Option<&Path>, crds: bool) -> Vec<Finding> {
             .objects;
     }
     let topology = world::build(&inv, &docs);
+    let edits: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestPlanEdit")
+        .collect();
+    if !edits.is_empty() {
+        config.plan_violations = plan_edit::violations(&topology, &edits);
+    }
     check(&inv, &topology, &config)
 }
 
@@ -331,4 +340,25 @@ fn odd_shapes_are_reported_without_panicking() {
         "{}",
         render(&with_crds)
     );
+}
+
+#[test]
+fn the_unedited_plan_of_the_fixture_world_breaks_no_rule() {
+    let loaded = load(
+        &[Input::Path(Path::new(FIXTURES).join("clean"))],
+        &Limits::default(),
+    )
+    .expect("fixture loads");
+    let inv = inventory(&loaded.objects, "default");
+    let docs: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestTopology")
+        .collect();
+    let topology = world::build(&inv, &docs);
+    if std::env::var_os("SHOW_PLAN").is_some() {
+        println!("{}", plan_edit::planned_json(&topology));
+    }
+    let found = plan_edit::violations(&topology, &[]);
+    assert!(found.is_empty(), "{found:?}");
 }
