@@ -47,7 +47,13 @@ fn onboard_writes_the_configuration_and_summarises_it_with_the_check() {
     );
     assert!(text.contains("0 errors, 3 warnings, 1 infos"), "{text}");
     assert!(out_dir
-        .join("shop/payment-service/authorization-policy.yaml")
+        .join("config/shop/payment-service/authorization-policy.yaml")
         .is_file());
-    assert!(out_dir.join("kustomization.yaml").is_file());
+    assert!(out_dir.join("config/kustomization.yaml").is_file());
+    // The rollout plan too, with its outline in the summary.
+    assert!(out_dir.join("ROLLOUT.md").is_file() && out_dir.join("plan.json").is_file());
+    assert!(out_dir.join("phase-1").is_dir());
+    assert!(text.contains("Rollout: 5 phases"), "{text}");
+    assert!(text.contains("phase 1: background workers"), "{text}");
+    assert!(!text.contains("MS40"), "the plan must verify clean: {text}");
 }

@@ -89,6 +89,7 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
         inputs,
     };
     Ok(Built {
+        policy,
         inventory: read.inventory,
         topology,
         mesh,
@@ -97,6 +98,8 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
 }
 
 pub struct Built {
+    /// The policy file's settings (or the defaults), read once.
+    pub policy: Policy,
     /// What was read, for `check` and `onboard`.
     pub inventory: Inventory,
     pub topology: meshsmith_core::model::Topology,
@@ -272,6 +275,7 @@ mod tests {
             inputs: vec!["in.yaml".into()],
         };
         Built {
+            policy: Policy::default(),
             inventory: Inventory::default(),
             topology,
             mesh,

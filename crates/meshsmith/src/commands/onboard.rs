@@ -1,11 +1,12 @@
-//! `meshsmith onboard`: the whole pipeline in one command: map, generate (written to DIR),
-//! and a summary a person reads before opening the pull request.
+//! `meshsmith onboard`: the whole pipeline in one command: map, generate, check and plan,
+//! written to DIR (the configuration in `DIR/config/`, the rollout in `DIR/ROLLOUT.md`,
+//! `DIR/plan.json` and `DIR/phase-N/`), and a summary a person reads before opening the
+//! pull request.
 
 use crate::commands::generate::{build, ConfigArgs};
 use crate::input::InputArgs;
 use crate::output::write_tree;
 use meshsmith_core::check::{check, CheckConfig};
-use meshsmith_core::generate::layout;
 use meshsmith_core::inventory::{collect, merge};
 use meshsmith_core::load::{load_each, Input, Limits};
 use meshsmith_core::model::*;
@@ -30,11 +31,15 @@ pub struct OnboardArgs {
 
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     let built = build(&args.input, &args.config, false)?;
-    let files = layout(&built.mesh, &built.header);
+    let settings = meshsmith_core::plan::PlanSettings::from_policy(&built.policy);
+    let plan = meshsmith_core::plan::plan(&built.topology, &built.mesh, &settings);
+    let violations = meshsmith_core::plan::verify(&plan, &built.topology);
+    let files = crate::commands::plan::files(&plan, &built.mesh, &built.header);
     let report = write_tree(&args.output, &files, args.force)?;
-    // Check what was written, as a reviewer would: the manifests with the files in DIR.
+    // Check what was written, as a reviewer would: the manifests with the configuration.
+    let config_dir = args.output.join("config");
     let written = load_each(
-        &[Input::Path(args.output.clone())],
+        &[Input::Path(config_dir.clone())],
         &Limits::default(),
         |objects| collect(&objects, &args.input.namespace),
     )?;
@@ -115,7 +120,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
         count(Severity::Warning),
         count(Severity::Info),
         args.input.paths.join(" "),
-        args.output.display()
+        config_dir.display()
     );
     for f in findings.iter().take(12) {
         let _ = writeln!(
@@ -135,6 +140,15 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
         for n in &built.mesh.notes {
             let _ = writeln!(out, "  {n}");
         }
+    }
+    let _ = writeln!(
+        out,
+        "\nRollout plan (details: {})",
+        args.output.join("ROLLOUT.md").display()
+    );
+    out.push_str(&meshsmith_core::plan::outline(&plan));
+    for v in &violations {
+        let _ = writeln!(out, "  {} {}: {}", v.code, v.name, v.message);
     }
     print!("{out}");
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,7 @@
 //! (`ROLLOUT.md`, `plan.json`, one kustomize folder per step, and the final configuration
 //! in `DIR/config/`), or, with `--verify FILE`, the rules a (hand-edited) plan.json breaks.
 
-use crate::commands::generate::{build, load_policy, ConfigArgs};
+use crate::commands::generate::{build, ConfigArgs};
 use crate::input::InputArgs;
 use crate::output::write_tree;
 use anyhow::{anyhow, Context};
@@ -56,12 +56,11 @@ fn render(violations: &[PlanViolation]) -> String {
 }
 
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let (policy, _) = load_policy(args.config.policy.as_deref())?;
     let built = build(&args.input, &args.config, false)?;
     if let Some(file) = &args.verify {
         return verify_file(file, &built.topology);
     }
-    let settings = PlanSettings::from_policy(&policy);
+    let settings = PlanSettings::from_policy(&built.policy);
     let plan = plan::plan(&built.topology, &built.mesh, &settings);
     let violations = plan::verify(&plan, &built.topology);
     let Some(dir) = &args.output else {
