@@ -150,24 +150,8 @@ pub enum SpecError {
     NoEdges,
 }
 
-/// retryOn values Envoy accepts (HTTP and gRPC conditions may be mixed, as Istio does).
-const RETRY_ON: &[&str] = &[
-    "5xx",
-    "gateway-error",
-    "reset",
-    "reset-before-request",
-    "connect-failure",
-    "envoy-ratelimited",
-    "retriable-4xx",
-    "refused-stream",
-    "retriable-status-codes",
-    "retriable-headers",
-    "cancelled",
-    "deadline-exceeded",
-    "internal",
-    "resource-exhausted",
-    "unavailable",
-];
+/// retryOn values Envoy accepts: the same list the policy file is checked against.
+use meshsmith_core::policy::RETRY_ON;
 
 impl LabSpec {
     /// Check names, references, principals and ranges. Runs before anything is started.

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 pub use parse::parse;
 pub use resolve::Resolved;
 pub use template::init_template;
-pub use values::{IstioVersion, Millis, MtlsMode};
+pub use values::{IstioVersion, Millis, MtlsMode, RETRY_ON};
 
 /// The name `init` writes and commands look for in the current folder.
 pub const FILE_NAME: &str = "meshsmith.yaml";
