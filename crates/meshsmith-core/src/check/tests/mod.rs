@@ -23,6 +23,23 @@ pub fn fixture_path(rule: &RuleMeta) -> PathBuf {
         .join(format!("{}-{}.yaml", rule.code, rule.name))
 }
 
+/// The clean configuration with one overlay: its inventory and its test topology.
+fn world_with(overlay: &Path) -> (Inventory, Topology) {
+    let inputs = [
+        Input::Path(Path::new(FIXTURES).join("clean")),
+        Input::Path(overlay.to_path_buf()),
+    ];
+    let loaded = load(&inputs, &Limits::default()).expect("fixture loads");
+    let inv = inventory(&loaded.objects, "default");
+    let docs: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| o.kind == "TestTopology")
+        .collect();
+    let topology = world::build(&inv, &docs);
+    (inv, topology)
+}
+
 /// Loads the clean configuration, then the overlay (if any) over it, and checks it.
 pub fn run_fixture(overlay: Option<&Path>, crds: bool) -> Vec<Finding> {
     // The overlay comes last: a later definition replaces the clean one.
@@ -219,21 +236,7 @@ fn near_misses_do_not_fire_their_rule() {
 #[test]
 fn levels_silence_or_change_a_code() {
     let path = Path::new(FIXTURES).join("fires/MS303-unknown-destination-host.yaml");
-    let loaded = load(
-        &[
-            Input::Path(Path::new(FIXTURES).join("clean")),
-            Input::Path(path),
-        ],
-        &Limits::default(),
-    )
-    .expect("fixture loads");
-    let inv = inventory(&loaded.objects, "default");
-    let docs: Vec<&Object> = loaded
-        .objects
-        .iter()
-        .filter(|o| o.kind == "TestTopology")
-        .collect();
-    let topology = world::build(&inv, &docs);
+    let (inv, topology) = world_with(&path);
     let mut config = CheckConfig::default();
     config.levels.insert("MS303".into(), Level::Warning);
     let findings = check(&inv, &topology, &config);
@@ -248,21 +251,7 @@ fn levels_silence_or_change_a_code() {
 #[test]
 fn the_retry_amplification_limit_is_configurable() {
     let path = Path::new(FIXTURES).join("fires/MS204-retry-amplification.yaml");
-    let loaded = load(
-        &[
-            Input::Path(Path::new(FIXTURES).join("clean")),
-            Input::Path(path),
-        ],
-        &Limits::default(),
-    )
-    .expect("fixture loads");
-    let inv = inventory(&loaded.objects, "default");
-    let docs: Vec<&Object> = loaded
-        .objects
-        .iter()
-        .filter(|o| o.kind == "TestTopology")
-        .collect();
-    let topology = world::build(&inv, &docs);
+    let (inv, topology) = world_with(&path);
     let mut config = CheckConfig::default();
     assert!(check(&inv, &topology, &config)
         .iter()
