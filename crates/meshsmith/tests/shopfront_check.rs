@@ -113,3 +113,40 @@ fn todays_hard_coded_timeouts_are_reported() {
         assert!(f["code"] != "MS201" && f["code"] != "MS321", "{f}");
     }
 }
+
+#[test]
+fn the_policy_file_sets_levels_per_code_and_bad_codes_name_their_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |policy: &str| {
+        std::fs::write(dir.path().join("meshsmith.yaml"), policy).expect("write policy");
+        Command::cargo_bin("meshsmith")
+            .expect("binary")
+            .current_dir(dir.path())
+            .args(["check", &example(), "--format", "json"])
+            .output()
+            .expect("runs")
+    };
+    let out = run("checks:\n  MS106: off\n  MS205: error\n");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "MS205 raised to error fails the run"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = doc["findings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        findings.iter().all(|f| f["code"] != "MS106"),
+        "MS106 is off"
+    );
+    assert!(findings
+        .iter()
+        .filter(|f| f["code"] == "MS205")
+        .all(|f| f["severity"] == "error"));
+    let bad = run("checks:\n  MS106: off\n  MS999: off\n");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("meshsmith.yaml:3:"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

@@ -47,6 +47,7 @@ pub fn policy() -> Policy {
             window: ROLLOUT_WINDOW,
             max_services_per_phase: None,
         },
+        checks: Default::default(),
         lines: Default::default(),
     }
 }

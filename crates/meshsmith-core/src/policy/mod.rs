@@ -169,6 +169,8 @@ pub struct Policy {
     /// Sorted by key.
     pub services: Vec<ServiceOverride>,
     pub rollout: Rollout,
+    /// Per check code (`MS106`), the level it is reported at: off, info, warning or error.
+    pub checks: BTreeMap<String, String>,
     /// Dotted key path (`roles.sync-api.timeout`, `services.x.mtls`) -> line it was written on.
     pub lines: BTreeMap<String, u32>,
 }

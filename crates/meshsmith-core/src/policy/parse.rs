@@ -66,7 +66,10 @@ const TOP: &[&str] = &[
     "roles",
     "services",
     "rollout",
+    "checks",
 ];
+/// What `checks:` may set a code to.
+pub const CHECK_LEVELS: [&str; 4] = ["off", "info", "warning", "error"];
 const ROLE: &[&str] = &[
     "timeout",
     "retries",
@@ -144,6 +147,31 @@ impl Reader<'_> {
                                     Some(self.number(v, k, 1, 100_000)?)
                             }
                         }
+                    }
+                }
+                "checks" => {
+                    for (code, level) in self.any_entries(node, key)? {
+                        let valid_code = code.len() == 5
+                            && code.starts_with("MS")
+                            && code[2..].chars().all(|c| c.is_ascii_digit());
+                        if !valid_code {
+                            let at = Node::new(
+                                crate::model::Value::Null,
+                                self.key_line(code, level.line),
+                            );
+                            return Err(self.bad(&at, code, "check codes look like MS301".into()));
+                        }
+                        let text = self.text(level, code)?;
+                        if !CHECK_LEVELS.contains(&text.as_str()) {
+                            return Err(self.bad(
+                                level,
+                                code,
+                                format!("expected one of: {}", CHECK_LEVELS.join(", ")),
+                            ));
+                        }
+                        let line = self.key_line(code, level.line);
+                        self.policy.lines.insert(format!("checks.{code}"), line);
+                        self.policy.checks.insert(code.to_string(), text);
                     }
                 }
                 "services" => {

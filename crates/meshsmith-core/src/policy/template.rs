@@ -48,6 +48,11 @@ pub fn init_template() -> String {
         crate::plan::window_text(p.rollout.window),
     );
     out.push_str(
+        "\n# How `meshsmith check` reports a code: off, info, warning or error (see `meshsmith\n\
+         # explain` for every code), e.g. `MS106: off` when sidecar injection is namespace-wide.\n\
+         checks: {}\n",
+    );
+    out.push_str(
         "\n# Per-service exceptions, keyed by `name` or `name.namespace`. Any role key above can be\n\
          # set here too, plus `role` and `mtls`. Anything but STRICT needs a reason, e.g.:\n\
          #   stripe-webhook.shop:\n\

@@ -62,6 +62,10 @@ pub struct CheckArgs {
     /// Report a code at another severity (repeatable), e.g. `--severity MS102=error`.
     #[arg(long, value_name = "CODE=LEVEL")]
     pub severity: Vec<String>,
+    /// Policy file whose `checks:` section sets per-code levels; default `meshsmith.yaml` in
+    /// the current folder if there is one. `--ignore` and `--severity` override it.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Most requests one client request may become at any service through retries.
     #[arg(long, default_value_t = meshsmith_core::model::RETRY_AMPLIFICATION_LIMIT, value_name = "N")]
     pub retry_limit: u32,
@@ -139,6 +143,24 @@ fn config(args: &CheckArgs) -> anyhow::Result<CheckConfig> {
         Some(r) => Ok(r.meta.code.to_string()),
         None => bail!("unknown check code `{code}`; `meshsmith explain MS101` shows one"),
     };
+    let (policy, file) = crate::commands::generate::load_policy(args.policy.as_deref())?;
+    for (code, level) in &policy.checks {
+        let Some(r) = rule(code) else {
+            let line = policy
+                .lines
+                .get(&format!("checks.{code}"))
+                .copied()
+                .unwrap_or(0);
+            bail!(
+                "{}:{line}: `{code}` is not a check code; `meshsmith explain` lists them",
+                file.as_deref().unwrap_or("meshsmith.yaml")
+            );
+        };
+        // The policy parser only lets the four level names through.
+        if let Some(level) = Level::parse(level) {
+            config.levels.insert(r.meta.code.to_string(), level);
+        }
+    }
     for code in &args.ignore {
         config.levels.insert(known(code)?, Level::Off);
     }
