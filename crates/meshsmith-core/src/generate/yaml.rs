@@ -69,7 +69,12 @@ impl Writer<'_> {
     }
 
     /// `after_dash`: the map is a sequence item, its first key sits after the `- `.
-    fn map(&mut self, map: &serde_json::Map<String, Value>, indent: usize, after_dash: bool) -> Node {
+    fn map(
+        &mut self,
+        map: &serde_json::Map<String, Value>,
+        indent: usize,
+        after_dash: bool,
+    ) -> Node {
         let line = self.line;
         let mut entries = Vec::with_capacity(if self.nodes { map.len() } else { 0 });
         for (i, (key, value)) in map.iter().enumerate() {

@@ -392,14 +392,24 @@ fn a_headless_twin_is_an_alias_and_unselected_workloads_are_their_own_nodes() {
 #[test]
 fn fuzz_regressions_give_unique_sorted_nodes_and_no_self_edges() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("regressions folder").flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("regressions folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     assert!(!files.is_empty());
     for file in files {
         let bytes = std::fs::read(&file).expect("read");
-        let Ok(loaded) = crate::load::load_bytes("fuzz.yaml", &bytes, &Limits::default()) else { continue };
+        let Ok(loaded) = crate::load::load_bytes("fuzz.yaml", &bytes, &Limits::default()) else {
+            continue;
+        };
         let t = infer(&inventory(&loaded.objects, "default"));
-        assert!(t.services.windows(2).all(|w| w[0].id < w[1].id), "{}", file.display());
+        assert!(
+            t.services.windows(2).all(|w| w[0].id < w[1].id),
+            "{}",
+            file.display()
+        );
         assert!(t.edges.iter().all(|e| e.from != e.to), "{}", file.display());
     }
 }
