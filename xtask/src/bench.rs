@@ -126,8 +126,13 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
         let (_, t_events, _) = time(|| parse_saphyr_events(&paths));
         let (counts, t_pipe, peak) = time(|| pipeline::run(&dir));
         let counts = counts?;
-        let [a, b, c, d] = counts.stage_seconds;
-        stage_lines.push(format!("{n:>6}: {a:.3} / {b:.3} / {c:.3} / {d:.3}"));
+        let [a, b, c, d, e] = counts.stage_seconds;
+        stage_lines.push(format!(
+            "{n:>6}: {a:.3} / {b:.3} / {c:.3} / {d:.3} / {e:.3}   ({} resources, {:.1} MB out, {} findings)",
+            counts.resources,
+            counts.output_bytes as f64 / 1e6,
+            counts.findings
+        ));
         anyhow::ensure!(
             d1 == counts.documents && d2 == counts.documents,
             "parsers disagree on document count: {d1} {d2} {}",
@@ -149,7 +154,7 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
             counts.documents as f64 / t_pipe.as_secs_f64(),
         );
     }
-    println!("stages (s): load+inventory / infer / generate / layout");
+    println!("stages (s): load+inventory / infer / generate / layout / check");
     for line in &stage_lines {
         println!("  {line}");
     }

@@ -1,27 +1,30 @@
 //! The pipeline as `onboard` runs it, minus printing and writing: load -> inventory -> infer
-//! -> generate -> the output files' contents, returning counts so no work is optimised away.
+//! -> generate -> the output files' contents and objects -> check of the manifests together
+//! with the generated configuration, returning counts so no work is optimised away.
 
-use meshsmith_core::generate::{generate, layout, GenerateOptions, Header};
+use meshsmith_core::check::{check, CheckConfig};
+use meshsmith_core::generate::{generate, layout_with_objects, GenerateOptions, Header};
 use meshsmith_core::infer::infer;
-use meshsmith_core::inventory::{collect, merge};
+use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::{load_each, Input, Limits};
 use meshsmith_core::policy::Policy;
 use std::path::Path;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
-    /// Seconds spent in each stage: load+inventory, infer, generate, layout.
-    pub stage_seconds: [f64; 4],
+    /// Seconds spent in each stage: load+inventory, infer, generate, layout, check.
+    pub stage_seconds: [f64; 5],
     pub documents: usize,
     pub services: usize,
     pub edges: usize,
     pub resources: usize,
     pub output_bytes: usize,
+    pub findings: usize,
 }
 
 pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     let clock = std::time::Instant::now();
-    let mut stage_seconds = [0.0; 4];
+    let mut stage_seconds = [0.0; 5];
     let mut lap = |i: usize| {
         stage_seconds[i] = clock.elapsed().as_secs_f64() - stage_seconds[..i].iter().sum::<f64>();
         if std::env::var_os("MESHSMITH_BENCH_RSS").is_some() {
@@ -35,13 +38,21 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     };
     let input = [Input::Path(dir.to_path_buf())];
     let loaded = load_each(&input, &Limits::default(), |objects| {
-        collect(&objects, "default")
+        collect_owned(objects, "default")
     })?;
+    let documents = loaded.documents;
+    // The input's text is kept for source snippets, which this pipeline never prints.
+    drop(loaded.sources);
     let inv = merge(loaded.parts);
     lap(0);
     let topology = infer(&inv);
     lap(1);
     let options = GenerateOptions {
+        namespace_labels: inv
+            .namespaces
+            .iter()
+            .map(|n| (n.name.clone(), n.labels.clone()))
+            .collect(),
         without_reasons: true,
         ..GenerateOptions::default()
     };
@@ -51,14 +62,24 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
         version: "bench".into(),
         inputs: vec![dir.display().to_string()],
     };
-    let files = layout(&mesh, &header);
+    let out = Path::new("out");
+    let laid = layout_with_objects(&mesh, &header, out);
     lap(3);
+    // The files would be written here; checking reads the objects they hold, which are
+    // exactly what loading them back gives.
+    let output_bytes = laid.files.iter().map(|(_, text)| text.len()).sum();
+    drop(laid.files);
+    let generated = collect_owned(laid.objects, "default");
+    let all = merge(vec![inv, generated]);
+    let findings = check(&all, &topology, &CheckConfig::default());
+    lap(4);
     Ok(Counts {
         stage_seconds,
-        documents: loaded.documents,
+        documents,
         services: topology.services.len(),
         edges: topology.edges.len(),
         resources: mesh.resources.len(),
-        output_bytes: files.iter().map(|(_, text)| text.len()).sum(),
+        output_bytes,
+        findings: findings.len(),
     })
 }

@@ -1,6 +1,6 @@
 //! The inputs every pipeline command shares: paths (or `-`) and the default namespace.
 
-use meshsmith_core::inventory::{collect, merge};
+use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::{load_each, Input, Limits, LoadFailure};
 use meshsmith_core::model::{Inventory, Sources};
 
@@ -27,7 +27,7 @@ pub fn read(args: &InputArgs) -> Result<Read, LoadFailure> {
     let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
     // Each file is typed as soon as it is parsed, so its document trees never pile up.
     let read = load_each(&inputs, &Limits::default(), |objects| {
-        collect(&objects, &args.namespace)
+        collect_owned(objects, &args.namespace)
     })?;
     let mut inventory = merge(read.parts);
     // Notes from reading (skipped documents, duplicate keys) travel with the inventory's own.

@@ -77,6 +77,16 @@ pub fn policy_selector(spec: &Node) -> Option<StringMap> {
     (!labels.is_empty()).then_some(labels)
 }
 
+/// Whether a policy applies to pods with these labels by its selector: [`policy_selector`]
+/// is `None` or matches, read in place so that trying many workloads allocates nothing.
+pub fn selector_admits(spec: &Node, labels: &StringMap) -> bool {
+    spec.path(&["selector", "matchLabels"])
+        .as_map()
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k, v)))
+        .all(|(k, v)| labels.get(k).map(String::as_str) == Some(v))
+}
+
 /// The Service names a node answers to: its own and its aliases.
 pub fn node_service_names(node: &MeshService) -> impl Iterator<Item = &str> {
     node.service

@@ -8,7 +8,7 @@
 //! defer to an external authorizer whose answer cannot be known here, and dry-run policies
 //! enforce nothing; both are left out of the verdict.
 
-use super::hosts::{policy_selector, selector_matches};
+use super::hosts::selector_admits;
 use super::{CheckConfig, Index};
 use crate::model::{IstioResource, Node, StringMap};
 
@@ -95,7 +95,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
             .chain(local)
             .copied()
             .filter(|p| enforced_on_sidecars(p))
-            .filter(|p| policy_selector(&p.spec).is_none_or(|s| selector_matches(&s, pod_labels)))
+            .filter(|p| selector_admits(&p.spec, pod_labels))
             .collect()
     }
 

@@ -25,6 +25,8 @@ pub mod yaml;
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
+mod layout_tests;
+#[cfg(test)]
 mod property_tests;
 #[cfg(test)]
 mod schema_tests;
@@ -37,7 +39,7 @@ use crate::model::*;
 use crate::policy::{IstioVersion, Policy, Resolved};
 use std::collections::{BTreeMap, HashMap};
 
-pub use layout::{layout, stream, Header};
+pub use layout::{layout, layout_with_objects, stream, Header, Layout};
 
 /// Choices made on the command line rather than in the policy file.
 #[derive(Debug, Clone, Default)]

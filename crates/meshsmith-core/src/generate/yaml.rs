@@ -5,73 +5,190 @@
 //! YAML 1.1 or 1.2 reader could take it for something else (`"true"`, `"1.30"`, `"8080"`,
 //! `"*"`), so every reader gets back the same strings. `3s` stays plain.
 
+use crate::model::{Node, Value as NodeValue};
 use serde_json::Value;
 
 /// The document as YAML, ending in a newline.
 pub fn to_yaml(value: &Value) -> String {
     let mut out = String::new();
-    match value {
-        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
-        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0),
-        other => {
-            out.push_str(&scalar(other));
-            out.push('\n');
-        }
-    }
+    write_yaml(value, &mut out);
     out
 }
 
-fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, indent: usize) {
-    for (i, (key, value)) in map.iter().enumerate() {
-        // The first key of a map inside a sequence item sits after its `- `.
-        if i > 0 || !out.ends_with("- ") {
-            out.push_str(&" ".repeat(indent));
-        }
-        out.push_str(&string(key));
-        out.push(':');
+/// Appends [`to_yaml`]`(value)` to `out`.
+pub fn write_yaml(value: &Value, out: &mut String) {
+    let mut w = Writer {
+        out,
+        line: 1,
+        nodes: false,
+    };
+    w.document(value);
+}
+
+/// Appends the document to `out` and returns the tree a reader of that text gets back,
+/// every value on the line it is written on, counting `out`'s first new line as
+/// `first_line`. One walk gives both, so generated configuration can be checked without
+/// parsing it again.
+pub fn to_yaml_node(value: &Value, out: &mut String, first_line: u32) -> Node {
+    let mut w = Writer {
+        out,
+        line: first_line,
+        nodes: true,
+    };
+    w.document(value)
+}
+
+/// Writes block YAML, counting lines, and builds the matching [`Node`]s when `nodes` is set
+/// (else returns null nodes, so plain rendering allocates no tree).
+struct Writer<'a> {
+    out: &'a mut String,
+    line: u32,
+    nodes: bool,
+}
+
+impl Writer<'_> {
+    fn document(&mut self, value: &Value) -> Node {
         match value {
-            Value::Object(m) if !m.is_empty() => {
-                out.push('\n');
-                write_map(out, m, indent + 2);
-            }
-            Value::Array(items) if !items.is_empty() => {
-                out.push('\n');
-                write_seq(out, items, indent);
-            }
+            Value::Object(map) if !map.is_empty() => self.map(map, 0, false),
+            Value::Array(items) if !items.is_empty() => self.seq(items, 0, false),
             other => {
-                out.push(' ');
-                out.push_str(&scalar(other));
-                out.push('\n');
+                let node = self.scalar(other);
+                self.newline();
+                node
             }
+        }
+    }
+
+    fn newline(&mut self) {
+        self.out.push('\n');
+        self.line += 1;
+    }
+
+    fn indent(&mut self, indent: usize) {
+        self.out.extend(std::iter::repeat_n(' ', indent));
+    }
+
+    /// `after_dash`: the map is a sequence item, its first key sits after the `- `.
+    fn map(
+        &mut self,
+        map: &serde_json::Map<String, Value>,
+        indent: usize,
+        after_dash: bool,
+    ) -> Node {
+        let line = self.line;
+        let mut entries = Vec::with_capacity(if self.nodes { map.len() } else { 0 });
+        for (i, (key, value)) in map.iter().enumerate() {
+            if i > 0 || !after_dash {
+                self.indent(indent);
+            }
+            push_string(self.out, key);
+            self.out.push(':');
+            let node = match value {
+                Value::Object(m) if !m.is_empty() => {
+                    self.newline();
+                    self.map(m, indent + 2, false)
+                }
+                Value::Array(items) if !items.is_empty() => {
+                    self.newline();
+                    self.seq(items, indent, false)
+                }
+                other => {
+                    self.out.push(' ');
+                    let node = self.scalar(other);
+                    self.newline();
+                    node
+                }
+            };
+            if self.nodes {
+                entries.push((key.clone(), node));
+            }
+        }
+        self.node(NodeValue::Map(entries), line)
+    }
+
+    fn seq(&mut self, items: &[Value], indent: usize, after_dash: bool) -> Node {
+        let line = self.line;
+        let mut nodes = Vec::with_capacity(if self.nodes { items.len() } else { 0 });
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 || !after_dash {
+                self.indent(indent);
+            }
+            self.out.push_str("- ");
+            let node = match item {
+                Value::Object(m) if !m.is_empty() => self.map(m, indent + 2, true),
+                Value::Array(inner) if !inner.is_empty() => self.seq(inner, indent + 2, true),
+                other => {
+                    let node = self.scalar(other);
+                    self.newline();
+                    node
+                }
+            };
+            if self.nodes {
+                nodes.push(node);
+            }
+        }
+        self.node(NodeValue::Seq(nodes), line)
+    }
+
+    /// A value written on the current line (an empty map or list in flow style).
+    fn scalar(&mut self, value: &Value) -> Node {
+        let line = self.line;
+        let start = self.out.len();
+        let plain = match value {
+            Value::Null => {
+                self.out.push_str("null");
+                return self.node(NodeValue::Null, line);
+            }
+            Value::Bool(b) => {
+                self.out.push_str(if *b { "true" } else { "false" });
+                true
+            }
+            Value::Number(n) => {
+                use std::fmt::Write as _;
+                let _ = write!(self.out, "{n}");
+                true
+            }
+            Value::String(s) => {
+                let plain = push_string(self.out, s);
+                if !self.nodes {
+                    return Node::new(NodeValue::Null, 0);
+                }
+                let text = s.clone();
+                return Node::new(NodeValue::Scalar { text, plain }, line);
+            }
+            Value::Array(_) => {
+                self.out.push_str("[]");
+                return self.node(NodeValue::Seq(Vec::new()), line);
+            }
+            Value::Object(_) => {
+                self.out.push_str("{}");
+                return self.node(NodeValue::Map(Vec::new()), line);
+            }
+        };
+        if !self.nodes {
+            return Node::new(NodeValue::Null, 0);
+        }
+        let text = self.out[start..].to_string();
+        Node::new(NodeValue::Scalar { text, plain }, line)
+    }
+
+    fn node(&self, value: NodeValue, line: u32) -> Node {
+        if self.nodes {
+            Node::new(value, line)
+        } else {
+            Node::new(NodeValue::Null, 0)
         }
     }
 }
 
-fn write_seq(out: &mut String, items: &[Value], indent: usize) {
-    for item in items {
-        if !out.ends_with("- ") {
-            out.push_str(&" ".repeat(indent));
-        }
-        out.push_str("- ");
-        match item {
-            Value::Object(m) if !m.is_empty() => write_map(out, m, indent + 2),
-            Value::Array(inner) if !inner.is_empty() => write_seq(out, inner, indent + 2),
-            other => {
-                out.push_str(&scalar(other));
-                out.push('\n');
-            }
-        }
-    }
-}
-
-fn scalar(value: &Value) -> String {
-    match value {
-        Value::Null => "null".to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => string(s),
-        Value::Array(_) => "[]".to_string(),
-        Value::Object(_) => "{}".to_string(),
+/// Appends [`string`]`(s)` without allocating when plain; returns whether it was plain.
+fn push_string(out: &mut String, s: &str) -> bool {
+    if is_plain_safe(s) {
+        out.push_str(s);
+        true
+    } else {
+        out.push_str(&serde_json::Value::String(s.to_string()).to_string());
+        false
     }
 }
 
@@ -106,10 +223,11 @@ fn is_plain_safe(s: &str) -> bool {
 
 /// Booleans and nulls in YAML 1.1 or 1.2, any case.
 fn is_special_word(s: &str) -> bool {
-    matches!(
-        s.to_ascii_lowercase().as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | ".inf" | ".nan"
-    )
+    [
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".inf", ".nan",
+    ]
+    .iter()
+    .any(|w| w.eq_ignore_ascii_case(s))
 }
 
 /// Anything a reader might resolve to a number, date or sexagesimal: starts like a number
@@ -181,5 +299,20 @@ mod tests {
             text.contains("  http:\n  - match:\n    - port: 8080\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_tree_built_while_writing_is_the_tree_read_back() {
+        let value = json!({
+            "a": {"b": [{"c": 1, "d": [[], ["x", {"e": null}]], "f": {}}], "g": "say \"hi\"\n"},
+            "h": [["y", "z"], [{"i": true}]],
+            "j": "1.30",
+            "k": 1.5
+        });
+        let mut text = String::from("# a comment first\n");
+        let node = to_yaml_node(&value, &mut text, 2);
+        assert_eq!(text["# a comment first\n".len()..], to_yaml(&value));
+        let docs = parse_documents(&text, &Limits::default()).expect("valid YAML");
+        assert_eq!(docs[0].root, node, "{text}");
     }
 }

@@ -38,6 +38,24 @@ pub fn collect(objects: &[Object], default_namespace: &str) -> Inventory {
     inv
 }
 
+/// Like [`collect`], taking the objects so that the Istio resources among them are moved
+/// into the inventory rather than copied.
+pub fn collect_owned(objects: Vec<Object>, default_namespace: &str) -> Inventory {
+    let mut inv = Inventory::default();
+    for obj in objects {
+        let namespace = obj
+            .namespace
+            .clone()
+            .unwrap_or_else(|| default_namespace.to_string());
+        if ISTIO_GROUPS.contains(&obj.group()) {
+            inv.istio.push(istio_resource(obj, namespace));
+        } else {
+            add_object(&mut inv, &obj, namespace);
+        }
+    }
+    inv
+}
+
 /// Joins parts in input order: the same object twice is a warning and the later one wins;
 /// every list comes out sorted by (namespace, name).
 pub fn merge(parts: Vec<Inventory>) -> Inventory {
@@ -134,16 +152,7 @@ fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
     let doc = &obj.doc;
     let meta = doc.at("metadata");
     if ISTIO_GROUPS.contains(&obj.group()) {
-        inv.istio.push(IstioResource {
-            kind: obj.kind.clone(),
-            api_version: obj.api_version.clone(),
-            name: obj.name.clone(),
-            namespace,
-            spec: doc.at("spec").clone(),
-            labels: string_map(meta.at("labels")),
-            annotations: string_map(meta.at("annotations")),
-            object: obj.clone(),
-        });
+        inv.istio.push(istio_resource(obj.clone(), namespace));
         return;
     }
     if let Some(kind) = WorkloadKind::from_kind(&obj.kind) {
@@ -187,6 +196,20 @@ fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
             ),
             level: NoteLevel::Info,
         }),
+    }
+}
+
+fn istio_resource(object: Object, namespace: String) -> IstioResource {
+    let meta = object.doc.at("metadata");
+    IstioResource {
+        kind: object.kind.clone(),
+        api_version: object.api_version.clone(),
+        name: object.name.clone(),
+        namespace,
+        spec: object.doc.at("spec").clone(),
+        labels: string_map(meta.at("labels")),
+        annotations: string_map(meta.at("annotations")),
+        object,
     }
 }
 

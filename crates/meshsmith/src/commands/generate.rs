@@ -73,12 +73,13 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<(Policy, Option<String
 /// Runs the pipeline up to the mesh configuration; `reasons` keeps the reason of every value.
 pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::Result<Built> {
     let (policy, policy_file) = load_policy(config.policy.as_deref())?;
-    let read = read(input)?;
-    let topology = meshsmith_core::infer::infer(&read.inventory);
+    // Only the inventory is needed from here on; the input's text is let go at once.
+    let inventory = read(input)?.inventory;
+    let topology = meshsmith_core::infer::infer(&inventory);
     let options = GenerateOptions {
         api_version: config.api_version,
         istio_version: config.istio_version,
-        namespace_labels: namespace_labels(&read.inventory),
+        namespace_labels: namespace_labels(&inventory),
         without_reasons: !reasons,
     };
     let mesh = generate(&topology, &policy, &options);

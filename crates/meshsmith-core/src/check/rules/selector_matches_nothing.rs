@@ -47,10 +47,15 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         };
         let mesh_wide =
             policy.kind == "AuthorizationPolicy" && policy.namespace == ctx.config.root_namespace;
-        let matched = ctx.inventory.workloads.iter().any(|w| {
-            (mesh_wide || w.namespace == policy.namespace)
-                && selector_matches(&selector, &w.pod_labels)
-        });
+        let matched = if mesh_wide {
+            let mut all = ctx.inventory.workloads.iter();
+            all.any(|w| selector_matches(&selector, &w.pod_labels))
+        } else {
+            let local = ctx.index.workloads_in(&policy.namespace).iter();
+            local
+                .copied()
+                .any(|w| selector_matches(&selector, &w.pod_labels))
+        };
         if matched {
             continue;
         }
