@@ -91,7 +91,7 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
     };
     Ok(Built {
         policy,
-        inventory: read.inventory,
+        inventory,
         topology,
         mesh,
         header,
