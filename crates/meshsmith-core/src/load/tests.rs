@@ -264,3 +264,28 @@ fn block_scalar_lines_are_those_of_their_first_text_line() {
     );
     assert_eq!(root.at("file").as_str(), Some("one\ntwo\n"));
 }
+
+#[test]
+fn all_inputs_together_over_the_total_limit_are_refused() {
+    let dir = std::env::temp_dir().join(format!("meshsmith-total-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["a.yaml", "b.yaml"] {
+        std::fs::write(
+            dir.join(name),
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+        )
+        .unwrap();
+    }
+    let small = Limits {
+        max_total_bytes: 60,
+        ..Limits::default()
+    };
+    let err = load(&[Input::Path(dir.clone())], &small).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        matches!(err.errors[0], LoadError::TooLarge { limit: 60, .. }),
+        "{err}"
+    );
+    assert!(err.errors[0].to_string().contains("b.yaml"), "{err}");
+}
