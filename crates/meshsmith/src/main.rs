@@ -30,7 +30,7 @@ enum Command {
     Init(commands::init::InitArgs),
     /// Run the whole pipeline: map, generate (written to DIR) and a summary.
     Onboard(commands::onboard::OnboardArgs),
-    /// Explain why a service got its values.
+    /// Explain a check code (MS301), or why a service got its values (SERVICE PATH...).
     Explain(commands::explain::ExplainArgs),
     /// Prove the mesh policy on real Envoy sidecars on 127.0.0.1, or replay the incident.
     Lab(commands::lab::LabArgs),

@@ -183,6 +183,20 @@ async fn plaintext_probe(
     ))
 }
 
+/// (reply, how it reads, no_filter_chain_match delta, plaintext-served delta).
+type PlaintextAnswer = (Result<client::Reply, String>, String, u64, u64);
+
+/// A plaintext request to `callee`'s inbound port: the reply, how it reads in the table
+/// ("closed" when the connection was refused), and the rejected / plaintext-served counters.
+async fn plaintext_answer(ctx: &Ctx<'_>, callee: &str) -> Result<PlaintextAnswer, String> {
+    let (reply, rejected, served) = plaintext_probe(ctx, callee).await?;
+    let answer = match &reply {
+        Ok(r) => describe(r),
+        Err(_) => "closed".to_string(),
+    };
+    Ok((reply, answer, rejected, served))
+}
+
 pub(super) async fn strict(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
     for callee in ctx
@@ -195,16 +209,12 @@ pub(super) async fn strict(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         let subject = format!("plaintext -> {}", callee.name);
         ctx.start(&subject);
         let expected = "closed, no_filter_chain_match +1".to_string();
-        let (reply, rejected, served) = match plaintext_probe(ctx, &callee.name).await {
+        let (reply, answer, rejected, served) = match plaintext_answer(ctx, &callee.name).await {
             Ok(r) => r,
             Err(e) => {
                 out.push(ctx.broken(&subject, expected, e));
                 continue;
             }
-        };
-        let answer = match &reply {
-            Ok(r) => describe(r),
-            Err(_) => "closed".to_string(),
         };
         let measured =
             format!("{answer}, no_filter_chain_match +{rejected}, plaintext served +{served}");
@@ -238,16 +248,12 @@ pub(super) async fn permissive(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         let subject = format!("plaintext -> {}", callee.name);
         ctx.start(&subject);
         let expected = "200 over plaintext, plaintext served +1".to_string();
-        let (reply, rejected, served) = match plaintext_probe(ctx, &callee.name).await {
+        let (reply, answer, rejected, served) = match plaintext_answer(ctx, &callee.name).await {
             Ok(r) => r,
             Err(e) => {
                 out.push(ctx.broken(&subject, expected, e));
                 continue;
             }
-        };
-        let answer = match &reply {
-            Ok(r) => describe(r),
-            Err(_) => "closed".to_string(),
         };
         let measured =
             format!("{answer}, plaintext served +{served}, no_filter_chain_match +{rejected}");
