@@ -4,3 +4,5 @@
 
 pub mod pipeline;
 pub mod synth;
+#[global_allocator]
+pub static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+
 use xtask::synth;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Task {
         #[arg(long, default_value = "target/synth")]
         work: PathBuf,
     },
+    /// Run only the pipeline on a directory once and print its stage times, for profilers.
+    Pipeline { dir: PathBuf },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,6 +67,10 @@ fn main() -> anyhow::Result<()> {
             seed,
             work,
         } => bench::run(&services, seed, &work)?,
+        Task::Pipeline { dir } => {
+            let counts = xtask::pipeline::run(&dir)?;
+            println!("{counts:?}");
+        }
     }
     Ok(())
 }

@@ -3,12 +3,13 @@
 //! with the generated configuration, returning counts so no work is optimised away.
 
 use meshsmith_core::check::{check, CheckConfig};
-use meshsmith_core::generate::{generate, layout_with_objects, GenerateOptions, Header};
+use meshsmith_core::generate::{generate, layout_into, GenerateOptions, Header};
 use meshsmith_core::infer::infer;
 use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::{load_each, Input, Limits};
 use meshsmith_core::policy::Policy;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
@@ -63,13 +64,16 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
         inputs: vec![dir.display().to_string()],
     };
     let out = Path::new("out");
-    let laid = layout_with_objects(&mesh, &header, out);
+    let resources = mesh.resources.len();
+    // Each file would be written as it is rendered; here only its size is kept. Checking
+    // reads the objects the files hold, which are exactly what loading them back gives.
+    let output_bytes = AtomicUsize::new(0);
+    let objects = layout_into(mesh, &header, out, &|_, text| {
+        output_bytes.fetch_add(text.len(), Ordering::Relaxed);
+    });
+    let output_bytes = output_bytes.into_inner();
     lap(3);
-    // The files would be written here; checking reads the objects they hold, which are
-    // exactly what loading them back gives.
-    let output_bytes = laid.files.iter().map(|(_, text)| text.len()).sum();
-    drop(laid.files);
-    let generated = collect_owned(laid.objects, "default");
+    let generated = collect_owned(objects, "default");
     let all = merge(vec![inv, generated]);
     let findings = check(&all, &topology, &CheckConfig::default());
     lap(4);
@@ -78,7 +82,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
         documents,
         services: topology.services.len(),
         edges: topology.edges.len(),
-        resources: mesh.resources.len(),
+        resources,
         output_bytes,
         findings: findings.len(),
     })

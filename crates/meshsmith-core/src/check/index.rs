@@ -49,7 +49,7 @@ impl<'a> Index<'a> {
             .istio
             .iter()
             .filter(|r| r.kind == "ServiceEntry")
-            .flat_map(|r| r.spec.at("hosts").as_seq())
+            .flat_map(|r| r.spec().at("hosts").as_seq())
             .filter_map(Node::as_str)
             .map(str::to_ascii_lowercase)
             .partition(|h| h.starts_with('*'));

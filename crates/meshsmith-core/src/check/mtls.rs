@@ -45,7 +45,7 @@ pub use crate::model::MTLS_REASON_ANNOTATION as REASON_ANNOTATION;
 
 /// The mode of a PeerAuthentication itself (`None` for UNSET or absent).
 pub fn policy_mode(pa: &IstioResource) -> Option<Mode> {
-    pa.spec
+    pa.spec()
         .path(&["mtls", "mode"])
         .as_str()
         .and_then(Mode::parse)
@@ -60,13 +60,13 @@ pub fn effective_mode<'a>(
 ) -> Effective<'a> {
     let local = index.istio("PeerAuthentication", namespace);
     let root = index.istio("PeerAuthentication", root_namespace);
-    let wide = |p: &&IstioResource| policy_selector(&p.spec).is_none();
+    let wide = |p: &&IstioResource| policy_selector(&p.spec()).is_none();
     // Several policies at one level: istiod takes the oldest; files carry no creation time,
     // so the first by name stands in for it. Selector policies in the root namespace are
     // ignored, as istiod ignores them.
     let workload = local.iter().copied().find(|p| {
         p.namespace != root_namespace
-            && policy_selector(&p.spec).is_some_and(|s| selector_matches(&s, pod_labels))
+            && policy_selector(&p.spec()).is_some_and(|s| selector_matches(&s, pod_labels))
     });
     let namespace_wide = local.iter().copied().find(wide);
     let mesh = root.iter().copied().find(wide);
@@ -92,7 +92,7 @@ pub fn accepts_plaintext(effective: &Effective) -> bool {
         return true;
     }
     effective.policy.is_some_and(|p| {
-        p.spec.at("portLevelMtls").as_map().iter().any(|(_, v)| {
+        p.spec().at("portLevelMtls").as_map().iter().any(|(_, v)| {
             matches!(
                 v.at("mode").as_str().and_then(Mode::parse),
                 Some(Mode::Permissive | Mode::Disable)
@@ -105,11 +105,11 @@ pub fn accepts_plaintext(effective: &Effective) -> bool {
 /// the policy's own mode and each port-level mode that is PERMISSIVE or DISABLE.
 pub fn plaintext_modes(pa: &IstioResource) -> Vec<(&crate::model::Node, String)> {
     let mut found = Vec::new();
-    let mode = pa.spec.path(&["mtls", "mode"]);
+    let mode = pa.spec().path(&["mtls", "mode"]);
     if let Some(m @ (Mode::Permissive | Mode::Disable)) = mode.as_str().and_then(Mode::parse) {
         found.push((mode, format!("mode {}", m.as_str())));
     }
-    for (port, setting) in pa.spec.at("portLevelMtls").as_map() {
+    for (port, setting) in pa.spec().at("portLevelMtls").as_map() {
         let mode = setting.at("mode");
         if let Some(m @ (Mode::Permissive | Mode::Disable)) = mode.as_str().and_then(Mode::parse) {
             found.push((mode, format!("port {port} mode {}", m.as_str())));

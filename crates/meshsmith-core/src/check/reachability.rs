@@ -68,8 +68,8 @@ pub struct Evaluator<'i, 'a> {
 /// Policies that sidecars enforce: not bound to a gateway or waypoint by `targetRef(s)`,
 /// and not in dry-run.
 fn enforced_on_sidecars(p: &IstioResource) -> bool {
-    p.spec.get("targetRef").is_none()
-        && p.spec.get("targetRefs").is_none()
+    p.spec().get("targetRef").is_none()
+        && p.spec().get("targetRefs").is_none()
         && p.annotations.get("istio.io/dry-run").map(String::as_str) != Some("true")
 }
 
@@ -95,7 +95,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
             .chain(local)
             .copied()
             .filter(|p| enforced_on_sidecars(p))
-            .filter(|p| selector_admits(&p.spec, pod_labels))
+            .filter(|p| selector_admits(&p.spec(), pod_labels))
             .collect()
     }
 
@@ -105,7 +105,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
     pub fn admissible(&self, applicable: &[&'a IstioResource]) -> Option<Vec<Identity>> {
         let mut found = Vec::new();
         let allow = applicable.iter().filter(|p| action(p) == "ALLOW");
-        for rule in allow.flat_map(|p| p.spec.at("rules").as_seq()) {
+        for rule in allow.flat_map(|p| p.spec().at("rules").as_seq()) {
             let from = rule.at("from").as_seq();
             if from.is_empty() {
                 return None;
@@ -167,7 +167,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
     /// The best match of any rule; a policy without rules matches nothing.
     fn policy_match(&self, policy: &IstioResource, source: &Identity, port: Option<u16>) -> Match {
         policy
-            .spec
+            .spec()
             .at("rules")
             .as_seq()
             .iter()
@@ -215,7 +215,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
 }
 
 fn action(p: &IstioResource) -> &str {
-    p.spec.at("action").as_str().unwrap_or("ALLOW")
+    p.spec().at("action").as_str().unwrap_or("ALLOW")
 }
 
 /// OR over a list of `from`/`to` entries; an absent or empty list matches everything.

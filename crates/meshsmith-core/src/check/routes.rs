@@ -80,13 +80,19 @@ impl<'a> RouteIndex<'a> {
     pub fn new(index: &Index<'a>) -> Self {
         let mut routes = BTreeMap::new();
         for vs in index.istio_kind("VirtualService") {
-            if !applies_to_mesh(&vs.spec) {
+            if !applies_to_mesh(&vs.spec()) {
                 continue;
             }
-            let Some(route) = vs.spec.at("http").as_seq().first() else {
+            let Some(route) = vs.spec().at("http").as_seq().first() else {
                 continue;
             };
-            for host in vs.spec.at("hosts").as_seq().iter().filter_map(Node::as_str) {
+            for host in vs
+                .spec()
+                .at("hosts")
+                .as_seq()
+                .iter()
+                .filter_map(Node::as_str)
+            {
                 if let HostRef::Service(svc) = resolve_host(index, host, &vs.namespace) {
                     routes
                         .entry(QualifiedName::new(&svc.namespace, &svc.name))

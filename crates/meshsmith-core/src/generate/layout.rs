@@ -12,6 +12,7 @@ use crate::model::*;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -119,25 +120,61 @@ pub fn to_value(r: &Resource) -> Value {
 
 /// Every file to write, relative to the output folder, sorted by path.
 pub fn layout(config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
-    render(config, header, None).files
+    render(group(config.resources.iter()), header, None, None).files
 }
 
 /// The files to write and the objects checking them needs.
 #[derive(Debug, Default)]
 pub struct Layout {
-    /// As [`layout`] returns them.
+    /// As [`layout`] returns them (empty when they were handed to a sink instead).
     pub files: Vec<(PathBuf, String)>,
     /// Every generated Kubernetes object, as loading the files written under the root given
     /// to [`layout_with_objects`] would read them (namespace patches and kustomizations are
-    /// not objects): file named `<root>/<path>`, source id the file's position in `files`,
-    /// each value on the line it is written on.
+    /// not objects): file named `<root>/<path>`, source id the file's position in the sorted
+    /// list of files, each value on the line it is written on.
     pub objects: Vec<Object>,
 }
 
 /// Like [`layout`], and also the objects the files hold, built in the same walk that writes
 /// their text, so the generated configuration can be checked without parsing it again.
 pub fn layout_with_objects(config: &MeshConfig, header: &Header, root: &Path) -> Layout {
-    render(config, header, Some(root))
+    render(group(config.resources.iter()), header, Some(root), None)
+}
+
+/// Like [`layout_with_objects`] for large configurations: consumes the configuration, lets
+/// each resource go once its file is rendered, and hands every file to `sink` (from several
+/// threads, in no particular order) instead of keeping all their text. Returns the objects.
+pub fn layout_into(
+    config: MeshConfig,
+    header: &Header,
+    root: &Path,
+    sink: &(dyn Fn(PathBuf, String) + Sync),
+) -> Vec<Object> {
+    render(
+        group(config.resources.into_iter()),
+        header,
+        Some(root),
+        Some(sink),
+    )
+    .objects
+}
+
+/// (namespace, folder, file) -> resources, in the configuration's order.
+type Groups<R> = BTreeMap<(String, String, &'static str), Vec<R>>;
+
+fn group<R: Borrow<Resource>>(resources: impl Iterator<Item = R>) -> Groups<R> {
+    let mut grouped: Groups<R> = BTreeMap::new();
+    for item in resources {
+        let r = item.borrow();
+        let folder = if r.kind == Kind::NamespacePatch {
+            String::new()
+        } else {
+            r.owner.name.clone()
+        };
+        let key = (r.owner.namespace.clone(), folder, r.kind.file_name());
+        grouped.entry(key).or_default().push(item);
+    }
+    grouped
 }
 
 /// One file of resources: its place, its text, and (when wanted) its objects.
@@ -147,30 +184,14 @@ struct Rendered {
     objects: Vec<Object>,
 }
 
-fn render(config: &MeshConfig, header: &Header, root: Option<&Path>) -> Layout {
-    // (namespace, folder, file) -> resources, in the configuration's order.
-    let mut grouped: BTreeMap<(&str, &str, &'static str), Vec<&Resource>> = BTreeMap::new();
-    for r in &config.resources {
-        let folder = if r.kind == Kind::NamespacePatch {
-            ""
-        } else {
-            r.owner.name.as_str()
-        };
-        grouped
-            .entry((r.owner.namespace.as_str(), folder, r.kind.file_name()))
-            .or_default()
-            .push(r);
-    }
-    let grouped: Vec<_> = grouped.into_iter().collect();
-    // Each file is independent of the others: render them in parallel, in order.
-    let mut rendered: Vec<Rendered> = grouped
-        .par_iter()
-        .map(|((ns, folder, file), resources)| {
-            render_file(ns, folder, file, resources, header, root)
-        })
-        .collect();
+fn render<R: Borrow<Resource> + Send>(
+    grouped: Groups<R>,
+    header: &Header,
+    root: Option<&Path>,
+    sink: Option<&(dyn Fn(PathBuf, String) + Sync)>,
+) -> Layout {
     let mut listed: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
-    for ((ns, folder, file), _) in &grouped {
+    for (ns, folder, file) in grouped.keys() {
         // A namespace patch is not an object kustomize could apply, so it is not listed.
         if !folder.is_empty() {
             listed.entry((ns, folder)).or_default().insert(file);
@@ -206,40 +227,76 @@ fn render(config: &MeshConfig, header: &Header, root: Option<&Path>) -> Layout {
             header.file(&kustomization(&all)),
         ));
     }
-    rendered.extend(kustomizations.into_iter().map(|(path, text)| Rendered {
-        path,
-        text,
-        objects: Vec::new(),
-    }));
-    // Paths are unique, so this is the order of sorting the (path, text) pairs.
-    rendered.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    let mut out = Layout {
-        files: Vec::with_capacity(rendered.len()),
-        objects: Vec::new(),
+    // Every path, sorted: a file's position is its source id.
+    let mut paths: Vec<PathBuf> = grouped
+        .keys()
+        .map(|(ns, folder, file)| file_path(ns, folder, file))
+        .chain(kustomizations.iter().map(|(p, _)| p.clone()))
+        .collect();
+    paths.par_sort_unstable();
+    let id_of = |path: &Path| {
+        paths
+            .binary_search_by(|p| p.as_path().cmp(path))
+            .unwrap_or(0)
     };
-    for (id, file) in rendered.into_iter().enumerate() {
-        out.objects.extend(file.objects.into_iter().map(|mut o| {
-            o.source = id as SourceId;
-            o
-        }));
-        out.files.push((file.path, file.text));
+    let keys: Vec<(String, String, &'static str)> = grouped.keys().cloned().collect();
+    drop(listed);
+    drop(per_ns);
+    // Each file is independent of the others: render them in parallel.
+    let rendered: Vec<Rendered> = keys
+        .into_par_iter()
+        .zip(grouped.into_values().collect::<Vec<_>>())
+        .map(|((ns, folder, file), resources)| {
+            let mut r = render_file(&ns, &folder, file, &resources, header, root);
+            drop(resources);
+            let id = id_of(&r.path) as SourceId;
+            for o in &mut r.objects {
+                o.source = id;
+            }
+            if let Some(sink) = sink {
+                sink(std::mem::take(&mut r.path), std::mem::take(&mut r.text));
+            }
+            r
+        })
+        .collect();
+    let mut out = Layout::default();
+    let mut files = Vec::new();
+    for r in rendered {
+        out.objects.extend(r.objects);
+        if sink.is_none() {
+            files.push((r.path, r.text));
+        }
     }
+    match sink {
+        Some(sink) => kustomizations
+            .into_iter()
+            .for_each(|(path, text)| sink(path, text)),
+        None => files.extend(kustomizations),
+    }
+    // Paths are unique, so this is the order of sorting the (path, text) pairs.
+    files.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.objects.sort_by_key(|o| o.source);
+    out.files = files;
     out
 }
 
-fn render_file(
-    ns: &str,
-    folder: &str,
-    file: &str,
-    resources: &[&Resource],
-    header: &Header,
-    root: Option<&Path>,
-) -> Rendered {
-    let path = if folder.is_empty() {
+fn file_path(ns: &str, folder: &str, file: &str) -> PathBuf {
+    if folder.is_empty() {
         PathBuf::from(ns).join(file)
     } else {
         PathBuf::from(ns).join(folder).join(file)
-    };
+    }
+}
+
+fn render_file<R: Borrow<Resource>>(
+    ns: &str,
+    folder: &str,
+    file: &str,
+    resources: &[R],
+    header: &Header,
+    root: Option<&Path>,
+) -> Rendered {
+    let path = file_path(ns, folder, file);
     let mut body = String::new();
     if file == Kind::NamespacePatch.file_name() {
         let _ = writeln!(
@@ -252,6 +309,7 @@ fn render_file(
     // Line 1 is the header.
     let mut line = 2 + newlines(&body);
     for (i, r) in resources.iter().enumerate() {
+        let r: &Resource = r.borrow();
         if i > 0 {
             body.push_str("---\n");
             line += 1;

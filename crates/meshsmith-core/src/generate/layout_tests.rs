@@ -39,6 +39,18 @@ fn round_trip(config: &MeshConfig) {
         assert_eq!(ours.source, theirs.source, "{place}");
         assert_eq!(ours.doc, theirs.doc, "{place}");
     }
+    // Streaming the files to a sink gives the same files and the same objects.
+    let streamed = std::sync::Mutex::new(Vec::new());
+    let objects = layout_into(config.clone(), &header(), root, &|path, text| {
+        streamed.lock().unwrap().push((path, text));
+    });
+    let mut streamed = streamed.into_inner().unwrap();
+    streamed.sort();
+    assert_eq!(streamed, built.files);
+    assert_eq!(objects.len(), built.objects.len());
+    for (a, b) in objects.iter().zip(&built.objects) {
+        assert_eq!((a.source, a.line, &a.doc), (b.source, b.line, &b.doc));
+    }
 }
 
 #[test]

@@ -39,7 +39,7 @@ use crate::model::*;
 use crate::policy::{IstioVersion, Policy, Resolved};
 use std::collections::{BTreeMap, HashMap};
 
-pub use layout::{layout, layout_with_objects, stream, Header, Layout};
+pub use layout::{layout, layout_into, layout_with_objects, stream, Header, Layout};
 
 /// Choices made on the command line rather than in the policy file.
 #[derive(Debug, Clone, Default)]

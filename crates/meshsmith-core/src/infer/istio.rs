@@ -29,7 +29,7 @@ pub fn read(inventory: &Inventory, resolver: &Resolver) -> IstioFacts {
         .filter(|r| r.kind == "VirtualService")
     {
         let gateways: Vec<&str> = vs
-            .spec
+            .spec()
             .at("gateways")
             .as_seq()
             .iter()
@@ -37,7 +37,7 @@ pub fn read(inventory: &Inventory, resolver: &Resolver) -> IstioFacts {
             .collect();
         let bound_to_gateway = gateways.iter().any(|g| *g != "mesh");
         for family in ["http", "tcp", "tls"] {
-            for route in vs.spec.at(family).as_seq() {
+            for route in vs.spec().at(family).as_seq() {
                 let route_gateways: Vec<&str> = route
                     .at("match")
                     .as_seq()

@@ -206,7 +206,6 @@ fn istio_resource(object: Object, namespace: String) -> IstioResource {
         api_version: object.api_version.clone(),
         name: object.name.clone(),
         namespace,
-        spec: object.doc.at("spec").clone(),
         labels: string_map(meta.at("labels")),
         annotations: string_map(meta.at("annotations")),
         object,

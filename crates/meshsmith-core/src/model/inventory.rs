@@ -310,13 +310,18 @@ pub struct IstioResource {
     pub api_version: String,
     pub name: String,
     pub namespace: String,
-    pub spec: Node,
     pub labels: StringMap,
     pub annotations: StringMap,
+    /// The whole object as read; its `spec` is [`IstioResource::spec`].
     pub object: Object,
 }
 
 impl IstioResource {
+    /// The object's `spec` (a null node when it has none).
+    pub fn spec(&self) -> &Node {
+        self.object.doc.at("spec")
+    }
+
     pub fn origin(&self) -> Origin {
         self.object.origin()
     }

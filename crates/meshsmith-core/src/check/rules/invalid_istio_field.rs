@@ -203,18 +203,18 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                 "correct the value; `meshsmith explain MS301` lists the expected types",
             ));
         };
-        if !res.spec.is_null() && !res.spec.is_map() {
-            report(&res.spec, "`spec` must be a mapping".into());
+        if !res.spec().is_null() && !res.spec().is_map() {
+            report(&res.spec(), "`spec` must be a mapping".into());
             continue;
         }
         for (kind, field) in REQUIRED.iter().filter(|(k, _)| *k == res.kind) {
-            if res.spec.at(field).is_null() {
+            if res.spec().at(field).is_null() {
                 report(&res.object.doc, format!("{kind} needs `spec.{field}`"));
             }
         }
         for (_, path, expect) in FIELDS.iter().filter(|(k, _, _)| *k == res.kind) {
             let segments: Vec<&str> = path.split('.').collect();
-            visit(&res.spec, &segments, "spec", &mut |node, at| {
+            visit(&res.spec(), &segments, "spec", &mut |node, at| {
                 if let Some(problem) = problem(node, *expect) {
                     report(node, format!("{at}: {problem}"));
                 }
@@ -225,7 +225,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
 }
 
 fn webhook_rules(res: &IstioResource, report: &mut impl FnMut(&Node, String)) {
-    let spec = &res.spec;
+    let spec = &res.spec();
     if res.kind == "PeerAuthentication"
         && !spec.at("portLevelMtls").as_map().is_empty()
         && spec.path(&["selector", "matchLabels"]).as_map().is_empty()

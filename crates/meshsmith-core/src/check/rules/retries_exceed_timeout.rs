@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| r.kind == "VirtualService")
     {
-        for (i, route) in vs.spec.at("http").as_seq().iter().enumerate() {
+        for (i, route) in vs.spec().at("http").as_seq().iter().enumerate() {
             let retries = route.at("retries");
             let timeout = route.at("timeout").as_str().and_then(parse_duration);
             let per_try = retries

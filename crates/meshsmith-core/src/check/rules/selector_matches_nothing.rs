@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| kinds.contains(&r.kind.as_str()))
     {
-        let Some(selector) = policy_selector(&policy.spec) else {
+        let Some(selector) = policy_selector(&policy.spec()) else {
             continue;
         };
         let mesh_wide =
@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
         out.push(SelectorMatchesNothing::META.finding(
             resource_label(policy),
-            Some(policy.object.origin_at(policy.spec.at("selector"))),
+            Some(policy.object.origin_at(policy.spec().at("selector"))),
             format!(
                 "selector {} matches no workload in {}",
                 labels.join(","),

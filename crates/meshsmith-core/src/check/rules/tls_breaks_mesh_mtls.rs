@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| r.kind == "DestinationRule")
     {
-        let Some(host) = dr.spec.at("host").as_str() else {
+        let Some(host) = dr.spec().at("host").as_str() else {
             continue;
         };
         let HostRef::Service(svc) = resolve_host(&ctx.index, host, &dr.namespace) else {
@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         if !service_in_mesh(&ctx.index, svc) {
             continue;
         }
-        for (mode_node, at) in tls_modes(&dr.spec) {
+        for (mode_node, at) in tls_modes(&dr.spec()) {
             let Some(mode) = mode_node.as_str() else {
                 continue;
             };

@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| r.kind == "DestinationRule")
     {
-        let host_node = dr.spec.at("host");
+        let host_node = dr.spec().at("host");
         let Some(host) = host_node.as_str() else {
             continue;
         };

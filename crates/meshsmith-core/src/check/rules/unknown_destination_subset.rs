@@ -58,16 +58,16 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| r.kind == "VirtualService")
     {
-        for (dest, at) in destinations(&vs.spec) {
+        for (dest, at) in destinations(&vs.spec()) {
             let (Some(host), Some(subset)) = (dest.at("host").as_str(), dest.at("subset").as_str())
             else {
                 continue;
             };
             let defined = rules.iter().any(|dr| {
-                dr.spec.at("host").as_str().is_some_and(|dr_host| {
+                dr.spec().at("host").as_str().is_some_and(|dr_host| {
                     same_target(&ctx.index, (host, &vs.namespace), (dr_host, &dr.namespace))
                 }) && dr
-                    .spec
+                    .spec()
                     .at("subsets")
                     .as_seq()
                     .iter()

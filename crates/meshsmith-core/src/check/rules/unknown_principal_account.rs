@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| r.kind == "AuthorizationPolicy")
     {
-        for rule in ap.spec.at("rules").as_seq() {
+        for rule in ap.spec().at("rules").as_seq() {
             for from in rule.at("from").as_seq() {
                 let source = from.at("source");
                 let listed = ["principals", "notPrincipals"]
