@@ -60,13 +60,13 @@ pub fn effective_mode<'a>(
 ) -> Effective<'a> {
     let local = index.istio("PeerAuthentication", namespace);
     let root = index.istio("PeerAuthentication", root_namespace);
-    let wide = |p: &&IstioResource| policy_selector(&p.spec()).is_none();
+    let wide = |p: &&IstioResource| policy_selector(p.spec()).is_none();
     // Several policies at one level: istiod takes the oldest; files carry no creation time,
     // so the first by name stands in for it. Selector policies in the root namespace are
     // ignored, as istiod ignores them.
     let workload = local.iter().copied().find(|p| {
         p.namespace != root_namespace
-            && policy_selector(&p.spec()).is_some_and(|s| selector_matches(&s, pod_labels))
+            && policy_selector(p.spec()).is_some_and(|s| selector_matches(&s, pod_labels))
     });
     let namespace_wide = local.iter().copied().find(wide);
     let mesh = root.iter().copied().find(wide);

@@ -95,7 +95,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
             .chain(local)
             .copied()
             .filter(|p| enforced_on_sidecars(p))
-            .filter(|p| selector_admits(&p.spec(), pod_labels))
+            .filter(|p| selector_admits(p.spec(), pod_labels))
             .collect()
     }
 

@@ -80,7 +80,7 @@ impl<'a> RouteIndex<'a> {
     pub fn new(index: &Index<'a>) -> Self {
         let mut routes = BTreeMap::new();
         for vs in index.istio_kind("VirtualService") {
-            if !applies_to_mesh(&vs.spec()) {
+            if !applies_to_mesh(vs.spec()) {
                 continue;
             }
             let Some(route) = vs.spec().at("http").as_seq().first() else {

@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| r.kind == "VirtualService")
     {
-        for (dest, at) in destinations(&vs.spec()) {
+        for (dest, at) in destinations(vs.spec()) {
             let Some(host) = dest.at("host").as_str() else {
                 continue;
             };

@@ -204,7 +204,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             ));
         };
         if !res.spec().is_null() && !res.spec().is_map() {
-            report(&res.spec(), "`spec` must be a mapping".into());
+            report(res.spec(), "`spec` must be a mapping".into());
             continue;
         }
         for (kind, field) in REQUIRED.iter().filter(|(k, _)| *k == res.kind) {
@@ -214,7 +214,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         }
         for (_, path, expect) in FIELDS.iter().filter(|(k, _, _)| *k == res.kind) {
             let segments: Vec<&str> = path.split('.').collect();
-            visit(&res.spec(), &segments, "spec", &mut |node, at| {
+            visit(res.spec(), &segments, "spec", &mut |node, at| {
                 if let Some(problem) = problem(node, *expect) {
                     report(node, format!("{at}: {problem}"));
                 }

@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| kinds.contains(&r.kind.as_str()))
     {
-        let Some(selector) = policy_selector(&policy.spec()) else {
+        let Some(selector) = policy_selector(policy.spec()) else {
             continue;
         };
         let mesh_wide =

@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         if !service_in_mesh(&ctx.index, svc) {
             continue;
         }
-        for (mode_node, at) in tls_modes(&dr.spec()) {
+        for (mode_node, at) in tls_modes(dr.spec()) {
             let Some(mode) = mode_node.as_str() else {
                 continue;
             };

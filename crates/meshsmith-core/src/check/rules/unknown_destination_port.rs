@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| r.kind == "VirtualService")
     {
-        for (dest, at) in destinations(&vs.spec()) {
+        for (dest, at) in destinations(vs.spec()) {
             let port_node = dest.path(&["port", "number"]);
             let (Some(host), Some(port)) = (dest.at("host").as_str(), port_node.as_i64()) else {
                 continue;

@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|r| r.kind == "VirtualService")
     {
-        for (dest, at) in destinations(&vs.spec()) {
+        for (dest, at) in destinations(vs.spec()) {
             let (Some(host), Some(subset)) = (dest.at("host").as_str(), dest.at("subset").as_str())
             else {
                 continue;
