@@ -6,7 +6,7 @@ use meshsmith_core::check::{check, CheckConfig};
 use meshsmith_core::generate::{generate, layout_into, GenerateOptions, Header};
 use meshsmith_core::infer::infer;
 use meshsmith_core::inventory::{collect_owned, merge};
-use meshsmith_core::load::{load_each, Input, Limits};
+use meshsmith_core::load::{load_each_without_text, Input, Limits};
 use meshsmith_core::policy::Policy;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,12 +38,11 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
         }
     };
     let input = [Input::Path(dir.to_path_buf())];
-    let loaded = load_each(&input, &Limits::default(), |objects| {
+    let loaded = load_each_without_text(&input, &Limits::default(), |objects| {
         collect_owned(objects, "default")
     })?;
     let documents = loaded.documents;
-    // The input's text is kept for source snippets, which this pipeline never prints.
-    drop(loaded.sources);
+    // No source snippet is printed here, so no file's text is kept past its parse.
     let inv = merge(loaded.parts);
     lap(0);
     let topology = infer(&inv);

@@ -48,7 +48,7 @@ pub struct GenerateOptions {
     /// Replaces the policy's `istioVersion` when given.
     pub istio_version: Option<IstioVersion>,
     /// Labels of the Namespaces found in the input, to tell which need injection enabled.
-    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    pub namespace_labels: BTreeMap<String, StringMap>,
     /// Leave out the per-value reasons: they are for `explain`, and on a large organisation
     /// they outweigh the resources themselves.
     pub without_reasons: bool,
@@ -279,7 +279,7 @@ impl<'a> Context<'a> {
             Kind::NamespacePatch => "v1".to_string(),
             _ => format!("{}/{}", kind.group(), self.options.api_version.as_str()),
         };
-        let mut labels = BTreeMap::new();
+        let mut labels = StringMap::new();
         if kind != Kind::NamespacePatch {
             labels.insert(
                 "app.kubernetes.io/managed-by".to_string(),
@@ -293,7 +293,7 @@ impl<'a> Context<'a> {
             namespace: owner.namespace.clone(),
             owner: owner.clone(),
             labels,
-            annotations: BTreeMap::new(),
+            annotations: StringMap::new(),
             spec,
             reasons: Vec::new(),
         }

@@ -8,7 +8,7 @@
 
 use super::Context;
 use crate::model::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
     for t in &cx.targets {
@@ -46,7 +46,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
             }
             (Some(_), None) => "no injection label: sidecars would not be injected".to_string(),
         };
-        let patch = BTreeMap::from([("istio-injection".to_string(), "enabled".to_string())]);
+        let patch = StringMap::from([("istio-injection".to_string(), "enabled".to_string())]);
         let owner = QualifiedName::new(ns, "");
         let mut res = cx.resource(
             Kind::NamespacePatch,

@@ -9,7 +9,7 @@
 mod pod;
 
 use crate::model::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 /// API groups whose resources are Istio configuration.
 pub const ISTIO_GROUPS: [&str; 4] = [
@@ -216,7 +216,7 @@ pub(crate) fn string_map(node: &Node) -> StringMap {
     node.as_map()
         .iter()
         .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-        .collect::<BTreeMap<_, _>>()
+        .collect::<StringMap>()
 }
 
 pub(crate) fn port_ref(node: &Node) -> Option<PortRef> {

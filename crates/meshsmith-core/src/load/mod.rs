@@ -207,6 +207,26 @@ pub fn load_each<T: Send>(
     limits: &Limits,
     visit: impl Fn(Vec<Object>) -> T + Sync,
 ) -> Result<LoadedParts<T>, LoadFailure> {
+    load_parts(inputs, limits, true, visit)
+}
+
+/// Like [`load_each`] for callers that never show a source line: each file's text is let go
+/// as soon as it is parsed, so the sources keep names only and at most one text per thread
+/// is held at a time.
+pub fn load_each_without_text<T: Send>(
+    inputs: &[Input],
+    limits: &Limits,
+    visit: impl Fn(Vec<Object>) -> T + Sync,
+) -> Result<LoadedParts<T>, LoadFailure> {
+    load_parts(inputs, limits, false, visit)
+}
+
+fn load_parts<T: Send>(
+    inputs: &[Input],
+    limits: &Limits,
+    keep_text: bool,
+    visit: impl Fn(Vec<Object>) -> T + Sync,
+) -> Result<LoadedParts<T>, LoadFailure> {
     let mut errors = Vec::new();
     let mut files: Vec<(String, FileSource)> = Vec::new();
     for input in inputs {
@@ -215,63 +235,74 @@ pub fn load_each<T: Send>(
             Input::Path(path) => collect_files(path, &mut files, &mut errors),
         }
     }
-    let texts: Vec<Result<(String, Arc<str>), LoadError>> = files
-        .into_par_iter()
-        .map(|(name, source)| read_text(&name, &source, limits).map(|t| (name, t)))
-        .collect();
+    // The total is checked before anything is read, from the files' sizes; standard input's
+    // size is only known once read, so it is added afterwards.
     let mut total = 0u64;
-    let mut ok_texts = Vec::new();
-    for t in texts {
-        match t {
-            Ok((name, text)) => {
-                total += text.len() as u64;
-                if total > limits.max_total_bytes {
-                    errors.push(LoadError::TooLarge {
-                        file: name,
-                        bytes: total,
-                        limit: limits.max_total_bytes,
-                    });
-                    break;
-                }
-                ok_texts.push((name, text));
+    for (i, (name, source)) in files.iter().enumerate() {
+        if let FileSource::File(path) = source {
+            total += std::fs::metadata(path).map_or(0, |m| m.len());
+            if total > limits.max_total_bytes {
+                errors.push(LoadError::TooLarge {
+                    file: name.clone(),
+                    bytes: total,
+                    limit: limits.max_total_bytes,
+                });
+                files.truncate(i);
+                break;
             }
-            Err(e) => errors.push(e),
         }
     }
-    // Source ids are positions in `ok_texts`: every text read becomes a source, in order.
-    let parsed: Vec<Result<ParsedPart<T>, LoadError>> = ok_texts
+    // Source ids are positions in `files`: every file becomes a source, in order.
+    let parsed: Vec<(u64, Option<Arc<str>>, Result<ParsedPart<T>, LoadError>)> = files
         .par_iter()
         .enumerate()
-        .map(|(id, (name, text))| {
-            let file = parse_file(name, text, limits)?;
-            let count = file.objects.len();
-            let objects = file
-                .objects
-                .into_iter()
-                .map(|mut o| {
-                    o.source = id as SourceId;
-                    o
-                })
-                .collect();
-            Ok(ParsedPart {
-                part: visit(objects),
-                notes: file.notes,
-                documents: file.documents,
-                objects: count,
-            })
+        .map(|(id, (name, source))| {
+            let text = match read_text(name, source, limits) {
+                Ok(text) => text,
+                Err(e) => return (0, None, Err(e)),
+            };
+            let bytes = text.len() as u64;
+            let part = parse_file(name, &text, limits).map(|file| {
+                let count = file.objects.len();
+                let objects = file
+                    .objects
+                    .into_iter()
+                    .map(|mut o| {
+                        o.source = id as SourceId;
+                        o
+                    })
+                    .collect();
+                ParsedPart {
+                    part: visit(objects),
+                    notes: file.notes,
+                    documents: file.documents,
+                    objects: count,
+                }
+            });
+            (bytes, keep_text.then_some(text), part)
         })
         .collect();
     let mut out = LoadedParts {
         sources: Sources::default(),
-        parts: Vec::with_capacity(ok_texts.len()),
+        parts: Vec::with_capacity(files.len()),
         notes: Vec::new(),
         bytes: 0,
         documents: 0,
         objects: 0,
     };
-    for ((name, text), result) in ok_texts.into_iter().zip(parsed) {
-        out.bytes += text.len() as u64;
-        out.sources.add(&name, text);
+    for ((name, source), (bytes, text, result)) in files.iter().zip(parsed) {
+        out.bytes += bytes;
+        if matches!(source, FileSource::Stdin) {
+            total += bytes;
+            if total > limits.max_total_bytes {
+                errors.push(LoadError::TooLarge {
+                    file: name.clone(),
+                    bytes: total,
+                    limit: limits.max_total_bytes,
+                });
+            }
+        }
+        out.sources.add(name, text.unwrap_or_else(|| Arc::from("")));
         match result {
             Ok(parsed) => {
                 out.objects += parsed.objects;
@@ -310,7 +341,7 @@ pub fn load_text(name: &str, text: &str, limits: &Limits) -> Result<Loaded, Load
 
 /// Checks bytes for UTF-8 and parses them, as [`load`] does for a file.
 pub fn load_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<Loaded, LoadFailure> {
-    let text = decode(name, bytes).map_err(|e| LoadFailure { errors: vec![e] })?;
+    let text = decode(name, bytes.to_vec()).map_err(|e| LoadFailure { errors: vec![e] })?;
     load_text(name, &text, limits)
 }
 
@@ -406,25 +437,25 @@ fn read_text(name: &str, source: &FileSource, limits: &Limits) -> Result<Arc<str
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(too_large(bytes.len() as u64));
     }
-    decode(name, &bytes).map(Arc::from)
+    decode(name, bytes).map(Arc::from)
 }
 
-fn decode(name: &str, bytes: &[u8]) -> Result<String, LoadError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_string()),
-        Err(e) => {
-            let line = bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1;
-            Err(LoadError::NotUtf8 {
-                file: name.to_string(),
-                line: line as u32,
-            })
-        }
+fn decode(name: &str, mut bytes: Vec<u8>) -> Result<String, LoadError> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
     }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        LoadError::NotUtf8 {
+            file: name.to_string(),
+            line: line as u32,
+        }
+    })
 }
 
 struct ParsedFile {

@@ -1,11 +1,7 @@
 //! The typed view of the objects that matter for a mesh: workloads, Services, accounts,
 //! namespaces, config and the Istio resources already present.
 
-use super::{Node, Object, Origin};
-use std::collections::BTreeMap;
-
-/// Labels, annotations, selectors and ConfigMap data: sorted key -> value.
-pub type StringMap = BTreeMap<String, String>;
+use super::{Node, Object, Origin, StringMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WorkloadKind {

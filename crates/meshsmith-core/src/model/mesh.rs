@@ -7,9 +7,8 @@
 //!
 //! Only the fields meshsmith writes are modelled; empty ones are left out of the output.
 
-use super::QualifiedName;
+use super::{QualifiedName, StringMap};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// At most this many requests may one request become anywhere along a call chain through
 /// retries (the product of 1 + attempts over the chain). `generate` keeps to it and `check`
@@ -133,8 +132,8 @@ pub struct Resource {
     pub namespace: String,
     /// The service (graph node) whose folder it goes to.
     pub owner: QualifiedName,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
+    pub labels: StringMap,
+    pub annotations: StringMap,
     pub spec: Spec,
     pub reasons: Vec<Reason>,
 }
@@ -150,7 +149,7 @@ pub enum Spec {
     Sidecar(SidecarSpec),
     ServiceEntry(ServiceEntrySpec),
     /// Labels to merge into a Namespace's `metadata.labels`.
-    NamespacePatch(BTreeMap<String, String>),
+    NamespacePatch(StringMap),
 }
 
 /// What `generate` returns: resources sorted by (owner, kind, name) and notes about what
@@ -177,7 +176,7 @@ impl MeshConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WorkloadSelector {
     #[serde(rename = "matchLabels")]
-    pub match_labels: BTreeMap<String, String>,
+    pub match_labels: StringMap,
 }
 
 // ---- networking.istio.io: VirtualService ----
@@ -364,7 +363,7 @@ pub struct SidecarSpec {
 /// Sidecar's `workloadSelector`, which names its map `labels`, unlike the security kinds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SidecarSelector {
-    pub labels: BTreeMap<String, String>,
+    pub labels: StringMap,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -14,6 +14,7 @@ pub mod mesh;
 pub mod node;
 pub mod object;
 pub mod plan;
+pub mod string_map;
 pub mod topology;
 
 pub use finding::*;
@@ -22,4 +23,5 @@ pub use mesh::*;
 pub use node::{Node, Value};
 pub use object::{Object, Origin, SourceId, Sources};
 pub use plan::*;
+pub use string_map::StringMap;
 pub use topology::*;

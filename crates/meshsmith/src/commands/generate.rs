@@ -110,7 +110,7 @@ pub struct Built {
 
 fn namespace_labels(
     inventory: &Inventory,
-) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+) -> std::collections::BTreeMap<String, meshsmith_core::model::StringMap> {
     inventory
         .namespaces
         .iter()
