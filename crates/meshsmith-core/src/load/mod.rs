@@ -180,6 +180,9 @@ pub struct LoadedParts<T> {
     pub objects: usize,
 }
 
+/// One file's size, its text when kept, and what parsing it gave.
+type FileResult<T> = (u64, Option<Arc<str>>, Result<ParsedPart<T>, LoadError>);
+
 struct ParsedPart<T> {
     part: T,
     notes: Vec<Note>,
@@ -253,7 +256,7 @@ fn load_parts<T: Send>(
         }
     }
     // Source ids are positions in `files`: every file becomes a source, in order.
-    let parsed: Vec<(u64, Option<Arc<str>>, Result<ParsedPart<T>, LoadError>)> = files
+    let parsed: Vec<FileResult<T>> = files
         .par_iter()
         .enumerate()
         .map(|(id, (name, source))| {
