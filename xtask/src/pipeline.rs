@@ -45,7 +45,9 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     // No source snippet is printed here, so no file's text is kept past its parse.
     let inv = merge(loaded.parts);
     lap(0);
+    let mut inv = inv;
     let topology = infer(&inv);
+    inv.release_inference_inputs();
     lap(1);
     let options = GenerateOptions {
         namespace_labels: inv

@@ -163,16 +163,46 @@ pub fn layout_into(
 type Groups<R> = BTreeMap<(String, String, &'static str), Vec<R>>;
 
 fn group<R: Borrow<Resource>>(resources: impl Iterator<Item = R>) -> Groups<R> {
+    let mut keyed: Vec<((String, String, &'static str), R)> = resources
+        .map(|item| {
+            let r = item.borrow();
+            let folder = if r.kind == Kind::NamespacePatch {
+                String::new()
+            } else {
+                r.owner.name.clone()
+            };
+            (
+                (r.owner.namespace.clone(), folder, r.kind.file_name()),
+                item,
+            )
+        })
+        .collect();
+    // Stable, so each file keeps the configuration's order; every group is then allocated at
+    // its exact size (most files hold one resource).
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < keyed.len() {
+        let end = start
+            + keyed[start..]
+                .iter()
+                .take_while(|(k, _)| *k == keyed[start].0)
+                .count();
+        runs.push(end - start);
+        start = end;
+    }
     let mut grouped: Groups<R> = BTreeMap::new();
-    for item in resources {
-        let r = item.borrow();
-        let folder = if r.kind == Kind::NamespacePatch {
-            String::new()
-        } else {
-            r.owner.name.clone()
-        };
-        let key = (r.owner.namespace.clone(), folder, r.kind.file_name());
-        grouped.entry(key).or_default().push(item);
+    let mut items = keyed.into_iter();
+    for len in runs {
+        let mut group = Vec::with_capacity(len);
+        let mut key = None;
+        for (k, item) in items.by_ref().take(len) {
+            key.get_or_insert(k);
+            group.push(item);
+        }
+        if let Some(key) = key {
+            grouped.insert(key, group);
+        }
     }
     grouped
 }
@@ -243,7 +273,7 @@ fn render<R: Borrow<Resource> + Send>(
     drop(listed);
     drop(per_ns);
     // Each file is independent of the others: render them in parallel.
-    let rendered: Vec<Rendered> = keys
+    let mut rendered: Vec<(SourceId, Rendered)> = keys
         .into_par_iter()
         .zip(grouped.into_values().collect::<Vec<_>>())
         .map(|((ns, folder, file), resources)| {
@@ -256,12 +286,19 @@ fn render<R: Borrow<Resource> + Send>(
             if let Some(sink) = sink {
                 sink(std::mem::take(&mut r.path), std::mem::take(&mut r.text));
             }
-            r
+            (id, r)
         })
         .collect();
-    let mut out = Layout::default();
-    let mut files = Vec::new();
-    for r in rendered {
+    rendered.sort_unstable_by_key(|(id, _)| *id);
+    let mut out = Layout {
+        files: Vec::new(),
+        objects: Vec::with_capacity(rendered.iter().map(|(_, r)| r.objects.len()).sum()),
+    };
+    let mut files = Vec::with_capacity(match sink {
+        Some(_) => 0,
+        None => rendered.len() + kustomizations.len(),
+    });
+    for (_, r) in rendered {
         out.objects.extend(r.objects);
         if sink.is_none() {
             files.push((r.path, r.text));
@@ -275,7 +312,6 @@ fn render<R: Borrow<Resource> + Send>(
     }
     // Paths are unique, so this is the order of sorting the (path, text) pairs.
     files.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    out.objects.sort_by_key(|o| o.source);
     out.files = files;
     out
 }
@@ -305,7 +341,7 @@ fn render_file<R: Borrow<Resource>>(
         );
     }
     let name: Option<Arc<str>> = root.map(|r| Arc::from(r.join(&path).display().to_string()));
-    let mut objects = Vec::new();
+    let mut objects = Vec::with_capacity(if root.is_some() { resources.len() } else { 0 });
     // Line 1 is the header.
     let mut line = 2 + newlines(&body);
     for (i, r) in resources.iter().enumerate() {

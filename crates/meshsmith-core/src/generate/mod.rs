@@ -92,9 +92,11 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
     sidecar::build(&cx, &mut out);
     service_entry::build(&cx, &mut out);
     namespace::build(&cx, &mut out);
+    // Stable: two resources with the same owner, kind and name stay in the order built.
     out.resources.sort_by(|a, b| {
         (&a.owner, a.kind, &a.namespace, &a.name).cmp(&(&b.owner, b.kind, &b.namespace, &b.name))
     });
+    out.resources.shrink_to_fit();
     out.notes.sort();
     out.notes.dedup();
     out

@@ -53,6 +53,7 @@ pub fn collect_owned(objects: Vec<Object>, default_namespace: &str) -> Inventory
             add_object(&mut inv, &obj, namespace);
         }
     }
+    inv.shrink_to_fit();
     inv
 }
 
@@ -138,6 +139,7 @@ pub fn merge(parts: Vec<Inventory>) -> Inventory {
         .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.istio
         .sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
+    inv.shrink_to_fit();
     inv
 }
 
@@ -176,7 +178,7 @@ fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
         "Secret" => {
             let mut keys: Vec<String> = ["data", "stringData"]
                 .iter()
-                .flat_map(|k| doc.at(k).as_map().iter().map(|(k, _)| k.clone()))
+                .flat_map(|k| doc.at(k).as_map().iter().map(|(k, _)| k.to_string()))
                 .collect();
             keys.sort();
             keys.dedup();
@@ -215,7 +217,7 @@ fn istio_resource(object: Object, namespace: String) -> IstioResource {
 pub(crate) fn string_map(node: &Node) -> StringMap {
     node.as_map()
         .iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.to_string(), s.to_string())))
         .collect::<StringMap>()
 }
 
@@ -278,8 +280,8 @@ fn config_map(obj: &Object, namespace: String) -> ConfigMap {
                 return None;
             };
             Some(ConfigEntry {
-                key: key.clone(),
-                value: text.clone(),
+                key: key.to_string(),
+                value: text.to_string(),
                 origin: obj.origin_at(v),
             })
         })

@@ -6,7 +6,7 @@
 //! value, as `kubectl` does (it warns, then applies), and reported so the caller can warn too.
 
 use super::Limits;
-use crate::model::{Node, Value};
+use crate::model::{Node, Text, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
 
@@ -66,10 +66,10 @@ enum Frame {
         anchor: usize,
     },
     Map {
-        entries: Vec<(String, Node)>,
-        key: Option<(String, u32)>,
+        entries: Vec<(Text, Node)>,
+        key: Option<(Text, u32)>,
         /// Keys that came in through `<<` and may still be overridden.
-        merged: Vec<String>,
+        merged: Vec<Text>,
         line: u32,
         anchor: usize,
     },
@@ -144,7 +144,7 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
                     Value::Null
                 } else {
                     Value::Scalar {
-                        text: text.into_owned(),
+                        text: Text::from(text),
                         plain,
                     }
                 };
@@ -230,7 +230,7 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
                 None => {
                     let text = match &node.value {
                         Value::Scalar { text, .. } => text.clone(),
-                        Value::Null => String::new(),
+                        Value::Null => Text::default(),
                         _ => return Err(TreeError::ComplexKey { line: node.line }),
                     };
                     *key = Some((text, node.line));
@@ -256,10 +256,10 @@ fn is_null(text: &str) -> bool {
 }
 
 fn insert_entry(
-    entries: &mut Vec<(String, Node)>,
-    merged: &mut Vec<String>,
+    entries: &mut Vec<(Text, Node)>,
+    merged: &mut Vec<Text>,
     duplicates: &mut Vec<(u32, String, u32)>,
-    key: String,
+    key: Text,
     key_line: u32,
     node: Node,
 ) {
@@ -285,7 +285,7 @@ fn insert_entry(
             Some(i) => {
                 merged.swap_remove(i);
             }
-            None => duplicates.push((key_line, key, existing.line)),
+            None => duplicates.push((key_line, key.to_string(), existing.line)),
         }
         *existing = node;
         return;

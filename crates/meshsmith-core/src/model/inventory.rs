@@ -370,6 +370,65 @@ impl Inventory {
         self.namespaces.iter().find(|n| n.name == name)
     }
 
+    /// Gives back the spare capacity lists were built with (a list that grew one push at a
+    /// time holds room for up to twice its length), once the inventory is complete.
+    pub fn shrink_to_fit(&mut self) {
+        for w in &mut self.workloads {
+            for c in &mut w.containers {
+                c.env.shrink_to_fit();
+                c.env_from.shrink_to_fit();
+                c.command.shrink_to_fit();
+                c.args.shrink_to_fit();
+                c.ports.shrink_to_fit();
+                c.probes.shrink_to_fit();
+                c.mounts.shrink_to_fit();
+            }
+            w.containers.shrink_to_fit();
+            w.config_map_volumes.shrink_to_fit();
+        }
+        for s in &mut self.services {
+            s.ports.shrink_to_fit();
+        }
+        for c in &mut self.config_maps {
+            c.data.shrink_to_fit();
+        }
+        for i in &mut self.ingresses {
+            i.backends.shrink_to_fit();
+        }
+        self.workloads.shrink_to_fit();
+        self.services.shrink_to_fit();
+        self.service_accounts.shrink_to_fit();
+        self.namespaces.shrink_to_fit();
+        self.config_maps.shrink_to_fit();
+        self.secrets.shrink_to_fit();
+        self.ingresses.shrink_to_fit();
+        self.istio.shrink_to_fit();
+        self.notes.shrink_to_fit();
+    }
+
+    /// Lets go of what only inference reads (environment, command lines, volume mounts,
+    /// ConfigMap values and Secret keys) once the topology has been inferred; checking and
+    /// planning read workloads' labels, annotations, accounts and ports, and Services, which
+    /// stay. Inferring again from the same inventory afterwards would find fewer calls.
+    pub fn release_inference_inputs(&mut self) {
+        for w in &mut self.workloads {
+            w.config_map_volumes = Vec::new();
+            for c in &mut w.containers {
+                c.env = Vec::new();
+                c.env_from = Vec::new();
+                c.command = Vec::new();
+                c.args = Vec::new();
+                c.mounts = Vec::new();
+            }
+        }
+        for c in &mut self.config_maps {
+            c.data = Vec::new();
+        }
+        for s in &mut self.secrets {
+            s.keys = Vec::new();
+        }
+    }
+
     pub fn has_service_account(&self, namespace: &str, name: &str) -> bool {
         self.service_accounts
             .iter()

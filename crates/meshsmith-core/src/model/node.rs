@@ -11,17 +11,20 @@ pub struct Node {
     pub line: u32,
 }
 
+/// Text of a key or scalar: short texts (most keys and values) are kept inline.
+pub type Text = compact_str::CompactString;
+
 /// The shape of a value. Mapping keys are kept as text, in source order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
     /// Scalar text; `plain` is false when it was quoted or a block scalar.
     Scalar {
-        text: String,
+        text: Text,
         plain: bool,
     },
     Seq(Vec<Node>),
-    Map(Vec<(String, Node)>),
+    Map(Vec<(Text, Node)>),
 }
 
 static NULL: Node = Node {
@@ -84,7 +87,7 @@ impl Node {
         }
     }
 
-    pub fn as_map(&self) -> &[(String, Node)] {
+    pub fn as_map(&self) -> &[(Text, Node)] {
         match &self.value {
             Value::Map(entries) => entries,
             _ => &[],
@@ -99,7 +102,7 @@ impl Node {
     pub fn string_map(&self) -> Vec<(String, String)> {
         self.as_map()
             .iter()
-            .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+            .filter_map(|(k, v)| v.as_str().map(|s| (k.to_string(), s.to_string())))
             .collect()
     }
 
@@ -108,12 +111,12 @@ impl Node {
     pub fn to_json(&self) -> serde_json::Value {
         match &self.value {
             Value::Null => serde_json::Value::Null,
-            Value::Scalar { text, plain: false } => serde_json::Value::String(text.clone()),
+            Value::Scalar { text, plain: false } => serde_json::Value::String(text.to_string()),
             Value::Scalar { text, plain: true } => plain_scalar_json(text),
             Value::Seq(items) => items.iter().map(Node::to_json).collect(),
             Value::Map(entries) => entries
                 .iter()
-                .map(|(k, v)| (k.clone(), v.to_json()))
+                .map(|(k, v)| (k.to_string(), v.to_json()))
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
         }

@@ -61,7 +61,7 @@ impl Reader<'_> {
 
     pub(super) fn text(&self, node: &Node, key: &str) -> Result<String, PolicyError> {
         match &node.value {
-            Value::Scalar { text, .. } if !text.trim().is_empty() => Ok(text.clone()),
+            Value::Scalar { text, .. } if !text.trim().is_empty() => Ok(text.to_string()),
             _ => Err(self.bad(node, key, "expected a text value".into())),
         }
     }

@@ -55,7 +55,7 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
     let mut removed: Vec<(String, String, usize)> = Vec::new();
     for (d, doc) in docs.iter().enumerate() {
         for (key, node) in doc.doc.at("services").as_map() {
-            overrides.insert(key.clone(), node);
+            overrides.insert(key.to_string(), node);
         }
         edges.extend(doc.doc.at("edges").as_seq().iter().map(|e| (e, d)));
         for e in doc.doc.at("remove_edges").as_seq() {
