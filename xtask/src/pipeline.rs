@@ -5,7 +5,7 @@
 use meshsmith_core::check::{check, CheckConfig};
 use meshsmith_core::generate::{generate, layout_into, GenerateOptions, Header};
 use meshsmith_core::infer::infer;
-use meshsmith_core::inventory::{collect_owned, merge};
+use meshsmith_core::inventory::{collect_owned, collect_owned_parallel, merge};
 use meshsmith_core::load::{load_each_without_text, Input, Limits};
 use meshsmith_core::policy::Policy;
 use std::path::Path;
@@ -74,7 +74,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     });
     let output_bytes = output_bytes.into_inner();
     lap(3);
-    let generated = collect_owned(objects, "default");
+    let generated = collect_owned_parallel(objects, "default");
     let all = merge(vec![inv, generated]);
     let findings = check(&all, &topology, &CheckConfig::default());
     lap(4);

@@ -77,6 +77,14 @@ pub fn policy_selector(spec: &Node) -> Option<StringMap> {
     (!labels.is_empty()).then_some(labels)
 }
 
+/// Whether [`policy_selector`] is `Some`, read in place without building the map.
+pub fn has_selector(spec: &Node) -> bool {
+    spec.path(&["selector", "matchLabels"])
+        .as_map()
+        .iter()
+        .any(|(_, v)| v.as_str().is_some())
+}
+
 /// Whether a policy applies to pods with these labels by its selector: [`policy_selector`]
 /// is `None` or matches, read in place so that trying many workloads allocates nothing.
 pub fn selector_admits(spec: &Node, labels: &StringMap) -> bool {

@@ -2,7 +2,7 @@
 //! istiod does: workload policy over namespace policy over the mesh policy in the root
 //! namespace, `UNSET` inheriting from the wider level, and PERMISSIVE when nothing applies.
 
-use super::hosts::{policy_selector, selector_matches};
+use super::hosts::{has_selector, selector_admits};
 use super::Index;
 use crate::model::{IstioResource, StringMap};
 
@@ -60,13 +60,14 @@ pub fn effective_mode<'a>(
 ) -> Effective<'a> {
     let local = index.istio("PeerAuthentication", namespace);
     let root = index.istio("PeerAuthentication", root_namespace);
-    let wide = |p: &&IstioResource| policy_selector(p.spec()).is_none();
+    let wide = |p: &&IstioResource| !has_selector(p.spec());
     // Several policies at one level: istiod takes the oldest; files carry no creation time,
     // so the first by name stands in for it. Selector policies in the root namespace are
     // ignored, as istiod ignores them.
     let workload = local.iter().copied().find(|p| {
         p.namespace != root_namespace
-            && policy_selector(p.spec()).is_some_and(|s| selector_matches(&s, pod_labels))
+            && has_selector(p.spec())
+            && selector_admits(p.spec(), pod_labels)
     });
     let namespace_wide = local.iter().copied().find(wide);
     let mesh = root.iter().copied().find(wide);

@@ -11,7 +11,7 @@
 use super::duration::parse_duration;
 use super::hosts::{resolve_host, HostRef};
 use super::Index;
-use crate::model::{Edge, IstioResource, MeshService, Node, Origin, QualifiedName, Topology};
+use crate::model::{Edge, IstioResource, MeshService, Node, Origin, Topology};
 use std::collections::BTreeMap;
 
 /// Where an edge's settings come from.
@@ -73,7 +73,8 @@ impl CallPolicy<'_> {
 
 /// The first `http` route of every mesh-bound VirtualService, by the Service it is for.
 pub struct RouteIndex<'a> {
-    routes: BTreeMap<QualifiedName, (&'a IstioResource, &'a Node)>,
+    /// (namespace, Service name) -> the VirtualService and the first route for that host.
+    routes: BTreeMap<(&'a str, &'a str), (&'a IstioResource, &'a Node)>,
 }
 
 impl<'a> RouteIndex<'a> {
@@ -95,7 +96,7 @@ impl<'a> RouteIndex<'a> {
             {
                 if let HostRef::Service(svc) = resolve_host(index, host, &vs.namespace) {
                     routes
-                        .entry(QualifiedName::new(&svc.namespace, &svc.name))
+                        .entry((svc.namespace.as_str(), svc.name.as_str()))
                         .or_insert((vs, route));
                 }
             }
@@ -118,10 +119,8 @@ impl<'a> RouteIndex<'a> {
 
     pub fn policy(&self, topology: &'a Topology, edge: &Edge) -> Option<CallPolicy<'a>> {
         let callee = topology.service(&edge.to)?;
-        let names = super::hosts::node_service_names(callee)
-            .map(|n| QualifiedName::new(&callee.id.namespace, n));
-        for name in names {
-            if let Some((vs, route)) = self.routes.get(&name) {
+        for name in super::hosts::node_service_names(callee) {
+            if let Some((vs, route)) = self.routes.get(&(callee.id.namespace.as_str(), name)) {
                 return Some(route_policy(vs, route));
             }
         }

@@ -43,24 +43,55 @@ pub fn collect(objects: &[Object], default_namespace: &str) -> Inventory {
 pub fn collect_owned(objects: Vec<Object>, default_namespace: &str) -> Inventory {
     let mut inv = Inventory::default();
     for obj in objects {
-        let namespace = obj
-            .namespace
-            .clone()
-            .unwrap_or_else(|| default_namespace.to_string());
-        if ISTIO_GROUPS.contains(&obj.group()) {
-            inv.istio.push(istio_resource(obj, namespace));
-        } else {
-            add_object(&mut inv, &obj, namespace);
-        }
+        add_owned(&mut inv, obj, default_namespace);
     }
     inv.shrink_to_fit();
     inv
 }
 
+fn add_owned(inv: &mut Inventory, obj: Object, default_namespace: &str) {
+    let namespace = obj
+        .namespace
+        .clone()
+        .unwrap_or_else(|| default_namespace.to_string());
+    if ISTIO_GROUPS.contains(&obj.group()) {
+        inv.istio.push(istio_resource(obj, namespace));
+    } else {
+        add_object(inv, &obj, namespace);
+    }
+}
+
+/// [`collect_owned`] for many objects at once (a generated configuration): typed in
+/// parallel chunks, then merged in order.
+pub fn collect_owned_parallel(objects: Vec<Object>, default_namespace: &str) -> Inventory {
+    use rayon::prelude::*;
+    let parts: Vec<Inventory> = objects
+        .into_par_iter()
+        .with_min_len(1024)
+        .fold(Inventory::default, |mut inv, obj| {
+            add_owned(&mut inv, obj, default_namespace);
+            inv
+        })
+        .collect();
+    merge(parts)
+}
+
 /// Joins parts in input order: the same object twice is a warning and the later one wins;
 /// every list comes out sorted by (namespace, name).
 pub fn merge(parts: Vec<Inventory>) -> Inventory {
-    let mut all = Inventory::default();
+    // Each list is allocated once at its final size rather than grown part by part.
+    let total = |len: fn(&Inventory) -> usize| parts.iter().map(len).sum::<usize>();
+    let mut all = Inventory {
+        workloads: Vec::with_capacity(total(|p| p.workloads.len())),
+        services: Vec::with_capacity(total(|p| p.services.len())),
+        service_accounts: Vec::with_capacity(total(|p| p.service_accounts.len())),
+        namespaces: Vec::with_capacity(total(|p| p.namespaces.len())),
+        config_maps: Vec::with_capacity(total(|p| p.config_maps.len())),
+        secrets: Vec::with_capacity(total(|p| p.secrets.len())),
+        ingresses: Vec::with_capacity(total(|p| p.ingresses.len())),
+        istio: Vec::with_capacity(total(|p| p.istio.len())),
+        notes: Vec::with_capacity(total(|p| p.notes.len())),
+    };
     for p in parts {
         all.workloads.extend(p.workloads);
         all.services.extend(p.services);
@@ -75,50 +106,29 @@ pub fn merge(parts: Vec<Inventory>) -> Inventory {
     let mut notes = std::mem::take(&mut all.notes);
     // The later definition wins, as `kubectl apply` of the same files in order would leave it:
     // walk each list backwards and keep the first of each name seen.
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut once = |label: String, origin: &Origin| {
-        let fresh = seen.insert(label.clone());
-        if !fresh {
-            notes.push(Note {
-                origin: origin.clone(),
-                message: format!("{label} is defined again later; the later definition is used, as `kubectl apply` would"),
-                level: NoteLevel::Warning,
-            });
-        }
-        fresh
-    };
-    keep_last(&mut all.workloads, |w| {
-        once(
-            format!("{} {}/{}", w.kind.as_str(), w.namespace, w.name),
-            &w.origin,
-        )
+    keep_last(&mut all.workloads, &mut notes, |w| {
+        [w.kind.as_str(), &w.namespace, &w.name]
     });
-    keep_last(&mut all.services, |s| {
-        once(format!("Service {}/{}", s.namespace, s.name), &s.origin)
+    keep_last(&mut all.services, &mut notes, |s| {
+        ["Service", &s.namespace, &s.name]
     });
-    keep_last(&mut all.service_accounts, |a| {
-        once(
-            format!("ServiceAccount {}/{}", a.namespace, a.name),
-            &a.origin,
-        )
+    keep_last(&mut all.service_accounts, &mut notes, |a| {
+        ["ServiceAccount", &a.namespace, &a.name]
     });
-    keep_last(&mut all.namespaces, |n| {
-        once(format!("Namespace {}", n.name), &n.origin)
+    keep_last(&mut all.namespaces, &mut notes, |n| {
+        ["Namespace", "", &n.name]
     });
-    keep_last(&mut all.config_maps, |c| {
-        once(format!("ConfigMap {}/{}", c.namespace, c.name), &c.origin)
+    keep_last(&mut all.config_maps, &mut notes, |c| {
+        ["ConfigMap", &c.namespace, &c.name]
     });
-    keep_last(&mut all.secrets, |c| {
-        once(format!("Secret {}/{}", c.namespace, c.name), &c.origin)
+    keep_last(&mut all.secrets, &mut notes, |c| {
+        ["Secret", &c.namespace, &c.name]
     });
-    keep_last(&mut all.ingresses, |c| {
-        once(format!("Ingress {}/{}", c.namespace, c.name), &c.origin)
+    keep_last(&mut all.ingresses, &mut notes, |c| {
+        ["Ingress", &c.namespace, &c.name]
     });
-    keep_last(&mut all.istio, |r| {
-        once(
-            format!("{} {}/{}", r.kind, r.namespace, r.name),
-            &r.origin(),
-        )
+    keep_last(&mut all.istio, &mut notes, |r| {
+        [&r.kind, &r.namespace, &r.name]
     });
     notes.sort();
     all.notes = notes;
@@ -143,11 +153,63 @@ pub fn merge(parts: Vec<Inventory>) -> Inventory {
     inv
 }
 
-/// Keeps the items `keep` accepts when offered from last to first.
-fn keep_last<T>(items: &mut Vec<T>, mut keep: impl FnMut(&T) -> bool) {
-    items.reverse();
-    items.retain(|i| keep(i));
-    items.reverse();
+/// Something the inventory holds once per (kind, namespace, name), and where it was written.
+trait Defined {
+    fn origin(&self) -> Origin;
+}
+
+macro_rules! defined {
+    ($($t:ty),*) => {$(
+        impl Defined for $t {
+            fn origin(&self) -> Origin {
+                self.origin.clone()
+            }
+        }
+    )*};
+}
+defined!(
+    Workload,
+    Service,
+    ServiceAccount,
+    Namespace,
+    ConfigMap,
+    Secret,
+    Ingress
+);
+
+impl Defined for IstioResource {
+    fn origin(&self) -> Origin {
+        IstioResource::origin(self)
+    }
+}
+
+/// Keeps, of the items with the same `key` (kind, namespace, name), only the last, with a
+/// warning for each earlier one.
+fn keep_last<T: Defined>(
+    items: &mut Vec<T>,
+    notes: &mut Vec<Note>,
+    key: impl for<'t> Fn(&'t T) -> [&'t str; 3],
+) {
+    let mut keep = vec![true; items.len()];
+    let mut seen: HashSet<[&str; 3]> = HashSet::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate().rev() {
+        if !seen.insert(key(item)) {
+            keep[i] = false;
+            let [kind, namespace, name] = key(item);
+            let label = match namespace {
+                "" => format!("{kind} {name}"),
+                ns => format!("{kind} {ns}/{name}"),
+            };
+            notes.push(Note {
+                origin: item.origin(),
+                message: format!("{label} is defined again later; the later definition is used, as `kubectl apply` would"),
+                level: NoteLevel::Warning,
+            });
+        }
+    }
+    drop(seen);
+    let mut kept = keep.into_iter();
+    items.retain(|_| kept.next().unwrap_or(true));
 }
 
 fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {

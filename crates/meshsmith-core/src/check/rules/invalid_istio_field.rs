@@ -6,6 +6,7 @@ use crate::check::hosts::resource_label;
 use crate::check::macros::declare_rule;
 use crate::check::Context;
 use crate::model::{Finding, IstioResource, Node, Value};
+use std::fmt::Write as _;
 
 declare_rule! {
     /// ## What it does
@@ -194,6 +195,11 @@ const FIELDS: &[(&str, &str, Expect)] = &[
 const REQUIRED: &[(&str, &str)] = &[("VirtualService", "hosts"), ("DestinationRule", "host")];
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
+    let fields: Vec<(&str, Vec<&str>, Expect)> = FIELDS
+        .iter()
+        .map(|(kind, path, expect)| (*kind, path.split('.').collect(), *expect))
+        .collect();
+    let mut trail = Vec::new();
     for res in &ctx.inventory.istio {
         let mut report = |node: &Node, message: String| {
             out.push(InvalidIstioField::META.finding(
@@ -212,11 +218,10 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                 report(&res.object.doc, format!("{kind} needs `spec.{field}`"));
             }
         }
-        for (_, path, expect) in FIELDS.iter().filter(|(k, _, _)| *k == res.kind) {
-            let segments: Vec<&str> = path.split('.').collect();
-            visit(res.spec(), &segments, "spec", &mut |node, at| {
+        for (_, segments, expect) in fields.iter().filter(|(k, _, _)| *k == res.kind) {
+            visit(res.spec(), segments, &mut trail, &mut |node, trail| {
                 if let Some(problem) = problem(node, *expect) {
-                    report(node, format!("{at}: {problem}"));
+                    report(node, format!("{}: {problem}", shown_path(trail)));
                 }
             });
         }
@@ -246,19 +251,51 @@ fn webhook_rules(res: &IstioResource, report: &mut impl FnMut(&Node, String)) {
     }
 }
 
-fn visit(node: &Node, segments: &[&str], at: &str, f: &mut impl FnMut(&Node, &str)) {
+/// One step from `spec` down to a value: a key, or a position in a list.
+enum Step<'s> {
+    Key(&'s str),
+    Index(usize),
+}
+
+/// `spec.http[0].timeout`, written only when a value is reported.
+fn shown_path(trail: &[Step]) -> String {
+    let mut at = String::from("spec");
+    for step in trail {
+        match step {
+            Step::Key(k) => {
+                at.push('.');
+                at.push_str(k);
+            }
+            Step::Index(i) => {
+                let _ = write!(at, "[{i}]");
+            }
+        }
+    }
+    at
+}
+
+fn visit<'s>(
+    node: &Node,
+    segments: &[&'s str],
+    trail: &mut Vec<Step<'s>>,
+    f: &mut impl FnMut(&Node, &[Step]),
+) {
     let Some((first, rest)) = segments.split_first() else {
         if !node.is_null() {
-            f(node, at);
+            f(node, trail);
         }
         return;
     };
     if *first == "*" {
         for (i, item) in node.as_seq().iter().enumerate() {
-            visit(item, rest, &format!("{at}[{i}]"), f);
+            trail.push(Step::Index(i));
+            visit(item, rest, trail, f);
+            trail.pop();
         }
     } else if let Some(child) = node.get(first) {
-        visit(child, rest, &format!("{at}.{first}"), f);
+        trail.push(Step::Key(first));
+        visit(child, rest, trail, f);
+        trail.pop();
     }
 }
 
