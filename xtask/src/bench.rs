@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: for synthetic organisations of each size, measures side by side in
 //! one process (a) a single-threaded parse of the same files with each YAML parser we know,
 //! and (b) the meshsmith pipeline, and prints the ratio b / fastest a, peak memory (VmHWM,
-//! reset between runs) and documents per second.
+//! reset between runs) and documents per second. Every measurement runs `--runs` times and
+//! the median is reported. The process uses mimalloc, as the `meshsmith` binary does, so both
+//! sides allocate through the same allocator.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -43,7 +45,7 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn time<T>(f: impl FnOnce() -> T) -> (T, Duration, u64) {
+fn time<T>(f: &mut impl FnMut() -> T) -> (T, Duration, u64) {
     reset_peak();
     let base = peak_rss();
     let start = Instant::now();
@@ -92,7 +94,17 @@ fn parse_saphyr_events(paths: &[PathBuf]) -> usize {
         .sum()
 }
 
-pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
+/// Runs `f` `runs` times and keeps the run with the median time (its output and peak), so
+/// one slow page-fault storm or scheduler hiccup does not decide a comparison.
+fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration, u64) {
+    let mut all: Vec<(T, Duration, u64)> = (0..runs.max(1)).map(|_| time(&mut f)).collect();
+    all.sort_by_key(|(_, t, _)| *t);
+    let peak = all.iter().map(|(_, _, p)| *p).max().unwrap_or(0);
+    let (out, t, _) = all.swap_remove(all.len() / 2);
+    (out, t, peak)
+}
+
+pub fn run(sizes: &[usize], seed: u64, work: &Path, runs: usize) -> anyhow::Result<()> {
     let mut stage_lines: Vec<String> = Vec::new();
     println!(
         "{:>8} {:>8} {:>8} | {:>10} {:>10} {:>10} | {:>10} {:>6} | {:>9} {:>7} | {:>10}",
@@ -121,10 +133,10 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
             .sum();
         // Warm the page cache so both sides read from memory.
         let _ = parse_saphyr_events(&paths);
-        let (d1, t_serde, _) = time(|| parse_yaml_serde(&paths));
-        let (d2, t_tree, _) = time(|| parse_saphyr_tree(&paths));
-        let (_, t_events, _) = time(|| parse_saphyr_events(&paths));
-        let (counts, t_pipe, peak) = time(|| pipeline::run(&dir));
+        let (d1, t_serde, _) = median(runs, || parse_yaml_serde(&paths));
+        let (d2, t_tree, _) = median(runs, || parse_saphyr_tree(&paths));
+        let (_, t_events, _) = median(runs, || parse_saphyr_events(&paths));
+        let (counts, t_pipe, peak) = median(runs, || pipeline::run(&dir));
         let counts = counts?;
         let [a, b, c, d, e] = counts.stage_seconds;
         stage_lines.push(format!(
@@ -160,6 +172,9 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path) -> anyhow::Result<()> {
     }
     println!(
         "ratio = pipeline / fastest single-threaded tree-building parse (yaml_serde or saphyr);"
+    );
+    println!(
+        "times are the median of {runs} runs each; peak MB is the highest of the pipeline's runs."
     );
     println!("events = saphyr-parser's event stream alone, no tree (the floor under any parse).");
     Ok(())

@@ -38,6 +38,9 @@ enum Task {
         /// Where the synthetic corpora are written (and reused).
         #[arg(long, default_value = "target/synth")]
         work: PathBuf,
+        /// Runs of each measurement; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Run only the pipeline on a directory once and print its stage times, for profilers.
     Pipeline { dir: PathBuf },
@@ -66,7 +69,8 @@ fn main() -> anyhow::Result<()> {
             services,
             seed,
             work,
-        } => bench::run(&services, seed, &work)?,
+            runs,
+        } => bench::run(&services, seed, &work, runs)?,
         Task::Pipeline { dir } => {
             let counts = xtask::pipeline::run(&dir)?;
             println!("{counts:?}");

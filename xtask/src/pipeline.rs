@@ -1,11 +1,15 @@
 //! The pipeline as `onboard` runs it, minus printing and writing: load -> inventory -> infer
 //! -> generate -> the output files' contents and objects -> check of the manifests together
 //! with the generated configuration, returning counts so no work is optimised away.
+//!
+//! Each file's text is let go once parsed and each generated file once rendered (a command
+//! would write it there), as `onboard` does. `MESHSMITH_BENCH_RSS=1` prints resident memory
+//! after each stage; `MESHSMITH_BENCH_RULES=1` times every check rule on its own.
 
 use meshsmith_core::check::{check, CheckConfig};
 use meshsmith_core::generate::{generate, layout_into, GenerateOptions, Header};
 use meshsmith_core::infer::infer;
-use meshsmith_core::inventory::{collect_owned, collect_owned_parallel, merge};
+use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::{load_each_without_text, Input, Limits};
 use meshsmith_core::policy::Policy;
 use std::path::Path;
@@ -69,14 +73,25 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     // Each file would be written as it is rendered; here only its size is kept. Checking
     // reads the objects the files hold, which are exactly what loading them back gives.
     let output_bytes = AtomicUsize::new(0);
-    let objects = layout_into(mesh, &header, out, &|_, text| {
-        output_bytes.fetch_add(text.len(), Ordering::Relaxed);
-    });
+    // Each file's objects are typed as soon as they are built, as loading does.
+    let generated = layout_into(
+        mesh,
+        &header,
+        out,
+        &|_, text| {
+            output_bytes.fetch_add(text.len(), Ordering::Relaxed);
+        },
+        &|objects| collect_owned(objects, "default"),
+    );
     let output_bytes = output_bytes.into_inner();
     lap(3);
-    let generated = collect_owned_parallel(objects, "default");
-    let all = merge(vec![inv, generated]);
+    let mut parts = vec![inv];
+    parts.extend(generated);
+    let all = merge(parts);
     let findings = check(&all, &topology, &CheckConfig::default());
+    if std::env::var_os("MESHSMITH_BENCH_RULES").is_some() {
+        rule_times(&all, &topology);
+    }
     lap(4);
     Ok(Counts {
         stage_seconds,
@@ -87,4 +102,35 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
         output_bytes,
         findings: findings.len(),
     })
+}
+
+/// Each check rule run alone, slowest first, on stderr: where check's time goes.
+fn rule_times(
+    inventory: &meshsmith_core::model::Inventory,
+    topology: &meshsmith_core::model::Topology,
+) {
+    use meshsmith_core::check::{Context, Index, RULES};
+    let config = CheckConfig::default();
+    let ctx = Context {
+        inventory,
+        topology,
+        config: &config,
+        index: Index::new(inventory, topology),
+    };
+    let mut times: Vec<_> = RULES
+        .iter()
+        .map(|rule| {
+            let started = std::time::Instant::now();
+            let mut findings = Vec::new();
+            (rule.run)(&ctx, &mut findings);
+            (started.elapsed(), rule.meta.code, findings.len())
+        })
+        .collect();
+    times.sort();
+    for (took, code, findings) in times.iter().rev() {
+        eprintln!(
+            "{code} {:>8.1} ms {findings:>6} findings",
+            took.as_secs_f64() * 1e3
+        );
+    }
 }

@@ -149,6 +149,14 @@ impl<'i, 'a> Evaluator<'i, 'a> {
         source: &Identity,
         port: Option<u16>,
     ) -> Verdict<'a> {
+        let source = &Subject {
+            principal: format!(
+                "{}/ns/{}/sa/{}",
+                self.trust_domain, source.namespace, source.service_account
+            ),
+            account: format!("{}/{}", source.namespace, source.service_account),
+            id: source,
+        };
         for p in applicable.iter().filter(|p| action(p) == "DENY") {
             if self.policy_match(p, source, port) == Match::All {
                 return Verdict::Denied(Some(p));
@@ -165,7 +173,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
     }
 
     /// The best match of any rule; a policy without rules matches nothing.
-    fn policy_match(&self, policy: &IstioResource, source: &Identity, port: Option<u16>) -> Match {
+    fn policy_match(&self, policy: &IstioResource, source: &Subject, port: Option<u16>) -> Match {
         policy
             .spec()
             .at("rules")
@@ -176,7 +184,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
             .unwrap_or(Match::None)
     }
 
-    fn rule_match(&self, rule: &Node, source: &Identity, port: Option<u16>) -> Match {
+    fn rule_match(&self, rule: &Node, source: &Subject, port: Option<u16>) -> Match {
         let from = any_of(rule.at("from"), |f| {
             self.source_match(f.at("source"), source)
         });
@@ -189,22 +197,18 @@ impl<'i, 'a> Evaluator<'i, 'a> {
         from.min(to).min(when)
     }
 
-    fn source_match(&self, source: &Node, id: &Identity) -> Match {
-        let principal = format!(
-            "{}/ns/{}/sa/{}",
-            self.trust_domain, id.namespace, id.service_account
-        );
-        let account = format!("{}/{}", id.namespace, id.service_account);
+    fn source_match(&self, source: &Node, subject: &Subject) -> Match {
+        let (id, principal, account) = (subject.id, &subject.principal, &subject.account);
         let mut result = Match::All;
         // An empty list is an unset field (protobuf cannot tell them apart): no constraint.
         for (field, value) in source.as_map().iter().filter(|(_, v)| !is_empty_list(v)) {
             let field_match = match field.as_str() {
-                "principals" => listed(value, &principal),
-                "notPrincipals" => unlisted(value, &principal),
+                "principals" => listed(value, principal),
+                "notPrincipals" => unlisted(value, principal),
                 "namespaces" => listed(value, &id.namespace),
                 "notNamespaces" => unlisted(value, &id.namespace),
-                "serviceAccounts" => listed(value, &account),
-                "notServiceAccounts" => unlisted(value, &account),
+                "serviceAccounts" => listed(value, account),
+                "notServiceAccounts" => unlisted(value, account),
                 // Request principals and IP blocks belong to the request, not the identity.
                 _ => Match::Partial,
             };
@@ -212,6 +216,15 @@ impl<'i, 'a> Evaluator<'i, 'a> {
         }
         result
     }
+}
+
+/// A caller identity with the two spellings rules name it by, written once per decision.
+struct Subject<'s> {
+    id: &'s Identity,
+    /// `<trust-domain>/ns/<ns>/sa/<sa>`
+    principal: String,
+    /// `<ns>/<sa>`
+    account: String,
 }
 
 fn action(p: &IstioResource) -> &str {

@@ -26,7 +26,7 @@ pub enum PolicySource<'a> {
 impl PolicySource<'_> {
     pub fn origin(&self) -> Option<Origin> {
         match self {
-            PolicySource::VirtualService(vs, route) => Some(vs.object.origin_at(route)),
+            PolicySource::VirtualService(vs, route) => Some(vs.origin_at(route)),
             PolicySource::CurrentSettings(origin) => origin.clone(),
         }
     }

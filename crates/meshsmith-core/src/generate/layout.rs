@@ -120,7 +120,7 @@ pub fn to_value(r: &Resource) -> Value {
 
 /// Every file to write, relative to the output folder, sorted by path.
 pub fn layout(config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
-    render(group(config.resources.iter()), header, None, None).files
+    render(group(config.resources.iter()), header, None, None, &|o| o).0
 }
 
 /// The files to write and the objects checking them needs.
@@ -138,25 +138,40 @@ pub struct Layout {
 /// Like [`layout`], and also the objects the files hold, built in the same walk that writes
 /// their text, so the generated configuration can be checked without parsing it again.
 pub fn layout_with_objects(config: &MeshConfig, header: &Header, root: &Path) -> Layout {
-    render(group(config.resources.iter()), header, Some(root), None)
+    let (files, parts) = render(
+        group(config.resources.iter()),
+        header,
+        Some(root),
+        None,
+        &|objects| objects,
+    );
+    Layout {
+        files,
+        objects: parts.into_iter().flatten().collect(),
+    }
 }
 
 /// Like [`layout_with_objects`] for large configurations: consumes the configuration, lets
-/// each resource go once its file is rendered, and hands every file to `sink` (from several
-/// threads, in no particular order) instead of keeping all their text. Returns the objects.
-pub fn layout_into(
+/// each resource go once its file is rendered, hands every file to `sink` (from several
+/// threads, in no particular order) instead of keeping all their text, and hands each file's
+/// objects to `visit` as soon as they are built, on the thread that built them, so a caller
+/// that keeps only what it extracts never holds every object's tree at once. Returns what
+/// `visit` made of each file, in the files' sorted order.
+pub fn layout_into<T: Send>(
     config: MeshConfig,
     header: &Header,
     root: &Path,
     sink: &(dyn Fn(PathBuf, String) + Sync),
-) -> Vec<Object> {
+    visit: &(dyn Fn(Vec<Object>) -> T + Sync),
+) -> Vec<T> {
     render(
         group(config.resources.into_iter()),
         header,
         Some(root),
         Some(sink),
+        visit,
     )
-    .objects
+    .1
 }
 
 /// (namespace, folder, file) -> resources, in the configuration's order.
@@ -214,12 +229,15 @@ struct Rendered {
     objects: Vec<Object>,
 }
 
-fn render<R: Borrow<Resource> + Send>(
+/// The files (unless a sink took them) and what `visit` made of each file's objects, both
+/// in the files' sorted order.
+fn render<R: Borrow<Resource> + Send, T: Send>(
     grouped: Groups<R>,
     header: &Header,
     root: Option<&Path>,
     sink: Option<&(dyn Fn(PathBuf, String) + Sync)>,
-) -> Layout {
+    visit: &(dyn Fn(Vec<Object>) -> T + Sync),
+) -> (Vec<(PathBuf, String)>, Vec<T>) {
     let mut listed: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
     for (ns, folder, file) in grouped.keys() {
         // A namespace patch is not an object kustomize could apply, so it is not listed.
@@ -273,7 +291,7 @@ fn render<R: Borrow<Resource> + Send>(
     drop(listed);
     drop(per_ns);
     // Each file is independent of the others: render them in parallel.
-    let mut rendered: Vec<(SourceId, Rendered)> = keys
+    let mut rendered: Vec<(SourceId, Option<(PathBuf, String)>, T)> = keys
         .into_par_iter()
         .zip(grouped.into_values().collect::<Vec<_>>())
         .map(|((ns, folder, file), resources)| {
@@ -283,26 +301,25 @@ fn render<R: Borrow<Resource> + Send>(
             for o in &mut r.objects {
                 o.source = id;
             }
-            if let Some(sink) = sink {
-                sink(std::mem::take(&mut r.path), std::mem::take(&mut r.text));
-            }
-            (id, r)
+            let file = match sink {
+                Some(sink) => {
+                    sink(r.path, r.text);
+                    None
+                }
+                None => Some((r.path, r.text)),
+            };
+            (id, file, visit(r.objects))
         })
         .collect();
-    rendered.sort_unstable_by_key(|(id, _)| *id);
-    let mut out = Layout {
-        files: Vec::new(),
-        objects: Vec::with_capacity(rendered.iter().map(|(_, r)| r.objects.len()).sum()),
-    };
+    rendered.sort_unstable_by_key(|(id, _, _)| *id);
     let mut files = Vec::with_capacity(match sink {
         Some(_) => 0,
         None => rendered.len() + kustomizations.len(),
     });
-    for (_, r) in rendered {
-        out.objects.extend(r.objects);
-        if sink.is_none() {
-            files.push((r.path, r.text));
-        }
+    let mut parts = Vec::with_capacity(rendered.len());
+    for (_, file, part) in rendered {
+        files.extend(file);
+        parts.push(part);
     }
     match sink {
         Some(sink) => kustomizations
@@ -312,8 +329,7 @@ fn render<R: Borrow<Resource> + Send>(
     }
     // Paths are unique, so this is the order of sorting the (path, text) pairs.
     files.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    out.files = files;
-    out
+    (files, parts)
 }
 
 fn file_path(ns: &str, folder: &str, file: &str) -> PathBuf {

@@ -41,9 +41,16 @@ fn round_trip(config: &MeshConfig) {
     }
     // Streaming the files to a sink gives the same files and the same objects.
     let streamed = std::sync::Mutex::new(Vec::new());
-    let objects = layout_into(config.clone(), &header(), root, &|path, text| {
-        streamed.lock().unwrap().push((path, text));
-    });
+    let parts = layout_into(
+        config.clone(),
+        &header(),
+        root,
+        &|path, text| {
+            streamed.lock().unwrap().push((path, text));
+        },
+        &|objects| objects,
+    );
+    let objects: Vec<Object> = parts.into_iter().flatten().collect();
     let mut streamed = streamed.into_inner().unwrap();
     streamed.sort();
     assert_eq!(streamed, built.files);

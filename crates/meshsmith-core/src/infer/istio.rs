@@ -64,7 +64,7 @@ pub fn read(inventory: &Inventory, resolver: &Resolver) -> IstioFacts {
                     let Target::Service(callee) = resolver.resolve(host, &vs.namespace) else {
                         continue;
                     };
-                    let origin = vs.object.origin_at(d.at("host"));
+                    let origin = vs.origin_at(d.at("host"));
                     if via_gateway {
                         facts.gateway_routes.push((callee.clone(), origin.clone()));
                     }

@@ -64,16 +64,21 @@ fn add_owned(inv: &mut Inventory, obj: Object, default_namespace: &str) {
 /// [`collect_owned`] for many objects at once (a generated configuration): typed in
 /// parallel chunks, then merged in order.
 pub fn collect_owned_parallel(objects: Vec<Object>, default_namespace: &str) -> Inventory {
+    merge(collect_parts_parallel(objects, default_namespace))
+}
+
+/// The parts [`collect_owned_parallel`] merges, in order, for a caller that merges them with
+/// others in one go.
+pub fn collect_parts_parallel(objects: Vec<Object>, default_namespace: &str) -> Vec<Inventory> {
     use rayon::prelude::*;
-    let parts: Vec<Inventory> = objects
+    objects
         .into_par_iter()
         .with_min_len(1024)
         .fold(Inventory::default, |mut inv, obj| {
             add_owned(&mut inv, obj, default_namespace);
             inv
         })
-        .collect();
-    merge(parts)
+        .collect()
 }
 
 /// Joins parts in input order: the same object twice is a warning and the later one wins;
@@ -265,14 +270,28 @@ fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
 
 fn istio_resource(object: Object, namespace: String) -> IstioResource {
     let meta = object.doc.at("metadata");
+    let labels = string_map(meta.at("labels"));
+    let annotations = string_map(meta.at("annotations"));
+    // The spec is moved out of the document, which is then let go.
+    let mut doc = object.doc;
+    let spec = match &mut doc.value {
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k == "spec")
+            .map(|(_, v)| std::mem::replace(v, Node::new(Value::Null, 0))),
+        _ => None,
+    };
     IstioResource {
-        kind: object.kind.clone(),
-        api_version: object.api_version.clone(),
-        name: object.name.clone(),
+        kind: object.kind,
+        api_version: object.api_version,
+        name: object.name,
         namespace,
-        labels: string_map(meta.at("labels")),
-        annotations: string_map(meta.at("annotations")),
-        object,
+        labels,
+        annotations,
+        spec: spec.unwrap_or_else(|| Node::new(Value::Null, 0)),
+        file: object.file,
+        source: object.source,
+        line: object.line,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The typed view of the objects that matter for a mesh: workloads, Services, accounts,
 //! namespaces, config and the Istio resources already present.
 
-use super::{Node, Object, Origin, StringMap};
+use super::{Node, Origin, SourceId, StringMap};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WorkloadKind {
@@ -299,7 +300,9 @@ pub struct Ingress {
     pub origin: Origin,
 }
 
-/// An Istio resource already present in the input, kept whole.
+/// An Istio resource: what identifies it, its labels and annotations, and its `spec` as read
+/// (every value with its line). The rest of the document (`status`, other metadata) is not
+/// kept: nothing Istio does depends on it.
 #[derive(Debug, Clone)]
 pub struct IstioResource {
     pub kind: String,
@@ -308,18 +311,56 @@ pub struct IstioResource {
     pub namespace: String,
     pub labels: StringMap,
     pub annotations: StringMap,
-    /// The whole object as read; its `spec` is [`IstioResource::spec`].
-    pub object: Object,
+    /// A null node when the object has no `spec`.
+    pub spec: Node,
+    /// Where it was written: the file, its source id and the line of the object's first key.
+    pub file: Arc<str>,
+    pub source: SourceId,
+    pub line: u32,
 }
 
 impl IstioResource {
+    /// The API group, e.g. `networking.istio.io`.
+    pub fn group(&self) -> &str {
+        super::object::api_group(&self.api_version)
+    }
+
     /// The object's `spec` (a null node when it has none).
     pub fn spec(&self) -> &Node {
-        self.object.doc.at("spec")
+        &self.spec
     }
 
     pub fn origin(&self) -> Origin {
-        self.object.origin()
+        Origin::new(&self.file, self.line)
+    }
+
+    /// Where `node` (a value inside the resource) was written.
+    pub fn origin_at(&self, node: &Node) -> Origin {
+        Origin::new(
+            &self.file,
+            if node.line > 0 { node.line } else { self.line },
+        )
+    }
+
+    /// The object as schema validation sees it: apiVersion, kind, the metadata meshsmith
+    /// keeps (name, namespace, labels, annotations) and spec, as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("name".into(), self.name.clone().into());
+        metadata.insert("namespace".into(), self.namespace.clone().into());
+        for (key, map) in [("labels", &self.labels), ("annotations", &self.annotations)] {
+            if !map.is_empty() {
+                metadata.insert(key.into(), serde_json::json!(map));
+            }
+        }
+        let mut object = serde_json::Map::new();
+        object.insert("apiVersion".into(), self.api_version.clone().into());
+        object.insert("kind".into(), self.kind.clone().into());
+        object.insert("metadata".into(), metadata.into());
+        if !self.spec.is_null() || self.spec.line > 0 {
+            object.insert("spec".into(), self.spec.to_json());
+        }
+        object.into()
     }
 }
 

@@ -103,9 +103,12 @@ impl Object {
 
     /// The API group, e.g. `networking.istio.io` for `networking.istio.io/v1`.
     pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map(|(g, _)| g)
-            .unwrap_or("")
+        api_group(&self.api_version)
     }
+}
+
+/// The group of an apiVersion: `networking.istio.io` for `networking.istio.io/v1`, empty for
+/// the core group's `v1`.
+pub fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
 }

@@ -83,11 +83,9 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             names.push(format!("and {} more", admitted.count - names.len()));
         }
         let (resource, origin, why) = match admitted.by {
-            Some(p) if !admitted.without_policy => (
-                resource_label(p),
-                p.object.origin(),
-                "its ALLOW rules admit",
-            ),
+            Some(p) if !admitted.without_policy => {
+                (resource_label(p), p.origin(), "its ALLOW rules admit")
+            }
             _ => (
                 node_label(callee),
                 callee.origin.clone(),

@@ -85,12 +85,12 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let (resource, origin, why) = match (by, first) {
             (Some(p), _) => (
                 resource_label(p),
-                p.object.origin(),
+                p.origin(),
                 "a DENY rule matches it".to_string(),
             ),
             (None, Some(p)) => (
                 resource_label(p),
-                p.object.origin(),
+                p.origin(),
                 "no ALLOW rule admits it".to_string(),
             ),
             (None, None) => (

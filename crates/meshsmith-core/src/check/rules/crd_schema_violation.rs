@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     }
     let schemas = CrdSchemas::new(&ctx.config.crds);
     for res in &ctx.inventory.istio {
-        let group = res.object.group();
+        let group = res.group();
         if !schemas.knows_kind(group, &res.kind) {
             continue;
         }
@@ -57,28 +57,25 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let mut report = |line: u32, message: String| {
             out.push(CrdSchemaViolation::META.finding(
                 resource_label(res),
-                Some(crate::model::Origin::new(
-                    &res.object.file,
-                    line.max(res.object.line),
-                )),
+                Some(crate::model::Origin::new(&res.file, line.max(res.line))),
                 message,
                 "correct the field, or target an apiVersion the cluster's CRDs serve",
             ));
         };
         match schemas.schemas.get(&key) {
             None => report(
-                res.object.line,
+                res.line,
                 format!("{} is not served by the given CRDs", res.api_version),
             ),
             Some(Err(e)) => report(
-                res.object.line,
+                res.line,
                 format!(
                     "the CRD schema for {} {} does not compile: {e}",
                     res.kind, version
                 ),
             ),
             Some(Ok(validator)) => {
-                let json = res.object.doc.to_json();
+                let json = res.to_json();
                 let mut errors: Vec<(String, String, u32)> = validator
                     .iter_errors(&json)
                     .map(|e| {
@@ -90,7 +87,10 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                                 .map_or(pointer.clone(), |k| format!("{pointer}/{k}")),
                             _ => pointer.clone(),
                         };
-                        let line = line_at(&res.object.doc, &at);
+                        let line = match at.strip_prefix("/spec") {
+                            Some(rest) if res.spec.line > 0 => line_at(&res.spec, rest),
+                            _ => res.line,
+                        };
                         (pointer, e.to_string(), line)
                     })
                     .collect();

@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             let ports: Vec<String> = svc.ports.iter().map(|p| p.port.to_string()).collect();
             out.push(DestinationPortRequired::META.finding(
                 resource_label(vs),
-                Some(vs.object.origin_at(dest)),
+                Some(vs.origin_at(dest)),
                 format!(
                     "{at}: Service {}/{} exposes ports {}; the destination must name one",
                     svc.namespace,

@@ -204,7 +204,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let mut report = |node: &Node, message: String| {
             out.push(InvalidIstioField::META.finding(
                 resource_label(res),
-                Some(res.object.origin_at(node)),
+                Some(res.origin_at(node)),
                 message,
                 "correct the value; `meshsmith explain MS301` lists the expected types",
             ));
@@ -215,7 +215,8 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         }
         for (kind, field) in REQUIRED.iter().filter(|(k, _)| *k == res.kind) {
             if res.spec().at(field).is_null() {
-                report(&res.object.doc, format!("{kind} needs `spec.{field}`"));
+                let at_object = Node::new(Value::Null, res.line);
+                report(&at_object, format!("{kind} needs `spec.{field}`"));
             }
         }
         for (_, segments, expect) in fields.iter().filter(|(k, _, _)| *k == res.kind) {

@@ -56,7 +56,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         for (node, what) in plaintext_modes(pa) {
             out.push(PermissiveMtlsException::META.finding(
                 resource_label(pa),
-                Some(pa.object.origin_at(node)),
+                Some(pa.origin_at(node)),
                 format!("{what}; reason: {}", reason.trim()),
                 "keep the exception scoped to one workload, and remove it once the reason is gone",
             ));

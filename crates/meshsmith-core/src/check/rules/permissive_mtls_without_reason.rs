@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         for (node, what) in plaintext_modes(pa) {
             out.push(PermissiveMtlsWithoutReason::META.finding(
                 resource_label(pa),
-                Some(pa.object.origin_at(node)),
+                Some(pa.origin_at(node)),
                 format!("{what} without a reason"),
                 format!(
                     "set STRICT, or write why plaintext is needed in the `{REASON_ANNOTATION}` annotation"

@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             }
             out.push(RetriesExceedTimeout::META.finding(
                 resource_label(vs),
-                Some(vs.object.origin_at(retries)),
+                Some(vs.origin_at(retries)),
                 format!(
                     "http[{i}]: {} tries x perTryTimeout {} = {} do not fit in timeout {}",
                     tries,

@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
         out.push(SelectorMatchesNothing::META.finding(
             resource_label(policy),
-            Some(policy.object.origin_at(policy.spec().at("selector"))),
+            Some(policy.origin_at(policy.spec().at("selector"))),
             format!(
                 "selector {} matches no workload in {}",
                 labels.join(","),

@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                 continue;
             }
             let (resource, origin) = match effective.policy {
-                Some(pa) => (resource_label(pa), pa.object.origin()),
+                Some(pa) => (resource_label(pa), pa.origin()),
                 None => (
                     format!("{} {}/{}", w.kind.as_str(), node.id.namespace, w.name),
                     w.origin.clone(),

@@ -86,7 +86,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             }
             out.push(TlsBreaksMeshMtls::META.finding(
                 resource_label(dr),
-                Some(dr.object.origin_at(mode_node)),
+                Some(dr.origin_at(mode_node)),
                 format!(
                     "{at}: {mode} towards {}/{}, whose pods have sidecars, replaces Istio mutual TLS",
                     svc.namespace, svc.name

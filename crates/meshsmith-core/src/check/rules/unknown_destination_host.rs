@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             };
             out.push(UnknownDestinationHost::META.finding(
                 resource_label(vs),
-                Some(vs.object.origin_at(dest.at("host"))),
+                Some(vs.origin_at(dest.at("host"))),
                 format!("{at}: host `{host}` does not exist ({missing})"),
                 "name an existing Service, or declare the host with a ServiceEntry",
             ));

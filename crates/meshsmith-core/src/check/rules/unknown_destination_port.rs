@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             let ports: Vec<String> = svc.ports.iter().map(|p| p.port.to_string()).collect();
             out.push(UnknownDestinationPort::META.finding(
                 resource_label(vs),
-                Some(vs.object.origin_at(port_node)),
+                Some(vs.origin_at(port_node)),
                 format!(
                     "{at}: Service {}/{} has no port {port} (it has {})",
                     svc.namespace,

@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         };
         out.push(UnknownDestinationRuleHost::META.finding(
             resource_label(dr),
-            Some(dr.object.origin_at(host_node)),
+            Some(dr.origin_at(host_node)),
             format!("host `{host}` does not exist ({missing}); the rule applies to nothing"),
             "name an existing Service, or declare the host with a ServiceEntry",
         ));

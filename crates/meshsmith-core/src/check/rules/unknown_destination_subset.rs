@@ -78,7 +78,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             }
             out.push(UnknownDestinationSubset::META.finding(
                 resource_label(vs),
-                Some(vs.object.origin_at(subset_node(dest))),
+                Some(vs.origin_at(subset_node(dest))),
                 format!(
                     "{at}: subset `{subset}` of `{host}` is not defined by any DestinationRule"
                 ),

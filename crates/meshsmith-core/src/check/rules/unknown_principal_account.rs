@@ -82,7 +82,7 @@ fn check_principal(
     }
     out.push(UnknownPrincipalAccount::META.finding(
         resource_label(ap),
-        Some(ap.object.origin_at(node)),
+        Some(ap.origin_at(node)),
         format!("principal `{principal}` names ServiceAccount {ns}/{sa}, which does not exist"),
         format!("use the serviceAccountName the calling pods in {ns} run as"),
     ));
