@@ -174,6 +174,10 @@ pub fn layout_into<T: Send>(
     .1
 }
 
+/// A rendered file: its source id, its path and text (unless a sink took them), and what
+/// the visitor made of its objects.
+type RenderedFile<T> = (SourceId, Option<(PathBuf, String)>, T);
+
 /// (namespace, folder, file) -> resources, in the configuration's order.
 type Groups<R> = BTreeMap<(String, String, &'static str), Vec<R>>;
 
@@ -291,7 +295,7 @@ fn render<R: Borrow<Resource> + Send, T: Send>(
     drop(listed);
     drop(per_ns);
     // Each file is independent of the others: render them in parallel.
-    let mut rendered: Vec<(SourceId, Option<(PathBuf, String)>, T)> = keys
+    let mut rendered: Vec<RenderedFile<T>> = keys
         .into_par_iter()
         .zip(grouped.into_values().collect::<Vec<_>>())
         .map(|((ns, folder, file), resources)| {
