@@ -81,13 +81,14 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
         &|_, text| {
             output_bytes.fetch_add(text.len(), Ordering::Relaxed);
         },
-        &|objects| collect_owned(objects, "default"),
+        // Every generated object is an Istio resource.
+        &|objects| collect_owned(objects, "default").istio,
     );
     let output_bytes = output_bytes.into_inner();
     lap(3);
-    let mut parts = vec![inv];
-    parts.extend(generated);
-    let all = merge(parts);
+    let mut all = inv;
+    all.istio.extend(generated.into_iter().flatten());
+    let all = merge(vec![all]);
     let findings = check(&all, &topology, &CheckConfig::default());
     if std::env::var_os("MESHSMITH_BENCH_RULES").is_some() {
         rule_times(&all, &topology);

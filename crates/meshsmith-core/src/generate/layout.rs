@@ -120,7 +120,14 @@ pub fn to_value(r: &Resource) -> Value {
 
 /// Every file to write, relative to the output folder, sorted by path.
 pub fn layout(config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
-    render(group(config.resources.iter()), header, None, None, &|o| o).0
+    render(
+        config.resources.iter().collect(),
+        header,
+        None,
+        None,
+        &|o| o,
+    )
+    .0
 }
 
 /// The files to write and the objects checking them needs.
@@ -139,7 +146,7 @@ pub struct Layout {
 /// their text, so the generated configuration can be checked without parsing it again.
 pub fn layout_with_objects(config: &MeshConfig, header: &Header, root: &Path) -> Layout {
     let (files, parts) = render(
-        group(config.resources.iter()),
+        config.resources.iter().collect(),
         header,
         Some(root),
         None,
@@ -164,66 +171,41 @@ pub fn layout_into<T: Send>(
     sink: &(dyn Fn(PathBuf, String) + Sync),
     visit: &(dyn Fn(Vec<Object>) -> T + Sync),
 ) -> Vec<T> {
-    render(
-        group(config.resources.into_iter()),
-        header,
-        Some(root),
-        Some(sink),
-        visit,
-    )
-    .1
+    render(config.resources, header, Some(root), Some(sink), visit).1
 }
 
 /// A rendered file: its source id, its path and text (unless a sink took them), and what
 /// the visitor made of its objects.
 type RenderedFile<T> = (SourceId, Option<(PathBuf, String)>, T);
 
-/// (namespace, folder, file) -> resources, in the configuration's order.
-type Groups<R> = BTreeMap<(String, String, &'static str), Vec<R>>;
+/// A resource to render, borrowed or owned; an owned one is let go once its file is written.
+trait Item: Borrow<Resource> + Send {
+    fn release(&mut self) {}
+}
 
-fn group<R: Borrow<Resource>>(resources: impl Iterator<Item = R>) -> Groups<R> {
-    let mut keyed: Vec<((String, String, &'static str), R)> = resources
-        .map(|item| {
-            let r = item.borrow();
-            let folder = if r.kind == Kind::NamespacePatch {
-                String::new()
-            } else {
-                r.owner.name.clone()
-            };
-            (
-                (r.owner.namespace.clone(), folder, r.kind.file_name()),
-                item,
-            )
-        })
-        .collect();
-    // Stable, so each file keeps the configuration's order; every group is then allocated at
-    // its exact size (most files hold one resource).
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut runs = Vec::new();
-    let mut start = 0;
-    while start < keyed.len() {
-        let end = start
-            + keyed[start..]
-                .iter()
-                .take_while(|(k, _)| *k == keyed[start].0)
-                .count();
-        runs.push(end - start);
-        start = end;
+impl Item for &Resource {}
+
+impl Item for Resource {
+    fn release(&mut self) {
+        self.labels = StringMap::new();
+        self.annotations = StringMap::new();
+        self.reasons = Vec::new();
+        self.spec = Spec::NamespacePatch(StringMap::new());
     }
-    let mut grouped: Groups<R> = BTreeMap::new();
-    let mut items = keyed.into_iter();
-    for len in runs {
-        let mut group = Vec::with_capacity(len);
-        let mut key = None;
-        for (k, item) in items.by_ref().take(len) {
-            key.get_or_insert(k);
-            group.push(item);
-        }
-        if let Some(key) = key {
-            grouped.insert(key, group);
-        }
-    }
-    grouped
+}
+
+/// The file a resource goes in: (namespace, service folder or none, file name).
+fn file_key(r: &Resource) -> (&str, &str, &'static str) {
+    let folder = if r.kind == Kind::NamespacePatch {
+        ""
+    } else {
+        r.owner.name.as_str()
+    };
+    (r.owner.namespace.as_str(), folder, r.kind.file_name())
+}
+
+fn same_file<R: Item>(a: &R, b: &R) -> bool {
+    file_key(a.borrow()) == file_key(b.borrow())
 }
 
 /// One file of resources: its place, its text, and (when wanted) its objects.
@@ -235,15 +217,25 @@ struct Rendered {
 
 /// The files (unless a sink took them) and what `visit` made of each file's objects, both
 /// in the files' sorted order.
-fn render<R: Borrow<Resource> + Send, T: Send>(
-    grouped: Groups<R>,
+fn render<R: Item, T: Send>(
+    mut items: Vec<R>,
     header: &Header,
     root: Option<&Path>,
     sink: Option<&(dyn Fn(PathBuf, String) + Sync)>,
     visit: &(dyn Fn(Vec<Object>) -> T + Sync),
 ) -> (Vec<(PathBuf, String)>, Vec<T>) {
+    // Stable, so each file keeps the configuration's order; each file's resources are then a
+    // run of neighbours, rendered in place without being copied into groups.
+    items.sort_by(|a, b| file_key(a.borrow()).cmp(&file_key(b.borrow())));
+    let keys: Vec<(String, String, &'static str)> = items
+        .chunk_by(same_file)
+        .map(|run| {
+            let (ns, folder, file) = file_key(run[0].borrow());
+            (ns.to_string(), folder.to_string(), file)
+        })
+        .collect();
     let mut listed: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
-    for (ns, folder, file) in grouped.keys() {
+    for (ns, folder, file) in &keys {
         // A namespace patch is not an object kustomize could apply, so it is not listed.
         if !folder.is_empty() {
             listed.entry((ns, folder)).or_default().insert(file);
@@ -280,8 +272,8 @@ fn render<R: Borrow<Resource> + Send, T: Send>(
         ));
     }
     // Every path, sorted: a file's position is its source id.
-    let mut paths: Vec<PathBuf> = grouped
-        .keys()
+    let mut paths: Vec<PathBuf> = keys
+        .iter()
         .map(|(ns, folder, file)| file_path(ns, folder, file))
         .chain(kustomizations.iter().map(|(p, _)| p.clone()))
         .collect();
@@ -291,16 +283,27 @@ fn render<R: Borrow<Resource> + Send, T: Send>(
             .binary_search_by(|p| p.as_path().cmp(path))
             .unwrap_or(0)
     };
-    let keys: Vec<(String, String, &'static str)> = grouped.keys().cloned().collect();
     drop(listed);
     drop(per_ns);
+    drop(keys);
     // Each file is independent of the others: render them in parallel.
-    let mut rendered: Vec<RenderedFile<T>> = keys
+    let mut runs: Vec<&mut [R]> = Vec::with_capacity(paths.len());
+    let mut rest: &mut [R] = &mut items;
+    while !rest.is_empty() {
+        let len = 1 + rest[1..]
+            .iter()
+            .take_while(|r| same_file(&rest[0], r))
+            .count();
+        let (run, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        runs.push(run);
+        rest = tail;
+    }
+    let mut rendered: Vec<RenderedFile<T>> = runs
         .into_par_iter()
-        .zip(grouped.into_values().collect::<Vec<_>>())
-        .map(|((ns, folder, file), resources)| {
-            let mut r = render_file(&ns, &folder, file, &resources, header, root);
-            drop(resources);
+        .map(|run| {
+            let (ns, folder, file) = file_key(run[0].borrow());
+            let mut r = render_file(ns, folder, file, run, header, root);
+            run.iter_mut().for_each(Item::release);
             let id = id_of(&r.path) as SourceId;
             for o in &mut r.objects {
                 o.source = id;
@@ -315,16 +318,15 @@ fn render<R: Borrow<Resource> + Send, T: Send>(
             (id, file, visit(r.objects))
         })
         .collect();
+    // What is left of the resources (their names) goes before the results are assembled.
+    drop(items);
     rendered.sort_unstable_by_key(|(id, _, _)| *id);
-    let mut files = Vec::with_capacity(match sink {
-        Some(_) => 0,
-        None => rendered.len() + kustomizations.len(),
-    });
-    let mut parts = Vec::with_capacity(rendered.len());
-    for (_, file, part) in rendered {
-        files.extend(file);
-        parts.push(part);
-    }
+    let mut files: Vec<(PathBuf, String)> = rendered
+        .iter_mut()
+        .filter_map(|(_, file, _)| file.take())
+        .collect();
+    // Collected in place, reusing the list's memory.
+    let parts: Vec<T> = rendered.into_iter().map(|(_, _, part)| part).collect();
     match sink {
         Some(sink) => kustomizations
             .into_iter()
