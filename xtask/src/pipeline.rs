@@ -87,6 +87,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     let output_bytes = output_bytes.into_inner();
     lap(3);
     let mut all = inv;
+    all.istio.reserve(generated.iter().map(Vec::len).sum());
     all.istio.extend(generated.into_iter().flatten());
     let all = merge(vec![all]);
     let findings = check(&all, &topology, &CheckConfig::default());

@@ -58,6 +58,10 @@ pub struct GenerateOptions {
 pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions) -> MeshConfig {
     let cx = Context::new(topology, policy, options);
     let mut out = MeshConfig::default();
+    // At most one of each of five kinds per service, one ServiceEntry per external call and
+    // a patch per namespace: allocated once rather than grown by doubling.
+    out.resources
+        .reserve(5 * topology.services.len() + topology.external.len() + 16);
     for s in &topology.services {
         if policy.skips(&s.id.namespace) {
             out.notes
@@ -96,7 +100,6 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
     out.resources.sort_by(|a, b| {
         (&a.owner, a.kind, &a.namespace, &a.name).cmp(&(&b.owner, b.kind, &b.namespace, &b.name))
     });
-    out.resources.shrink_to_fit();
     out.notes.sort();
     out.notes.dedup();
     out

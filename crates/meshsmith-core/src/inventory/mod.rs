@@ -83,7 +83,12 @@ pub fn collect_parts_parallel(objects: Vec<Object>, default_namespace: &str) -> 
 
 /// Joins parts in input order: the same object twice is a warning and the later one wins;
 /// every list comes out sorted by (namespace, name).
-pub fn merge(parts: Vec<Inventory>) -> Inventory {
+pub fn merge(mut parts: Vec<Inventory>) -> Inventory {
+    if parts.len() == 1 {
+        // One part: sorted and deduplicated where it lies.
+        let only = parts.pop().unwrap_or_default();
+        return tidy(only);
+    }
     // Each list is allocated once at its final size rather than grown part by part.
     let total = |len: fn(&Inventory) -> usize| parts.iter().map(len).sum::<usize>();
     let mut all = Inventory {
@@ -108,6 +113,12 @@ pub fn merge(parts: Vec<Inventory>) -> Inventory {
         all.istio.extend(p.istio);
         all.notes.extend(p.notes);
     }
+    tidy(all)
+}
+
+/// Keeps the last definition of each object (with a warning for the others) and sorts every
+/// list by (namespace, name).
+fn tidy(mut all: Inventory) -> Inventory {
     let mut notes = std::mem::take(&mut all.notes);
     // The later definition wins, as `kubectl apply` of the same files in order would leave it:
     // walk each list backwards and keep the first of each name seen.
