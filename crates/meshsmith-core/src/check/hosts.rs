@@ -92,7 +92,7 @@ pub fn selector_admits(spec: &Node, labels: &StringMap) -> bool {
         .as_map()
         .iter()
         .filter_map(|(k, v)| v.as_str().map(|v| (k, v)))
-        .all(|(k, v)| labels.get(k).map(String::as_str) == Some(v))
+        .all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// The Service names a node answers to: its own and its aliases.
@@ -124,7 +124,7 @@ pub fn namespace_opted_out(index: &Index, namespace: &str) -> bool {
     index
         .inventory
         .namespace(namespace)
-        .is_some_and(|ns| ns.labels.get("istio-injection").map(String::as_str) == Some("disabled"))
+        .is_some_and(|ns| ns.labels.get("istio-injection") == Some("disabled"))
 }
 
 /// `Service shop/orders` for a node with a Service, else its workload: `Job shop/reindex`.
@@ -161,14 +161,8 @@ pub fn service_in_mesh(index: &Index, svc: &Service) -> bool {
     !svc.selector.is_empty()
         && index.workloads_in(&svc.namespace).iter().any(|w| {
             selector_matches(&svc.selector, &w.pod_labels)
-                && w.pod_annotations
-                    .get("sidecar.istio.io/inject")
-                    .map(String::as_str)
-                    != Some("false")
-                && w.pod_labels
-                    .get("sidecar.istio.io/inject")
-                    .map(String::as_str)
-                    != Some("false")
+                && w.pod_annotations.get("sidecar.istio.io/inject") != Some("false")
+                && w.pod_labels.get("sidecar.istio.io/inject") != Some("false")
         })
 }
 

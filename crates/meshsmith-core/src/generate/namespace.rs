@@ -32,9 +32,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
         .collect();
     for ns in namespaces {
         let labels = cx.options.namespace_labels.get(ns);
-        let injection = labels
-            .and_then(|l| l.get("istio-injection"))
-            .map(String::as_str);
+        let injection = labels.and_then(|l| l.get("istio-injection"));
         let revision = labels.is_some_and(|l| l.contains_key("istio.io/rev"));
         if injection == Some("enabled") || (revision && injection.is_none()) {
             continue;

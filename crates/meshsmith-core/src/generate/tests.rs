@@ -212,11 +212,7 @@ fn authorization_allows_exactly_the_callers() {
     let uncalled = ap(&c, "workers", "report-builder");
     assert!(uncalled.rules.is_empty() && uncalled.action.is_none());
     assert_eq!(
-        uncalled
-            .selector
-            .match_labels
-            .get("app")
-            .map(String::as_str),
+        uncalled.selector.match_labels.get("app"),
         Some("report-builder")
     );
     for r in c.of_kind(Kind::AuthorizationPolicy) {
@@ -333,9 +329,7 @@ fn policy_overrides_change_values_and_their_reasons() {
         .find(Kind::PeerAuthentication, "internal", "ledger-service")
         .expect("pa");
     assert_eq!(
-        pa.annotations
-            .get(peer_authentication::REASON_ANNOTATION)
-            .map(String::as_str),
+        pa.annotations.get(peer_authentication::REASON_ANNOTATION),
         Some("legacy batch client")
     );
 }

@@ -383,8 +383,7 @@ pub fn workload_ref(w: &Workload) -> WorkloadRef {
         selector: if w.selector.is_empty() {
             w.pod_labels
                 .iter()
-                .filter(|(k, _)| !VOLATILE_LABELS.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .filter(|(k, _)| !VOLATILE_LABELS.contains(k))
                 .collect()
         } else {
             w.selector.clone()

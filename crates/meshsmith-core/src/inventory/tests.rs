@@ -53,7 +53,7 @@ fn workloads_are_typed_with_containers_env_and_volumes() {
         ("shop", "orders", WorkloadKind::Deployment)
     );
     assert_eq!(w.service_account, "orders");
-    assert_eq!(w.pod_labels.get("app").map(String::as_str), Some("orders"));
+    assert_eq!(w.pod_labels.get("app"), Some("orders"));
     assert_eq!(w.containers.len(), 2);
     assert!(w.containers[0].init);
     let app = &w.containers[1];

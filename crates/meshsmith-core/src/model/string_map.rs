@@ -6,10 +6,12 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::Text;
+
 /// Sorted key -> value, keys unique. Inserting a key again replaces its value, as a map does.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StringMap {
-    entries: Vec<(String, String)>,
+    entries: Vec<(Text, Text)>,
 }
 
 impl StringMap {
@@ -22,8 +24,8 @@ impl StringMap {
         self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
-    pub fn get<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> Option<&String> {
-        self.position(key).ok().map(|i| &self.entries[i].1)
+    pub fn get<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> Option<&str> {
+        self.position(key).ok().map(|i| self.entries[i].1.as_str())
     }
 
     pub fn contains_key<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> bool {
@@ -31,9 +33,10 @@ impl StringMap {
     }
 
     /// Sets `key` to `value`, returning the value it replaced.
-    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+    pub fn insert(&mut self, key: impl Into<Text>, value: impl Into<Text>) -> Option<String> {
+        let (key, value) = (key.into(), value.into());
         match self.position(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value).into_string()),
             Err(i) => {
                 self.entries.insert(i, (key, value));
                 None
@@ -42,7 +45,9 @@ impl StringMap {
     }
 
     pub fn remove<Q: AsRef<str> + ?Sized>(&mut self, key: &Q) -> Option<String> {
-        self.position(key).ok().map(|i| self.entries.remove(i).1)
+        self.position(key)
+            .ok()
+            .map(|i| self.entries.remove(i).1.into_string())
     }
 
     pub fn clear(&mut self) {
@@ -58,23 +63,23 @@ impl StringMap {
     }
 
     /// Entries in key order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &String)> + ExactSizeIterator {
-        self.entries.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + ExactSizeIterator {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.entries.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k.as_str())
     }
 
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.entries.iter().map(|(_, v)| v)
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.entries.iter().map(|(_, v)| v.as_str())
     }
 
     /// Builds from entries in any order; for a key given twice the later value wins.
-    fn from_entries(mut entries: Vec<(String, String)>) -> Self {
+    fn from_entries(mut entries: Vec<(Text, Text)>) -> Self {
         // A stable sort keeps equal keys in the order given; keep the last of each run.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, String)> = Vec::with_capacity(entries.len());
+        let mut out: Vec<(Text, Text)> = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             match out.last_mut() {
                 Some(last) if last.0 == k => last.1 = v,
@@ -86,9 +91,13 @@ impl StringMap {
     }
 }
 
-impl FromIterator<(String, String)> for StringMap {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        StringMap::from_entries(iter.into_iter().collect())
+impl<K: Into<Text>, V: Into<Text>> FromIterator<(K, V)> for StringMap {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        StringMap::from_entries(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 
@@ -98,30 +107,33 @@ impl<const N: usize> From<[(String, String); N]> for StringMap {
     }
 }
 
-impl Extend<(String, String)> for StringMap {
-    fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, iter: I) {
+impl<K: Into<Text>, V: Into<Text>> Extend<(K, V)> for StringMap {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.extend(iter);
+        entries.extend(iter.into_iter().map(|(k, v)| (k.into(), v.into())));
         *self = StringMap::from_entries(entries);
     }
 }
 
 impl IntoIterator for StringMap {
     type Item = (String, String);
-    type IntoIter = std::vec::IntoIter<(String, String)>;
+    type IntoIter =
+        std::iter::Map<std::vec::IntoIter<(Text, Text)>, fn((Text, Text)) -> (String, String)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        self.entries
+            .into_iter()
+            .map(|(k, v)| (k.into_string(), v.into_string()))
     }
 }
 
 impl<'a> IntoIterator for &'a StringMap {
-    type Item = (&'a String, &'a String);
+    type Item = (&'a str, &'a str);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, String)>,
-        fn(&'a (String, String)) -> (&'a String, &'a String),
+        std::slice::Iter<'a, (Text, Text)>,
+        fn(&'a (Text, Text)) -> (&'a str, &'a str),
     >;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
@@ -151,8 +163,8 @@ impl<'de> Deserialize<'de> for StringMap {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StringMap, A::Error> {
                 let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0));
-                while let Some(entry) = access.next_entry::<String, String>()? {
-                    entries.push(entry);
+                while let Some((k, v)) = access.next_entry::<String, String>()? {
+                    entries.push((Text::from(k), Text::from(v)));
                 }
                 Ok(StringMap::from_entries(entries))
             }
@@ -179,9 +191,12 @@ mod tests {
         let theirs: BTreeMap<String, String> = input.into_iter().collect();
         assert_eq!(
             ours.iter().collect::<Vec<_>>(),
-            theirs.iter().collect::<Vec<_>>()
+            theirs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>()
         );
-        assert_eq!(ours.get("b").map(String::as_str), Some("3"));
+        assert_eq!(ours.get("b"), Some("3"));
         assert!(ours.contains_key("a") && !ours.contains_key("z"));
         assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
         assert_eq!(
@@ -195,9 +210,9 @@ mod tests {
     #[test]
     fn insert_remove_and_extend_keep_the_order() {
         let mut m = StringMap::new();
-        assert_eq!(m.insert("b".into(), "1".into()), None);
-        assert_eq!(m.insert("a".into(), "2".into()), None);
-        assert_eq!(m.insert("b".into(), "3".into()), Some("1".into()));
+        assert_eq!(m.insert("b", "1"), None);
+        assert_eq!(m.insert("a", "2"), None);
+        assert_eq!(m.insert("b", "3"), Some("1".into()));
         m.extend(pairs(&[("c", "5"), ("a", "6")]));
         assert_eq!(
             m.iter()

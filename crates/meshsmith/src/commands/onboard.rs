@@ -98,12 +98,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
             let mode = pa.mtls.mode.as_str();
             if mode != "STRICT" {
                 exceptions += 1;
-                let why = r
-                    .annotations
-                    .values()
-                    .next()
-                    .map(String::as_str)
-                    .unwrap_or("no reason given");
+                let why = r.annotations.values().next().unwrap_or("no reason given");
                 let _ = writeln!(out, "  {}/{} mTLS {mode}: {why}", r.namespace, r.name);
             }
         }

@@ -37,12 +37,11 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let root = &ctx.config.root_namespace;
     for w in &inv.workloads {
-        let opted_out = |m: &crate::model::StringMap| {
-            m.get("sidecar.istio.io/inject").map(String::as_str) == Some("false")
-        };
-        let ns_disabled = inv.namespace(&w.namespace).is_some_and(|ns| {
-            ns.labels.get("istio-injection").map(String::as_str) == Some("disabled")
-        });
+        let opted_out =
+            |m: &crate::model::StringMap| m.get("sidecar.istio.io/inject") == Some("false");
+        let ns_disabled = inv
+            .namespace(&w.namespace)
+            .is_some_and(|ns| ns.labels.get("istio-injection") == Some("disabled"));
         if opted_out(&w.pod_annotations)
             || opted_out(&w.pod_labels)
             || ns_disabled
