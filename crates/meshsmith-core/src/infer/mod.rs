@@ -28,17 +28,61 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Default)]
 struct EdgeDraft {
-    ports: BTreeSet<u16>,
-    schemes: BTreeSet<String>,
-    evidence: BTreeSet<Evidence>,
+    ports: SmallSet<u16>,
+    schemes: SmallSet<String>,
+    evidence: SmallSet<Evidence>,
     confidence: Option<Confidence>,
 }
 
 #[derive(Default)]
 struct LooseDraft {
     port: Option<u16>,
-    schemes: BTreeSet<String>,
-    evidence: BTreeSet<Evidence>,
+    schemes: SmallSet<String>,
+    evidence: SmallSet<Evidence>,
+}
+
+/// A sorted set kept in one vector: an edge gathers a handful of ports, schemes and pieces
+/// of evidence, for which a tree's nodes would cost more than the items.
+struct SmallSet<T>(Vec<T>);
+
+impl<T> Default for SmallSet<T> {
+    fn default() -> Self {
+        SmallSet(Vec::new())
+    }
+}
+
+impl<T: Ord> SmallSet<T> {
+    fn insert(&mut self, item: T) {
+        if let Err(i) = self.0.binary_search(&item) {
+            self.0.insert(i, item);
+        }
+    }
+
+    fn extend(&mut self, items: impl IntoIterator<Item = T>) {
+        for item in items {
+            self.insert(item);
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+}
+
+impl<T> IntoIterator for SmallSet<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a SmallSet<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 pub fn infer(inventory: &Inventory) -> Topology {
@@ -396,8 +440,8 @@ pub fn workload_ref(w: &Workload) -> WorkloadRef {
 /// else the scheme's default, else the callee's only or first port.
 fn edge_port(
     callee: &MeshService,
-    named: &BTreeSet<u16>,
-    schemes: &BTreeSet<String>,
+    named: &SmallSet<u16>,
+    schemes: &SmallSet<String>,
 ) -> Option<u16> {
     for &p in named {
         if callee.port(p).is_some() {
