@@ -12,8 +12,8 @@ use super::{selector, unselectable_note, Context, Target};
 use crate::model::*;
 use std::collections::BTreeMap;
 
-pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
-    for target in &cx.targets {
+pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfig) {
+    for target in targets {
         let s = target.service;
         let (principals, mut reasons) = allowed(cx, target);
         let mut rules = Vec::new();

@@ -8,8 +8,8 @@
 use super::{fqdn, routable, speaks, Context};
 use crate::model::*;
 
-pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
-    for target in &cx.targets {
+pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfig) {
+    for target in targets {
         let s = target.service;
         let Some(name) = routable(s) else { continue };
         let r = &target.resolved;

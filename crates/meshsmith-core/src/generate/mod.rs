@@ -37,6 +37,7 @@ mod tests;
 
 use crate::model::*;
 use crate::policy::{IstioVersion, Policy, Resolved};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
 pub use layout::{layout, layout_into, layout_with_objects, stream, Header, Layout};
@@ -89,11 +90,27 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
             ));
         }
     }
-    virtual_service::build(&cx, &mut out);
-    destination_rule::build(&cx, &mut out);
-    peer_authentication::build(&cx, &mut out);
-    authorization_policy::build(&cx, &mut out);
-    sidecar::build(&cx, &mut out);
+    // Each service's resources depend only on the shared look-ups, so services are built in
+    // parallel chunks; the sort below puts the result in the same order either way.
+    // In batches, so that only one batch's parts wait to be moved into place.
+    for batch in cx.targets.chunks(2048) {
+        let built: Vec<MeshConfig> = batch
+            .par_chunks(128)
+            .map(|targets| {
+                let mut part = MeshConfig::default();
+                virtual_service::build(&cx, targets, &mut part);
+                destination_rule::build(&cx, targets, &mut part);
+                peer_authentication::build(&cx, targets, &mut part);
+                authorization_policy::build(&cx, targets, &mut part);
+                sidecar::build(&cx, targets, &mut part);
+                part
+            })
+            .collect();
+        for part in built {
+            out.resources.extend(part.resources);
+            out.notes.extend(part.notes);
+        }
+    }
     service_entry::build(&cx, &mut out);
     namespace::build(&cx, &mut out);
     // Stable: two resources with the same owner, kind and name stay in the order built.

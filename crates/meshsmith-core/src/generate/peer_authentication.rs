@@ -11,8 +11,8 @@ use crate::policy::MtlsMode;
 /// Annotation holding the reason for a mode other than STRICT.
 pub use crate::model::MTLS_REASON_ANNOTATION as REASON_ANNOTATION;
 
-pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
-    for target in &cx.targets {
+pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfig) {
+    for target in targets {
         let s = target.service;
         let r = &target.resolved;
         let (mode, why, exception) = match &r.mtls {

@@ -9,8 +9,8 @@ use super::{fqdn, routable, selector, unselectable_note, Context};
 use crate::model::*;
 use std::collections::BTreeMap;
 
-pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
-    for target in &cx.targets {
+pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfig) {
+    for target in targets {
         let s = target.service;
         let mut hosts: BTreeMap<String, String> = BTreeMap::new();
         hosts.insert(

@@ -13,8 +13,8 @@ const HTTP_RETRY_ON: &str = "connect-failure,refused-stream,reset-before-request
 /// gRPC adds the statuses a server sends before doing any work.
 const GRPC_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,cancelled";
 
-pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
-    for target in &cx.targets {
+pub(crate) fn build(cx: &Context, targets: &[Target], out: &mut MeshConfig) {
+    for target in targets {
         let s = target.service;
         let Some(name) = routable(s) else {
             if s.external_name.is_some() {
