@@ -4,5 +4,7 @@
 
 pub mod pipeline;
 pub mod synth;
+
+/// The allocator the `meshsmith` binary uses, so benchmarks measure what it does.
 #[global_allocator]
-pub static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -78,7 +78,7 @@ pub struct CheckArgs {
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut config = config(args)?;
     let plan = args.plan.as_deref().map(read_plan_file).transpose()?;
-    let (findings, sources, usable) = match read(&args.input) {
+    let (findings, sources, usable) = match read(&args.input, true) {
         Ok(mut read) => {
             let topology = meshsmith_core::infer::infer(&read.inventory);
             if let (Some(file), Some((text, plan))) = (&args.plan, plan) {

@@ -74,8 +74,10 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<(Policy, Option<String
 pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::Result<Built> {
     let (policy, policy_file) = load_policy(config.policy.as_deref())?;
     // Only the inventory is needed from here on; the input's text is let go at once.
-    let inventory = read(input)?.inventory;
+    let mut inventory = read(input, false)?.inventory;
     let topology = meshsmith_core::infer::infer(&inventory);
+    // From here on only checking reads the inventory, and it needs none of this.
+    inventory.release_inference_inputs();
     let options = GenerateOptions {
         api_version: config.api_version,
         istio_version: config.istio_version,

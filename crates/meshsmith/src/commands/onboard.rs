@@ -30,7 +30,7 @@ pub struct OnboardArgs {
 }
 
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.input, &args.config, false)?;
+    let mut built = build(&args.input, &args.config, false)?;
     let settings = meshsmith_core::plan::PlanSettings::from_policy(&built.policy);
     let plan = meshsmith_core::plan::plan(&built.topology, &built.mesh, &settings);
     let violations = meshsmith_core::plan::verify(&plan, &built.topology);
@@ -43,7 +43,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
         &Limits::default(),
         |objects| collect(&objects, &args.input.namespace),
     )?;
-    let mut parts = vec![built.inventory.clone()];
+    let mut parts = vec![std::mem::take(&mut built.inventory)];
     parts.extend(written.parts);
     let findings = check(&merge(parts), &built.topology, &CheckConfig::default());
     let mut out = String::new();
