@@ -299,7 +299,38 @@ pub struct Topology {
     pub notes: Vec<Note>,
 }
 
+/// Edges by callee and by caller, built once so that walking a large graph service by
+/// service does not scan every edge for each.
+pub struct EdgeIndex<'a> {
+    callers: std::collections::HashMap<&'a QualifiedName, Vec<&'a Edge>>,
+    callees: std::collections::HashMap<&'a QualifiedName, Vec<&'a Edge>>,
+}
+
+impl<'a> EdgeIndex<'a> {
+    /// Edges into `id`, in the graph's order.
+    pub fn callers(&self, id: &QualifiedName) -> &[&'a Edge] {
+        self.callers.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Edges out of `id`, in the graph's order.
+    pub fn callees(&self, id: &QualifiedName) -> &[&'a Edge] {
+        self.callees.get(id).map_or(&[], Vec::as_slice)
+    }
+}
+
 impl Topology {
+    pub fn edge_index(&self) -> EdgeIndex<'_> {
+        let mut index = EdgeIndex {
+            callers: Default::default(),
+            callees: Default::default(),
+        };
+        for e in &self.edges {
+            index.callers.entry(&e.to).or_default().push(e);
+            index.callees.entry(&e.from).or_default().push(e);
+        }
+        index
+    }
+
     pub fn service(&self, id: &QualifiedName) -> Option<&MeshService> {
         self.services
             .binary_search_by(|s| s.id.cmp(id))

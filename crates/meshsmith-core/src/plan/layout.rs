@@ -13,7 +13,7 @@ use crate::generate::yaml::to_yaml;
 use crate::generate::Header;
 use crate::model::*;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// Annotation that makes an AuthorizationPolicy observe without enforcing.
@@ -21,14 +21,23 @@ pub const DRY_RUN_ANNOTATION: &str = "istio.io/dry-run";
 /// Annotation saying a copy is a transitional state of the rollout.
 pub const STAGE_ANNOTATION: &str = "meshsmith.dev/rollout-stage";
 
+/// A configuration's resources by (kind, namespace, name); the first of a name wins.
+pub type ByName<'a> = HashMap<(&'a str, &'a str, &'a str), &'a Resource>;
+
+pub fn by_name(config: &MeshConfig) -> ByName<'_> {
+    let mut index = ByName::with_capacity(config.resources.len());
+    for r in &config.resources {
+        index
+            .entry((r.kind.as_str(), r.namespace.as_str(), r.name.as_str()))
+            .or_insert(r);
+    }
+    index
+}
+
 /// The resource a reference names, changed as its variant says; `None` if the
 /// configuration has no such resource.
-pub fn materialize(config: &MeshConfig, r: &ResourceRef) -> Option<Resource> {
-    let mut res = config
-        .resources
-        .iter()
-        .find(|x| x.kind.as_str() == r.kind && x.namespace == r.namespace && x.name == r.name)?
-        .clone();
+pub fn materialize(index: &ByName, r: &ResourceRef) -> Option<Resource> {
+    let mut res = (*index.get(&(r.kind.as_str(), r.namespace.as_str(), r.name.as_str()))?).clone();
     match (r.variant, &mut res.spec) {
         (Variant::Permissive, Spec::PeerAuthentication(pa)) if pa.mtls.mode != "PERMISSIVE" => {
             pa.mtls.mode = "PERMISSIVE".to_string();
@@ -58,8 +67,9 @@ pub fn layout(plan: &Plan, config: &MeshConfig, header: &Header) -> Vec<(PathBuf
                 .flat_map(|f| s.rollback.resources.iter().map(move |r| (f.clone(), r))),
         )
     });
+    let index = by_name(config);
     for (folder, r) in refs {
-        let Some(res) = materialize(config, r) else {
+        let Some(res) = materialize(&index, r) else {
             continue;
         };
         let Some(name) = r.file.strip_prefix(&format!("{folder}/")) else {

@@ -8,7 +8,7 @@
 
 use super::PlanSettings;
 use crate::model::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// One onboarding phase.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ impl Schedule {
     }
 }
 
-pub(crate) fn tier(topology: &Topology, s: &MeshService) -> Tier {
+pub(crate) fn tier(topology: &Topology, edges: &EdgeIndex, s: &MeshService) -> Tier {
     let exposed = |m: &MeshService| {
         matches!(m.role, Role::Gateway | Role::WebhookReceiver) || m.exposure.is_exposed()
     };
@@ -51,8 +51,9 @@ pub(crate) fn tier(topology: &Topology, s: &MeshService) -> Tier {
         Tier::Exposed
     } else if s.role == Role::Worker {
         Tier::Workers
-    } else if topology
+    } else if edges
         .callers(&s.id)
+        .iter()
         .filter_map(|e| topology.service(&e.from))
         .any(exposed)
     {
@@ -68,7 +69,11 @@ pub(crate) fn schedule(
     settings: &PlanSettings,
 ) -> Schedule {
     let mut out = Schedule::default();
-    let owners: BTreeSet<&QualifiedName> = config.resources.iter().map(|r| &r.owner).collect();
+    let edges = topology.edge_index();
+    let mut owned: HashMap<&QualifiedName, Vec<&Resource>> = HashMap::new();
+    for r in &config.resources {
+        owned.entry(&r.owner).or_default().push(r);
+    }
     let mut tiers: BTreeMap<Tier, Vec<QualifiedName>> = BTreeMap::new();
     for s in &topology.services {
         if s.workloads.is_empty() {
@@ -76,7 +81,7 @@ pub(crate) fn schedule(
                 service: s.id.clone(),
                 reason: "no workloads: nothing to inject or configure".into(),
             });
-        } else if !owners.contains(&s.id) {
+        } else if !owned.contains_key(&s.id) {
             out.skipped.push(Skipped {
                 service: s.id.clone(),
                 reason: "no configuration was generated for it (namespace skipped by the policy)"
@@ -84,7 +89,7 @@ pub(crate) fn schedule(
             });
         } else {
             tiers
-                .entry(tier(topology, s))
+                .entry(tier(topology, &edges, s))
                 .or_default()
                 .push(s.id.clone());
         }
@@ -128,18 +133,16 @@ pub(crate) fn schedule(
     for s in onboarded {
         // Nothing to lock when no STRICT policy or AuthorizationPolicy could be generated
         // (e.g. a workload without labels to select it by).
-        let lockable = config.resources.iter().any(|r| {
-            r.owner == s
-                && match &r.spec {
-                    Spec::PeerAuthentication(pa) => pa.mtls.mode == "STRICT",
-                    Spec::AuthorizationPolicy(_) => true,
-                    _ => false,
-                }
+        let own: &[&Resource] = owned.get(&s).map_or(&[], Vec::as_slice);
+        let lockable = own.iter().any(|r| match &r.spec {
+            Spec::PeerAuthentication(pa) => pa.mtls.mode == "STRICT",
+            Spec::AuthorizationPolicy(_) => true,
+            _ => false,
         });
         if !lockable {
             continue;
         }
-        match lock_phase(topology, config, &out, &s) {
+        match lock_phase(topology, &edges, own, &out, &s) {
             Ok(p) => {
                 out.lock.insert(s, p);
             }
@@ -160,7 +163,8 @@ pub(crate) fn schedule(
 /// The phase after the service and all its callers have sidecars, or why there is none.
 fn lock_phase(
     topology: &Topology,
-    config: &MeshConfig,
+    edges: &EdgeIndex,
+    resources: &[&Resource],
     schedule: &Schedule,
     s: &QualifiedName,
 ) -> Result<u32, String> {
@@ -169,7 +173,7 @@ fn lock_phase(
         .get(s)
         .ok_or_else(|| "it gets no sidecar (a workload opts out of injection)".to_string())?;
     let mut latest = own;
-    for edge in topology.callers(s).filter(|e| &e.from != s) {
+    for edge in edges.callers(s).iter().filter(|e| &e.from != s) {
         let Some(caller) = topology.service(&edge.from) else {
             continue;
         };
@@ -187,9 +191,9 @@ fn lock_phase(
         }
     }
     if let Some(m) = topology.service(s) {
-        let plain_admitted = config
-            .of_kind(Kind::AuthorizationPolicy)
-            .filter(|r| &r.owner == s)
+        let plain_admitted = resources
+            .iter()
+            .filter(|r| r.kind == Kind::AuthorizationPolicy)
             .any(|r| !super::policy_facts::plain_ports(r).is_empty());
         let outside = !m.exposure.ingress.is_empty() || m.exposure.direct.is_some();
         if outside && !plain_admitted {

@@ -19,6 +19,10 @@ pub(crate) struct Cx<'a> {
     pub topology: &'a Topology,
     pub config: &'a MeshConfig,
     pub schedule: &'a Schedule,
+    /// The configuration's resources by (owner, kind), in the configuration's order, so that
+    /// finding a service's resources does not scan them all.
+    by_owner: std::collections::HashMap<(QualifiedName, Kind), Vec<&'a Resource>>,
+    edges: EdgeIndex<'a>,
 }
 
 impl<'a> Cx<'a> {
@@ -28,21 +32,29 @@ impl<'a> Cx<'a> {
         schedule: &'a Schedule,
         gateway_principal: &str,
     ) -> Self {
+        let mut by_owner: std::collections::HashMap<_, Vec<&Resource>> = Default::default();
+        for r in &config.resources {
+            by_owner
+                .entry((r.owner.clone(), r.kind))
+                .or_default()
+                .push(r);
+        }
         Cx {
             gateway_principal: gateway_principal.to_string(),
             topology,
             config,
             schedule,
+            by_owner,
+            edges: topology.edge_index(),
         }
     }
 
     fn owned(&self, s: &QualifiedName, kind: Kind) -> impl Iterator<Item = &'a Resource> + '_ {
-        let config: &'a MeshConfig = self.config;
-        let s = s.clone();
-        config
-            .resources
-            .iter()
-            .filter(move |r| r.owner == s && r.kind == kind)
+        let found: &[&'a Resource] = self
+            .by_owner
+            .get(&(s.clone(), kind))
+            .map_or(&[], Vec::as_slice);
+        found.iter().copied()
     }
 
     fn reference(folder: &str, r: &Resource, variant: Variant) -> ResourceRef {
@@ -158,7 +170,7 @@ impl<'a> Cx<'a> {
             }
             // Callees that a later phase locks down must accept this caller again without
             // its sidecar, whenever this rollback runs.
-            for e in self.topology.callees(s).filter(|e| &e.to != s) {
+            for e in self.edges.callees(s).iter().filter(|e| &e.to != s) {
                 if !self.schedule.lock.contains_key(&e.to) {
                     continue;
                 }

@@ -54,6 +54,7 @@ fn violation(
 
 /// Every rule the plan breaks, sorted by code, then place.
 pub fn verify(plan: &Plan, topology: &Topology) -> Vec<PlanViolation> {
+    let edges = topology.edge_index();
     let mut out = Vec::new();
     // Earliest phase (by position) each service gets a sidecar / a dry-run policy.
     let mut meshed: BTreeMap<&QualifiedName, usize> = BTreeMap::new();
@@ -96,7 +97,7 @@ pub fn verify(plan: &Plan, topology: &Topology) -> Vec<PlanViolation> {
                 };
                 if let Some(what) = locks {
                     let s = e.service();
-                    for edge in topology.callers(s).filter(|edge| &edge.from != s) {
+                    for edge in edges.callers(s).iter().filter(|edge| &edge.from != s) {
                         let has_workloads = topology
                             .service(&edge.from)
                             .is_some_and(|c| !c.workloads.is_empty());
