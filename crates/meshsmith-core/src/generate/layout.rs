@@ -278,16 +278,20 @@ fn render<R: Item, T: Send>(
         .chain(kustomizations.iter().map(|(p, _)| p.clone()))
         .collect();
     paths.par_sort_unstable();
-    let id_of = |path: &Path| {
-        paths
-            .binary_search_by(|p| p.as_path().cmp(path))
-            .unwrap_or(0)
-    };
+    // The source id of each run's file, in run order; then the paths can go.
+    let ids: Vec<SourceId> = keys
+        .par_iter()
+        .map(|(ns, folder, file)| {
+            let path = file_path(ns, folder, file);
+            paths.binary_search(&path).unwrap_or(0) as SourceId
+        })
+        .collect();
+    drop(paths);
     drop(listed);
     drop(per_ns);
     drop(keys);
     // Each file is independent of the others: render them in parallel.
-    let mut runs: Vec<&mut [R]> = Vec::with_capacity(paths.len());
+    let mut runs: Vec<&mut [R]> = Vec::with_capacity(ids.len());
     let mut rest: &mut [R] = &mut items;
     while !rest.is_empty() {
         let len = 1 + rest[1..]
@@ -300,11 +304,11 @@ fn render<R: Item, T: Send>(
     }
     let mut rendered: Vec<RenderedFile<T>> = runs
         .into_par_iter()
-        .map(|run| {
+        .zip(ids)
+        .map(|(run, id)| {
             let (ns, folder, file) = file_key(run[0].borrow());
             let mut r = render_file(ns, folder, file, run, header, root);
             run.iter_mut().for_each(Item::release);
-            let id = id_of(&r.path) as SourceId;
             for o in &mut r.objects {
                 o.source = id;
             }
