@@ -293,10 +293,10 @@ fn istio_resource(object: Object, namespace: String) -> IstioResource {
         _ => None,
     };
     IstioResource {
-        kind: object.kind,
-        api_version: object.api_version,
-        name: object.name,
-        namespace,
+        kind: object.kind.into(),
+        api_version: object.api_version.into(),
+        name: object.name.into(),
+        namespace: namespace.into(),
         labels,
         annotations,
         spec: spec.unwrap_or_else(|| Node::new(Value::Null, 0)),

@@ -1,7 +1,7 @@
 //! The typed view of the objects that matter for a mesh: workloads, Services, accounts,
 //! namespaces, config and the Istio resources already present.
 
-use super::{Node, Origin, SourceId, StringMap};
+use super::{Node, Origin, SourceId, StringMap, Text};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -305,10 +305,10 @@ pub struct Ingress {
 /// kept: nothing Istio does depends on it.
 #[derive(Debug, Clone)]
 pub struct IstioResource {
-    pub kind: String,
-    pub api_version: String,
-    pub name: String,
-    pub namespace: String,
+    pub kind: Text,
+    pub api_version: Text,
+    pub name: Text,
+    pub namespace: Text,
     pub labels: StringMap,
     pub annotations: StringMap,
     /// A null node when the object has no `spec`.
@@ -346,16 +346,16 @@ impl IstioResource {
     /// keeps (name, namespace, labels, annotations) and spec, as JSON.
     pub fn to_json(&self) -> serde_json::Value {
         let mut metadata = serde_json::Map::new();
-        metadata.insert("name".into(), self.name.clone().into());
-        metadata.insert("namespace".into(), self.namespace.clone().into());
+        metadata.insert("name".into(), self.name.as_str().into());
+        metadata.insert("namespace".into(), self.namespace.as_str().into());
         for (key, map) in [("labels", &self.labels), ("annotations", &self.annotations)] {
             if !map.is_empty() {
                 metadata.insert(key.into(), serde_json::json!(map));
             }
         }
         let mut object = serde_json::Map::new();
-        object.insert("apiVersion".into(), self.api_version.clone().into());
-        object.insert("kind".into(), self.kind.clone().into());
+        object.insert("apiVersion".into(), self.api_version.as_str().into());
+        object.insert("kind".into(), self.kind.as_str().into());
         object.insert("metadata".into(), metadata.into());
         if !self.spec.is_null() || self.spec.line > 0 {
             object.insert("spec".into(), self.spec.to_json());

@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             continue;
         }
         let version = res.api_version.rsplit_once('/').map_or("", |(_, v)| v);
-        let key = (group.to_string(), res.kind.clone(), version.to_string());
+        let key = (group.to_string(), res.kind.to_string(), version.to_string());
         let mut report = |line: u32, message: String| {
             out.push(CrdSchemaViolation::META.finding(
                 resource_label(res),
