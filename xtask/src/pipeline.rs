@@ -47,18 +47,13 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     })?;
     let documents = loaded.documents;
     // No source snippet is printed here, so no file's text is kept past its parse.
-    let inv = merge(loaded.parts);
+    let mut inv = merge(loaded.parts);
     lap(0);
-    let mut inv = inv;
     let topology = infer(&inv);
     inv.release_inference_inputs();
     lap(1);
     let options = GenerateOptions {
-        namespace_labels: inv
-            .namespaces
-            .iter()
-            .map(|n| (n.name.clone(), n.labels.clone()))
-            .collect(),
+        namespace_labels: inv.namespace_labels(),
         without_reasons: true,
         ..GenerateOptions::default()
     };
@@ -70,10 +65,10 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
     };
     let out = Path::new("out");
     let resources = mesh.resources.len();
-    // Each file would be written as it is rendered; here only its size is kept. Checking
-    // reads the objects the files hold, which are exactly what loading them back gives.
+    // Each file would be written as it is rendered; here only its size is kept. Each file's
+    // objects, the same values loading it back would give, are typed as soon as they are
+    // built, as loading does; checking reads them.
     let output_bytes = AtomicUsize::new(0);
-    // Each file's objects are typed as soon as they are built, as loading does.
     let generated = layout_into(
         mesh,
         &header,

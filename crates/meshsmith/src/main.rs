@@ -33,7 +33,7 @@ enum Command {
     Generate(commands::generate::GenerateArgs),
     /// Write a commented policy file (meshsmith.yaml) with the defaults.
     Init(commands::init::InitArgs),
-    /// Run the whole pipeline: map, generate (written to DIR) and a summary.
+    /// Run the whole pipeline: map, generate and plan (written to DIR), check what was written, and a summary.
     Onboard(commands::onboard::OnboardArgs),
     /// Explain a check code (MS301), or why a service got its values (SERVICE PATH...).
     Explain(commands::explain::ExplainArgs),

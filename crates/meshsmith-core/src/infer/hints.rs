@@ -201,7 +201,6 @@ fn mounted_file_hints(
             Confidence::High
         };
         for entry in &cm.data {
-            let first = entry.origin.line;
             let mut found = find_addresses(&entry.value);
             for (offset, line) in entry.value.lines().enumerate() {
                 if let Some((key, value)) = line.split_once([':', '=']) {
@@ -218,29 +217,12 @@ fn mounted_file_hints(
                 }
             }
             for address in found {
-                let line = first + address.line_offset;
-                let text = entry
-                    .value
-                    .lines()
-                    .nth(address.line_offset as usize)
-                    .unwrap_or("");
-                hints.push(Hint {
-                    evidence: Evidence {
-                        origin: Origin {
-                            file: entry.origin.file.clone(),
-                            line,
-                        },
-                        kind: HintKind::MountedConfigFile,
-                        detail: format!(
-                            "file {} of ConfigMap {}: {}",
-                            entry.key,
-                            cm.name,
-                            text.trim()
-                        ),
-                    },
-                    address,
-                    confidence,
-                });
+                hints.push(entry_hint(entry, address, confidence, |text| {
+                    (
+                        HintKind::MountedConfigFile,
+                        format!("file {} of ConfigMap {}: {text}", entry.key, cm.name),
+                    )
+                }));
             }
         }
     }
@@ -283,34 +265,49 @@ fn looked_up_config_hints(
             if !app_config || !entry.value.contains("routes") {
                 continue;
             }
-            let first = entry.origin.line;
             for address in find_addresses(&entry.value) {
-                let text = entry
-                    .value
-                    .lines()
-                    .nth(address.line_offset as usize)
-                    .unwrap_or("");
-                hints.push(Hint {
-                    evidence: Evidence {
-                        origin: Origin {
-                            file: entry.origin.file.clone(),
-                            line: first + address.line_offset,
-                        },
-                        kind: HintKind::EnvFromConfigMap,
-                        detail: format!(
-                            "{} of ConfigMap {} (looked up by name by Spring Cloud Kubernetes): {}",
-                            entry.key,
-                            cm.name,
-                            text.trim()
+                hints.push(entry_hint(entry, address, Confidence::Low, |text| {
+                    (
+                        HintKind::EnvFromConfigMap,
+                        format!(
+                            "{} of ConfigMap {} (looked up by name by Spring Cloud Kubernetes): {text}",
+                            entry.key, cm.name
                         ),
-                    },
-                    address,
-                    confidence: Confidence::Low,
-                });
+                    )
+                }));
             }
         }
     }
     hints
+}
+
+/// A hint for an address found inside a (multi-line) ConfigMap value: evidence at the line
+/// it is on, described by `describe` from that line's text.
+fn entry_hint(
+    entry: &ConfigEntry,
+    address: Address,
+    confidence: Confidence,
+    describe: impl FnOnce(&str) -> (HintKind, String),
+) -> Hint {
+    let text = entry
+        .value
+        .lines()
+        .nth(address.line_offset as usize)
+        .unwrap_or("")
+        .trim();
+    let (kind, detail) = describe(text);
+    Hint {
+        evidence: Evidence {
+            origin: Origin {
+                file: entry.origin.file.clone(),
+                line: entry.origin.line + address.line_offset,
+            },
+            kind,
+            detail,
+        },
+        address,
+        confidence,
+    }
 }
 
 fn annotation_hints(w: &Workload) -> Vec<Hint> {

@@ -43,42 +43,18 @@ pub fn collect(objects: &[Object], default_namespace: &str) -> Inventory {
 pub fn collect_owned(objects: Vec<Object>, default_namespace: &str) -> Inventory {
     let mut inv = Inventory::default();
     for obj in objects {
-        add_owned(&mut inv, obj, default_namespace);
+        let namespace = obj
+            .namespace
+            .clone()
+            .unwrap_or_else(|| default_namespace.to_string());
+        if ISTIO_GROUPS.contains(&obj.group()) {
+            inv.istio.push(istio_resource(obj, namespace));
+        } else {
+            add_object(&mut inv, &obj, namespace);
+        }
     }
     inv.shrink_to_fit();
     inv
-}
-
-fn add_owned(inv: &mut Inventory, obj: Object, default_namespace: &str) {
-    let namespace = obj
-        .namespace
-        .clone()
-        .unwrap_or_else(|| default_namespace.to_string());
-    if ISTIO_GROUPS.contains(&obj.group()) {
-        inv.istio.push(istio_resource(obj, namespace));
-    } else {
-        add_object(inv, &obj, namespace);
-    }
-}
-
-/// [`collect_owned`] for many objects at once (a generated configuration): typed in
-/// parallel chunks, then merged in order.
-pub fn collect_owned_parallel(objects: Vec<Object>, default_namespace: &str) -> Inventory {
-    merge(collect_parts_parallel(objects, default_namespace))
-}
-
-/// The parts [`collect_owned_parallel`] merges, in order, for a caller that merges them with
-/// others in one go.
-pub fn collect_parts_parallel(objects: Vec<Object>, default_namespace: &str) -> Vec<Inventory> {
-    use rayon::prelude::*;
-    objects
-        .into_par_iter()
-        .with_min_len(1024)
-        .fold(Inventory::default, |mut inv, obj| {
-            add_owned(&mut inv, obj, default_namespace);
-            inv
-        })
-        .collect()
 }
 
 /// Joins parts in input order: the same object twice is a warning and the later one wins;

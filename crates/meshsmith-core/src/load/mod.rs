@@ -293,6 +293,8 @@ fn load_parts<T: Send>(
         documents: 0,
         objects: 0,
     };
+    // Files whose text was let go share one empty text.
+    let no_text: Arc<str> = Arc::from("");
     for ((name, source), (bytes, text, result)) in files.iter().zip(parsed) {
         out.bytes += bytes;
         if matches!(source, FileSource::Stdin) {
@@ -305,7 +307,8 @@ fn load_parts<T: Send>(
                 });
             }
         }
-        out.sources.add(name, text.unwrap_or_else(|| Arc::from("")));
+        out.sources
+            .add(name, text.unwrap_or_else(|| no_text.clone()));
         match result {
             Ok(parsed) => {
                 out.objects += parsed.objects;

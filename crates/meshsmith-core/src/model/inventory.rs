@@ -336,10 +336,7 @@ impl IstioResource {
 
     /// Where `node` (a value inside the resource) was written.
     pub fn origin_at(&self, node: &Node) -> Origin {
-        Origin::new(
-            &self.file,
-            if node.line > 0 { node.line } else { self.line },
-        )
+        Origin::of_value(&self.file, self.line, node)
     }
 
     /// The object as schema validation sees it: apiVersion, kind, the metadata meshsmith
@@ -405,6 +402,14 @@ impl Inventory {
             .binary_search_by(|s| (s.namespace.as_str(), s.name.as_str()).cmp(&(namespace, name)))
             .ok()
             .map(|i| &self.services[i])
+    }
+
+    /// Each namespace's labels, as generation reads them (injection labels).
+    pub fn namespace_labels(&self) -> std::collections::BTreeMap<String, StringMap> {
+        self.namespaces
+            .iter()
+            .map(|n| (n.name.clone(), n.labels.clone()))
+            .collect()
     }
 
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {

@@ -66,6 +66,19 @@ impl Origin {
             line,
         }
     }
+
+    /// Where a value inside an object starting at `object_line` was written: its own line,
+    /// or the object's when it has none (a value made up, not read).
+    pub fn of_value(file: &Arc<str>, object_line: u32, node: &Node) -> Self {
+        Origin::new(
+            file,
+            if node.line > 0 {
+                node.line
+            } else {
+                object_line
+            },
+        )
+    }
 }
 
 impl std::fmt::Display for Origin {
@@ -95,10 +108,7 @@ impl Object {
     }
 
     pub fn origin_at(&self, node: &Node) -> Origin {
-        Origin::new(
-            &self.file,
-            if node.line > 0 { node.line } else { self.line },
-        )
+        Origin::of_value(&self.file, self.line, node)
     }
 
     /// The API group, e.g. `networking.istio.io` for `networking.istio.io/v1`.

@@ -70,10 +70,7 @@ pub(crate) fn schedule(
 ) -> Schedule {
     let mut out = Schedule::default();
     let edges = topology.edge_index();
-    let mut owned: HashMap<&QualifiedName, Vec<&Resource>> = HashMap::new();
-    for r in &config.resources {
-        owned.entry(&r.owner).or_default().push(r);
-    }
+    let owned = by_owner(config);
     let mut tiers: BTreeMap<Tier, Vec<QualifiedName>> = BTreeMap::new();
     for s in &topology.services {
         if s.workloads.is_empty() {
@@ -158,6 +155,16 @@ pub(crate) fn schedule(
         });
     }
     out
+}
+
+/// The configuration's resources by the service they belong to, in the configuration's
+/// order, so that a plan finds a service's resources without scanning them all.
+pub(crate) fn by_owner(config: &MeshConfig) -> HashMap<&QualifiedName, Vec<&Resource>> {
+    let mut owned: HashMap<&QualifiedName, Vec<&Resource>> = HashMap::new();
+    for r in &config.resources {
+        owned.entry(&r.owner).or_default().push(r);
+    }
+    owned
 }
 
 /// The phase after the service and all its callers have sidecars, or why there is none.

@@ -19,9 +19,8 @@ pub(crate) struct Cx<'a> {
     pub topology: &'a Topology,
     pub config: &'a MeshConfig,
     pub schedule: &'a Schedule,
-    /// The configuration's resources by (owner, kind), in the configuration's order, so that
-    /// finding a service's resources does not scan them all.
-    by_owner: std::collections::HashMap<(QualifiedName, Kind), Vec<&'a Resource>>,
+    /// The configuration's resources by the service they belong to.
+    by_owner: std::collections::HashMap<&'a QualifiedName, Vec<&'a Resource>>,
     edges: EdgeIndex<'a>,
 }
 
@@ -32,29 +31,19 @@ impl<'a> Cx<'a> {
         schedule: &'a Schedule,
         gateway_principal: &str,
     ) -> Self {
-        let mut by_owner: std::collections::HashMap<_, Vec<&Resource>> = Default::default();
-        for r in &config.resources {
-            by_owner
-                .entry((r.owner.clone(), r.kind))
-                .or_default()
-                .push(r);
-        }
         Cx {
             gateway_principal: gateway_principal.to_string(),
             topology,
             config,
             schedule,
-            by_owner,
+            by_owner: super::phases::by_owner(config),
             edges: topology.edge_index(),
         }
     }
 
     fn owned(&self, s: &QualifiedName, kind: Kind) -> impl Iterator<Item = &'a Resource> + '_ {
-        let found: &[&'a Resource] = self
-            .by_owner
-            .get(&(s.clone(), kind))
-            .map_or(&[], Vec::as_slice);
-        found.iter().copied()
+        let found: &[&'a Resource] = self.by_owner.get(s).map_or(&[], Vec::as_slice);
+        found.iter().copied().filter(move |r| r.kind == kind)
     }
 
     fn reference(folder: &str, r: &Resource, variant: Variant) -> ResourceRef {

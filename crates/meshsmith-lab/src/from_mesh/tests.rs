@@ -15,11 +15,7 @@ fn pipeline(policy_text: &str) -> (Topology, MeshConfig, Policy) {
     let topology = meshsmith_core::infer::infer(&inventory);
     let policy = policy::parse("meshsmith.yaml", policy_text).expect("policy parses");
     let options = GenerateOptions {
-        namespace_labels: inventory
-            .namespaces
-            .iter()
-            .map(|n| (n.name.clone(), n.labels.clone()))
-            .collect(),
+        namespace_labels: inventory.namespace_labels(),
         ..GenerateOptions::default()
     };
     let mesh = generate(&topology, &policy, &options);

@@ -81,7 +81,7 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
     let options = GenerateOptions {
         api_version: config.api_version,
         istio_version: config.istio_version,
-        namespace_labels: namespace_labels(&inventory),
+        namespace_labels: inventory.namespace_labels(),
         without_reasons: !reasons,
     };
     let mesh = generate(&topology, &policy, &options);
@@ -108,16 +108,6 @@ pub struct Built {
     pub topology: meshsmith_core::model::Topology,
     pub mesh: meshsmith_core::model::MeshConfig,
     pub header: Header,
-}
-
-fn namespace_labels(
-    inventory: &Inventory,
-) -> std::collections::BTreeMap<String, meshsmith_core::model::StringMap> {
-    inventory
-        .namespaces
-        .iter()
-        .map(|n| (n.name.clone(), n.labels.clone()))
-        .collect()
 }
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {

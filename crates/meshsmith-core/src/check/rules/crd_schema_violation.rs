@@ -88,7 +88,12 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
                             _ => pointer.clone(),
                         };
                         let line = match at.strip_prefix("/spec") {
-                            Some(rest) if res.spec.line > 0 => line_at(&res.spec, rest),
+                            Some(rest)
+                                if res.spec.line > 0
+                                    && (rest.is_empty() || rest.starts_with('/')) =>
+                            {
+                                line_at(&res.spec, rest)
+                            }
                             _ => res.line,
                         };
                         (pointer, e.to_string(), line)

@@ -5,7 +5,7 @@ use crate::check::duration::parse_duration;
 use crate::check::hosts::resource_label;
 use crate::check::macros::declare_rule;
 use crate::check::Context;
-use crate::model::{Finding, IstioResource, Node, Value};
+use crate::model::{Finding, IstioResource, Node, Origin, Value};
 use std::fmt::Write as _;
 
 declare_rule! {
@@ -201,28 +201,30 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         .collect();
     let mut trail = Vec::new();
     for res in &ctx.inventory.istio {
-        let mut report = |node: &Node, message: String| {
+        let mut report = |origin: Origin, message: String| {
             out.push(InvalidIstioField::META.finding(
                 resource_label(res),
-                Some(res.origin_at(node)),
+                Some(origin),
                 message,
                 "correct the value; `meshsmith explain MS301` lists the expected types",
             ));
         };
         if !res.spec().is_null() && !res.spec().is_map() {
-            report(res.spec(), "`spec` must be a mapping".into());
+            report(res.origin_at(res.spec()), "`spec` must be a mapping".into());
             continue;
         }
         for (kind, field) in REQUIRED.iter().filter(|(k, _)| *k == res.kind) {
             if res.spec().at(field).is_null() {
-                let at_object = Node::new(Value::Null, res.line);
-                report(&at_object, format!("{kind} needs `spec.{field}`"));
+                report(res.origin(), format!("{kind} needs `spec.{field}`"));
             }
         }
         for (_, segments, expect) in fields.iter().filter(|(k, _, _)| *k == res.kind) {
             visit(res.spec(), segments, &mut trail, &mut |node, trail| {
                 if let Some(problem) = problem(node, *expect) {
-                    report(node, format!("{}: {problem}", shown_path(trail)));
+                    report(
+                        res.origin_at(node),
+                        format!("{}: {problem}", shown_path(trail)),
+                    );
                 }
             });
         }
@@ -230,14 +232,14 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-fn webhook_rules(res: &IstioResource, report: &mut impl FnMut(&Node, String)) {
+fn webhook_rules(res: &IstioResource, report: &mut impl FnMut(Origin, String)) {
     let spec = &res.spec();
     if res.kind == "PeerAuthentication"
         && !spec.at("portLevelMtls").as_map().is_empty()
         && spec.path(&["selector", "matchLabels"]).as_map().is_empty()
     {
         report(
-            spec.at("portLevelMtls"),
+            res.origin_at(spec.at("portLevelMtls")),
             "portLevelMtls requires a selector".into(),
         );
     }
@@ -245,7 +247,7 @@ fn webhook_rules(res: &IstioResource, report: &mut impl FnMut(&Node, String)) {
         let action = spec.at("action").as_str().unwrap_or("ALLOW");
         if matches!(action, "DENY" | "CUSTOM") && spec.at("rules").as_seq().is_empty() {
             report(
-                spec.at("action"),
+                res.origin_at(spec.at("action")),
                 format!("a {action} policy needs `rules`"),
             );
         }
