@@ -1,9 +1,10 @@
 //! `cargo xtask bench`: for synthetic organisations of each size, measures side by side in
 //! one process (a) a single-threaded parse of the same files with each YAML parser we know,
-//! and (b) the meshsmith pipeline, and prints the ratio b / fastest a, peak memory (VmHWM,
-//! reset between runs) and documents per second. Every measurement runs `--runs` times and
-//! the median is reported. The process uses mimalloc, as the `meshsmith` binary does, so both
-//! sides allocate through the same allocator.
+//! and (b) the meshsmith pipeline, and prints the ratio b / fastest a, peak memory and
+//! documents per second. Every timing runs `--runs` times and the median is reported. The
+//! process uses mimalloc, configured as the `meshsmith` binary's, so both sides allocate
+//! through the same allocator. Peak memory is measured apart, as the whole-process peak of
+//! fresh runs of the pipeline, so nothing a previous measurement left behind hides in it.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,29 +30,31 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Peak resident memory since the last reset, in bytes (Linux).
-fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-fn reset_peak() {
-    // Writing 5 to clear_refs resets VmHWM to the current RSS.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn time<T>(f: &mut impl FnMut() -> T) -> (T, Duration, u64) {
-    reset_peak();
-    let base = peak_rss();
+fn time<T>(f: &mut impl FnMut() -> T) -> (T, Duration) {
     let start = Instant::now();
     let out = f();
-    let elapsed = start.elapsed();
-    (out, elapsed, peak_rss().saturating_sub(base))
+    (out, start.elapsed())
+}
+
+/// The whole-process peak resident memory (VmHWM) of a fresh `xtask pipeline DIR`, in
+/// bytes: what a command run on the folder holds at its highest, its own code and the
+/// allocator's spare pages included, with nothing left over from earlier measurements.
+fn fresh_peak(dir: &Path) -> anyhow::Result<u64> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("pipeline")
+        .arg(dir)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "xtask pipeline {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_rss_bytes "))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("xtask pipeline printed no peak"))
 }
 
 fn parse_yaml_serde(paths: &[PathBuf]) -> usize {
@@ -94,14 +97,12 @@ fn parse_saphyr_events(paths: &[PathBuf]) -> usize {
         .sum()
 }
 
-/// Runs `f` `runs` times and keeps the run with the median time (its output and peak), so
-/// one slow page-fault storm or scheduler hiccup does not decide a comparison.
-fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration, u64) {
-    let mut all: Vec<(T, Duration, u64)> = (0..runs.max(1)).map(|_| time(&mut f)).collect();
-    all.sort_by_key(|(_, t, _)| *t);
-    let peak = all.iter().map(|(_, _, p)| *p).max().unwrap_or(0);
-    let (out, t, _) = all.swap_remove(all.len() / 2);
-    (out, t, peak)
+/// Runs `f` `runs` times and keeps the run with the median time (and its output), so one
+/// slow page-fault storm or scheduler hiccup does not decide a comparison.
+fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
+    let mut all: Vec<(T, Duration)> = (0..runs.max(1)).map(|_| time(&mut f)).collect();
+    all.sort_by_key(|(_, t)| *t);
+    all.swap_remove(all.len() / 2)
 }
 
 pub fn run(sizes: &[usize], seed: u64, work: &Path, runs: usize) -> anyhow::Result<()> {
@@ -133,11 +134,15 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path, runs: usize) -> anyhow::Resu
             .sum();
         // Warm the page cache so both sides read from memory.
         let _ = parse_saphyr_events(&paths);
-        let (d1, t_serde, _) = median(runs, || parse_yaml_serde(&paths));
-        let (d2, t_tree, _) = median(runs, || parse_saphyr_tree(&paths));
-        let (_, t_events, _) = median(runs, || parse_saphyr_events(&paths));
-        let (counts, t_pipe, peak) = median(runs, || pipeline::run(&dir));
+        let (d1, t_serde) = median(runs, || parse_yaml_serde(&paths));
+        let (d2, t_tree) = median(runs, || parse_saphyr_tree(&paths));
+        let (_, t_events) = median(runs, || parse_saphyr_events(&paths));
+        let (counts, t_pipe) = median(runs, || pipeline::run(&dir));
         let counts = counts?;
+        let mut peak = 0;
+        for _ in 0..runs.max(1) {
+            peak = peak.max(fresh_peak(&dir)?);
+        }
         let [a, b, c, d, e] = counts.stage_seconds;
         stage_lines.push(format!(
             "{n:>6}: {a:.3} / {b:.3} / {c:.3} / {d:.3} / {e:.3}   ({} resources, {:.1} MB out, {} findings)",
@@ -174,8 +179,9 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path, runs: usize) -> anyhow::Resu
         "ratio = pipeline / fastest single-threaded tree-building parse (yaml_serde or saphyr);"
     );
     println!(
-        "times are the median of {runs} runs each; peak MB is the highest of the pipeline's runs."
+        "times are the median of {runs} runs each; peak MB is the highest whole-process peak (VmHWM)"
     );
+    println!("of {runs} fresh `xtask pipeline` processes, the program itself included.");
     println!("events = saphyr-parser's event stream alone, no tree (the floor under any parse).");
     Ok(())
 }

@@ -74,6 +74,8 @@ fn main() -> anyhow::Result<()> {
         Task::Pipeline { dir } => {
             let counts = xtask::pipeline::run(&dir)?;
             println!("{counts:?}");
+            // The whole process's peak, read by `bench` from a fresh run.
+            println!("peak_rss_bytes {}", xtask::peak_rss());
         }
     }
     Ok(())

@@ -146,6 +146,7 @@ fn service_spec(
     let find = |kind: Kind| -> Result<&Resource, FromMeshError> {
         mesh.resources
             .iter()
+            .map(|r| &**r)
             .filter(|r| r.kind == kind && r.owner == s.id)
             // Security kinds are written per workload; take the one for the workload we run.
             .find(|r| {

@@ -93,7 +93,7 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                 Spec::AuthorizationPolicy(spec),
             );
             res.reasons = cx.kept(|| reasons.clone());
-            out.resources.push(res);
+            out.resources.push(Box::new(res));
         }
     }
 }

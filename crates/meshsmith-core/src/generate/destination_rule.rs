@@ -134,6 +134,6 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
             Spec::DestinationRule(spec),
         );
         res.reasons = cx.kept(|| reasons);
-        out.resources.push(res);
+        out.resources.push(Box::new(res));
     }
 }

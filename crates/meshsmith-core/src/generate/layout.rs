@@ -7,7 +7,7 @@
 //! same input gives byte-identical files. Kustomizations list files only (`resources:` with
 //! paths into sub-folders), which every kustomize since the one in kubectl 1.14 reads.
 
-use super::yaml::{to_yaml, to_yaml_node, write_yaml};
+use super::yaml::{push_string, to_yaml, to_yaml_node, write_yaml};
 use crate::model::*;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
@@ -121,7 +121,11 @@ pub fn to_value(r: &Resource) -> Value {
 /// Every file to write, relative to the output folder, sorted by path.
 pub fn layout(config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
     render(
-        config.resources.iter().collect(),
+        config
+            .resources
+            .iter()
+            .map(|r| &**r)
+            .collect::<Vec<&Resource>>(),
         header,
         None,
         None,
@@ -146,7 +150,11 @@ pub struct Layout {
 /// their text, so the generated configuration can be checked without parsing it again.
 pub fn layout_with_objects(config: &MeshConfig, header: &Header, root: &Path) -> Layout {
     let (files, parts) = render(
-        config.resources.iter().collect(),
+        config
+            .resources
+            .iter()
+            .map(|r| &**r)
+            .collect::<Vec<&Resource>>(),
         header,
         Some(root),
         None,
@@ -179,20 +187,9 @@ pub fn layout_into<T: Send>(
 type RenderedFile<T> = (SourceId, Option<(PathBuf, String)>, T);
 
 /// A resource to render, borrowed or owned; an owned one is let go once its file is written.
-trait Item: Borrow<Resource> + Send {
-    fn release(&mut self) {}
-}
+trait Item: Borrow<Resource> + Send {}
 
-impl Item for &Resource {}
-
-impl Item for Resource {
-    fn release(&mut self) {
-        self.labels = StringMap::new();
-        self.annotations = StringMap::new();
-        self.reasons = Vec::new();
-        self.spec = Spec::NamespacePatch(StringMap::new());
-    }
-}
+impl<R: Borrow<Resource> + Send> Item for R {}
 
 /// The file a resource goes in: (namespace, service folder or none, file name).
 fn file_key(r: &Resource) -> (&str, &str, &'static str) {
@@ -215,6 +212,10 @@ struct Rendered {
     objects: Vec<Object>,
 }
 
+/// The resource files of each service folder, by (namespace, service): what the
+/// kustomizations list.
+type Listing = BTreeMap<(String, String), BTreeSet<&'static str>>;
+
 /// The files (unless a sink took them) and what `visit` made of each file's objects, both
 /// in the files' sorted order.
 fn render<R: Item, T: Send>(
@@ -225,90 +226,52 @@ fn render<R: Item, T: Send>(
     visit: &(dyn Fn(Vec<Object>) -> T + Sync),
 ) -> (Vec<(PathBuf, String)>, Vec<T>) {
     // Stable, so each file keeps the configuration's order; each file's resources are then a
-    // run of neighbours, rendered in place without being copied into groups.
+    // run of neighbours.
     items.sort_by(|a, b| file_key(a.borrow()).cmp(&file_key(b.borrow())));
-    let keys: Vec<(String, String, &'static str)> = items
-        .chunk_by(same_file)
-        .map(|run| {
-            let (ns, folder, file) = file_key(run[0].borrow());
-            (ns.to_string(), folder.to_string(), file)
-        })
-        .collect();
-    let mut listed: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
-    for (ns, folder, file) in &keys {
+    let mut listed = Listing::new();
+    let mut lens = Vec::new();
+    let mut paths = Vec::new();
+    for run in items.chunk_by(same_file) {
+        let (ns, folder, file) = file_key(run[0].borrow());
         // A namespace patch is not an object kustomize could apply, so it is not listed.
         if !folder.is_empty() {
-            listed.entry((ns, folder)).or_default().insert(file);
-        }
-    }
-    let mut kustomizations = Vec::new();
-    // service level, namespace level, root: each lists every file beneath it.
-    let mut per_ns: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut all = Vec::new();
-    for ((ns, folder), names) in &listed {
-        let own: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        kustomizations.push((
-            PathBuf::from(ns).join(folder).join("kustomization.yaml"),
-            header.file(&kustomization(&own)),
-        ));
-        for name in names {
-            per_ns
-                .entry(ns)
+            listed
+                .entry((ns.to_string(), folder.to_string()))
                 .or_default()
-                .push(format!("{folder}/{name}"));
-            all.push(format!("{ns}/{folder}/{name}"));
+                .insert(file);
+        }
+        lens.push(run.len());
+        paths.push(file_path(ns, folder, file));
+    }
+    // The ids are positions among every path, the kustomizations' included, sorted.
+    let runs_paths = paths.len();
+    paths.extend(kustomization_paths(&listed));
+    let mut order: Vec<u32> = (0..paths.len() as u32).collect();
+    order.par_sort_unstable_by(|a, b| paths[*a as usize].cmp(&paths[*b as usize]));
+    let mut ids = vec![0 as SourceId; runs_paths];
+    for (id, i) in order.iter().enumerate() {
+        if let Some(slot) = ids.get_mut(*i as usize) {
+            *slot = id as SourceId;
         }
     }
-    for (ns, names) in &per_ns {
-        kustomizations.push((
-            PathBuf::from(ns).join("kustomization.yaml"),
-            header.file(&kustomization(names)),
-        ));
-    }
-    if !all.is_empty() {
-        kustomizations.push((
-            PathBuf::from("kustomization.yaml"),
-            header.file(&kustomization(&all)),
-        ));
-    }
-    // Every path, sorted: a file's position is its source id.
-    let mut paths: Vec<PathBuf> = keys
-        .iter()
-        .map(|(ns, folder, file)| file_path(ns, folder, file))
-        .chain(kustomizations.iter().map(|(p, _)| p.clone()))
-        .collect();
-    paths.par_sort_unstable();
-    // The source id of each run's file, in run order; then the paths can go.
-    let ids: Vec<SourceId> = keys
-        .par_iter()
-        .map(|(ns, folder, file)| {
-            let path = file_path(ns, folder, file);
-            paths.binary_search(&path).unwrap_or(0) as SourceId
-        })
-        .collect();
+    drop(order);
     drop(paths);
-    drop(listed);
-    drop(per_ns);
-    drop(keys);
-    // Each file is independent of the others: render them in parallel.
-    let mut runs: Vec<&mut [R]> = Vec::with_capacity(ids.len());
-    let mut rest: &mut [R] = &mut items;
-    while !rest.is_empty() {
-        let len = 1 + rest[1..]
-            .iter()
-            .take_while(|r| same_file(&rest[0], r))
-            .count();
-        let (run, tail) = std::mem::take(&mut rest).split_at_mut(len);
-        runs.push(run);
-        rest = tail;
+    // Each run moves into its own list, so each file's resources go as soon as it is
+    // rendered rather than with the last file.
+    let mut runs: Vec<Vec<R>> = Vec::with_capacity(lens.len());
+    let mut rest = items.into_iter();
+    for len in lens {
+        runs.push(rest.by_ref().take(len).collect());
     }
+    drop(rest);
+    // Each file is independent of the others: render them in parallel.
     let mut rendered: Vec<RenderedFile<T>> = runs
         .into_par_iter()
         .zip(ids)
         .map(|(run, id)| {
             let (ns, folder, file) = file_key(run[0].borrow());
-            let mut r = render_file(ns, folder, file, run, header, root);
-            run.iter_mut().for_each(Item::release);
+            let mut r = render_file(ns, folder, file, &run, header, root);
+            drop(run);
             for o in &mut r.objects {
                 o.source = id;
             }
@@ -322,24 +285,69 @@ fn render<R: Item, T: Send>(
             (id, file, visit(r.objects))
         })
         .collect();
-    // What is left of the resources (their names) goes before the results are assembled.
-    drop(items);
     rendered.sort_unstable_by_key(|(id, _, _)| *id);
     let mut files: Vec<(PathBuf, String)> = rendered
         .iter_mut()
         .filter_map(|(_, file, _)| file.take())
         .collect();
-    // Collected in place, reusing the list's memory.
     let parts: Vec<T> = rendered.into_iter().map(|(_, _, part)| part).collect();
+    // Written last and one at a time, so no kustomization's text waits on the rest.
+    let kustomizations = kustomizations(&listed, header);
     match sink {
-        Some(sink) => kustomizations
-            .into_iter()
-            .for_each(|(path, text)| sink(path, text)),
+        Some(sink) => kustomizations.for_each(|(path, text)| sink(path, text)),
         None => files.extend(kustomizations),
     }
     // Paths are unique, so this is the order of sorting the (path, text) pairs.
     files.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     (files, parts)
+}
+
+/// The kustomizations' paths, in the order [`kustomizations`] makes them: service level,
+/// namespace level, root.
+fn kustomization_paths(listed: &Listing) -> impl Iterator<Item = PathBuf> + '_ {
+    let namespaces: BTreeSet<&str> = listed.keys().map(|(ns, _)| ns.as_str()).collect();
+    let services = listed
+        .keys()
+        .map(|(ns, folder)| PathBuf::from(ns).join(folder).join("kustomization.yaml"));
+    let namespaces = namespaces
+        .into_iter()
+        .map(|ns| PathBuf::from(ns).join("kustomization.yaml"));
+    let root = (!listed.is_empty()).then(|| PathBuf::from("kustomization.yaml"));
+    services.chain(namespaces).chain(root)
+}
+
+/// Every kustomization, made when asked for: each service folder's lists its files, each
+/// namespace's every file beneath it, and the root's every file.
+fn kustomizations<'a>(
+    listed: &'a Listing,
+    header: &'a Header,
+) -> impl Iterator<Item = (PathBuf, String)> + 'a {
+    let mut by_ns: BTreeMap<&str, Vec<(&str, &BTreeSet<&'static str>)>> = BTreeMap::new();
+    for ((ns, folder), names) in listed {
+        by_ns.entry(ns).or_default().push((folder, names));
+    }
+    let services = listed.iter().map(|((ns, folder), names)| {
+        let text = kustomization(names.iter().map(|n| n.to_string()));
+        let path = PathBuf::from(ns).join(folder).join("kustomization.yaml");
+        (path, header.file(&text))
+    });
+    let namespaces = by_ns.into_iter().map(|(ns, folders)| {
+        let entries = folders
+            .into_iter()
+            .flat_map(|(folder, names)| names.iter().map(move |n| format!("{folder}/{n}")));
+        let path = PathBuf::from(ns).join("kustomization.yaml");
+        (path, header.file(&kustomization(entries)))
+    });
+    let root = (!listed.is_empty()).then(|| {
+        let entries = listed.iter().flat_map(|((ns, folder), names)| {
+            names.iter().map(move |n| format!("{ns}/{folder}/{n}"))
+        });
+        (
+            PathBuf::from("kustomization.yaml"),
+            header.file(&kustomization(entries)),
+        )
+    });
+    services.chain(namespaces).chain(root)
 }
 
 fn file_path(ns: &str, folder: &str, file: &str) -> PathBuf {
@@ -411,12 +419,17 @@ fn newlines(text: &str) -> u32 {
     text.bytes().filter(|b| *b == b'\n').count() as u32
 }
 
-fn kustomization(resources: &[String]) -> String {
-    to_yaml(&json!({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": resources,
-    }))
+/// A kustomization listing `resources`, as `to_yaml` would write it.
+fn kustomization(resources: impl Iterator<Item = String>) -> String {
+    let mut out = String::from(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
+    for r in resources {
+        out.push_str("- ");
+        push_string(&mut out, &r);
+        out.push('\n');
+    }
+    out
 }
 
 /// All resources as one multi-document stream (namespace patches left out: they are not

@@ -60,6 +60,6 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 why,
             )]
         });
-        out.resources.push(res);
+        out.resources.push(Box::new(res));
     }
 }

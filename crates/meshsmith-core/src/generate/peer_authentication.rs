@@ -58,7 +58,7 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                     Reason::new("spec.mtls.mode", mode.as_str(), &why),
                 ]
             });
-            out.resources.push(res);
+            out.resources.push(Box::new(res));
         }
     }
 }

@@ -86,7 +86,7 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
         let name = format!("external-{}", host.replace('.', "-"));
         let mut res = cx.resource(Kind::ServiceEntry, &name, &owner, Spec::ServiceEntry(spec));
         res.reasons = cx.kept(|| reasons);
-        out.resources.push(res);
+        out.resources.push(Box::new(res));
     }
 }
 

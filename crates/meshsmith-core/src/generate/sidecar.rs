@@ -59,7 +59,7 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
             };
             let mut res = cx.resource(Kind::Sidecar, &w.name, &s.id, Spec::Sidecar(spec));
             res.reasons = cx.kept(|| reasons.clone());
-            out.resources.push(res);
+            out.resources.push(Box::new(res));
         }
     }
 }

@@ -59,7 +59,7 @@ pub(crate) fn build(cx: &Context, targets: &[Target], out: &mut MeshConfig) {
             Spec::VirtualService(spec),
         );
         r.reasons = cx.kept(|| reasons);
-        out.resources.push(r);
+        out.resources.push(Box::new(r));
     }
 }
 

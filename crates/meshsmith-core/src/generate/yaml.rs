@@ -182,7 +182,7 @@ impl Writer<'_> {
 }
 
 /// Appends [`string`]`(s)` without allocating when plain; returns whether it was plain.
-fn push_string(out: &mut String, s: &str) -> bool {
+pub(super) fn push_string(out: &mut String, s: &str) -> bool {
     if is_plain_safe(s) {
         out.push_str(s);
         true

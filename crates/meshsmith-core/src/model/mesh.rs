@@ -156,19 +156,26 @@ pub enum Spec {
 /// it skipped and why.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeshConfig {
-    pub resources: Vec<Resource>,
+    /// Each resource on its own, so a large configuration can be let go one file at a time
+    /// as it is written, and sorting moves pointers rather than whole resources.
+    #[allow(clippy::vec_box)]
+    pub resources: Vec<Box<Resource>>,
     pub notes: Vec<String>,
 }
 
 impl MeshConfig {
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
-        self.resources.iter().filter(move |r| r.kind == kind)
+        self.resources
+            .iter()
+            .map(|r| &**r)
+            .filter(move |r| r.kind == kind)
     }
 
     pub fn find(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Resource> {
         self.resources
             .iter()
             .find(|r| r.kind == kind && r.namespace == namespace && r.name == name)
+            .map(|r| &**r)
     }
 }
 

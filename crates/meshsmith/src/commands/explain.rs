@@ -149,7 +149,7 @@ mod tests {
     fn reasons_are_listed_per_resource() {
         let id = QualifiedName::new("shop", "web");
         let mesh = MeshConfig {
-            resources: vec![Resource {
+            resources: vec![Box::new(Resource {
                 kind: Kind::PeerAuthentication,
                 api_version: "security.istio.io/v1".into(),
                 name: "web".into(),
@@ -159,7 +159,7 @@ mod tests {
                 annotations: Default::default(),
                 spec: Spec::NamespacePatch(Default::default()),
                 reasons: vec![Reason::new("spec.mtls.mode", "STRICT", "default")],
-            }],
+            })],
             notes: vec![],
         };
         let text = render_reasons(&id, &mesh);
