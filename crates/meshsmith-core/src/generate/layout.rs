@@ -48,6 +48,22 @@ impl Header {
     pub fn file(&self, body: &str) -> String {
         format!("{}{body}", self.line(body))
     }
+
+    /// A file to write the body into, starting with room for the header line (the line's
+    /// length does not depend on the body); [`Header::finish`] fills it in. A large file is
+    /// then never copied to put its header in front.
+    pub fn start(&self) -> String {
+        " ".repeat(self.line("").len())
+    }
+
+    /// Fills in the header of a file begun with [`Header::start`]: the same text as
+    /// [`Header::file`] of the body.
+    pub fn finish(&self, mut text: String) -> String {
+        let room = self.line("").len();
+        let line = self.line(text.get(room..).unwrap_or_default());
+        text.replace_range(..room.min(text.len()), &line);
+        text
+    }
 }
 
 /// How a JSON file with a header starts (see [`Header::json_file`]).
@@ -327,16 +343,16 @@ fn kustomizations<'a>(
         by_ns.entry(ns).or_default().push((folder, names));
     }
     let services = listed.iter().map(|((ns, folder), names)| {
-        let text = kustomization(names.iter().map(|n| n.to_string()));
+        let text = kustomization(header, names.iter().map(|n| n.to_string()));
         let path = PathBuf::from(ns).join(folder).join("kustomization.yaml");
-        (path, header.file(&text))
+        (path, text)
     });
     let namespaces = by_ns.into_iter().map(|(ns, folders)| {
         let entries = folders
             .into_iter()
             .flat_map(|(folder, names)| names.iter().map(move |n| format!("{folder}/{n}")));
         let path = PathBuf::from(ns).join("kustomization.yaml");
-        (path, header.file(&kustomization(entries)))
+        (path, kustomization(header, entries))
     });
     let root = (!listed.is_empty()).then(|| {
         let entries = listed.iter().flat_map(|((ns, folder), names)| {
@@ -344,7 +360,7 @@ fn kustomizations<'a>(
         });
         (
             PathBuf::from("kustomization.yaml"),
-            header.file(&kustomization(entries)),
+            kustomization(header, entries),
         )
     });
     services.chain(namespaces).chain(root)
@@ -367,7 +383,8 @@ fn render_file<R: Borrow<Resource>>(
     root: Option<&Path>,
 ) -> Rendered {
     let path = file_path(ns, folder, file);
-    let mut body = String::new();
+    // The header's room holds no newline, so line numbers count from the body's start.
+    let mut body = header.start();
     if file == Kind::NamespacePatch.file_name() {
         let _ = writeln!(
             body,
@@ -410,7 +427,7 @@ fn render_file<R: Borrow<Resource>>(
     }
     Rendered {
         path,
-        text: header.file(&body),
+        text: header.finish(body),
         objects,
     }
 }
@@ -419,17 +436,16 @@ fn newlines(text: &str) -> u32 {
     text.bytes().filter(|b| *b == b'\n').count() as u32
 }
 
-/// A kustomization listing `resources`, as `to_yaml` would write it.
-fn kustomization(resources: impl Iterator<Item = String>) -> String {
-    let mut out = String::from(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
-    );
+/// A kustomization file listing `resources`, its body as `to_yaml` would write it.
+fn kustomization(header: &Header, resources: impl Iterator<Item = String>) -> String {
+    let mut out = header.start();
+    out.push_str("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n");
     for r in resources {
         out.push_str("- ");
         push_string(&mut out, &r);
         out.push('\n');
     }
-    out
+    header.finish(out)
 }
 
 /// All resources as one multi-document stream (namespace patches left out: they are not

@@ -5,7 +5,7 @@
 //! YAML 1.1 or 1.2 reader could take it for something else (`"true"`, `"1.30"`, `"8080"`,
 //! `"*"`), so every reader gets back the same strings. `3s` stays plain.
 
-use crate::model::{Node, Text, Value as NodeValue};
+use crate::model::{text, Node, Text, Value as NodeValue};
 use serde_json::Value;
 
 /// The document as YAML, ending in a newline.
@@ -100,7 +100,7 @@ impl Writer<'_> {
                 }
             };
             if self.nodes {
-                entries.push((Text::from(key.as_str()), node));
+                entries.push((text(key.as_str()), node));
             }
         }
         self.node(NodeValue::Map(entries), line)
@@ -153,7 +153,7 @@ impl Writer<'_> {
                 if !self.nodes {
                     return Node::new(NodeValue::Null, 0);
                 }
-                let text = Text::from(s.as_str());
+                let text = text(s.as_str());
                 return Node::new(NodeValue::Scalar { text, plain }, line);
             }
             Value::Array(_) => {

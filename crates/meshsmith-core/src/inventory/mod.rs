@@ -9,7 +9,7 @@
 mod pod;
 
 use crate::model::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// API groups whose resources are Istio configuration.
 pub const ISTIO_GROUPS: [&str; 4] = [
@@ -123,26 +123,63 @@ fn tidy(mut all: Inventory) -> Inventory {
         [&r.kind, &r.namespace, &r.name]
     });
     notes.sort();
-    all.notes = notes;
+    all.notes = collapse_repeats(notes);
     let mut inv = all;
     let by_ns_name = |a: (&String, &String), b: (&String, &String)| a.cmp(&b);
+    // Two workloads of different kinds may share a name; they keep their input order.
     inv.workloads
         .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
+    // Every other list now holds each (namespace, name) once, so an unstable sort gives the
+    // one order there is, without a stable sort's scratch copy of the list.
     inv.services
-        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
+        .sort_unstable_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.service_accounts
-        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
-    inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        .sort_unstable_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
+    inv.namespaces.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     inv.config_maps
-        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
+        .sort_unstable_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.secrets
-        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
+        .sort_unstable_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
     inv.ingresses
-        .sort_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
-    inv.istio
-        .sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
+        .sort_unstable_by(|a, b| by_ns_name((&a.namespace, &a.name), (&b.namespace, &b.name)));
+    inv.istio.sort_unstable_by(|a, b| {
+        (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name))
+    });
     inv.shrink_to_fit();
     inv
+}
+
+/// Keeps one of each informational note said more than once (one per object of a kind
+/// meshsmith does not use, say), at the first place it applies, with how many it stands
+/// for. `notes` is sorted, so "first" is the first in input order.
+fn collapse_repeats(mut notes: Vec<Note>) -> Vec<Note> {
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for n in notes.iter().filter(|n| n.level == NoteLevel::Info) {
+        match count.get_mut(&n.message) {
+            Some(c) => *c += 1,
+            None => {
+                count.insert(n.message.clone(), 1);
+            }
+        }
+    }
+    if count.len() == notes.iter().filter(|n| n.level == NoteLevel::Info).count() {
+        return notes;
+    }
+    notes.retain_mut(|n| {
+        if n.level != NoteLevel::Info {
+            return true;
+        }
+        match count.remove(&n.message) {
+            None => false,
+            Some(1) => true,
+            Some(times) => {
+                n.message = format!("{} ({times} objects; the first is here)", n.message);
+                true
+            }
+        }
+    });
+    notes.shrink_to_fit();
+    notes
 }
 
 /// Something the inventory holds once per (kind, namespace, name), and where it was written.
@@ -244,12 +281,10 @@ fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
             });
         }
         "Ingress" => inv.ingresses.push(ingress(obj, namespace)),
+        // The same words for every object of the kind, so they collapse into one note.
         _ => inv.notes.push(Note {
             origin,
-            message: format!(
-                "skipped: {} {} is not used by meshsmith",
-                obj.kind, obj.name
-            ),
+            message: format!("skipped: {} is a kind meshsmith does not use", obj.kind),
             level: NoteLevel::Info,
         }),
     }
@@ -283,9 +318,10 @@ fn istio_resource(object: Object, namespace: String) -> IstioResource {
 }
 
 pub(crate) fn string_map(node: &Node) -> StringMap {
+    // The keys are cloned, so a well-known key stays the one shared text.
     node.as_map()
         .iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| (k.to_string(), s.to_string())))
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), text(s))))
         .collect::<StringMap>()
 }
 

@@ -175,3 +175,35 @@ spec:
     assert_eq!(inv.ingresses[0].backends[0].service, "frontend");
     assert_eq!(inv.ingresses[0].backends[0].port, Some(PortRef::Number(80)));
 }
+
+#[test]
+fn objects_of_an_unused_kind_make_one_note_at_the_first() {
+    let pdb = |name: &str| {
+        format!("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {name}}}\n")
+    };
+    let text = format!(
+        "{}---\n{}---\n{}---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: a}}\n",
+        pdb("a"),
+        pdb("b"),
+        pdb("c")
+    );
+    let inv = inv(&text);
+    let notes: Vec<(u32, &str)> = inv
+        .notes
+        .iter()
+        .map(|n| (n.origin.line, n.message.as_str()))
+        .collect();
+    assert_eq!(
+        notes,
+        vec![
+            (
+                1,
+                "skipped: PodDisruptionBudget is a kind meshsmith does not use (3 objects; the first is here)"
+            ),
+            (
+                13,
+                "skipped: HorizontalPodAutoscaler is a kind meshsmith does not use"
+            ),
+        ]
+    );
+}

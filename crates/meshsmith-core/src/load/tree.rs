@@ -144,7 +144,7 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
                     Value::Null
                 } else {
                     Value::Scalar {
-                        text: Text::from(text),
+                        text: crate::model::text(text),
                         plain,
                     }
                 };

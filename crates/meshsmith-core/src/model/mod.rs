@@ -20,7 +20,7 @@ pub mod topology;
 pub use finding::*;
 pub use inventory::*;
 pub use mesh::*;
-pub use node::{Node, Text, Value};
+pub use node::{shared, text, Node, Text, Value};
 pub use object::{Object, Origin, SourceId, Sources};
 pub use plan::*;
 pub use string_map::StringMap;

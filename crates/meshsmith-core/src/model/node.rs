@@ -14,6 +14,57 @@ pub struct Node {
 /// Text of a key or scalar: short texts (most keys and values) are kept inline.
 pub type Text = compact_str::CompactString;
 
+/// Keys too long to be kept inline that nearly every object of a large organisation
+/// writes: the recommended `app.kubernetes.io/*` labels, the keys Kubernetes and Istio add,
+/// and a few long field names of pod specs.
+const WELL_KNOWN: &[&str] = &[
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/created-by",
+    "deployment.kubernetes.io/revision",
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "kubectl.kubernetes.io/default-container",
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "security.istio.io/tlsMode",
+    "service.istio.io/canonical-name",
+    "service.istio.io/canonical-revision",
+    "traffic.sidecar.istio.io/excludeOutboundPorts",
+    "traffic.sidecar.istio.io/excludeInboundPorts",
+    "traffic.sidecar.istio.io/includeOutboundIPRanges",
+    "traffic.sidecar.istio.io/excludeOutboundIPRanges",
+    "automountServiceAccountToken",
+    "terminationGracePeriodSeconds",
+    "topologySpreadConstraints",
+    "preferredDuringSchedulingIgnoredDuringExecution",
+    "requiredDuringSchedulingIgnoredDuringExecution",
+];
+
+/// `s` as a [`Text`]: inline when short, one shared static for a well-known long key, else
+/// on the heap (reusing `s`'s buffer when it owns one).
+pub fn text<'a>(s: impl Into<std::borrow::Cow<'a, str>>) -> Text {
+    let s = s.into();
+    if s.len() > std::mem::size_of::<Text>() {
+        if let Some(known) = WELL_KNOWN.iter().find(|k| **k == s) {
+            return Text::const_new(known);
+        }
+    }
+    Text::from(s)
+}
+
+/// `t`, or the shared static of it when it is a well-known long key (see [`text`]).
+pub fn shared(t: Text) -> Text {
+    if t.is_heap_allocated() {
+        if let Some(known) = WELL_KNOWN.iter().find(|k| **k == t) {
+            return Text::const_new(known);
+        }
+    }
+    t
+}
+
 /// The shape of a value. Mapping keys are kept as text, in source order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -151,6 +202,18 @@ fn plain_scalar_json(text: &str) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn well_known_long_keys_are_shared_not_allocated() {
+        let known = text("app.kubernetes.io/managed-by".to_string());
+        assert_eq!(known, "app.kubernetes.io/managed-by");
+        assert!(!known.is_heap_allocated());
+        assert!(!shared(Text::from("app.kubernetes.io/instance")).is_heap_allocated());
+        let other = text("x".repeat(30));
+        assert_eq!(other, "x".repeat(30));
+        assert!(other.is_heap_allocated());
+        assert_eq!(text("short"), "short");
+    }
 
     fn scalar(text: &str, plain: bool) -> Node {
         Node::new(

@@ -6,7 +6,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::Text;
+use super::{shared, Text};
 
 /// Sorted key -> value, keys unique. Inserting a key again replaces its value, as a map does.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,7 +34,7 @@ impl StringMap {
 
     /// Sets `key` to `value`, returning the value it replaced.
     pub fn insert(&mut self, key: impl Into<Text>, value: impl Into<Text>) -> Option<String> {
-        let (key, value) = (key.into(), value.into());
+        let (key, value) = (shared(key.into()), value.into());
         match self.position(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value).into_string()),
             Err(i) => {
@@ -95,7 +95,7 @@ impl<K: Into<Text>, V: Into<Text>> FromIterator<(K, V)> for StringMap {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         StringMap::from_entries(
             iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
+                .map(|(k, v)| (shared(k.into()), v.into()))
                 .collect(),
         )
     }
@@ -110,7 +110,7 @@ impl<const N: usize> From<[(String, String); N]> for StringMap {
 impl<K: Into<Text>, V: Into<Text>> Extend<(K, V)> for StringMap {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.extend(iter.into_iter().map(|(k, v)| (k.into(), v.into())));
+        entries.extend(iter.into_iter().map(|(k, v)| (shared(k.into()), v.into())));
         *self = StringMap::from_entries(entries);
     }
 }
@@ -164,7 +164,7 @@ impl<'de> Deserialize<'de> for StringMap {
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StringMap, A::Error> {
                 let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0));
                 while let Some((k, v)) = access.next_entry::<String, String>()? {
-                    entries.push((Text::from(k), Text::from(v)));
+                    entries.push((shared(Text::from(k)), Text::from(v)));
                 }
                 Ok(StringMap::from_entries(entries))
             }
