@@ -2,6 +2,8 @@
 //! edge with its evidence. Node references are `name.namespace`.
 
 use meshsmith_core::model::*;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 fn evidence(list: &[Evidence]) -> Value {
@@ -14,83 +16,103 @@ fn origin(o: &Origin) -> Value {
     json!({"file": &*o.file, "line": o.line})
 }
 
+/// A list written one element at a time: each element's JSON tree is built, written and let
+/// go before the next, so a large graph never exists as one tree.
+struct Each<F>(F);
+
+impl<F, I> Serialize for Each<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = Value>,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.0)())
+    }
+}
+
+struct Doc<'a>(&'a Topology);
+
+impl Serialize for Doc<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut map = serializer.serialize_map(Some(4))?;
+        // Keys in sorted order, as a JSON object's are written.
+        map.serialize_entry("edges", &Each(|| t.edges.iter().map(edge)))?;
+        map.serialize_entry("external", &Each(|| t.external.iter().map(external)))?;
+        map.serialize_entry("services", &Each(|| t.services.iter().map(service)))?;
+        map.serialize_entry("unresolved", &Each(|| t.unresolved.iter().map(unresolved)))?;
+        map.end()
+    }
+}
+
 pub fn render(topology: &Topology) -> String {
-    let services: Vec<Value> = topology
-        .services
-        .iter()
-        .map(|s| {
-            json!({
-                "name": s.id.name,
-                "namespace": s.id.namespace,
-                "service": s.service,
-                "aliases": s.aliases,
-                "external_name": s.external_name,
-                "protocol": s.protocol.as_str(),
-                "declared_protocol": s.declared_protocol.as_str(),
-                "ports": s.ports.iter().map(|p| json!({
-                    "port": p.port,
-                    "name": p.name,
-                    "target_port": p.target_port,
-                    "declared": p.declared.as_str(),
-                    "protocol": p.believed.as_str(),
-                    "reason": p.reason,
-                })).collect::<Vec<_>>(),
-                "role": s.role.as_str(),
-                "role_reason": s.role_reason,
-                "workloads": s.workloads.iter().map(|w| json!({
-                    "name": w.name,
-                    "kind": w.kind.as_str(),
-                    "service_account": w.service_account,
-                    "sidecar_annotation": w.sidecar_annotation,
-                    "file": &*w.origin.file,
-                    "line": w.origin.line,
-                })).collect::<Vec<_>>(),
-                "exposure": {
-                    "ingress_gateway": s.exposure.ingress_gateway.iter().map(origin).collect::<Vec<_>>(),
-                    "ingress": s.exposure.ingress.iter().map(origin).collect::<Vec<_>>(),
-                    "direct": s.exposure.direct.as_ref().map(|(t, o)| json!({"type": t.as_str(), "file": &*o.file, "line": o.line})),
-                },
-                "timeout_audit": s.timeout_audit.as_str(),
-                "current_settings": s.settings.iter().map(|r| json!({
-                    "key": r.key,
-                    "value": r.raw,
-                    "kind": if r.is_timeout { "timeout" } else { "retries" },
-                    "seconds": if r.is_timeout { Some(r.value) } else { None },
-                    "attempts": if r.is_timeout { None } else { Some(r.value) },
-                    "file": &*r.origin.file,
-                    "line": r.origin.line,
-                })).collect::<Vec<_>>(),
-                "file": &*s.origin.file,
-                "line": s.origin.line,
-            })
-        })
-        .collect();
-    let edges: Vec<Value> = topology
-        .edges
-        .iter()
-        .map(|e| {
-            json!({
-                "from": e.from.to_string(),
-                "to": e.to.to_string(),
-                "port": e.port,
-                "protocol": e.protocol.as_str(),
-                "confidence": e.confidence,
-                "evidence": evidence(&e.evidence),
-            })
-        })
-        .collect();
-    let unresolved: Vec<Value> = topology
-        .unresolved
-        .iter()
-        .map(|u| json!({"from": u.from.to_string(), "host": u.host, "port": u.port, "evidence": evidence(&u.evidence)}))
-        .collect();
-    let external: Vec<Value> = topology
-        .external
-        .iter()
-        .map(|x| json!({"from": x.from.to_string(), "host": x.host, "port": x.port, "protocol": x.protocol.as_str(), "tls": x.tls, "evidence": evidence(&x.evidence)}))
-        .collect();
-    let doc = json!({"services": services, "edges": edges, "unresolved": unresolved, "external": external});
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut out = serde_json::to_string_pretty(&Doc(topology)).unwrap_or_default();
     out.push('\n');
     out
+}
+
+fn service(s: &MeshService) -> Value {
+    json!({
+        "name": s.id.name,
+        "namespace": s.id.namespace,
+        "service": s.service,
+        "aliases": s.aliases,
+        "external_name": s.external_name,
+        "protocol": s.protocol.as_str(),
+        "declared_protocol": s.declared_protocol.as_str(),
+        "ports": s.ports.iter().map(|p| json!({
+            "port": p.port,
+            "name": p.name,
+            "target_port": p.target_port,
+            "declared": p.declared.as_str(),
+            "protocol": p.believed.as_str(),
+            "reason": p.reason,
+        })).collect::<Vec<_>>(),
+        "role": s.role.as_str(),
+        "role_reason": s.role_reason,
+        "workloads": s.workloads.iter().map(|w| json!({
+            "name": w.name,
+            "kind": w.kind.as_str(),
+            "service_account": w.service_account,
+            "sidecar_annotation": w.sidecar_annotation,
+            "file": &*w.origin.file,
+            "line": w.origin.line,
+        })).collect::<Vec<_>>(),
+        "exposure": {
+            "ingress_gateway": s.exposure.ingress_gateway.iter().map(origin).collect::<Vec<_>>(),
+            "ingress": s.exposure.ingress.iter().map(origin).collect::<Vec<_>>(),
+            "direct": s.exposure.direct.as_ref().map(|(t, o)| json!({"type": t.as_str(), "file": &*o.file, "line": o.line})),
+        },
+        "timeout_audit": s.timeout_audit.as_str(),
+        "current_settings": s.settings.iter().map(|r| json!({
+            "key": r.key,
+            "value": r.raw,
+            "kind": if r.is_timeout { "timeout" } else { "retries" },
+            "seconds": if r.is_timeout { Some(r.value) } else { None },
+            "attempts": if r.is_timeout { None } else { Some(r.value) },
+            "file": &*r.origin.file,
+            "line": r.origin.line,
+        })).collect::<Vec<_>>(),
+        "file": &*s.origin.file,
+        "line": s.origin.line,
+    })
+}
+
+fn edge(e: &Edge) -> Value {
+    json!({
+        "from": e.from.to_string(),
+        "to": e.to.to_string(),
+        "port": e.port,
+        "protocol": e.protocol.as_str(),
+        "confidence": e.confidence,
+        "evidence": evidence(&e.evidence),
+    })
+}
+
+fn unresolved(u: &Unresolved) -> Value {
+    json!({"from": u.from.to_string(), "host": u.host, "port": u.port, "evidence": evidence(&u.evidence)})
+}
+
+fn external(x: &ExternalCall) -> Value {
+    json!({"from": x.from.to_string(), "host": x.host, "port": x.port, "protocol": x.protocol.as_str(), "tls": x.tls, "evidence": evidence(&x.evidence)})
 }
