@@ -186,6 +186,21 @@ fn text_output_shows_the_source_line() {
 }
 
 #[test]
+fn text_output_shows_the_source_line_of_standard_input() {
+    // Files are read again for their lines; standard input cannot be, so its text is kept.
+    let text = std::fs::read_to_string(fixtures().join(HOST)).expect("fixture");
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_meshsmith"))
+        .args(["check", "-"])
+        .env("NO_COLOR", "1")
+        .write_stdin(text)
+        .output()
+        .expect("the binary runs");
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("MS303"), "{out}");
+    assert!(out.contains("host: payment"), "{out}");
+}
+
+#[test]
 fn crds_validate_istio_resources() {
     let (code, out, _) = meshsmith(&[
         "check",

@@ -213,9 +213,9 @@ pub fn load_each<T: Send>(
     load_parts(inputs, limits, true, visit)
 }
 
-/// Like [`load_each`] for callers that never show a source line: each file's text is let go
-/// as soon as it is parsed, so the sources keep names only and at most one text per thread
-/// is held at a time.
+/// Like [`load_each`] for callers that show few or no source lines: each file's text is let
+/// go as soon as it is parsed, so the sources keep names only and at most one text per
+/// thread is held at a time. Standard input's text is kept, as it cannot be read again.
 pub fn load_each_without_text<T: Send>(
     inputs: &[Input],
     limits: &Limits,
@@ -282,7 +282,9 @@ fn load_parts<T: Send>(
                     objects: count,
                 }
             });
-            (bytes, keep_text.then_some(text), part)
+            // Standard input cannot be read again, so its text is always kept.
+            let keep = keep_text || matches!(source, FileSource::Stdin);
+            (bytes, keep.then_some(text), part)
         })
         .collect();
     let mut out = LoadedParts {

@@ -13,7 +13,8 @@ use meshsmith_core::check::{
     check, load_error_findings, plan_violations_with_origins, rule, CheckConfig, Level,
 };
 use meshsmith_core::load::{load, Input, Limits};
-use meshsmith_core::model::{Finding, Severity, Sources};
+use meshsmith_core::model::{Finding, Severity, SourceId, Sources};
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,7 +79,8 @@ pub struct CheckArgs {
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut config = config(args)?;
     let plan = args.plan.as_deref().map(read_plan_file).transpose()?;
-    let (findings, sources, usable) = match read(&args.input, true) {
+    // Files are let go once parsed; the text report reads again only those it shows lines of.
+    let (findings, mut sources, usable) = match read(&args.input, false) {
         Ok(mut read) => {
             let topology = meshsmith_core::infer::infer(&read.inventory);
             if let (Some(file), Some((text, plan))) = (&args.plan, plan) {
@@ -92,10 +94,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         Err(failure) => {
             let findings = load_error_findings(&failure.errors, &config);
-            let sources = failed_sources(&findings);
-            (findings, sources, false)
+            (findings, Sources::default(), false)
         }
     };
+    if args.format == Format::Text {
+        read_again_for_lines(&findings, &mut sources);
+    }
     write(args.format, &findings, &sources)?;
     Ok(exit_code(&findings, args.fail_on, usable))
 }
@@ -103,14 +107,20 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 /// Largest file re-read to show the line a load problem points at.
 const SNIPPET_FILE_LIMIT: u64 = 16 * 1024 * 1024;
 
-/// The files that failed to load, read again so the text report can show the offending
-/// line. A file that cannot be read now, or is large, is simply shown without its line.
-fn failed_sources(findings: &[Finding]) -> Sources {
-    let mut sources = Sources::default();
+/// The files findings point at whose text is not held (it was let go once parsed, or the
+/// file failed to load), read again so the text report can show the lines. A file that
+/// cannot be read now, or is large, is simply shown without its lines.
+fn read_again_for_lines(findings: &[Finding], sources: &mut Sources) {
+    let held: HashSet<&str> = (0..sources.len() as SourceId)
+        .filter(|id| !sources.text(*id).is_empty())
+        .map(|id| sources.name(id))
+        .collect();
     let mut files: Vec<&str> = findings
         .iter()
         .filter_map(|f| f.origin.as_ref().map(|o| &*o.file))
+        .filter(|file| !held.contains(file))
         .collect();
+    drop(held);
     files.sort_unstable();
     files.dedup();
     for file in files {
@@ -120,7 +130,6 @@ fn failed_sources(findings: &[Finding]) -> Sources {
             sources.add(file, std::sync::Arc::from(text.as_ref()));
         }
     }
-    sources
 }
 
 /// 2 for unusable input, 1 for findings at or above `fail_on`, else 0.
