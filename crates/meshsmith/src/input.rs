@@ -1,7 +1,7 @@
 //! The inputs every pipeline command shares: paths (or `-`) and the default namespace.
 
 use meshsmith_core::inventory::{collect_owned, merge};
-use meshsmith_core::load::{load_each, load_each_without_text, Input, Limits, LoadFailure};
+use meshsmith_core::load::{load_each_without_text, Input, Limits, LoadFailure};
 use meshsmith_core::model::{Inventory, Sources};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -16,22 +16,19 @@ pub struct InputArgs {
 
 /// What was read and typed.
 pub struct Read {
-    /// The files read, with their texts when they were kept for source snippets.
+    /// The files read: their names, and the text of standard input only (a file's text is
+    /// let go once parsed; a report that shows its lines reads it again).
     pub sources: Sources,
     pub inventory: Inventory,
     pub objects: usize,
 }
 
-/// Loads and inventories the inputs; any input problem fails the whole command. Each
-/// file's text is kept only when `keep_text` (for commands that show source lines).
-pub fn read(args: &InputArgs, keep_text: bool) -> Result<Read, LoadFailure> {
+/// Loads and inventories the inputs; any input problem fails the whole command.
+pub fn read(args: &InputArgs) -> Result<Read, LoadFailure> {
     let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
     // Each file is typed as soon as it is parsed, so its document trees never pile up.
     let visit = |objects| collect_owned(objects, &args.namespace);
-    let read = match keep_text {
-        true => load_each(&inputs, &Limits::default(), visit),
-        false => load_each_without_text(&inputs, &Limits::default(), visit),
-    }?;
+    let read = load_each_without_text(&inputs, &Limits::default(), visit)?;
     let mut inventory = merge(read.parts);
     // Notes from reading (skipped documents, duplicate keys) travel with the inventory's own.
     inventory.notes.splice(0..0, read.notes);

@@ -80,7 +80,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut config = config(args)?;
     let plan = args.plan.as_deref().map(read_plan_file).transpose()?;
     // Files are let go once parsed; the text report reads again only those it shows lines of.
-    let (findings, mut sources, usable) = match read(&args.input, false) {
+    let (findings, mut sources, usable) = match read(&args.input) {
         Ok(mut read) => {
             let topology = meshsmith_core::infer::infer(&read.inventory);
             if let (Some(file), Some((text, plan))) = (&args.plan, plan) {

@@ -74,7 +74,7 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<(Policy, Option<String
 pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::Result<Built> {
     let (policy, policy_file) = load_policy(config.policy.as_deref())?;
     // Only the inventory is needed from here on; the input's text is let go at once.
-    let mut inventory = read(input, false)?.inventory;
+    let mut inventory = read(input)?.inventory;
     let topology = meshsmith_core::infer::infer(&inventory);
     // From here on only checking reads the inventory, and it needs none of this.
     inventory.release_inference_inputs();

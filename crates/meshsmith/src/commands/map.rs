@@ -23,7 +23,7 @@ pub struct MapArgs {
 }
 
 pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
-    let read = read(&args.input, false)?;
+    let read = read(&args.input)?;
     let topology = infer(&read.inventory);
     let out = match args.format {
         MapFormat::Text => map_text::render(

@@ -7,8 +7,8 @@ use crate::commands::generate::{build, ConfigArgs};
 use crate::input::InputArgs;
 use crate::output::write_tree;
 use meshsmith_core::check::{check, CheckConfig};
-use meshsmith_core::inventory::{collect, merge};
-use meshsmith_core::load::{load_each, Input, Limits};
+use meshsmith_core::inventory::{collect_owned, merge};
+use meshsmith_core::load::{load_each_without_text, Input, Limits};
 use meshsmith_core::model::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,10 +38,10 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     let report = write_tree(&args.output, &files, args.force)?;
     // Check what was written, as a reviewer would: the manifests with the configuration.
     let config_dir = args.output.join("config");
-    let written = load_each(
+    let written = load_each_without_text(
         &[Input::Path(config_dir.clone())],
         &Limits::default(),
-        |objects| collect(&objects, &args.input.namespace),
+        |objects| collect_owned(objects, &args.input.namespace),
     )?;
     let mut parts = vec![std::mem::take(&mut built.inventory)];
     parts.extend(written.parts);
