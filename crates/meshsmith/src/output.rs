@@ -126,6 +126,19 @@ fn check_relative(rel: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints `text` on standard output. A reader that went away (`meshsmith map | head`) is
+/// not an error: the rest of the output is simply not wanted.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -278,3 +278,20 @@ fn oversized_file_is_refused_before_it_is_read() {
         r.stderr
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    // `meshsmith map ... | head -1`: the reader closes before the graph is written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshsmith"))
+        .args(["map", "--format", "json"])
+        .arg(example())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("finishes");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -8,14 +8,14 @@
 use crate::commands::plan::read_plan_file;
 use crate::input::{read, InputArgs};
 use crate::render::{check_json, check_text, sarif};
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use meshsmith_core::check::{
     check, load_error_findings, plan_violations_with_origins, rule, CheckConfig, Level,
 };
 use meshsmith_core::load::{load, Input, Limits};
 use meshsmith_core::model::{Finding, Severity, SourceId, Sources};
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -205,8 +205,5 @@ fn write(format: Format, findings: &[Finding], sources: &Sources) -> anyhow::Res
         Format::Json => format!("{:#}\n", check_json::render(findings)),
         Format::Sarif => format!("{:#}\n", sarif::render(findings, env!("CARGO_PKG_VERSION"))),
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .context("writing the report")
+    crate::output::print(&text)
 }

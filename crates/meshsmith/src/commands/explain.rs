@@ -29,11 +29,11 @@ pub struct ExplainArgs {
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let Some(name) = &args.name else {
-        print!("{}", code_table());
+        crate::output::print(&code_table())?;
         return Ok(ExitCode::SUCCESS);
     };
     if rule(name).is_some() {
-        println!("{}", explain_code(name)?);
+        crate::output::print(&format!("{}\n", explain_code(name)?))?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.paths.is_empty() {
@@ -50,13 +50,13 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let Some(service) = built.topology.find(name) else {
         bail!("no service `{name}` in the input");
     };
-    println!(
-        "{} (role {}: {})",
+    crate::output::print(&format!(
+        "{} (role {}: {})\n{}",
         service.id,
         service.role.as_str(),
-        service.role_reason
-    );
-    print!("{}", render_reasons(&service.id, &built.mesh));
+        service.role_reason,
+        render_reasons(&service.id, &built.mesh)
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -126,7 +126,7 @@ fn emit(args: &GenerateArgs, built: &Built) -> anyhow::Result<ExitCode> {
         }
     }
     match (&args.output, args.stdout) {
-        (_, true) => print!("{}", stream(&built.mesh, &built.header)),
+        (_, true) => crate::output::print(&stream(&built.mesh, &built.header))?,
         (Some(dir), false) => {
             let files = layout(&built.mesh, &built.header);
             let report = write_tree(dir, &files, args.force)?;

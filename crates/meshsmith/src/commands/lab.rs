@@ -115,19 +115,26 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         let old = old.unwrap_or_default();
         let report = meshsmith_lab::incident_blocking(&spec, service, &old, &envoy, &progress)?;
         match args.format {
-            LabFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-            LabFormat::Text => print!("{}", render::incident(&report)),
+            LabFormat::Json => {
+                crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?
+            }
+            LabFormat::Text => crate::output::print(&render::incident(&report))?,
         }
         return Ok(ExitCode::SUCCESS);
     }
     let options = LabOptions { envoy, scenarios };
     let report = meshsmith_lab::run_blocking(&spec, &options, &progress)?;
     match args.format {
-        LabFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        LabFormat::Json => {
+            crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?
+        }
         LabFormat::Text => {
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            print!("{}", render::services(&spec));
-            print!("{}", render::report(&report, colour));
+            crate::output::print(&format!(
+                "{}{}",
+                render::services(&spec),
+                render::report(&report, colour)
+            ))?;
         }
     }
     Ok(if report.passed() {

@@ -37,6 +37,6 @@ pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
         MapFormat::Dot => graph::dot(&topology),
         MapFormat::Mermaid => graph::mermaid(&topology),
     };
-    print!("{out}");
+    crate::output::print(&out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -145,7 +145,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     for v in &violations {
         let _ = writeln!(out, "  {} {}: {}", v.code, v.name, v.message);
     }
-    print!("{out}");
+    crate::output::print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

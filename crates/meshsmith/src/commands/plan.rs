@@ -88,7 +88,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             dir.join(stale).display()
         );
     }
-    print!("{}", plan::outline(&plan));
+    crate::output::print(&plan::outline(&plan))?;
     if violations.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -133,7 +133,7 @@ pub fn read_plan_file(file: &Path) -> anyhow::Result<(String, Plan)> {
 fn verify_file(file: &Path, topology: &Topology) -> anyhow::Result<ExitCode> {
     let (_, plan) = read_plan_file(file)?;
     let violations = plan::verify(&plan, topology);
-    print!("{}", render(&violations));
+    crate::output::print(&render(&violations))?;
     if violations.is_empty() {
         eprintln!("{}: the plan keeps every rule", file.display());
         Ok(ExitCode::SUCCESS)
