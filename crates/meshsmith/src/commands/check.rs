@@ -202,7 +202,7 @@ fn write(format: Format, findings: &[Finding], sources: &Sources) -> anyhow::Res
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             check_text::render(findings, sources, color)
         }
-        Format::Json => format!("{:#}\n", check_json::render(findings)),
+        Format::Json => check_json::render(findings),
         Format::Sarif => format!("{:#}\n", sarif::render(findings, env!("CARGO_PKG_VERSION"))),
     };
     crate::output::print(&text)

@@ -1,6 +1,7 @@
 //! `map --format json`: the graph contract (services, edges, unresolved, external), every
 //! edge with its evidence. Node references are `name.namespace`.
 
+use super::Each;
 use meshsmith_core::model::*;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -14,20 +15,6 @@ fn evidence(list: &[Evidence]) -> Value {
 
 fn origin(o: &Origin) -> Value {
     json!({"file": &*o.file, "line": o.line})
-}
-
-/// A list written one element at a time: each element's JSON tree is built, written and let
-/// go before the next, so a large graph never exists as one tree.
-struct Each<F>(F);
-
-impl<F, I> Serialize for Each<F>
-where
-    F: Fn() -> I,
-    I: Iterator<Item = Value>,
-{
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq((self.0)())
-    }
 }
 
 struct Doc<'a>(&'a Topology);

@@ -9,7 +9,22 @@ pub mod map_text;
 pub mod sarif;
 
 use meshsmith_core::model::{QualifiedName, Topology};
+use serde::{Serialize, Serializer};
 use std::collections::HashMap;
+
+/// A JSON list written one element at a time: each element's tree is built, written and let
+/// go before the next, so a large report never exists as one tree.
+pub struct Each<F>(pub F);
+
+impl<F, I> Serialize for Each<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = serde_json::Value>,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.0)())
+    }
+}
 
 /// Display names for nodes: the bare name where it is unique, `name.namespace` otherwise.
 pub struct Names(HashMap<QualifiedName, String>);
