@@ -42,7 +42,8 @@ enum Task {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
-    /// Run only the pipeline on a directory once and print its stage times, for profilers.
+    /// Run only the pipeline on a directory once and print its stage times and the process's
+    /// peak resident memory (what `bench` reads), for profilers.
     Pipeline { dir: PathBuf },
 }
 

@@ -1,6 +1,7 @@
-//! The pipeline as `onboard` runs it, minus printing and writing: load -> inventory -> infer
-//! -> generate -> the output files' contents and objects -> check of the manifests together
-//! with the generated configuration, returning counts so no work is optimised away.
+//! Map + generate + check as `onboard` runs them, minus the plan, printing and writing:
+//! load -> inventory -> infer -> generate -> the output files' contents and objects -> check
+//! of the manifests together with the generated configuration, returning counts so no work
+//! is optimised away.
 //!
 //! Each file's text is let go once parsed and each generated file once rendered (a command
 //! would write it there), as `onboard` does. `MESHSMITH_BENCH_RSS=1` prints resident memory

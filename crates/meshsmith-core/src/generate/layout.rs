@@ -134,20 +134,14 @@ pub fn to_value(r: &Resource) -> Value {
     })
 }
 
+/// The configuration's resources, borrowed, for rendering without giving them up.
+fn borrowed(config: &MeshConfig) -> Vec<&Resource> {
+    config.resources.iter().map(|r| &**r).collect()
+}
+
 /// Every file to write, relative to the output folder, sorted by path.
 pub fn layout(config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
-    render(
-        config
-            .resources
-            .iter()
-            .map(|r| &**r)
-            .collect::<Vec<&Resource>>(),
-        header,
-        None,
-        None,
-        &|o| o,
-    )
-    .0
+    render(borrowed(config), header, None, None, &|o| o).0
 }
 
 /// The files to write and the objects checking them needs.
@@ -165,17 +159,9 @@ pub struct Layout {
 /// Like [`layout`], and also the objects the files hold, built in the same walk that writes
 /// their text, so the generated configuration can be checked without parsing it again.
 pub fn layout_with_objects(config: &MeshConfig, header: &Header, root: &Path) -> Layout {
-    let (files, parts) = render(
-        config
-            .resources
-            .iter()
-            .map(|r| &**r)
-            .collect::<Vec<&Resource>>(),
-        header,
-        Some(root),
-        None,
-        &|objects| objects,
-    );
+    let (files, parts) = render(borrowed(config), header, Some(root), None, &|objects| {
+        objects
+    });
     Layout {
         files,
         objects: parts.into_iter().flatten().collect(),
@@ -202,11 +188,6 @@ pub fn layout_into<T: Send>(
 /// the visitor made of its objects.
 type RenderedFile<T> = (SourceId, Option<(PathBuf, String)>, T);
 
-/// A resource to render, borrowed or owned; an owned one is let go once its file is written.
-trait Item: Borrow<Resource> + Send {}
-
-impl<R: Borrow<Resource> + Send> Item for R {}
-
 /// The file a resource goes in: (namespace, service folder or none, file name).
 fn file_key(r: &Resource) -> (&str, &str, &'static str) {
     let folder = if r.kind == Kind::NamespacePatch {
@@ -217,7 +198,7 @@ fn file_key(r: &Resource) -> (&str, &str, &'static str) {
     (r.owner.namespace.as_str(), folder, r.kind.file_name())
 }
 
-fn same_file<R: Item>(a: &R, b: &R) -> bool {
+fn same_file<R: Borrow<Resource>>(a: &R, b: &R) -> bool {
     file_key(a.borrow()) == file_key(b.borrow())
 }
 
@@ -233,8 +214,9 @@ struct Rendered {
 type Listing = BTreeMap<(String, String), BTreeSet<&'static str>>;
 
 /// The files (unless a sink took them) and what `visit` made of each file's objects, both
-/// in the files' sorted order.
-fn render<R: Item, T: Send>(
+/// in the files' sorted order. `items` are borrowed or owned resources; owned ones are let
+/// go as soon as their file is rendered.
+fn render<R: Borrow<Resource> + Send, T: Send>(
     mut items: Vec<R>,
     header: &Header,
     root: Option<&Path>,
@@ -261,7 +243,7 @@ fn render<R: Item, T: Send>(
     }
     // The ids are positions among every path, the kustomizations' included, sorted.
     let runs_paths = paths.len();
-    paths.extend(kustomization_paths(&listed));
+    paths.extend(kustomization_files(&listed).map(|(path, _)| path));
     let mut order: Vec<u32> = (0..paths.len() as u32).collect();
     order.par_sort_unstable_by(|a, b| paths[*a as usize].cmp(&paths[*b as usize]));
     let mut ids = vec![0 as SourceId; runs_paths];
@@ -308,7 +290,8 @@ fn render<R: Item, T: Send>(
         .collect();
     let parts: Vec<T> = rendered.into_iter().map(|(_, _, part)| part).collect();
     // Written last and one at a time, so no kustomization's text waits on the rest.
-    let kustomizations = kustomizations(&listed, header);
+    let kustomizations =
+        kustomization_files(&listed).map(|(path, entries)| (path, kustomization(header, entries)));
     match sink {
         Some(sink) => kustomizations.for_each(|(path, text)| sink(path, text)),
         None => files.extend(kustomizations),
@@ -318,50 +301,38 @@ fn render<R: Item, T: Send>(
     (files, parts)
 }
 
-/// The kustomizations' paths, in the order [`kustomizations`] makes them: service level,
-/// namespace level, root.
-fn kustomization_paths(listed: &Listing) -> impl Iterator<Item = PathBuf> + '_ {
-    let namespaces: BTreeSet<&str> = listed.keys().map(|(ns, _)| ns.as_str()).collect();
-    let services = listed
-        .keys()
-        .map(|(ns, folder)| PathBuf::from(ns).join(folder).join("kustomization.yaml"));
-    let namespaces = namespaces
-        .into_iter()
-        .map(|ns| PathBuf::from(ns).join("kustomization.yaml"));
-    let root = (!listed.is_empty()).then(|| PathBuf::from("kustomization.yaml"));
-    services.chain(namespaces).chain(root)
-}
-
-/// Every kustomization, made when asked for: each service folder's lists its files, each
-/// namespace's every file beneath it, and the root's every file.
-fn kustomizations<'a>(
-    listed: &'a Listing,
-    header: &'a Header,
-) -> impl Iterator<Item = (PathBuf, String)> + 'a {
+/// What each kustomization lists: every service folder's its files, every namespace's each
+/// file beneath it, the root's every file; each path with its entries, made only when
+/// walked, so the paths can be had without the lists.
+fn kustomization_files(
+    listed: &Listing,
+) -> impl Iterator<Item = (PathBuf, Box<dyn Iterator<Item = String> + '_>)> + '_ {
     let mut by_ns: BTreeMap<&str, Vec<(&str, &BTreeSet<&'static str>)>> = BTreeMap::new();
     for ((ns, folder), names) in listed {
         by_ns.entry(ns).or_default().push((folder, names));
     }
     let services = listed.iter().map(|((ns, folder), names)| {
-        let text = kustomization(header, names.iter().map(|n| n.to_string()));
-        let path = PathBuf::from(ns).join(folder).join("kustomization.yaml");
-        (path, text)
+        let entries: Box<dyn Iterator<Item = String>> =
+            Box::new(names.iter().map(|n| n.to_string()));
+        (
+            PathBuf::from(ns).join(folder).join("kustomization.yaml"),
+            entries,
+        )
     });
     let namespaces = by_ns.into_iter().map(|(ns, folders)| {
-        let entries = folders
-            .into_iter()
-            .flat_map(|(folder, names)| names.iter().map(move |n| format!("{folder}/{n}")));
-        let path = PathBuf::from(ns).join("kustomization.yaml");
-        (path, kustomization(header, entries))
+        let entries: Box<dyn Iterator<Item = String>> = Box::new(
+            folders
+                .into_iter()
+                .flat_map(|(folder, names)| names.iter().map(move |n| format!("{folder}/{n}"))),
+        );
+        (PathBuf::from(ns).join("kustomization.yaml"), entries)
     });
     let root = (!listed.is_empty()).then(|| {
-        let entries = listed.iter().flat_map(|((ns, folder), names)| {
-            names.iter().map(move |n| format!("{ns}/{folder}/{n}"))
-        });
-        (
-            PathBuf::from("kustomization.yaml"),
-            kustomization(header, entries),
-        )
+        let entries: Box<dyn Iterator<Item = String>> =
+            Box::new(listed.iter().flat_map(|((ns, folder), names)| {
+                names.iter().map(move |n| format!("{ns}/{folder}/{n}"))
+            }));
+        (PathBuf::from("kustomization.yaml"), entries)
     });
     services.chain(namespaces).chain(root)
 }

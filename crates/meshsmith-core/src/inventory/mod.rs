@@ -162,9 +162,6 @@ fn collapse_repeats(mut notes: Vec<Note>) -> Vec<Note> {
             }
         }
     }
-    if count.len() == notes.iter().filter(|n| n.level == NoteLevel::Info).count() {
-        return notes;
-    }
     notes.retain_mut(|n| {
         if n.level != NoteLevel::Info {
             return true;

@@ -43,26 +43,30 @@ const WELL_KNOWN: &[&str] = &[
     "requiredDuringSchedulingIgnoredDuringExecution",
 ];
 
+/// The shared static of `s` when it is a well-known key too long to be kept inline.
+fn well_known(s: &str) -> Option<Text> {
+    if s.len() <= std::mem::size_of::<Text>() {
+        return None;
+    }
+    WELL_KNOWN
+        .iter()
+        .find(|k| **k == s)
+        .map(|k| Text::const_new(k))
+}
+
 /// `s` as a [`Text`]: inline when short, one shared static for a well-known long key, else
 /// on the heap (reusing `s`'s buffer when it owns one).
 pub fn text<'a>(s: impl Into<std::borrow::Cow<'a, str>>) -> Text {
     let s = s.into();
-    if s.len() > std::mem::size_of::<Text>() {
-        if let Some(known) = WELL_KNOWN.iter().find(|k| **k == s) {
-            return Text::const_new(known);
-        }
-    }
-    Text::from(s)
+    well_known(&s).unwrap_or_else(|| Text::from(s))
 }
 
 /// `t`, or the shared static of it when it is a well-known long key (see [`text`]).
 pub fn shared(t: Text) -> Text {
-    if t.is_heap_allocated() {
-        if let Some(known) = WELL_KNOWN.iter().find(|k| **k == t) {
-            return Text::const_new(known);
-        }
+    match t.is_heap_allocated() {
+        true => well_known(&t).unwrap_or(t),
+        false => t,
     }
-    t
 }
 
 /// The shape of a value. Mapping keys are kept as text, in source order.
