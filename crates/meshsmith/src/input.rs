@@ -1,8 +1,9 @@
 //! The inputs every pipeline command shares: paths (or `-`) and the default namespace.
 
 use meshsmith_core::inventory::{collect_owned, merge};
+use meshsmith_core::load::traffic;
 use meshsmith_core::load::{load_each_without_text, Input, Limits, LoadFailure};
-use meshsmith_core::model::{Inventory, Sources};
+use meshsmith_core::model::{Inventory, Sources, Traffic};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct InputArgs {
@@ -12,10 +13,16 @@ pub struct InputArgs {
     /// Namespace for objects that name none (as `kubectl apply -n` would).
     #[arg(long, short = 'n', default_value = "default", value_name = "NS")]
     pub namespace: String,
+    /// Observed traffic: Prometheus answers over Istio's metrics, Istio's Envoy access logs,
+    /// Kiali's graph (files, folders, or `-`; repeatable; the format is detected).
+    #[arg(long, value_name = "PATH")]
+    pub traffic: Vec<String>,
 }
 
 /// What was read and typed.
 pub struct Read {
+    /// The calls `--traffic` showed, when given.
+    pub traffic: Option<Traffic>,
     /// The files read: their names, and the text of standard input only (a file's text is
     /// let go once parsed; a report that shows its lines reads it again).
     pub sources: Sources,
@@ -23,8 +30,24 @@ pub struct Read {
     pub objects: usize,
 }
 
-/// Loads and inventories the inputs; any input problem fails the whole command.
-pub fn read(args: &InputArgs) -> Result<Read, LoadFailure> {
+/// Loads and inventories the inputs, and reads the traffic; any input problem fails the
+/// whole command.
+pub fn read(args: &InputArgs) -> anyhow::Result<Read> {
+    if args.paths.iter().any(|p| p == "-") && args.traffic.iter().any(|p| p == "-") {
+        anyhow::bail!("standard input can carry the manifests or the traffic, not both");
+    }
+    let traffic = if args.traffic.is_empty() {
+        None
+    } else {
+        let inputs: Vec<Input> = args.traffic.iter().map(|p| Input::parse(p)).collect();
+        Some(traffic::read(&inputs, &Limits::default())?)
+    };
+    let mut read = read_manifests(args)?;
+    read.traffic = traffic;
+    Ok(read)
+}
+
+fn read_manifests(args: &InputArgs) -> Result<Read, LoadFailure> {
     let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
     // Each file is typed as soon as it is parsed, so its document trees never pile up.
     let visit = |objects| collect_owned(objects, &args.namespace);
@@ -33,6 +56,7 @@ pub fn read(args: &InputArgs) -> Result<Read, LoadFailure> {
     // Notes from reading (skipped documents, duplicate keys) travel with the inventory's own.
     inventory.notes.splice(0..0, read.notes);
     Ok(Read {
+        traffic: None,
         sources: read.sources,
         inventory,
         objects: read.objects,

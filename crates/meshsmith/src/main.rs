@@ -68,10 +68,15 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            match e.downcast_ref::<meshsmith_core::load::LoadFailure>() {
-                // Every input problem, one per line, each already naming file and line.
-                Some(failure) => eprint!("{failure}"),
-                None => eprintln!("error: {e:#}"),
+            // Every input problem, one per line, each already naming file and line.
+            if let Some(failure) = e.downcast_ref::<meshsmith_core::load::LoadFailure>() {
+                eprint!("{failure}");
+            } else if let Some(failure) =
+                e.downcast_ref::<meshsmith_core::load::traffic::TrafficFailure>()
+            {
+                eprint!("{failure}");
+            } else {
+                eprintln!("error: {e:#}");
             }
             ExitCode::from(2)
         }

@@ -45,7 +45,24 @@ fn onboard_writes_the_configuration_and_summarises_it_with_the_check() {
         text.contains("edge/stripe-webhook mTLS PERMISSIVE"),
         "{text}"
     );
-    assert!(text.contains("0 errors, 3 warnings, 1 infos"), "{text}");
+    // The three workers with a Service nobody calls: their callers are not known (MS208).
+    assert!(text.contains("0 errors, 6 warnings, 1 infos"), "{text}");
+    let held = text
+        .split("Held in dry-run:")
+        .nth(1)
+        .expect("the summary leads with the services held in dry-run");
+    for worker in ["event-archiver", "image-resizer", "report-builder"] {
+        assert!(
+            held.lines().any(|l| l.contains(worker)
+                && l.contains("nothing in the manifests calls it")
+                && l.contains("MS208")),
+            "{worker} is named with its reason: {text}"
+        );
+    }
+    assert!(
+        text.find("Held in dry-run").unwrap_or(usize::MAX) < text.find("\nRoles").unwrap_or(0),
+        "{text}"
+    );
     assert!(out_dir
         .join("config/shop/payment-service/authorization-policy.yaml")
         .is_file());

@@ -11,6 +11,7 @@
 //! reported with a code like any other. Generated configuration is checked by loading its YAML
 //! back, so rules only ever read Istio resources from [`Inventory::istio`].
 
+mod callers;
 mod config;
 pub mod duration;
 mod graph;

@@ -70,7 +70,7 @@ pub struct Evaluator<'i, 'a> {
 fn enforced_on_sidecars(p: &IstioResource) -> bool {
     p.spec().get("targetRef").is_none()
         && p.spec().get("targetRefs").is_none()
-        && p.annotations.get("istio.io/dry-run") != Some("true")
+        && p.annotations.get(crate::model::DRY_RUN_ANNOTATION) != Some("true")
 }
 
 impl<'i, 'a> Evaluator<'i, 'a> {

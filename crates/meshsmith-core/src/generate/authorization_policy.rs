@@ -12,6 +12,38 @@ use super::{selector, unselectable_note, Context, Target};
 use crate::model::*;
 use std::collections::BTreeMap;
 
+/// A policy is enforced only where the service's callers are known; otherwise it ships in
+/// dry-run, with why, unless `--enforce-unverified` says to enforce it anyway.
+fn dry_run(
+    cx: &Context,
+    s: &MeshService,
+    reasons: &mut Vec<Reason>,
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    if s.callers.is_known() {
+        return None;
+    }
+    let why = format!(
+        "callers {}: {}",
+        s.callers.level.as_str(),
+        s.callers.summary()
+    );
+    if cx.options.enforce_unverified {
+        notes.push(format!(
+            "{}: AuthorizationPolicy ENFORCED although its callers are {} (--enforce-unverified): a caller the graph does not show will be denied",
+            s.id,
+            s.callers.level.as_str()
+        ));
+        return None;
+    }
+    reasons.push(Reason::new(
+        format!("metadata.annotations.{DRY_RUN_ANNOTATION}"),
+        "true",
+        format!("never enforce a guess: {why}; collect traffic (`meshsmith map --traffic`) or confirm the callers in the policy file"),
+    ));
+    Some(why)
+}
+
 pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfig) {
     for target in targets {
         let s = target.service;
@@ -75,6 +107,7 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                 why,
             ));
         }
+        let dry_run = dry_run(cx, s, &mut reasons, &mut out.notes);
         for w in &s.workloads {
             let Some(sel) = selector(w) else {
                 out.notes
@@ -92,6 +125,12 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                 &s.id,
                 Spec::AuthorizationPolicy(spec),
             );
+            if let Some(why) = &dry_run {
+                res.annotations
+                    .insert(DRY_RUN_ANNOTATION.to_string(), "true".to_string());
+                res.annotations
+                    .insert(DRY_RUN_REASON_ANNOTATION.to_string(), why.clone());
+            }
             res.reasons = cx.kept(|| reasons.clone());
             out.resources.push(Box::new(res));
         }

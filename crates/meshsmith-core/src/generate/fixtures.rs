@@ -45,6 +45,8 @@ pub fn node(ns: &str, name: &str, role: Role, protocol: Protocol) -> MeshService
         settings: Vec::new(),
         timeout_audit: TimeoutAudit::None,
         origin: origin(1),
+        callers: CallerKnowledge::known("test fixture"),
+        hidden_calls: Vec::new(),
     }
 }
 
@@ -60,6 +62,7 @@ pub fn edge(from: &QualifiedName, to: &QualifiedName, protocol: Protocol) -> Edg
             kind: HintKind::Env,
             detail: format!("env URL=http://{}.{}", to.name, to.namespace),
         }],
+        observed: None,
     }
 }
 
@@ -77,6 +80,7 @@ pub fn topology(
         unresolved: Vec::new(),
         external,
         notes: Vec::new(),
+        traffic: None,
     }
 }
 

@@ -23,6 +23,8 @@ mod virtual_service;
 pub mod yaml;
 
 #[cfg(test)]
+mod corpora_tests;
+#[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod layout_tests;
@@ -53,6 +55,8 @@ pub struct GenerateOptions {
     /// Leave out the per-value reasons: they are for `explain`, and on a large organisation
     /// they outweigh the resources themselves.
     pub without_reasons: bool,
+    /// Enforce AuthorizationPolicies even where the callers are not known.
+    pub enforce_unverified: bool,
 }
 
 /// Builds every resource for every service the policy does not skip.

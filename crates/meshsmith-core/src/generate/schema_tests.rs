@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 /// `MESHSMITH_SHARED`, or a `shared/istio/crds` folder beside the workspace or above it.
-fn shared_dir() -> Option<PathBuf> {
+pub(crate) fn shared_dir() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("MESHSMITH_SHARED") {
         let dir = PathBuf::from(dir);
         return dir.join("istio/crds").is_dir().then_some(dir);
@@ -27,7 +27,7 @@ fn shared_dir() -> Option<PathBuf> {
         .find(|d| d.join("istio/crds").is_dir())
 }
 
-fn require_shared() -> Option<PathBuf> {
+pub(crate) fn require_shared() -> Option<PathBuf> {
     match shared_dir() {
         Some(dir) => Some(dir),
         None if std::env::var("MESHSMITH_REQUIRE_SHARED").as_deref() == Ok("1") => {

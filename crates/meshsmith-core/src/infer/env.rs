@@ -135,6 +135,15 @@ fn expand(text: &str, known: &HashMap<String, String>) -> String {
     out
 }
 
+/// The environment of every main container of a workload (init containers excluded).
+pub fn main_environment(inventory: &Inventory, w: &crate::model::Workload) -> Vec<EnvEntry> {
+    w.containers
+        .iter()
+        .filter(|c| !c.init)
+        .flat_map(|c| environment(inventory, &w.namespace, c))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,363 +1,113 @@
-//! Inventory -> [`Topology`]: the service graph with evidence, protocols, roles and today's
-//! timeouts.
+//! Inventory (+ traffic, + the policy file's confirmed callers) -> [`Topology`]: the service
+//! graph with evidence, protocols, roles, today's timeouts, and how completely each service's
+//! callers are known.
 //!
 //! ```text
-//!  workloads ─hints─▶ addresses ─resolve─▶ edges / unresolved / external
-//!  services ──nodes─▶ graph nodes ─protocol, exposure, roles, settings─▶ MeshService
+//!  workloads ─evidence sources─▶ candidates ─edges (resolve, merge)─▶ edges / unresolved / external
+//!  services ──nodes──▶ graph nodes ─services (ports, exposure, roles, hidden calls)─▶ MeshService
+//!  traffic ───────────▶ observed ─▶ unseen calls dropped, TrafficReport
+//!                                   completeness ─▶ known / partial / unknown per service
 //! ```
-//! Cannot fail: what it cannot place becomes an unresolved name or a note.
+//! Where edges come from is [`evidence`]: one module per source. Cannot fail: what it cannot
+//! place becomes an unresolved name, an unmatched traffic name or a note.
 
 mod address;
+mod completeness;
+mod edges;
 mod env;
-mod hints;
-mod istio;
+mod evidence;
+mod hidden;
 mod nodes;
+mod observed;
 mod protocol;
 mod resolve;
 mod roles;
+mod services;
 mod settings;
 
-pub use hints::CALLS_ANNOTATION;
+pub use evidence::{names_a_host, Extra, CALLS_ANNOTATION};
 pub use roles::ROLE_ANNOTATION;
 pub use settings::{parse_duration, TOO_LONG_SECONDS};
 
 use crate::model::*;
+use evidence::{Candidate, Cx, PER_WORKLOAD};
 use rayon::prelude::*;
-use resolve::{Resolver, Target};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-#[derive(Default)]
-struct EdgeDraft {
-    ports: SmallSet<u16>,
-    schemes: SmallSet<String>,
-    evidence: SmallSet<Evidence>,
-    confidence: Option<Confidence>,
-}
-
-#[derive(Default)]
-struct LooseDraft {
-    port: Option<u16>,
-    schemes: SmallSet<String>,
-    evidence: SmallSet<Evidence>,
-}
-
-/// A sorted set kept in one vector: an edge gathers a handful of ports, schemes and pieces
-/// of evidence, for which a tree's nodes would cost more than the items.
-struct SmallSet<T>(Vec<T>);
-
-impl<T> Default for SmallSet<T> {
-    fn default() -> Self {
-        SmallSet(Vec::new())
-    }
-}
-
-impl<T: Ord> SmallSet<T> {
-    fn insert(&mut self, item: T) {
-        if let Err(i) = self.0.binary_search(&item) {
-            self.0.insert(i, item);
-        }
-    }
-
-    fn extend(&mut self, items: impl IntoIterator<Item = T>) {
-        for item in items {
-            self.insert(item);
-        }
-    }
-
-    fn iter(&self) -> std::slice::Iter<'_, T> {
-        self.0.iter()
-    }
-}
-
-impl<T> IntoIterator for SmallSet<T> {
-    type Item = T;
-    type IntoIter = std::vec::IntoIter<T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
-    }
-}
-
-impl<'a, T> IntoIterator for &'a SmallSet<T> {
-    type Item = &'a T;
-    type IntoIter = std::slice::Iter<'a, T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
+/// The graph the manifests alone show.
 pub fn infer(inventory: &Inventory) -> Topology {
-    let resolver = Resolver::new(inventory);
+    infer_with(inventory, &Extra::default())
+}
+
+/// The graph the manifests, the traffic and the policy file's confirmed callers show.
+pub fn infer_with(inventory: &Inventory, extra: &Extra) -> Topology {
+    let resolver = resolve::Resolver::new(inventory);
     let nodes = nodes::build(inventory);
-    let users = hints::config_map_users(inventory);
-    let facts = istio::read(inventory, &resolver);
-    let per_workload: Vec<Vec<hints::Hint>> = inventory
+    let cx = Cx {
+        inventory,
+        resolver: &resolver,
+        nodes: &nodes,
+        users: evidence::config_map_users(inventory),
+        extra,
+    };
+    let per_workload: Vec<Vec<Candidate>> = inventory
         .workloads
         .par_iter()
-        .map(|w| hints::workload_hints(inventory, w, &users))
+        .enumerate()
+        .map(|(wi, w)| {
+            PER_WORKLOAD
+                .iter()
+                .flat_map(|source| source(&cx, wi, w))
+                .collect()
+        })
         .collect();
+    let mut whole = evidence::whole_input(&cx);
+    let candidates = per_workload.into_iter().flatten();
+    let mut drafts = edges::merge(&cx, candidates.chain(std::mem::take(&mut whole.candidates)));
 
-    let mut edges: BTreeMap<(usize, usize), EdgeDraft> = BTreeMap::new();
-    let mut unresolved: BTreeMap<(usize, String), LooseDraft> = BTreeMap::new();
-    let mut external: BTreeMap<(usize, String), LooseDraft> = BTreeMap::new();
-    for (wi, hints) in per_workload.into_iter().enumerate() {
-        let w = &inventory.workloads[wi];
-        let from = nodes.by_workload[wi];
-        for h in hints {
-            let addr = &h.address;
-            match resolver.resolve(&addr.host, &w.namespace) {
-                Target::Service(callee) => {
-                    let Some(&to) = nodes.by_service.get(&callee) else {
-                        continue;
-                    };
-                    if to == from {
-                        continue;
-                    }
-                    let e = edges.entry((from, to)).or_default();
-                    e.ports.extend(addr.port);
-                    e.schemes.extend(addr.scheme.clone());
-                    e.evidence.insert(h.evidence);
-                    e.confidence = e.confidence.max(Some(h.confidence));
-                }
-                Target::Unresolved(host) => {
-                    if host == w.name || host == nodes.drafts[from].id.name {
-                        continue;
-                    }
-                    let u = unresolved.entry((from, host)).or_default();
-                    u.port = u.port.or(addr.port);
-                    u.evidence.insert(h.evidence);
-                }
-                Target::External(host) => {
-                    let x = external.entry((from, host)).or_default();
-                    x.port = x.port.or(addr.port);
-                    x.schemes.extend(addr.scheme.clone());
-                    x.evidence.insert(h.evidence);
-                }
-                Target::Ignore => {}
-            }
-        }
-    }
-    for call in facts.calls {
-        let from = nodes.by_workload[call.caller];
-        let Some(&to) = nodes.by_service.get(&call.callee) else {
-            continue;
-        };
-        if to != from {
-            let e = edges.entry((from, to)).or_default();
-            e.ports.extend(call.port);
-            e.evidence.insert(call.evidence);
-            e.confidence = e.confidence.max(Some(Confidence::High));
-        }
-    }
+    let inputs = services::node_inputs(inventory, &nodes);
+    let observed_protocols = whole.traffic.as_ref().map_or(&[][..], |t| &t.protocols[..]);
+    let mut services = services::skeletons(&nodes, &inputs, &drafts, observed_protocols);
+    let mut edges = services::edges(&services, std::mem::take(&mut drafts.edges));
+    services::main_protocols(&mut services, &edges);
+    services::exposure(&mut services, &nodes, inventory, &whole.istio);
+    services::roles_and_signals(&mut services, &inputs, &edges, &drafts);
 
-    // Schemes callers used, per callee node, to help name unlabelled ports.
-    let mut schemes_of: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-    for ((_, to), e) in &edges {
-        schemes_of
-            .entry(*to)
-            .or_default()
-            .extend(e.schemes.iter().cloned());
-    }
-
-    let mut services: Vec<MeshService> = Vec::with_capacity(nodes.drafts.len());
-    for (ni, draft) in nodes.drafts.iter().enumerate() {
-        let workloads: Vec<&Workload> = draft
-            .workloads
-            .iter()
-            .map(|&i| &inventory.workloads[i])
-            .collect();
-        let svc = draft.service.map(|i| &inventory.services[i]);
-        let schemes: Vec<&str> = schemes_of
-            .get(&ni)
-            .map(|s| s.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let ports: Vec<PortInfo> = svc
-            .map(|s| {
-                s.ports
-                    .iter()
-                    .map(|p| {
-                        let target = protocol::target_port(p, &workloads);
-                        let (declared, _) = protocol::declared(p);
-                        let (believed, reason) =
-                            protocol::believed(p, target, &workloads, &schemes);
-                        PortInfo {
-                            port: p.port,
-                            name: p.name.clone(),
-                            target_port: target,
-                            declared,
-                            believed,
-                            reason,
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        services.push(MeshService {
-            id: draft.id.clone(),
-            service: svc.map(|s| s.name.clone()),
-            aliases: draft.aliases.clone(),
-            external_name: svc.and_then(|s| s.external_name.clone()),
-            workloads: workloads.iter().map(|w| workload_ref(w)).collect(),
-            ports,
-            protocol: Protocol::Unknown,
-            declared_protocol: Protocol::Unknown,
-            role: Role::SyncApi,
-            role_reason: String::new(),
-            exposure: Exposure::default(),
-            settings: Vec::new(),
-            timeout_audit: TimeoutAudit::None,
-            origin: svc
-                .map(|s| s.origin.clone())
-                .or_else(|| workloads.first().map(|w| w.origin.clone()))
-                .unwrap_or_else(|| Origin {
-                    file: "".into(),
-                    line: 0,
-                }),
-        });
-    }
-
-    // Edge ports and protocols, now that callee ports are known.
-    let mut topo_edges: Vec<(usize, usize, Edge)> = Vec::new();
-    for ((from, to), e) in edges {
-        let callee = &services[to];
-        let port = edge_port(callee, &e.ports, &e.schemes);
-        let protocol = port
-            .and_then(|p| callee.port(p))
-            .map(|p| p.believed)
-            .or_else(|| e.schemes.iter().find_map(|s| protocol::scheme_protocol(s)))
-            .unwrap_or(Protocol::Unknown);
-        topo_edges.push((
-            from,
-            to,
-            Edge {
-                from: services[from].id.clone(),
-                to: callee.id.clone(),
-                port,
-                protocol,
-                confidence: e.confidence.unwrap_or(Confidence::High),
-                evidence: e.evidence.into_iter().collect(),
-            },
-        ));
-    }
-
-    // Per node, in one pass over the edges: calls per callee port, protocols spoken out,
-    // and the number of callees and callers.
-    let mut calls_per_port: Vec<BTreeMap<u16, usize>> = vec![BTreeMap::new(); services.len()];
-    let mut spoken_out: Vec<Vec<Protocol>> = vec![Vec::new(); services.len()];
-    let mut callee_count = vec![0usize; services.len()];
-    let mut caller_count = vec![0usize; services.len()];
-    for (from, to, e) in &topo_edges {
-        if let Some(p) = e.port {
-            *calls_per_port[*to].entry(p).or_default() += 1;
+    let (report, coverage) = match (&whole.traffic, extra.traffic) {
+        (Some(facts), Some(traffic)) => {
+            let (r, c) = observed::apply(facts, traffic, &services, &mut edges);
+            (Some(r), c)
         }
-        spoken_out[*from].push(e.protocol);
-        callee_count[*from] += 1;
-        caller_count[*to] += 1;
+        _ => (None, completeness::Coverage::default()),
+    };
+    let edges: Vec<Edge> = edges.into_iter().map(|(_, _, e)| e).collect();
+    let confirmed: BTreeMap<QualifiedName, String> = whole
+        .declared
+        .confirmed
+        .iter()
+        .map(|(n, basis)| (nodes.drafts[*n].id.clone(), basis.clone()))
+        .collect();
+    let knowledge = completeness::assess(&services, &edges, &confirmed, &coverage);
+    drop(coverage);
+    for (s, k) in services.iter_mut().zip(knowledge) {
+        s.callers = k;
     }
-    for (ni, s) in services.iter_mut().enumerate() {
-        // The service's protocol is its most-called port's, else its first port's.
-        let main_port = calls_per_port[ni]
-            .iter()
-            .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
-            .and_then(|(p, _)| s.port(*p))
-            .or(s.ports.first());
-        (s.protocol, s.declared_protocol) = match main_port {
-            Some(p) => (p.believed, p.declared),
-            None => {
-                let out = &spoken_out[ni];
-                let spoken = out
-                    .iter()
-                    .copied()
-                    .find(|p| p.is_http_family())
-                    .or(out.first().copied())
-                    .unwrap_or(Protocol::Http);
-                (spoken, Protocol::Unknown)
-            }
-        };
-    }
+    let mut notes = inventory.notes.clone();
+    notes.append(&mut whole.declared.notes);
+    assemble(services, edges, drafts, report, notes)
+}
 
-    // Exposure.
-    for (callee, origin) in &facts.gateway_routes {
-        if let Some(&n) = nodes.by_service.get(callee) {
-            services[n].exposure.ingress_gateway.push(origin.clone());
-        }
-    }
-    for (callee, origin) in &facts.ingress_routes {
-        if let Some(&n) = nodes.by_service.get(callee) {
-            services[n].exposure.ingress.push(origin.clone());
-        }
-    }
-    for (si, svc) in inventory.services.iter().enumerate() {
-        if svc.service_type.is_exposed() {
-            if let Some(&n) = nodes
-                .by_service
-                .get(&QualifiedName::new(&svc.namespace, &svc.name))
-            {
-                let _ = si;
-                services[n]
-                    .exposure
-                    .direct
-                    .get_or_insert((svc.service_type, svc.origin.clone()));
-            }
-        }
-    }
-
-    // Settings, roles, audit.
-    let external_by_node: BTreeMap<usize, Vec<&str>> =
-        external.keys().fold(BTreeMap::new(), |mut m, (n, h)| {
-            m.entry(*n).or_insert_with(Vec::new).push(h.as_str());
-            m
-        });
-    for (ni, draft) in nodes.drafts.iter().enumerate() {
-        let workloads: Vec<&Workload> = draft
-            .workloads
-            .iter()
-            .map(|&i| &inventory.workloads[i])
-            .collect();
-        let env: Vec<env::EnvEntry> = workloads
-            .iter()
-            .flat_map(|w| hints::main_environment(inventory, w))
-            .collect();
-        let settings = settings::settings(&env);
-        let queue_keys: Vec<String> = env
-            .iter()
-            .filter(|e| roles::is_queue_key(&e.name))
-            .map(|e| e.name.clone())
-            .collect();
-        let svc = draft.service.map(|i| &inventory.services[i]);
-        let mut annotations: Vec<(String, &StringMap)> = Vec::new();
-        for w in &workloads {
-            annotations.push((
-                format!("{} {}", w.kind.as_str(), w.name),
-                &w.pod_annotations,
-            ));
-            annotations.push((format!("{} {}", w.kind.as_str(), w.name), &w.annotations));
-        }
-        if let Some(s) = svc {
-            annotations.push((format!("Service {}", s.name), &s.annotations));
-        }
-        let s = &services[ni];
-        let input = roles::RoleInput {
-            annotations: annotations.iter().map(|(w, a)| (w.as_str(), *a)).collect(),
-            exposure: &s.exposure,
-            has_service: svc.is_some(),
-            workloads: workloads.clone(),
-            protocol: s.protocol,
-            callees: callee_count[ni],
-            callers: caller_count[ni],
-            external: external_by_node.get(&ni).cloned().unwrap_or_default(),
-            queue_keys,
-            name: &s.id.name,
-        };
-        let (role, reason) = roles::role(&input);
-        let s = &mut services[ni];
-        s.role = role;
-        s.role_reason = reason;
-        s.timeout_audit = settings::audit(&settings);
-        s.settings = settings;
-    }
-
+/// Sorts everything into the topology's order.
+fn assemble(
+    mut services: Vec<MeshService>,
+    mut edges: Vec<Edge>,
+    drafts: edges::Drafts,
+    traffic: Option<TrafficReport>,
+    notes: Vec<Note>,
+) -> Topology {
     let id_of = |n: usize| services[n].id.clone();
-    let mut unresolved: Vec<Unresolved> = unresolved
+    let mut unresolved: Vec<Unresolved> = drafts
+        .unresolved
         .into_iter()
         .map(|((from, host), d)| Unresolved {
             from: id_of(from),
@@ -366,30 +116,11 @@ pub fn infer(inventory: &Inventory) -> Topology {
             evidence: d.evidence.into_iter().collect(),
         })
         .collect();
-    let mut external: Vec<ExternalCall> = external
+    let mut external: Vec<ExternalCall> = drafts
+        .external
         .into_iter()
-        .map(|((from, host), d)| {
-            let tls = d
-                .schemes
-                .iter()
-                .any(|s| s.ends_with('s') && s != "redis" || s == "rediss")
-                || d.port == Some(443);
-            let protocol = d
-                .schemes
-                .iter()
-                .find_map(|s| protocol::scheme_protocol(s))
-                .unwrap_or(Protocol::Tcp);
-            ExternalCall {
-                from: id_of(from),
-                host,
-                port: d.port.or(if tls { Some(443) } else { None }),
-                protocol,
-                tls,
-                evidence: d.evidence.into_iter().collect(),
-            }
-        })
+        .map(|((from, host), d)| external_call(id_of(from), host, d))
         .collect();
-    let mut edges: Vec<Edge> = topo_edges.into_iter().map(|(_, _, e)| e).collect();
     services.sort_by(|a, b| a.id.cmp(&b.id));
     edges.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
     unresolved.sort_by(|a, b| (&a.from, &a.host).cmp(&(&b.from, &b.host)));
@@ -399,7 +130,29 @@ pub fn infer(inventory: &Inventory) -> Topology {
         edges,
         unresolved,
         external,
-        notes: inventory.notes.clone(),
+        notes,
+        traffic,
+    }
+}
+
+fn external_call(from: QualifiedName, host: String, d: edges::LooseDraft) -> ExternalCall {
+    let tls = d
+        .schemes
+        .iter()
+        .any(|s| s.ends_with('s') && s != "redis" || s == "rediss")
+        || d.port == Some(443);
+    let protocol = d
+        .schemes
+        .iter()
+        .find_map(|s| protocol::scheme_protocol(s))
+        .unwrap_or(Protocol::Tcp);
+    ExternalCall {
+        from,
+        host,
+        port: d.port.or(if tls { Some(443) } else { None }),
+        protocol,
+        tls,
+        evidence: d.evidence.into_iter().collect(),
     }
 }
 
@@ -434,36 +187,6 @@ pub fn workload_ref(w: &Workload) -> WorkloadRef {
         },
         origin: w.origin.clone(),
     }
-}
-
-/// The callee port an edge uses: the one named (a Service port, or a target port mapped back),
-/// else the scheme's default, else the callee's only or first port.
-fn edge_port(
-    callee: &MeshService,
-    named: &SmallSet<u16>,
-    schemes: &SmallSet<String>,
-) -> Option<u16> {
-    for &p in named {
-        if callee.port(p).is_some() {
-            return Some(p);
-        }
-        if let Some(info) = callee.ports.iter().find(|i| i.target_port == Some(p)) {
-            return Some(info.port);
-        }
-    }
-    if let Some(&p) = named.iter().next() {
-        if callee.ports.is_empty() {
-            return Some(p);
-        }
-    }
-    let default = schemes.iter().find_map(|s| match s.as_str() {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    });
-    default
-        .filter(|p| callee.port(*p).is_some())
-        .or(callee.primary_port().map(|p| p.port))
 }
 
 #[cfg(test)]

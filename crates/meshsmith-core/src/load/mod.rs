@@ -7,6 +7,7 @@
 //!
 //! Limits (see [`Limits`]) are refused with an error naming the file and line.
 
+pub mod traffic;
 mod tree;
 
 use crate::model::Note;

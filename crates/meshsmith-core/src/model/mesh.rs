@@ -10,6 +10,11 @@
 use super::{QualifiedName, StringMap};
 use serde::Serialize;
 
+/// Istio's annotation that logs what an AuthorizationPolicy would deny instead of denying it.
+pub const DRY_RUN_ANNOTATION: &str = "istio.io/dry-run";
+/// Why meshsmith left a policy in dry-run: its callers are not known.
+pub const DRY_RUN_REASON_ANNOTATION: &str = "meshsmith.dev/dry-run-reason";
+
 /// At most this many requests may one request become anywhere along a call chain through
 /// retries (the product of 1 + attempts over the chain). `generate` keeps to it and `check`
 /// reports chains above it.

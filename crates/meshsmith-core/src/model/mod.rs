@@ -16,6 +16,7 @@ pub mod object;
 pub mod plan;
 pub mod string_map;
 pub mod topology;
+pub mod traffic;
 
 pub use finding::*;
 pub use inventory::*;
@@ -25,3 +26,4 @@ pub use object::{Object, Origin, SourceId, Sources};
 pub use plan::*;
 pub use string_map::StringMap;
 pub use topology::*;
+pub use traffic::*;

@@ -91,6 +91,9 @@ pub enum StepAction {
     MtlsStrict,
     /// AuthorizationPolicies enforced.
     AuthorizationEnforce,
+    /// No change: collect the traffic that shows the callers of services whose policies stay
+    /// in dry-run, and learn from it (`meshsmith map --traffic`).
+    CollectTraffic,
 }
 
 impl StepAction {
@@ -102,6 +105,7 @@ impl StepAction {
             Self::VirtualServices => "virtual-services",
             Self::MtlsStrict => "mtls-strict",
             Self::AuthorizationEnforce => "authorization-enforce",
+            Self::CollectTraffic => "collect-traffic",
         }
     }
 }

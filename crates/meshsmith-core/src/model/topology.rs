@@ -100,11 +100,27 @@ impl TimeoutAudit {
     }
 }
 
+/// How sure meshsmith is that a call happens. Ordered: the strongest evidence wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
+    /// Read from config that is not tied to the caller alone (a shared ConfigMap, a
+    /// ConfigMap looked up by name).
     Low,
+    /// Read from the caller's own configuration, or declared in the policy file.
     High,
+    /// Seen in the running system's traffic.
+    Observed,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::High => "high",
+            Self::Observed => "observed",
+        }
+    }
 }
 
 /// The kind of hint an edge was read from.
@@ -129,6 +145,10 @@ pub enum HintKind {
     Annotation,
     /// Istio configuration already present.
     IstioConfig,
+    /// Observed in traffic (`--traffic`): metrics, access logs, Kiali's graph.
+    Traffic,
+    /// Declared in the policy file (`services.<name>.callers`).
+    PolicyFile,
 }
 
 impl HintKind {
@@ -143,6 +163,8 @@ impl HintKind {
             Self::InitWait => "init-wait",
             Self::Annotation => "annotation",
             Self::IstioConfig => "istio-config",
+            Self::Traffic => "traffic",
+            Self::PolicyFile => "policy-file",
         }
     }
 }
@@ -214,6 +236,98 @@ pub struct ResilienceSetting {
     pub origin: Origin,
 }
 
+/// How completely the evidence shows who calls a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Completeness {
+    /// Nothing suggests a caller the graph does not show.
+    Known,
+    /// Some callers are shown, but something suggests there are more.
+    Partial,
+    /// Nothing shows who calls it.
+    Unknown,
+}
+
+impl Completeness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Known => "known",
+            Self::Partial => "partial",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One reason a service's callers are not known, with the check code that reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CompletenessReason {
+    /// `MS208`...
+    pub code: &'static str,
+    pub message: String,
+    /// Where the signal was read, when it was read from one place.
+    pub origin: Option<Origin>,
+}
+
+/// How completely a service's callers are known, and why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerKnowledge {
+    pub level: Completeness,
+    /// Empty when `Known`.
+    pub reasons: Vec<CompletenessReason>,
+    /// Why it is known: "every caller has high-confidence evidence", "confirmed in the policy
+    /// file", "only reached from outside", "callers observed in traffic".
+    pub basis: String,
+}
+
+impl CallerKnowledge {
+    pub fn known(basis: &str) -> Self {
+        CallerKnowledge {
+            level: Completeness::Known,
+            reasons: Vec::new(),
+            basis: basis.to_string(),
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.level == Completeness::Known
+    }
+
+    /// The reasons in one line, for summaries and policy annotations.
+    pub fn summary(&self) -> String {
+        if self.reasons.is_empty() {
+            return self.basis.clone();
+        }
+        self.reasons
+            .iter()
+            .map(|r| r.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Callers the policy file confirms for a service (`services.<key>.callers`), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredCallers {
+    /// The policy key: `name` (any namespace) or `name.namespace`.
+    pub service: String,
+    /// Callers as written: `name` (the service's own namespace first) or `name.namespace`.
+    pub callers: Vec<String>,
+    pub reason: String,
+    pub origin: Origin,
+}
+
+/// Why a workload may call services the graph does not show.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HiddenCalls {
+    /// The workload whose outbound calls are not all visible.
+    pub workload: String,
+    /// `registry client`, `configuration inside the image`, `proxy with no visible upstream`.
+    pub why: String,
+    /// The setting, image or exposure that says so.
+    pub signal: String,
+    pub origin: Origin,
+}
+
 /// A node of the graph: a Service and the workloads it selects, or a workload no
 /// Service selects (a pure caller).
 #[derive(Debug, Clone)]
@@ -235,6 +349,10 @@ pub struct MeshService {
     pub settings: Vec<ResilienceSetting>,
     pub timeout_audit: TimeoutAudit,
     pub origin: Origin,
+    /// How completely its callers are known.
+    pub callers: CallerKnowledge,
+    /// Why its own outbound calls may not all be visible, if they may not.
+    pub hidden_calls: Vec<HiddenCalls>,
 }
 
 impl MeshService {
@@ -266,6 +384,8 @@ pub struct Edge {
     pub protocol: Protocol,
     pub confidence: Confidence,
     pub evidence: Vec<Evidence>,
+    /// What traffic showed of this call, when `--traffic` showed it.
+    pub observed: Option<super::CallCounts>,
 }
 
 /// A name that looks like an in-cluster host but matches no Service.
@@ -297,6 +417,64 @@ pub struct Topology {
     pub unresolved: Vec<Unresolved>,
     pub external: Vec<ExternalCall>,
     pub notes: Vec<Note>,
+    /// What `--traffic` showed beyond the edges; `None` when no traffic was given.
+    pub traffic: Option<TrafficReport>,
+}
+
+/// A name in the traffic that matches nothing in the manifests: reported, never a node.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnmatchedName {
+    /// `source` or `destination`.
+    pub side: &'static str,
+    pub name: String,
+    /// Why it matched nothing: "no workload of that name", "shared by 3 workloads"...
+    pub why: String,
+    pub requests: u64,
+    pub origin: Origin,
+}
+
+/// Requests into a service from outside the mesh (no identity, `unknown` source).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OutsideCallers {
+    pub service: QualifiedName,
+    pub requests: u64,
+    pub origin: Origin,
+}
+
+/// A call the manifests suggest that the traffic never showed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnseenCall {
+    pub from: QualifiedName,
+    pub to: QualifiedName,
+    pub confidence: Confidence,
+    /// Left out of the graph (and so of enforced policies): low-confidence and unseen.
+    pub dropped: bool,
+    pub evidence: Option<Evidence>,
+}
+
+/// Requests a dry-run AuthorizationPolicy would have denied, per service and caller.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ShadowDenial {
+    pub service: QualifiedName,
+    /// The caller as the traffic names it (a workload, a principal), if it does.
+    pub caller: Option<String>,
+    pub requests: u64,
+    pub origin: Origin,
+}
+
+/// What the traffic showed beyond edges: names that match nothing, callers from outside,
+/// suggested calls it never showed, dry-run denials, and which nodes it covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrafficReport {
+    /// Files read, formats, lines and calls.
+    pub sources: Vec<super::TrafficSource>,
+    pub unmatched: Vec<UnmatchedName>,
+    pub outside: Vec<OutsideCallers>,
+    pub unseen: Vec<UnseenCall>,
+    pub shadow_denied: Vec<ShadowDenial>,
+    /// Nodes the traffic showed being called, and nodes it showed calling out.
+    pub called: Vec<QualifiedName>,
+    pub calling: Vec<QualifiedName>,
 }
 
 /// Edges by callee and by caller, built once so that walking a large graph service by

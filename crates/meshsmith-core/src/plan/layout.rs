@@ -16,8 +16,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-/// Annotation that makes an AuthorizationPolicy observe without enforcing.
-pub const DRY_RUN_ANNOTATION: &str = "istio.io/dry-run";
+pub use crate::model::DRY_RUN_ANNOTATION;
 /// Annotation saying a copy is a transitional state of the rollout.
 pub const STAGE_ANNOTATION: &str = "meshsmith.dev/rollout-stage";
 

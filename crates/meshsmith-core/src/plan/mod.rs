@@ -16,6 +16,7 @@
 //! closing lock-down phase. Pure: nothing here prints or touches files.
 
 mod checks;
+mod collect;
 pub mod layout;
 mod phases;
 mod policy_facts;
@@ -88,6 +89,7 @@ pub fn plan(topology: &Topology, config: &MeshConfig, settings: &PlanSettings) -
         config,
         &schedule,
         &settings.ingress_gateway_principal,
+        &out.window,
     );
     for (index, group) in schedule.groups.iter().enumerate() {
         let number = index as u32 + 1;

@@ -29,6 +29,8 @@ pub(crate) struct Schedule {
     /// Phase in which each service goes STRICT and enforced.
     pub lock: BTreeMap<QualifiedName, u32>,
     pub held: Vec<Hold>,
+    /// Services held because their callers are not known (a subset of `held`).
+    pub unverified: std::collections::BTreeSet<QualifiedName>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
 }
@@ -139,6 +141,11 @@ pub(crate) fn schedule(
         if !lockable {
             continue;
         }
+        if let Some(reason) = unverified(topology, own, &s) {
+            out.unverified.insert(s.clone());
+            out.held.push(Hold { service: s, reason });
+            continue;
+        }
         match lock_phase(topology, &edges, own, &out, &s) {
             Ok(p) => {
                 out.lock.insert(s, p);
@@ -165,6 +172,23 @@ pub(crate) fn by_owner(config: &MeshConfig) -> HashMap<&QualifiedName, Vec<&Reso
         owned.entry(&r.owner).or_default().push(r);
     }
     owned
+}
+
+/// Why a service whose callers are not known is not locked down: its policy was generated in
+/// dry-run, and it stays so (and PERMISSIVE) until traffic or the policy file shows its callers.
+fn unverified(topology: &Topology, resources: &[&Resource], s: &QualifiedName) -> Option<String> {
+    let m = topology.service(s)?;
+    let dry_run = resources.iter().any(|r| {
+        r.kind == Kind::AuthorizationPolicy && r.annotations.get(DRY_RUN_ANNOTATION) == Some("true")
+    });
+    (!m.callers.is_known() && dry_run).then(|| {
+        format!(
+            "callers {}: {}. It stays PERMISSIVE with its AuthorizationPolicy in dry-run until the \
+             traffic of its collect-traffic step (or the policy file) shows who calls it",
+            m.callers.level.as_str(),
+            m.callers.summary()
+        )
+    })
 }
 
 /// The phase after the service and all its callers have sidecars, or why there is none.

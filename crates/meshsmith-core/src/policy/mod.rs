@@ -133,6 +133,10 @@ pub struct ServiceOverride {
     pub connection_pool: Option<ConnectionPool>,
     pub outlier_detection: Option<OutlierDetection>,
     pub mtls: Option<MtlsException>,
+    /// Callers confirmed by a person (`callers: [a, b]`) and the line of the key.
+    pub callers: Option<(Vec<String>, u32)>,
+    /// Why the callers are known (`reason:`), and its line.
+    pub callers_reason: Option<(String, u32)>,
 }
 
 impl ServiceOverride {
@@ -176,6 +180,27 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The callers the file confirms, per service key, for `infer`.
+    pub fn declared_callers(&self) -> Vec<crate::model::DeclaredCallers> {
+        let file: std::sync::Arc<str> = self.file.as_deref().unwrap_or("meshsmith.yaml").into();
+        self.services
+            .iter()
+            .filter_map(|o| {
+                let (callers, line) = o.callers.as_ref()?;
+                Some(crate::model::DeclaredCallers {
+                    service: o.key.clone(),
+                    callers: callers.clone(),
+                    reason: o
+                        .callers_reason
+                        .as_ref()
+                        .map(|r| r.0.clone())
+                        .unwrap_or_default(),
+                    origin: crate::model::Origin::new(&file, *line),
+                })
+            })
+            .collect()
+    }
+
     /// The defaults of a role. Every role has an entry; the fallback keeps this total.
     pub fn role(&self, role: Role) -> RoleDefaults {
         self.roles

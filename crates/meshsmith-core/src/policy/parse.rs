@@ -78,6 +78,8 @@ const ROLE: &[&str] = &[
     "retryBudget",
 ];
 const SERVICE: &[&str] = &[
+    "callers",
+    "reason",
     "role",
     "timeout",
     "retries",
@@ -280,10 +282,34 @@ impl Reader<'_> {
                     out.outlier_detection = Some(od);
                 }
                 "mtls" => out.mtls = Some(self.mtls(value, &at)?),
+                "callers" => {
+                    let mut names = Vec::new();
+                    for item in self.seq(value, k)? {
+                        names.push(self.name(item, k)?);
+                    }
+                    names.sort();
+                    names.dedup();
+                    let line = self.key_line(k, value.line);
+                    self.policy.lines.insert(at.clone(), line);
+                    out.callers = Some((names, line));
+                }
+                "reason" => {
+                    out.callers_reason = Some((self.text(value, k)?.trim().to_string(), value.line))
+                }
                 _ => {}
             }
         }
-        Ok(out)
+        match (&out.callers, &out.callers_reason) {
+            (Some((_, line)), None) => Err(self.missing(
+                *line,
+                &format!("`{path}.callers` needs a `reason` saying how the callers were confirmed"),
+            )),
+            (None, Some((_, line))) => Err(self.missing(
+                *line,
+                &format!("`{path}.reason` explains `callers`, which is missing"),
+            )),
+            _ => Ok(out),
+        }
     }
 
     fn retries(&mut self, node: &Node, path: &str) -> Result<PartialRetries, PolicyError> {

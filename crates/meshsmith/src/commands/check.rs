@@ -12,8 +12,10 @@ use anyhow::bail;
 use meshsmith_core::check::{
     check, load_error_findings, plan_violations_with_origins, rule, CheckConfig, Level,
 };
-use meshsmith_core::load::{load, Input, Limits};
+use meshsmith_core::infer::Extra;
+use meshsmith_core::load::{load, Input, Limits, LoadFailure};
 use meshsmith_core::model::{Finding, Severity, SourceId, Sources};
+use meshsmith_core::policy::Policy;
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -77,12 +79,18 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let mut config = config(args)?;
+    let (policy, policy_file) = crate::commands::generate::load_policy(args.policy.as_deref())?;
+    let mut config = config(args, &policy, policy_file.as_deref())?;
     let plan = args.plan.as_deref().map(read_plan_file).transpose()?;
     // Files are let go once parsed; the text report reads again only those it shows lines of.
     let (findings, mut sources, usable) = match read(&args.input) {
         Ok(mut read) => {
-            let topology = meshsmith_core::infer::infer(&read.inventory);
+            let declared = policy.declared_callers();
+            let extra = Extra {
+                traffic: read.traffic.as_ref(),
+                declared: &declared,
+            };
+            let topology = meshsmith_core::infer::infer_with(&read.inventory, &extra);
             if let (Some(file), Some((text, plan))) = (&args.plan, plan) {
                 let name = file.display().to_string();
                 let violations = meshsmith_core::plan::verify(&plan, &topology);
@@ -92,7 +100,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             let findings = check(&read.inventory, &topology, &config);
             (findings, read.sources, true)
         }
-        Err(failure) => {
+        Err(e) => {
+            // Unusable manifests are reported as findings; unusable traffic is an error.
+            let failure = e.downcast::<LoadFailure>()?;
             let findings = load_error_findings(&failure.errors, &config);
             (findings, Sources::default(), false)
         }
@@ -143,7 +153,7 @@ pub fn exit_code(findings: &[Finding], fail_on: FailOn, usable: bool) -> ExitCod
     }
 }
 
-fn config(args: &CheckArgs) -> anyhow::Result<CheckConfig> {
+fn config(args: &CheckArgs, policy: &Policy, file: Option<&str>) -> anyhow::Result<CheckConfig> {
     let mut config = CheckConfig {
         retry_amplification_limit: args.retry_limit,
         ..CheckConfig::default()
@@ -152,7 +162,6 @@ fn config(args: &CheckArgs) -> anyhow::Result<CheckConfig> {
         Some(r) => Ok(r.meta.code.to_string()),
         None => bail!("unknown check code `{code}`; `meshsmith explain MS101` shows one"),
     };
-    let (policy, file) = crate::commands::generate::load_policy(args.policy.as_deref())?;
     for (code, level) in &policy.checks {
         let Some(r) = rule(code) else {
             let line = policy
@@ -162,7 +171,7 @@ fn config(args: &CheckArgs) -> anyhow::Result<CheckConfig> {
                 .unwrap_or(0);
             bail!(
                 "{}:{line}: `{code}` is not a check code; `meshsmith explain` lists them",
-                file.as_deref().unwrap_or("meshsmith.yaml")
+                file.unwrap_or("meshsmith.yaml")
             );
         };
         // The policy parser only lets the four level names through.

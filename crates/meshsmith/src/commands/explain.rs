@@ -23,6 +23,9 @@ pub struct ExplainArgs {
     /// Namespace for objects that name none.
     #[arg(long, short = 'n', default_value = "default", value_name = "NS")]
     pub namespace: String,
+    /// Observed traffic, as `map --traffic` takes it.
+    #[arg(long, value_name = "PATH")]
+    pub traffic: Vec<String>,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -45,6 +48,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let input = InputArgs {
         paths: args.paths.clone(),
         namespace: args.namespace.clone(),
+        traffic: args.traffic.clone(),
     };
     let built = build(&input, &args.config, true)?;
     let Some(service) = built.topology.find(name) else {

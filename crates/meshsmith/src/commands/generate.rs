@@ -7,6 +7,7 @@ use crate::input::{read, InputArgs};
 use crate::output::write_tree;
 use anyhow::{anyhow, Context};
 use meshsmith_core::generate::{generate, layout, stream, GenerateOptions, Header};
+use meshsmith_core::infer::Extra;
 use meshsmith_core::model::{ApiVersion, Inventory};
 use meshsmith_core::policy::{self, IstioVersion, Policy};
 use std::path::{Path, PathBuf};
@@ -49,6 +50,10 @@ pub struct ConfigArgs {
     /// Istio the configuration is for (e.g. 1.30); newer fields are left out. Default: the policy's.
     #[arg(long, value_name = "VERSION", value_parser = IstioVersion::parse)]
     pub istio_version: Option<IstioVersion>,
+    /// Enforce AuthorizationPolicies even of services whose callers are not known (by default
+    /// they ship in dry-run): a caller the graph does not show will be denied.
+    #[arg(long)]
+    pub enforce_unverified: bool,
 }
 
 fn parse_api_version(text: &str) -> Result<ApiVersion, String> {
@@ -73,9 +78,16 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<(Policy, Option<String
 /// Runs the pipeline up to the mesh configuration; `reasons` keeps the reason of every value.
 pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::Result<Built> {
     let (policy, policy_file) = load_policy(config.policy.as_deref())?;
-    // Only the inventory is needed from here on; the input's text is let go at once.
-    let mut inventory = read(input)?.inventory;
-    let topology = meshsmith_core::infer::infer(&inventory);
+    // Only the inventory and the traffic are needed from here on; the input's text is let go.
+    let read = read(input)?;
+    let mut inventory = read.inventory;
+    let declared = policy.declared_callers();
+    let extra = Extra {
+        traffic: read.traffic.as_ref(),
+        declared: &declared,
+    };
+    let topology = meshsmith_core::infer::infer_with(&inventory, &extra);
+    drop(read.traffic);
     // From here on only checking reads the inventory, and it needs none of this.
     inventory.release_inference_inputs();
     let options = GenerateOptions {
@@ -83,10 +95,18 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
         istio_version: config.istio_version,
         namespace_labels: inventory.namespace_labels(),
         without_reasons: !reasons,
+        enforce_unverified: config.enforce_unverified,
     };
+    if config.enforce_unverified {
+        eprintln!(
+            "warning: --enforce-unverified: AuthorizationPolicies are enforced even where the callers are not known; \
+             a caller the graph does not show will be denied"
+        );
+    }
     let mesh = generate(&topology, &policy, &options);
     let mut inputs = input.paths.clone();
     inputs.extend(policy_file);
+    inputs.extend(input.traffic.iter().cloned());
     let header = Header {
         version: env!("CARGO_PKG_VERSION").to_string(),
         inputs,
@@ -249,6 +269,8 @@ mod tests {
             settings: vec![],
             timeout_audit: TimeoutAudit::None,
             origin: origin.clone(),
+            callers: CallerKnowledge::known("test fixture"),
+            hidden_calls: vec![],
         };
         let topology = Topology {
             services: vec![service("orders"), service("web")],
@@ -259,6 +281,7 @@ mod tests {
                 protocol: Protocol::Http,
                 confidence: Confidence::High,
                 evidence: vec![],
+                observed: None,
             }],
             ..Topology::default()
         };

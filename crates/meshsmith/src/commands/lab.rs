@@ -69,6 +69,7 @@ fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
     let input = InputArgs {
         paths: args.paths.clone(),
         namespace: args.namespace.clone(),
+        traffic: Vec::new(),
     };
     let built = build(&input, &args.config, false)?;
     let (policy, _) = load_policy(args.config.policy.as_deref())?;

@@ -55,6 +55,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
         t.edges.len(),
         t.external.len()
     );
+    unverified(&mut out, t, args.config.enforce_unverified);
     let mut roles: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for s in &t.services {
         roles
@@ -147,6 +148,55 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     }
     crate::output::print(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// First of all: the services whose callers meshsmith does not know, and why, so nobody
+/// enforces a guess without reading this.
+fn unverified(out: &mut String, t: &Topology, enforced: bool) {
+    let list: Vec<&MeshService> = t
+        .services
+        .iter()
+        .filter(|s| !s.callers.is_known())
+        .collect();
+    if list.is_empty() {
+        return;
+    }
+    if enforced {
+        let _ = writeln!(
+            out,
+            "\nENFORCED WITHOUT KNOWN CALLERS (--enforce-unverified): the callers of {} of {} services are not \
+             known, and their AuthorizationPolicies are enforced anyway; a caller the graph does not show will be denied:",
+            list.len(),
+            t.services.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\nHeld in dry-run: the callers of {} of {} services are not known. Their AuthorizationPolicies ship with \
+             `istio.io/dry-run: \"true\"`, and the plan keeps them PERMISSIVE and in dry-run until traffic shows who \
+             calls them (the collect-traffic steps of ROLLOUT.md, then `--traffic`) or the policy file confirms it:",
+            list.len(),
+            t.services.len()
+        );
+    }
+    let width = list
+        .iter()
+        .map(|s| s.id.to_string().len())
+        .max()
+        .unwrap_or(0);
+    for s in list {
+        let codes: std::collections::BTreeSet<&str> =
+            s.callers.reasons.iter().map(|r| r.code).collect();
+        let codes: Vec<&str> = codes.into_iter().collect();
+        let _ = writeln!(
+            out,
+            "  {:width$}  {:<7}  {} [{}]",
+            s.id.to_string(),
+            s.callers.level.as_str(),
+            s.callers.summary(),
+            codes.join(", ")
+        );
+    }
 }
 
 fn shorten(names: &[&str], max: usize) -> String {

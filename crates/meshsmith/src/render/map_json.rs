@@ -22,11 +22,13 @@ struct Doc<'a>(&'a Topology);
 impl Serialize for Doc<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let t = self.0;
-        let mut map = serializer.serialize_map(Some(4))?;
+        let mut map = serializer.serialize_map(Some(6))?;
         // Keys in sorted order, as a JSON object's are written.
+        map.serialize_entry("completeness", &completeness(t))?;
         map.serialize_entry("edges", &Each(|| t.edges.iter().map(edge)))?;
         map.serialize_entry("external", &Each(|| t.external.iter().map(external)))?;
         map.serialize_entry("services", &Each(|| t.services.iter().map(service)))?;
+        map.serialize_entry("traffic", &t.traffic.as_ref().map(traffic))?;
         map.serialize_entry("unresolved", &Each(|| t.unresolved.iter().map(unresolved)))?;
         map.end()
     }
@@ -80,8 +82,43 @@ fn service(s: &MeshService) -> Value {
             "file": &*r.origin.file,
             "line": r.origin.line,
         })).collect::<Vec<_>>(),
+        "callers": callers(&s.callers),
+        "hidden_calls": s.hidden_calls.iter().map(|h| json!({
+            "workload": h.workload, "why": h.why, "signal": h.signal,
+            "file": &*h.origin.file, "line": h.origin.line,
+        })).collect::<Vec<_>>(),
         "file": &*s.origin.file,
         "line": s.origin.line,
+    })
+}
+
+fn callers(k: &CallerKnowledge) -> Value {
+    json!({
+        "completeness": k.level.as_str(),
+        "basis": (!k.basis.is_empty()).then_some(&k.basis),
+        "reasons": k.reasons.iter().map(|r| json!({
+            "code": r.code,
+            "message": r.message,
+            "file": r.origin.as_ref().map(|o| &*o.file),
+            "line": r.origin.as_ref().map(|o| o.line),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// How many services' callers are known, partial and unknown: the graph is probably
+/// incomplete when any is not known.
+fn completeness(t: &Topology) -> Value {
+    let count = |level| {
+        t.services
+            .iter()
+            .filter(|s| s.callers.level == level)
+            .count()
+    };
+    json!({
+        "known": count(Completeness::Known),
+        "partial": count(Completeness::Partial),
+        "unknown": count(Completeness::Unknown),
+        "probably_incomplete": count(Completeness::Known) < t.services.len(),
     })
 }
 
@@ -92,7 +129,40 @@ fn edge(e: &Edge) -> Value {
         "port": e.port,
         "protocol": e.protocol.as_str(),
         "confidence": e.confidence,
+        "observed": e.observed.as_ref().map(counts),
         "evidence": evidence(&e.evidence),
+    })
+}
+
+fn counts(c: &CallCounts) -> Value {
+    json!({
+        "requests": c.requests, "ok": c.ok, "client_errors": c.client_errors,
+        "server_errors": c.server_errors, "denied": c.denied, "shadow_denied": c.shadow_denied,
+        "mtls": c.mtls, "plaintext": c.plaintext,
+    })
+}
+
+fn traffic(r: &TrafficReport) -> Value {
+    json!({
+        "sources": r.sources.iter().map(|s| json!({
+            "name": s.name, "format": s.format.as_str(), "lines": s.lines, "calls": s.calls, "bytes": s.bytes,
+        })).collect::<Vec<_>>(),
+        "unmatched": r.unmatched.iter().map(|u| json!({
+            "side": u.side, "name": u.name, "why": u.why, "requests": u.requests,
+            "file": &*u.origin.file, "line": u.origin.line,
+        })).collect::<Vec<_>>(),
+        "outside": r.outside.iter().map(|o| json!({
+            "service": o.service.to_string(), "requests": o.requests,
+            "file": &*o.origin.file, "line": o.origin.line,
+        })).collect::<Vec<_>>(),
+        "unseen": r.unseen.iter().map(|u| json!({
+            "from": u.from.to_string(), "to": u.to.to_string(), "confidence": u.confidence,
+            "dropped": u.dropped, "evidence": evidence(u.evidence.as_slice()),
+        })).collect::<Vec<_>>(),
+        "shadow_denied": r.shadow_denied.iter().map(|d| json!({
+            "service": d.service.to_string(), "caller": d.caller, "requests": d.requests,
+            "file": &*d.origin.file, "line": d.origin.line,
+        })).collect::<Vec<_>>(),
     })
 }
 

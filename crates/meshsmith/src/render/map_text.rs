@@ -30,13 +30,14 @@ pub fn render(topology: &Topology, summary: &Summary) -> String {
         summary.files,
     );
 
-    out.push_str("\nGraph (caller -> callees; ? = low confidence)\n");
+    headline(&mut out, topology);
+    out.push_str("\nGraph (caller -> callees; ? = low confidence, * = observed in traffic)\n");
     let mut callees: BTreeMap<&QualifiedName, Vec<String>> = BTreeMap::new();
     for e in &topology.edges {
-        let mark = if e.confidence == Confidence::Low {
-            "?"
-        } else {
-            ""
+        let mark = match e.confidence {
+            Confidence::Low => "?",
+            Confidence::Observed => "*",
+            Confidence::High => "",
         };
         callees
             .entry(&e.from)
@@ -124,6 +125,10 @@ pub fn render(topology: &Topology, summary: &Summary) -> String {
         );
     }
 
+    callers_section(&mut out, topology, &names);
+    if let Some(traffic) = &topology.traffic {
+        traffic_section(&mut out, traffic, &names);
+    }
     if !topology.unresolved.is_empty() {
         out.push_str("\nUnresolved names (no Service has them)\n");
         for u in &topology.unresolved {
@@ -174,5 +179,104 @@ fn protocol_label(p: Protocol) -> &'static str {
         Protocol::Tls => "TLS",
         Protocol::Udp => "UDP",
         Protocol::Unknown => "unknown",
+    }
+}
+
+/// One line that says whether the graph is probably incomplete, and what that means.
+fn headline(out: &mut String, topology: &Topology) {
+    let not_known = topology
+        .services
+        .iter()
+        .filter(|s| !s.callers.is_known())
+        .count();
+    if not_known > 0 {
+        let _ = writeln!(
+            out,
+            "The graph is probably incomplete: the callers of {not_known} of {} services are not known \
+             (their AuthorizationPolicies stay in dry-run); see \"Callers\" below.",
+            topology.services.len()
+        );
+    }
+}
+
+/// Per service whose callers are not known: how complete they are and why.
+fn callers_section(out: &mut String, topology: &Topology, names: &Names) {
+    let not_known: Vec<&MeshService> = topology
+        .services
+        .iter()
+        .filter(|s| !s.callers.is_known())
+        .collect();
+    if not_known.is_empty() {
+        return;
+    }
+    out.push_str("\nCallers (completeness per service; known for the rest)\n");
+    let width = not_known
+        .iter()
+        .map(|s| names.get(&s.id).len())
+        .max()
+        .unwrap_or(0);
+    for s in not_known {
+        let first = s.callers.reasons.first();
+        let _ = writeln!(
+            out,
+            "  {:width$}  {:<7}  {}{}",
+            names.get(&s.id),
+            s.callers.level.as_str(),
+            first.map_or("", |r| r.message.as_str()),
+            first.map_or(String::new(), |r| format!(" [{}]", r.code)),
+        );
+        for r in s.callers.reasons.iter().skip(1) {
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:<7}  {} [{}]",
+                "", "", r.message, r.code
+            );
+        }
+    }
+}
+
+/// What the traffic showed beyond edges.
+fn traffic_section(out: &mut String, t: &TrafficReport, names: &Names) {
+    let lines: u64 = t.sources.iter().map(|s| s.lines).sum();
+    let _ = writeln!(
+        out,
+        "\nTraffic ({} file(s), {} line(s) read; {} service(s) seen called)",
+        t.sources.len(),
+        lines,
+        t.called.len()
+    );
+    for o in &t.outside {
+        let _ = writeln!(
+            out,
+            "  from outside the mesh: {} request(s) to {}",
+            o.requests,
+            names.get(&o.service)
+        );
+    }
+    for u in &t.unseen {
+        let effect = if u.dropped { "left out" } else { "kept" };
+        let _ = writeln!(
+            out,
+            "  never seen: {} -> {} ({} confidence, {effect})",
+            names.get(&u.from),
+            names.get(&u.to),
+            u.confidence.as_str()
+        );
+    }
+    for d in &t.shadow_denied {
+        let _ = writeln!(
+            out,
+            "  dry-run would deny: {} request(s) to {} from {}",
+            d.requests,
+            names.get(&d.service),
+            d.caller.as_deref().unwrap_or("an unidentified caller")
+        );
+    }
+    for u in &t.unmatched {
+        let _ = writeln!(
+            out,
+            "  matches nothing: {} {} ({}; {})",
+            u.side, u.name, u.why, u.origin
+        );
     }
 }

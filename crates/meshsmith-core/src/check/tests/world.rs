@@ -16,7 +16,14 @@
 //! unresolved:
 //!   - {from: shop/orders, host: paymnts.shop, port: 8080}
 //! remove_edges: [...]    # same shape; drops edges other documents add
+//! traffic:                # what `--traffic` showed beyond edges
+//!   unmatched: [{side: source, name: legacy, why: "no workload of that name", requests: 3}]
+//!   outside: [{service: shop/orders, requests: 40}]
+//!   unseen: [{from: shop/orders, to: shop/catalog, dropped: true}]
+//!   shadow_denied: [{service: shop/catalog, caller: orders, requests: 2}]
 //! ```
+//! A service may also say `callers: {level: partial, code: MS209, reason: ...}` and
+//! `hidden: {why: registry client, signal: ...}`.
 //! Several documents merge: the last to mention a service wins (overlays load after the
 //! clean configuration), edges add up.
 
@@ -162,10 +169,17 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
                 kind: HintKind::Annotation,
                 detail: format!("test edge {from} -> {to}"),
             }],
+            observed: None,
         });
     }
     built.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
     topology.edges = built;
+    for doc in docs {
+        let t = doc.doc.at("traffic");
+        if t.is_map() {
+            topology.traffic = Some(traffic(doc, t));
+        }
+    }
     for doc in docs {
         for u in doc.doc.at("unresolved").as_seq() {
             let from = u.at("from").as_str().unwrap_or("");
@@ -248,6 +262,111 @@ fn node(
         exposure,
         settings,
         timeout_audit: TimeoutAudit::Reasonable,
+        callers: callers_of(&extra_at("callers"), &origin),
+        hidden_calls: hidden_of(&extra_at("hidden"), &origin),
         origin,
+    }
+}
+
+/// `callers: {level: partial, code: MS210, reason: "..."}`; known when absent.
+fn callers_of(node: &Node, origin: &Origin) -> CallerKnowledge {
+    let level = match node.at("level").as_str() {
+        Some("unknown") => Completeness::Unknown,
+        Some("partial") => Completeness::Partial,
+        _ => return CallerKnowledge::known("test fixture"),
+    };
+    let code = match node.at("code").as_str() {
+        Some("MS208") => "MS208",
+        Some("MS209") => "MS209",
+        Some("MS210") => "MS210",
+        _ => "MS211",
+    };
+    CallerKnowledge {
+        level,
+        reasons: vec![CompletenessReason {
+            code,
+            message: node
+                .at("reason")
+                .as_str()
+                .unwrap_or("test reason")
+                .to_string(),
+            origin: Some(origin.clone()),
+        }],
+        basis: String::new(),
+    }
+}
+
+/// `hidden: {why: registry client, signal: setting EUREKA_URL}`.
+fn hidden_of(node: &Node, origin: &Origin) -> Vec<HiddenCalls> {
+    let Some(why) = node.at("why").as_str() else {
+        return Vec::new();
+    };
+    vec![HiddenCalls {
+        workload: node.at("workload").as_str().unwrap_or("").to_string(),
+        why: why.to_string(),
+        signal: node.at("signal").as_str().unwrap_or("").to_string(),
+        origin: origin.clone(),
+    }]
+}
+
+/// The `traffic:` section of a test topology.
+fn traffic(doc: &Object, t: &Node) -> TrafficReport {
+    let text = |n: &Node, k: &str| n.at(k).as_str().unwrap_or("").to_string();
+    let count = |n: &Node| n.at("requests").as_i64().unwrap_or(1) as u64;
+    TrafficReport {
+        unmatched: t
+            .at("unmatched")
+            .as_seq()
+            .iter()
+            .map(|u| UnmatchedName {
+                side: if text(u, "side") == "source" {
+                    "source"
+                } else {
+                    "destination"
+                },
+                name: text(u, "name"),
+                why: text(u, "why"),
+                requests: count(u),
+                origin: doc.origin_at(u),
+            })
+            .collect(),
+        outside: t
+            .at("outside")
+            .as_seq()
+            .iter()
+            .map(|o| OutsideCallers {
+                service: id(&text(o, "service")),
+                requests: count(o),
+                origin: doc.origin_at(o),
+            })
+            .collect(),
+        unseen: t
+            .at("unseen")
+            .as_seq()
+            .iter()
+            .map(|u| UnseenCall {
+                from: id(&text(u, "from")),
+                to: id(&text(u, "to")),
+                confidence: Confidence::Low,
+                dropped: u.at("dropped").as_bool() == Some(true),
+                evidence: Some(Evidence {
+                    origin: doc.origin_at(u),
+                    kind: HintKind::Env,
+                    detail: "test setting".into(),
+                }),
+            })
+            .collect(),
+        shadow_denied: t
+            .at("shadow_denied")
+            .as_seq()
+            .iter()
+            .map(|d| ShadowDenial {
+                service: id(&text(d, "service")),
+                caller: d.at("caller").as_str().map(str::to_string),
+                requests: count(d),
+                origin: doc.origin_at(d),
+            })
+            .collect(),
+        ..TrafficReport::default()
     }
 }

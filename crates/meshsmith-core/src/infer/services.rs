@@ -1,0 +1,363 @@
+//! Nodes + merged edges -> [`MeshService`]s and [`Edge`]s: each node's ports with what Istio
+//! will do and what the evidence says, each edge's callee port and protocol, each service's
+//! main protocol, its exposure, role, today's timeouts, and the workloads whose outbound calls
+//! may be hidden.
+
+use super::edges::{Drafts, EdgeDraft, SmallSet};
+use super::env::EnvEntry;
+use super::evidence::istio::IstioFacts;
+use super::hidden::{self, NodeFacts};
+use super::nodes::Nodes;
+use super::{protocol, roles, settings, workload_ref};
+use crate::model::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A node's workloads and its Service, looked up once.
+pub(crate) struct NodeInputs<'a> {
+    pub workloads: Vec<&'a Workload>,
+    pub service: Option<&'a Service>,
+    pub env: Vec<EnvEntry>,
+}
+
+pub(crate) fn node_inputs<'a>(inventory: &'a Inventory, nodes: &Nodes) -> Vec<NodeInputs<'a>> {
+    nodes
+        .drafts
+        .iter()
+        .map(|d| {
+            let workloads: Vec<&Workload> = d
+                .workloads
+                .iter()
+                .map(|&i| &inventory.workloads[i])
+                .collect();
+            let env = workloads
+                .iter()
+                .flat_map(|w| super::env::main_environment(inventory, w))
+                .collect();
+            NodeInputs {
+                workloads,
+                service: d.service.map(|i| &inventory.services[i]),
+                env,
+            }
+        })
+        .collect()
+}
+
+/// Each node as a service with its ports; role, protocol and exposure are filled in later.
+pub(crate) fn skeletons(
+    nodes: &Nodes,
+    inputs: &[NodeInputs],
+    drafts: &Drafts,
+    observed: &[(usize, Option<u16>, Protocol)],
+) -> Vec<MeshService> {
+    // Schemes callers used, per callee node, to help name unlabelled ports.
+    let mut schemes_of: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for ((_, to), e) in &drafts.edges {
+        schemes_of
+            .entry(*to)
+            .or_default()
+            .extend(e.schemes.iter().cloned());
+    }
+    for (node, _, p) in observed {
+        let scheme = match p {
+            Protocol::Grpc => "grpc",
+            Protocol::Http | Protocol::Http2 => "http",
+            _ => continue,
+        };
+        schemes_of.entry(*node).or_default().insert(scheme.into());
+    }
+    nodes
+        .drafts
+        .iter()
+        .zip(inputs)
+        .enumerate()
+        .map(|(ni, (draft, input))| {
+            let schemes: Vec<&str> = schemes_of
+                .get(&ni)
+                .map(|s| s.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            skeleton(draft, input, &schemes)
+        })
+        .collect()
+}
+
+fn skeleton(draft: &super::nodes::NodeDraft, input: &NodeInputs, schemes: &[&str]) -> MeshService {
+    let svc = input.service;
+    let workloads = &input.workloads;
+    let ports: Vec<PortInfo> = svc
+        .map(|s| {
+            s.ports
+                .iter()
+                .map(|p| {
+                    let target = protocol::target_port(p, workloads);
+                    let (declared, _) = protocol::declared(p);
+                    let (believed, reason) = protocol::believed(p, target, workloads, schemes);
+                    PortInfo {
+                        port: p.port,
+                        name: p.name.clone(),
+                        target_port: target,
+                        declared,
+                        believed,
+                        reason,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    MeshService {
+        id: draft.id.clone(),
+        service: svc.map(|s| s.name.clone()),
+        aliases: draft.aliases.clone(),
+        external_name: svc.and_then(|s| s.external_name.clone()),
+        workloads: workloads.iter().map(|w| workload_ref(w)).collect(),
+        ports,
+        protocol: Protocol::Unknown,
+        declared_protocol: Protocol::Unknown,
+        role: Role::SyncApi,
+        role_reason: String::new(),
+        exposure: Exposure::default(),
+        settings: Vec::new(),
+        timeout_audit: TimeoutAudit::None,
+        origin: svc
+            .map(|s| s.origin.clone())
+            .or_else(|| workloads.first().map(|w| w.origin.clone()))
+            .unwrap_or_else(|| Origin {
+                file: "".into(),
+                line: 0,
+            }),
+        callers: CallerKnowledge::known(""),
+        hidden_calls: Vec::new(),
+    }
+}
+
+/// The merged drafts as edges, with their callee port and protocol.
+pub(crate) fn edges(
+    services: &[MeshService],
+    drafts: BTreeMap<(usize, usize), EdgeDraft>,
+) -> Vec<(usize, usize, Edge)> {
+    drafts
+        .into_iter()
+        .map(|((from, to), e)| {
+            let callee = &services[to];
+            let port = edge_port(callee, &e.ports, &e.schemes);
+            let protocol = port
+                .and_then(|p| callee.port(p))
+                .map(|p| p.believed)
+                .or(e.observed_protocol)
+                .or_else(|| e.schemes.iter().find_map(|s| protocol::scheme_protocol(s)))
+                .unwrap_or(Protocol::Unknown);
+            let edge = Edge {
+                from: services[from].id.clone(),
+                to: callee.id.clone(),
+                port,
+                protocol,
+                confidence: e.confidence.unwrap_or(Confidence::High),
+                evidence: e.evidence.into_iter().collect(),
+                observed: e.observed,
+            };
+            (from, to, edge)
+        })
+        .collect()
+}
+
+/// The callee port an edge uses: the one named (a Service port, or a target port mapped back),
+/// else the scheme's default, else the callee's only or first port.
+fn edge_port(
+    callee: &MeshService,
+    named: &SmallSet<u16>,
+    schemes: &SmallSet<String>,
+) -> Option<u16> {
+    for &p in named {
+        if callee.port(p).is_some() {
+            return Some(p);
+        }
+        if let Some(info) = callee.ports.iter().find(|i| i.target_port == Some(p)) {
+            return Some(info.port);
+        }
+    }
+    if let Some(&p) = named.iter().next() {
+        if callee.ports.is_empty() {
+            return Some(p);
+        }
+    }
+    let default = schemes.iter().find_map(|s| match s.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    });
+    default
+        .filter(|p| callee.port(*p).is_some())
+        .or(callee.primary_port().map(|p| p.port))
+}
+
+/// Each service's protocol: its most-called port's, else its first port's; a node without
+/// ports speaks what it speaks out.
+pub(crate) fn main_protocols(services: &mut [MeshService], edges: &[(usize, usize, Edge)]) {
+    let mut calls_per_port: Vec<BTreeMap<u16, usize>> = vec![BTreeMap::new(); services.len()];
+    let mut spoken_out: Vec<Vec<Protocol>> = vec![Vec::new(); services.len()];
+    for (from, to, e) in edges {
+        if let Some(p) = e.port {
+            *calls_per_port[*to].entry(p).or_default() += 1;
+        }
+        spoken_out[*from].push(e.protocol);
+    }
+    for (ni, s) in services.iter_mut().enumerate() {
+        let main_port = calls_per_port[ni]
+            .iter()
+            .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
+            .and_then(|(p, _)| s.port(*p))
+            .or(s.ports.first());
+        (s.protocol, s.declared_protocol) = match main_port {
+            Some(p) => (p.believed, p.declared),
+            None => {
+                let out = &spoken_out[ni];
+                let spoken = out
+                    .iter()
+                    .copied()
+                    .find(|p| p.is_http_family())
+                    .or(out.first().copied())
+                    .unwrap_or(Protocol::Http);
+                (spoken, Protocol::Unknown)
+            }
+        };
+    }
+}
+
+/// Gateway routes, Ingresses and LoadBalancer/NodePort Services.
+pub(crate) fn exposure(
+    services: &mut [MeshService],
+    nodes: &Nodes,
+    inventory: &Inventory,
+    facts: &IstioFacts,
+) {
+    for (callee, origin) in &facts.gateway_routes {
+        if let Some(&n) = nodes.by_service.get(callee) {
+            services[n].exposure.ingress_gateway.push(origin.clone());
+        }
+    }
+    for (callee, origin) in &facts.ingress_routes {
+        if let Some(&n) = nodes.by_service.get(callee) {
+            services[n].exposure.ingress.push(origin.clone());
+        }
+    }
+    for svc in inventory
+        .services
+        .iter()
+        .filter(|s| s.service_type.is_exposed())
+    {
+        if let Some(&n) = nodes
+            .by_service
+            .get(&QualifiedName::new(&svc.namespace, &svc.name))
+        {
+            services[n]
+                .exposure
+                .direct
+                .get_or_insert((svc.service_type, svc.origin.clone()));
+        }
+    }
+}
+
+/// Roles, today's timeouts and the hidden-call signals, per node.
+pub(crate) fn roles_and_signals(
+    services: &mut [MeshService],
+    inputs: &[NodeInputs],
+    edges: &[(usize, usize, Edge)],
+    drafts: &Drafts,
+) {
+    let mut callees = vec![0usize; services.len()];
+    let mut callers = vec![0usize; services.len()];
+    let mut registry_call: Vec<Option<(String, Origin)>> = vec![None; services.len()];
+    let registries: Vec<bool> = services
+        .iter()
+        .zip(inputs)
+        .map(|(s, i)| {
+            let images: Vec<&str> = i
+                .workloads
+                .iter()
+                .flat_map(|w| w.containers.iter().map(|c| c.image.as_str()))
+                .collect();
+            s.service.is_some() && hidden::is_registry(&s.id.name, &images)
+        })
+        .collect();
+    for (from, to, e) in edges {
+        callees[*from] += 1;
+        callers[*to] += 1;
+        if registries[*to] && registry_call[*from].is_none() {
+            let origin = e.evidence.first().map(|ev| ev.origin.clone());
+            registry_call[*from] = origin.map(|o| (e.to.to_string(), o));
+        }
+    }
+    let mut external: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    let mut unresolved = vec![0usize; services.len()];
+    for (n, h) in drafts.external.keys() {
+        external.entry(*n).or_default().push(h.as_str());
+    }
+    for (n, _) in drafts.unresolved.keys() {
+        unresolved[*n] += 1;
+    }
+    for (ni, input) in inputs.iter().enumerate() {
+        let facts = NodeFacts {
+            workloads: input.workloads.clone(),
+            env: &input.env,
+            exposed: services[ni].exposure.is_exposed(),
+            exposure_kind: exposure_kind(&services[ni].exposure),
+            has_service: input.service.is_some(),
+            visible_calls: callees[ni] + unresolved[ni],
+            calls_registry: registry_call[ni].take(),
+        };
+        services[ni].hidden_calls = hidden::hidden_calls(&facts);
+        let ext = external.get(&ni).cloned().unwrap_or_default();
+        role_and_settings(&mut services[ni], input, callees[ni], callers[ni], ext);
+    }
+}
+
+fn role_and_settings(
+    s: &mut MeshService,
+    input: &NodeInputs,
+    callees: usize,
+    callers: usize,
+    external: Vec<&str>,
+) {
+    let settings = settings::settings(&input.env);
+    let queue_keys: Vec<String> = input
+        .env
+        .iter()
+        .filter(|e| roles::is_queue_key(&e.name))
+        .map(|e| e.name.clone())
+        .collect();
+    let mut annotations: Vec<(String, &StringMap)> = Vec::new();
+    for w in &input.workloads {
+        let what = format!("{} {}", w.kind.as_str(), w.name);
+        annotations.push((what.clone(), &w.pod_annotations));
+        annotations.push((what, &w.annotations));
+    }
+    if let Some(svc) = input.service {
+        annotations.push((format!("Service {}", svc.name), &svc.annotations));
+    }
+    let role_input = roles::RoleInput {
+        annotations: annotations.iter().map(|(w, a)| (w.as_str(), *a)).collect(),
+        exposure: &s.exposure,
+        has_service: input.service.is_some(),
+        workloads: input.workloads.clone(),
+        protocol: s.protocol,
+        callees,
+        callers,
+        external,
+        queue_keys,
+        name: &s.id.name,
+    };
+    let (role, reason) = roles::role(&role_input);
+    s.role = role;
+    s.role_reason = reason;
+    s.timeout_audit = settings::audit(&settings);
+    s.settings = settings;
+}
+
+fn exposure_kind(e: &Exposure) -> String {
+    if let Some((kind, _)) = &e.direct {
+        format!("{} Service", kind.as_str())
+    } else if !e.ingress.is_empty() {
+        "Ingress".to_string()
+    } else {
+        "ingress gateway route".to_string()
+    }
+}
