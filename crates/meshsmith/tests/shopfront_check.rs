@@ -74,6 +74,9 @@ fn generated_config_leaves_only_what_a_reviewer_must_decide() {
         ("MS208", "Service workers/image-resizer"),
         ("MS208", "Service workers/report-builder"),
         ("MS311", "PeerAuthentication edge/stripe-webhook"),
+        ("MS311", "PeerAuthentication workers/event-archiver"),
+        ("MS311", "PeerAuthentication workers/image-resizer"),
+        ("MS311", "PeerAuthentication workers/report-builder"),
     ]
     .iter()
     .map(|(c, r)| (c.to_string(), r.to_string()))
@@ -81,7 +84,7 @@ fn generated_config_leaves_only_what_a_reviewer_must_decide() {
     assert_eq!(got, want);
     let webhook = findings
         .iter()
-        .find(|f| f["code"] == "MS311")
+        .find(|f| f["code"] == "MS311" && f["resource"] == "PeerAuthentication edge/stripe-webhook")
         .expect("MS311");
     assert_eq!(webhook["severity"], "info");
     assert!(webhook["message"]

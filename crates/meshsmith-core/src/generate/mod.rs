@@ -157,6 +157,38 @@ fn front_door_timeouts<'a>(
     out
 }
 
+/// A namespace with more services of unknown callers than this is imported whole (`ns/*`)
+/// rather than host by host, which keeps every Sidecar short.
+const UNVERIFIED_HOSTS_PER_NAMESPACE: usize = 10;
+
+/// Per namespace, the `<ns>/<fqdn>` egress hosts of the services whose callers are not known.
+fn unverified_hosts(topology: &Topology) -> HashMap<String, Vec<(String, String)>> {
+    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for s in topology.services.iter().filter(|s| !s.callers.is_known()) {
+        if let Some(name) = routable(s) {
+            out.entry(s.id.namespace.clone()).or_default().push((
+                format!("{}/{}", s.id.namespace, fqdn(name, &s.id.namespace)),
+                format!(
+                    "the callers of {} are not known, so this workload may be one of them",
+                    s.id
+                ),
+            ));
+        }
+    }
+    for (ns, hosts) in out.iter_mut() {
+        if hosts.len() > UNVERIFIED_HOSTS_PER_NAMESPACE {
+            *hosts = vec![(
+                format!("{ns}/*"),
+                format!(
+                    "the callers of {} services of {ns} are not known, so this workload may be one of them",
+                    hosts.len()
+                ),
+            )];
+        }
+    }
+    out
+}
+
 /// What every `build` needs: the inputs, and each service with its settings resolved.
 pub(crate) struct Context<'a> {
     pub topology: &'a Topology,
@@ -173,6 +205,8 @@ pub(crate) struct Context<'a> {
     retry_allowance: HashMap<QualifiedName, retry_budget::Allowance>,
     /// Front doors whose timeout is raised to their slowest callee's, and that callee.
     front_door_timeouts: HashMap<QualifiedName, (crate::policy::Millis, QualifiedName)>,
+    /// Per namespace, the Sidecar egress hosts of its services whose callers are not known.
+    unverified_hosts: HashMap<String, Vec<(String, String)>>,
 }
 
 /// One service that gets configuration.
@@ -225,6 +259,7 @@ impl<'a> Context<'a> {
             .collect();
         let retry_allowance = retry_budget::allowances(&wanted, &callee_ids);
         let front_door_timeouts = front_door_timeouts(&targets, &callees);
+        let unverified_hosts = unverified_hosts(topology);
         Context {
             topology,
             policy,
@@ -236,7 +271,27 @@ impl<'a> Context<'a> {
             external,
             retry_allowance,
             front_door_timeouts,
+            unverified_hosts,
         }
+    }
+
+    /// Egress hosts `id`'s Sidecar imports because their callers are not known: those of its
+    /// own namespace and of the namespaces it calls into, itself excepted.
+    pub fn unverified_hosts(&self, id: &QualifiedName) -> Vec<&(String, String)> {
+        let mut namespaces: Vec<&str> = self
+            .callees_of(id)
+            .iter()
+            .map(|e| e.to.namespace.as_str())
+            .collect();
+        namespaces.push(&id.namespace);
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        let own = format!("{}/{}", id.namespace, fqdn(&id.name, &id.namespace));
+        namespaces
+            .into_iter()
+            .flat_map(|ns| self.unverified_hosts.get(ns).into_iter().flatten())
+            .filter(|(host, _)| *host != own)
+            .collect()
     }
 
     /// The reasons to keep on a resource: all of them, or none when the caller does not

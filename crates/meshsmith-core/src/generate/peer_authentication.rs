@@ -1,5 +1,6 @@
 //! PeerAuthentication per workload: STRICT, except where a workload must take plain traffic
-//! from outside the mesh (an inferred webhook receiver) or the policy declares an exception;
+//! from outside the mesh (an inferred webhook receiver), its callers are not known, or the
+//! policy declares an exception;
 //! each exception carries its reason as an annotation, next to the mode it explains.
 //!
 //! In: each workload of each service. Out: one PeerAuthentication selecting its pods.
@@ -11,6 +12,19 @@ use crate::policy::MtlsMode;
 /// Annotation holding the reason for a mode other than STRICT.
 pub use crate::model::MTLS_REASON_ANNOTATION as REASON_ANNOTATION;
 
+/// A service whose callers are not known may be called by a workload outside the mesh, which
+/// STRICT would refuse: like its AuthorizationPolicy's dry-run, it stays PERMISSIVE until
+/// traffic shows its callers (unless `--enforce-unverified`).
+fn unverified(cx: &Context, s: &MeshService) -> Option<String> {
+    (!s.callers.is_known() && !cx.options.enforce_unverified).then(|| {
+        format!(
+            "callers {}: {}; PERMISSIVE until traffic shows that every caller has a sidecar",
+            s.callers.level.as_str(),
+            s.callers.summary()
+        )
+    })
+}
+
 pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfig) {
     for target in targets {
         let s = target.service;
@@ -21,7 +35,7 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                 format!("{} ({})", m.reason, r.why("mtls")),
                 (m.mode != MtlsMode::Strict).then(|| m.reason.clone()),
             ),
-            None => match cx.outside_plaintext(target) {
+            None => match cx.outside_plaintext(target).or_else(|| unverified(cx, s)) {
                 Some(reason) => (MtlsMode::Permissive, reason.clone(), Some(reason)),
                 None => (
                     MtlsMode::Strict,

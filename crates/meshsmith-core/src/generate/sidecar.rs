@@ -3,7 +3,10 @@
 //!
 //! In: the graph's edges out of each service and its external calls. Out: one Sidecar per
 //! workload; in-cluster callees as `<ns>/<fqdn>`, external hosts as `<own ns>/<host>`,
-//! because their ServiceEntry lives in the caller's namespace.
+//! because their ServiceEntry lives in the caller's namespace. Services whose callers are not
+//! known are imported too, by every workload that could reach them (its own namespace and the
+//! namespaces it calls into): any of those may be the caller the graph does not show, and a
+//! call its Sidecar does not import would leave through the passthrough cluster in plain text.
 
 use super::{fqdn, routable, selector, unselectable_note, Context};
 use crate::model::*;
@@ -31,6 +34,9 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                     .entry(host)
                     .or_insert_with(|| format!("it calls {}", callee.id));
             }
+        }
+        for (host, why) in cx.unverified_hosts(&s.id) {
+            hosts.entry(host.clone()).or_insert_with(|| why.clone());
         }
         for call in cx.external_of(&s.id) {
             if call.host.parse::<std::net::IpAddr>().is_ok() {

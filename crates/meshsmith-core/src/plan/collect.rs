@@ -1,7 +1,7 @@
-//! The collect-traffic step: for services whose callers are not known, what to collect
-//! during the monitoring window and how to learn from it. It changes nothing in the cluster;
-//! the services' policies stay in dry-run, so the traffic shows every caller, and the
-//! dry-run denials name the callers the graph missed.
+//! The collect-traffic step, last in the plan: for services whose callers are not known, what
+//! to collect once every workload has its sidecar, and how to learn from it. It changes nothing
+//! in the cluster; the services' policies are still in dry-run, so the traffic shows every
+//! caller, and the dry-run denials name the callers the graph missed.
 
 use crate::model::*;
 use std::collections::BTreeSet;
@@ -15,7 +15,7 @@ pub(crate) fn step(id: String, services: Vec<QualifiedName>, window: &str) -> St
     let namespaces: BTreeSet<&str> = services.iter().map(|s| s.namespace.as_str()).collect();
     let mut commands = vec![
         format!(
-            "# After {window} of traffic: collect what shows the callers of {} (PROMETHEUS is your Prometheus URL)",
+            "# Every workload now has its sidecar. After {window} more of traffic, collect what shows the callers of {} (PROMETHEUS is your Prometheus URL)",
             names(&services)
         ),
         "mkdir -p traffic".to_string(),

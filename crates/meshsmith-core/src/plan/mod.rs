@@ -89,7 +89,6 @@ pub fn plan(topology: &Topology, config: &MeshConfig, settings: &PlanSettings) -
         config,
         &schedule,
         &settings.ingress_gateway_principal,
-        &out.window,
     );
     for (index, group) in schedule.groups.iter().enumerate() {
         let number = index as u32 + 1;
@@ -108,6 +107,20 @@ pub fn plan(topology: &Topology, config: &MeshConfig, settings: &PlanSettings) -
         phase.steps = cx.steps(&phase);
         checks::fill(topology, &cx, &mut phase, &out.window);
         out.phases.push(phase);
+    }
+    // Once every workload of the plan has its sidecar, traffic shows every caller of the
+    // services whose policies are still in dry-run: the last phase says how to collect it.
+    if let Some(last) = out.phases.last_mut() {
+        if !schedule.unverified.is_empty() {
+            let id = format!(
+                "phase-{}/{}-{}",
+                last.number,
+                last.steps.len() + 1,
+                StepAction::CollectTraffic.as_str()
+            );
+            let services = schedule.unverified.iter().cloned().collect();
+            last.steps.push(collect::step(id, services, &out.window));
+        }
     }
     out
 }

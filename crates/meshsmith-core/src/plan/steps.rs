@@ -16,8 +16,6 @@ use crate::model::*;
 
 pub(crate) struct Cx<'a> {
     pub gateway_principal: String,
-    /// The monitoring window, e.g. `4h`: how much traffic a collect step gathers.
-    pub window: String,
     pub topology: &'a Topology,
     pub config: &'a MeshConfig,
     pub schedule: &'a Schedule,
@@ -32,11 +30,9 @@ impl<'a> Cx<'a> {
         config: &'a MeshConfig,
         schedule: &'a Schedule,
         gateway_principal: &str,
-        window: &str,
     ) -> Self {
         Cx {
             gateway_principal: gateway_principal.to_string(),
-            window: window.to_string(),
             topology,
             config,
             schedule,
@@ -110,19 +106,6 @@ impl<'a> Cx<'a> {
                     let folder = id(action);
                     out.push(self.onboard(folder, action, kinds, &phase.services));
                 }
-            }
-            let unverified: Vec<QualifiedName> = phase
-                .services
-                .iter()
-                .filter(|s| self.schedule.unverified.contains(*s))
-                .cloned()
-                .collect();
-            if !unverified.is_empty() {
-                out.push(super::collect::step(
-                    id(StepAction::CollectTraffic),
-                    unverified,
-                    &self.window,
-                ));
             }
         }
         if !phase.locked.is_empty() {

@@ -216,3 +216,95 @@ fn a_phase_size_cap_splits_phases_and_keeps_the_rules() {
     assert_eq!(verify(&plan, &t), Vec::new());
     assert!(phase_of(&plan, "email-worker") < phase_of(&plan, "api-gateway"));
 }
+
+#[test]
+fn a_service_whose_callers_are_not_known_stays_in_dry_run_with_a_step_to_learn_them() {
+    let mut t = shopfront_and_odd_shapes();
+    let ledger = t
+        .services
+        .iter_mut()
+        .find(|s| s.id.name == "ledger-service")
+        .expect("ledger-service");
+    ledger.callers = CallerKnowledge {
+        level: Completeness::Partial,
+        reasons: vec![CompletenessReason {
+            code: "MS209",
+            message: "billing-job may call it unseen: registry client".into(),
+            origin: None,
+        }],
+        basis: String::new(),
+    };
+    let (plan, config) = planned(&t, 4);
+    // Generated in dry-run, with the reason, and never enforced by the plan.
+    let policy = config
+        .resources
+        .iter()
+        .find(|r| r.kind == Kind::AuthorizationPolicy && r.owner.name == "ledger-service")
+        .expect("policy");
+    assert_eq!(policy.annotations.get(DRY_RUN_ANNOTATION), Some("true"));
+    assert!(policy
+        .annotations
+        .get(DRY_RUN_REASON_ANNOTATION)
+        .is_some_and(|r| r.contains("registry client")));
+    assert_eq!(lock_of(&plan, "ledger-service"), None);
+    let held = plan
+        .held
+        .iter()
+        .find(|h| h.service.name == "ledger-service")
+        .expect("held");
+    assert!(held
+        .reason
+        .starts_with("callers partial: billing-job may call it unseen"));
+    let enforces_it = plan.phases.iter().flat_map(|p| &p.steps).any(|s| {
+        s.effects.iter().any(|e| {
+            matches!(e, Effect::Authorization { service, state: AuthzState::Enforced, .. }
+                if service.name == "ledger-service")
+        })
+    });
+    assert!(!enforces_it);
+    // The last phase, once everything has its sidecar, says what to collect and how.
+    let last = plan.phases.last().expect("phases");
+    let collect = last
+        .steps
+        .iter()
+        .find(|s| s.action == StepAction::CollectTraffic)
+        .expect("collect-traffic step");
+    assert!(collect.services.iter().any(|s| s.name == "ledger-service"));
+    assert!(collect.resources.is_empty() && collect.effects.is_empty());
+    assert!(collect
+        .commands
+        .iter()
+        .any(|c| c.contains("istio_requests_total")
+            && c.contains("destination_service_namespace=\"internal\"")));
+    assert!(collect
+        .commands
+        .iter()
+        .any(|c| c.starts_with("meshsmith map") && c.contains("--traffic")));
+    // Its callers are still locked down as usual, and the plan verifies clean.
+    assert!(lock_of(&plan, "order-service").is_some());
+    assert!(verify(&plan, &t).is_empty(), "{:?}", verify(&plan, &t));
+}
+
+#[test]
+fn enforce_unverified_enforces_the_guess_and_the_plan_locks_it() {
+    let mut t = shopfront_and_odd_shapes();
+    for s in t
+        .services
+        .iter_mut()
+        .filter(|s| s.id.name == "ledger-service")
+    {
+        s.callers.level = Completeness::Unknown;
+    }
+    let options = GenerateOptions {
+        enforce_unverified: true,
+        ..GenerateOptions::default()
+    };
+    let config = generate(&t, &Policy::default(), &options);
+    assert!(config
+        .notes
+        .iter()
+        .any(|n| n.contains("ledger-service") && n.contains("--enforce-unverified")));
+    let plan = plan(&t, &config, &PlanSettings::default());
+    assert!(lock_of(&plan, "ledger-service").is_some());
+    assert!(plan.held.iter().all(|h| h.service.name != "ledger-service"));
+}

@@ -60,6 +60,11 @@ pub fn init_template() -> String {
          #   payment-service:\n\
          #     role: external-integration\n\
          #     timeout: 8s\n\
+         # Callers a person confirmed (with how), for a service whose callers the manifests do not\n\
+         # show: its AuthorizationPolicy is then enforced instead of shipping in dry-run, e.g.:\n\
+         #   reviews:\n\
+         #     callers: [productpage]\n\
+         #     reason: \"productpage's code calls http://reviews:9080; nothing else does\"\n\
          services: {}\n",
     );
     out

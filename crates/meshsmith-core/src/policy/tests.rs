@@ -192,3 +192,28 @@ fn syntax_errors_and_extra_documents_name_a_line() {
         Err(PolicyError::Missing { .. })
     ));
 }
+
+#[test]
+fn confirmed_callers_need_a_reason_and_carry_their_line() {
+    let p = parsed(
+        "services:\n  reviews:\n    callers: [productpage, ratings.shop]\n    reason: read in productpage's code\n",
+    )
+    .expect("valid");
+    let declared = p.declared_callers();
+    assert_eq!(declared.len(), 1);
+    assert_eq!(declared[0].service, "reviews");
+    assert_eq!(declared[0].callers, ["productpage", "ratings.shop"]);
+    assert_eq!(declared[0].reason, "read in productpage's code");
+    assert_eq!(declared[0].origin.to_string(), "meshsmith.yaml:3");
+    let err = parsed("services:\n  reviews:\n    callers: [productpage]\n").unwrap_err();
+    assert!(err.to_string().contains("meshsmith.yaml:3:"), "{err}");
+    assert!(err.to_string().contains("needs a `reason`"), "{err}");
+    let err = parsed("services:\n  reviews:\n    reason: because\n").unwrap_err();
+    assert!(
+        err.to_string().contains("`callers`, which is missing"),
+        "{err}"
+    );
+    let err =
+        parsed("services:\n  reviews:\n    callers: [Product_Page]\n    reason: x\n").unwrap_err();
+    assert!(err.to_string().contains("meshsmith.yaml:3"), "{err}");
+}

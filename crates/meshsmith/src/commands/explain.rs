@@ -55,10 +55,12 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         bail!("no service `{name}` in the input");
     };
     crate::output::print(&format!(
-        "{} (role {}: {})\n{}",
+        "{} (role {}: {})\ncallers {}: {}\n{}",
         service.id,
         service.role.as_str(),
         service.role_reason,
+        service.callers.level.as_str(),
+        service.callers.summary(),
         render_reasons(&service.id, &built.mesh)
     ))?;
     Ok(ExitCode::SUCCESS)
