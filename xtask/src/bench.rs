@@ -5,6 +5,7 @@
 //! process uses mimalloc, configured as the `meshsmith` binary's, so both sides allocate
 //! through the same allocator. Peak memory is measured apart, as the whole-process peak of
 //! fresh runs of the pipeline, so nothing a previous measurement left behind hides in it.
+//! Then traffic ingestion (see [`traffic`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -184,4 +185,112 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path, runs: usize) -> anyhow::Resu
     println!("of {runs} fresh `xtask pipeline` processes, the program itself included.");
     println!("events = saphyr-parser's event stream alone, no tree (the floor under any parse).");
     Ok(())
+}
+
+/// Traffic ingestion: `meshsmith_core::load::traffic::read` against a plain line read
+/// (`BufRead::read_line`) of the same file, for an access log of 1 GB (a `kubectl logs
+/// --prefix` stream) and the Prometheus answer for a 10,000-service organisation; and the
+/// peak resident memory of a fresh process reading logs of 100 MB and 1 GB, which must not
+/// grow with the log. Inputs are written under `work` once and reused.
+pub fn traffic(work: &Path, seed: u64, runs: usize) -> anyhow::Result<()> {
+    use xtask::traffic::bench_inputs;
+    let dir = work.join("traffic");
+    std::fs::create_dir_all(&dir)?;
+    let mut inputs: Vec<(String, PathBuf)> = Vec::new();
+    for mb in [100u64, 1000] {
+        let path = dir.join(format!("access-{mb}MB-{seed}.log"));
+        if !path.exists() {
+            bench_inputs::access_log(&path, mb * 1_000_000, seed)?;
+        }
+        inputs.push((format!("access log {mb} MB"), path));
+    }
+    let org = work.join(format!("synth-10000-{seed}"));
+    if !org.join("namespaces.yaml").exists() {
+        synth::write(&synth::Org::new(10_000, seed), &org)?;
+    }
+    let answer = dir.join(format!("prometheus-10000-{seed}.json"));
+    if !answer.exists() {
+        bench_inputs::prometheus_answer(&org, &answer, seed)?;
+    }
+    inputs.push(("prometheus, 10,000 services".into(), answer));
+    println!(
+        "{:<28} {:>8} {:>10} | {:>9} {:>9} {:>6} | {:>8} {:>8} | {:>8} {:>7}",
+        "traffic input",
+        "MB",
+        "lines",
+        "read_line",
+        "traffic",
+        "ratio",
+        "MB/s",
+        "line MB/s",
+        "peak MB",
+        "calls"
+    );
+    for (name, path) in &inputs {
+        let bytes = std::fs::metadata(path)?.len();
+        let _ = read_lines(path);
+        let (lines, t_lines) = median(runs, || read_lines(path));
+        let input = [meshsmith_core::load::Input::Path(path.clone())];
+        let limits = meshsmith_core::load::Limits::default();
+        let (traffic, t_read) = median(runs, || {
+            meshsmith_core::load::traffic::read(&input, &limits)
+        });
+        let traffic = traffic?;
+        let peak = fresh_traffic_peak(path)?;
+        let mb = bytes as f64 / 1e6;
+        println!(
+            "{:<28} {:>8.1} {:>10} | {:>8.3}s {:>8.3}s {:>6.2} | {:>8.0} {:>8.0} | {:>8.1} {:>7}",
+            name,
+            mb,
+            lines?,
+            t_lines.as_secs_f64(),
+            t_read.as_secs_f64(),
+            t_read.as_secs_f64() / t_lines.as_secs_f64(),
+            mb / t_read.as_secs_f64(),
+            mb / t_lines.as_secs_f64(),
+            peak as f64 / 1e6,
+            traffic.observations.len(),
+        );
+    }
+    println!(
+        "ratio = traffic read / plain BufRead::read_line over the same file (page cache warm);"
+    );
+    println!(
+        "times are the median of {runs} runs; peak MB is the whole-process peak (VmHWM) of a fresh"
+    );
+    println!(
+        "`xtask read-traffic FILE`, the program itself included; calls = distinct observations."
+    );
+    Ok(())
+}
+
+/// Lines of `path`, read as `BufRead::read_line` reads them (UTF-8 checked, no parsing).
+fn read_lines(path: &Path) -> anyhow::Result<u64> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, std::fs::File::open(path)?);
+    let mut line = String::new();
+    let mut n = 0;
+    while reader.read_line(&mut line)? > 0 {
+        n += 1;
+        line.clear();
+    }
+    Ok(n)
+}
+
+fn fresh_traffic_peak(path: &Path) -> anyhow::Result<u64> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("read-traffic")
+        .arg(path)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "xtask read-traffic {} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_rss_bytes "))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("xtask read-traffic printed no peak"))
 }

@@ -4,6 +4,7 @@
 
 pub mod pipeline;
 pub mod synth;
+pub mod traffic;
 
 /// The allocator the `meshsmith` binary uses, so benchmarks measure what it does.
 #[global_allocator]

@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask synth` writes a synthetic organisation's manifests;
-//! `cargo xtask bench` measures the pipeline against a parse-only baseline.
+//! `cargo xtask traffic` writes a corpus's traffic fixtures; `cargo xtask bench` measures the
+//! pipeline against a parse-only baseline, and traffic ingestion against a plain line read.
 #![forbid(unsafe_code)]
 
 mod bench;
@@ -42,6 +43,33 @@ enum Task {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Write traffic fixtures for one corpus from its ground truth, in each format
+    /// `--traffic` reads, with realistic noise.
+    Traffic {
+        /// A corpus folder with `expected-graph.json` and its manifests.
+        #[arg(long)]
+        corpus: PathBuf,
+        /// One of prometheus-json-instant, prometheus-json-range, prometheus-text,
+        /// access-log-text, access-log-prefix, access-log-json, kiali-graph; or `all`.
+        #[arg(long, default_value = "all")]
+        format: String,
+        #[arg(short = 'o', long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Measure traffic ingestion only (what `bench` prints last).
+    BenchTraffic {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "target/synth")]
+        work: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Read traffic files once and print what was read and the process's peak resident
+    /// memory (what `bench` reads).
+    ReadTraffic { path: PathBuf },
     /// Run only the pipeline on a directory once and print its stage times and the process's
     /// peak resident memory (what `bench` reads), for profilers.
     Pipeline { dir: PathBuf },
@@ -71,7 +99,36 @@ fn main() -> anyhow::Result<()> {
             seed,
             work,
             runs,
-        } => bench::run(&services, seed, &work, runs)?,
+        } => {
+            bench::run(&services, seed, &work, runs)?;
+            println!();
+            bench::traffic(&work, seed, runs)?;
+        }
+        Task::Traffic {
+            corpus,
+            format,
+            out,
+            seed,
+        } => {
+            let formats = xtask::traffic::Format::parse_list(&format)?;
+            let w = xtask::traffic::run(&corpus, &formats, &out, seed)?;
+            println!(
+                "wrote {} calls as {} files, {:.1} KB, to {}",
+                w.calls,
+                w.files,
+                w.bytes as f64 / 1e3,
+                out.display()
+            );
+        }
+        Task::BenchTraffic { seed, work, runs } => bench::traffic(&work, seed, runs)?,
+        Task::ReadTraffic { path } => {
+            let input = [meshsmith_core::load::Input::Path(path)];
+            let limits = meshsmith_core::load::Limits::default();
+            let traffic = meshsmith_core::load::traffic::read(&input, &limits)?;
+            let bytes: u64 = traffic.sources.iter().map(|s| s.bytes).sum();
+            println!("observations {} bytes {bytes}", traffic.observations.len());
+            println!("peak_rss_bytes {}", xtask::peak_rss());
+        }
         Task::Pipeline { dir } => {
             let counts = xtask::pipeline::run(&dir)?;
             println!("{counts:?}");

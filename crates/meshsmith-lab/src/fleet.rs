@@ -1,15 +1,21 @@
 //! Bringing a lab up and down: certificates, apps, sidecars, all on 127.0.0.1.
 //!
 //! In: a validated `LabSpec` and an Envoy binary. Out: a `Fleet` holding every process and task
-//! it started plus the run folder. Dropping the fleet kills and reaps each Envoy, stops each app
-//! and removes the folder; fields are ordered so processes go before the files they use.
+//! it started plus the run folder. Each sidecar stands for one pod (named as a Deployment's
+//! pods are) and writes its access log in Istio's text and JSON formats under `logs/`; the
+//! fleet copies them out on request. Dropping the fleet kills and reaps each Envoy, stops each
+//! app and removes the folder; fields are ordered so processes go before the files they use.
 
+mod plan;
+
+pub use plan::fqdn;
+
+use crate::access_log::{self, LogFiles, LogFormat};
 use crate::app::{self, AppHandle};
-use crate::bootstrap::{self, InboundPlan, OutboundPlan, OutboundRoute, SidecarPlan, TlsFiles};
+use crate::bootstrap::{self, TlsFiles};
 use crate::certs::{CertError, LabCa, WorkloadCert};
 use crate::envoy::{EnvoyError, EnvoyProcess};
 use crate::spec::{LabSpec, ServiceSpec};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -40,11 +46,24 @@ pub enum FleetError {
 pub struct Sidecar {
     pub service: String,
     pub instance: u32,
+    /// The pod this sidecar stands for; its log files are named after it.
+    pub pod: String,
     pub inbound_port: Option<u16>,
-    pub outbound_port: Option<u16>,
+    /// (Service port, lab port) of each outbound listener.
+    pub outbound: Vec<(u16, u16)>,
+    pub logs: LogFiles,
     pub process: EnvoyProcess,
 }
 
+impl Sidecar {
+    /// The lab port of the outbound listener for a Service port.
+    pub fn outbound_port(&self, service_port: u16) -> Option<u16> {
+        self.outbound
+            .iter()
+            .find(|(p, _)| *p == service_port)
+            .map(|(_, local)| *local)
+    }
+}
 /// Everything one lab run started.
 pub struct Fleet {
     pub sidecars: Vec<Sidecar>,
@@ -78,7 +97,10 @@ impl Fleet {
             .tempdir()
             .map_err(FleetError::RunDir)?;
         let certs_dir = dir.path().join("certs");
-        std::fs::create_dir(&certs_dir).map_err(FleetError::RunDir)?;
+        let logs_dir = dir.path().join("logs");
+        for d in [&certs_dir, &logs_dir] {
+            std::fs::create_dir(d).map_err(FleetError::RunDir)?;
+        }
         let ca = LabCa::create(&certs_dir)?;
         let mut certs = Vec::new();
         for s in &spec.services {
@@ -86,89 +108,38 @@ impl Fleet {
         }
         let intruder_id = format!("spiffe://{}/ns/lab/sa/lab-intruder", spec.trust_domain);
         let intruder = ca.issue(&certs_dir, "lab-intruder", &intruder_id)?;
+        let apps = start_apps(spec).await?;
 
-        let callees = spec.callees();
-        let mut apps = Vec::new();
-        for s in &callees {
-            let probes = std::sync::Arc::new(app::ProbeBook::default());
-            for i in 0..s.instances {
-                let app = app::start(&s.name, i, probes.clone())
-                    .await
-                    .map_err(|source| FleetError::StartApp {
-                        service: s.name.clone(),
-                        source,
-                    })?;
-                apps.push(app);
-            }
-        }
-
-        // Hold every picked port until all are picked so no two sidecars get the same one.
-        let mut held = Vec::new();
-        let mut pick = || -> Result<u16, FleetError> {
-            let l = TcpListener::bind(("127.0.0.1", 0)).map_err(FleetError::PickPort)?;
-            let port = l.local_addr().map_err(FleetError::PickPort)?.port();
-            held.push(l);
-            Ok(port)
-        };
-        let mut layout = Vec::new();
-        for s in &spec.services {
-            let is_callee = callees.iter().any(|c| c.name == s.name);
-            let calls = !spec.callees_of(&s.name).is_empty();
-            let instances = if is_callee { s.instances } else { 1 };
-            for i in 0..instances {
-                let inbound = if is_callee { Some(pick()?) } else { None };
-                let outbound = if calls && i == 0 { Some(pick()?) } else { None };
-                if inbound.is_some() || outbound.is_some() {
-                    layout.push((s, i, pick()?, inbound, outbound));
-                }
-            }
-        }
-        drop(held);
-
-        let mut plans = Vec::new();
-        for (s, i, admin, inbound, outbound) in &layout {
-            let cert = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s));
-            let Some(cert) = cert else { continue };
-            let name = format!("{}-{i}", s.name);
+        let slots = plan::slots(spec)?;
+        let mut sidecars = Vec::new();
+        for slot in &slots {
+            let s = slot.service;
+            let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
+                continue;
+            };
             let tls = TlsFiles {
                 cert: cert.cert_file.clone(),
                 key: cert.key_file.clone(),
                 ca: ca.ca_file.clone(),
             };
-            let inbound = inbound.and_then(|port| {
-                let app = apps
-                    .iter()
-                    .find(|a| a.control.service == s.name && a.control.instance == *i)?;
-                Some(inbound_plan(s, port, app.port))
-            });
-            let outbound = outbound.map(|port| OutboundPlan {
-                port,
-                routes: routes(spec, s, &layout),
-            });
-            let plan = SidecarPlan {
-                name: name.clone(),
-                admin_port: *admin,
-                tls,
-                access_log: dir.path().join(format!("{name}.access.log")),
-                inbound,
-                outbound,
-            };
-            plans.push((s.name.clone(), *i, plan));
-        }
-
-        let mut sidecars = Vec::new();
-        for (service, instance, plan) in plans {
-            let config = dir.path().join(format!("{}.json", plan.name));
+            let app_port = apps
+                .iter()
+                .find(|a| a.control.service == s.name && a.control.instance == slot.instance)
+                .map(|a| a.port);
+            let plan = plan::sidecar_plan(spec, slot, &slots, tls, app_port, &logs_dir);
+            let config = dir.path().join(format!("{}.json", plan.pod));
             let text = serde_json::to_vec_pretty(&bootstrap::bootstrap(&plan))
                 .map_err(|e| FleetError::RunDir(std::io::Error::other(e)))?;
             std::fs::write(&config, text).map_err(FleetError::RunDir)?;
-            let log = dir.path().join(format!("{}.log", plan.name));
-            let process = EnvoyProcess::spawn(envoy, &plan.name, &config, plan.admin_port, &log)?;
+            let log = dir.path().join(format!("{}.envoy.log", plan.pod));
+            let process = EnvoyProcess::spawn(envoy, &plan.pod, &config, plan.admin_port, &log)?;
             sidecars.push(Sidecar {
-                service,
-                instance,
+                service: s.name.clone(),
+                instance: slot.instance,
+                pod: plan.pod.clone(),
                 inbound_port: plan.inbound.as_ref().map(|p| p.port),
-                outbound_port: plan.outbound.as_ref().map(|p| p.port),
+                outbound: slot.outbound.clone(),
+                logs: plan.logs.clone(),
                 process,
             });
         }
@@ -176,13 +147,8 @@ impl Fleet {
             s.process.wait_ready(Duration::from_secs(20)).await?;
         }
         for app in &apps {
-            let outbound = sidecars
-                .iter()
-                .find(|s| s.service == app.control.service)
-                .and_then(|s| s.outbound_port);
-            if let Some(port) = outbound {
-                app.control.set_outbound(port);
-            }
+            app.control
+                .set_outbound(app_routes(spec, &sidecars, &app.control.service));
         }
         Ok(Fleet {
             sidecars,
@@ -218,50 +184,63 @@ impl Fleet {
 
     /// The outbound cluster a caller uses for `callee`.
     pub fn cluster_of(&self, callee: &ServiceSpec) -> String {
-        format!("outbound|{}||{}", bootstrap::SERVICE_PORT, fqdn(callee))
+        bootstrap::outbound_cluster(callee.port, &fqdn(callee))
     }
-}
 
-pub fn fqdn(s: &ServiceSpec) -> String {
-    format!("{}.{}.svc.cluster.local", s.name, s.namespace)
-}
-
-fn inbound_plan(s: &ServiceSpec, port: u16, app_port: u16) -> InboundPlan {
-    InboundPlan {
-        port,
-        app_port,
-        protocol: s.protocol,
-        mtls: s.mtls,
-        namespace: s.namespace.clone(),
-        service: s.name.clone(),
-        allowed_ids: s
-            .allowed_principals
+    /// Copy every sidecar's access log in `format` to `<dir>/<pod>.log`, once Envoy has
+    /// flushed what it buffered.
+    pub async fn export_logs(
+        &self,
+        dir: &Path,
+        format: LogFormat,
+    ) -> std::io::Result<Vec<PathBuf>> {
+        tokio::time::sleep(crate::envoy::LOG_FLUSH * 5).await;
+        let logs: Vec<(String, LogFiles)> = self
+            .sidecars
             .iter()
-            .map(|p| format!("spiffe://{p}"))
-            .collect(),
-        allow_unauthenticated: s.allow_unauthenticated,
+            .map(|s| (s.pod.clone(), s.logs.clone()))
+            .collect();
+        access_log::export(&logs, dir, format)
     }
 }
 
-type Layout<'a> = (&'a ServiceSpec, u32, u16, Option<u16>, Option<u16>);
+/// One app per callee instance; replicas of a service share one probe book.
+async fn start_apps(spec: &LabSpec) -> Result<Vec<AppHandle>, FleetError> {
+    let mut apps = Vec::new();
+    for s in spec.callees() {
+        let probes = std::sync::Arc::new(app::ProbeBook::default());
+        for i in 0..s.instances {
+            let app = app::start(&s.name, i, probes.clone())
+                .await
+                .map_err(|source| FleetError::StartApp {
+                    service: s.name.clone(),
+                    source,
+                })?;
+            apps.push(app);
+        }
+    }
+    Ok(apps)
+}
 
-fn routes(spec: &LabSpec, caller: &ServiceSpec, layout: &[Layout<'_>]) -> Vec<OutboundRoute> {
-    spec.callees_of(&caller.name)
-        .into_iter()
-        .map(|callee| OutboundRoute {
-            fqdn: fqdn(callee),
-            aliases: vec![
-                callee.name.clone(),
-                format!("{}.{}", callee.name, callee.namespace),
-            ],
-            protocol: callee.protocol,
-            callee_id: spec.spiffe_id(callee),
-            endpoints: layout
-                .iter()
-                .filter(|(s, ..)| s.name == callee.name)
-                .filter_map(|(.., inbound, _)| *inbound)
-                .collect(),
-            traffic: callee.traffic.clone(),
-        })
-        .collect()
+/// Where a service's app sends a call for each host it may name: its sidecar's outbound
+/// listener for that host's Service port.
+fn app_routes(spec: &LabSpec, sidecars: &[Sidecar], service: &str) -> Vec<(String, u16)> {
+    let (Some(caller), Some(sidecar)) = (
+        spec.service(service),
+        sidecars
+            .iter()
+            .find(|s| s.service == service && s.instance == 0),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (callee, _) in spec.targets_of(service) {
+        if let Some(port) = sidecar.outbound_port(callee.port) {
+            out.push((fqdn(callee), port));
+            for alias in plan::aliases(caller, callee) {
+                out.push((alias, port));
+            }
+        }
+    }
+    out
 }

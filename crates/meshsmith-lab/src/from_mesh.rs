@@ -6,26 +6,35 @@
 //! and retries (attempts, perTryTimeout, retryOn) from the service's VirtualService route for the
 //! port its callers use; connection pool and outlier detection from its DestinationRule; mTLS mode
 //! from its PeerAuthentication; allowed principals, and the "requests without identity on these
-//! ports" exception of a webhook receiver, from its AuthorizationPolicy. Protocol, namespace,
-//! ServiceAccount and the edges come from the topology. What the lab adds itself is stated where
+//! ports" exception of a webhook receiver, from its AuthorizationPolicy, and whether that
+//! policy only records (`istio.io/dry-run: "true"`, read as Istio reads it). Protocol,
+//! namespace, ServiceAccount, workload, ports and the edges come from the topology; calls the
+//! graph does not show come from the command line, with whether the caller's generated Sidecar
+//! imports the callee (see `calls`). What the lab adds itself is stated where
 //! it is decided: a callee with outlier detection gets two instances (an ejection needs a healthy
 //! host to fail over to), everything else one. A resource the lab cannot reproduce faithfully
 //! (a DENY policy, a mode other than STRICT or PERMISSIVE, a TCP service) is an error naming the
 //! resource, never a silent approximation.
 
+mod calls;
 mod old;
 mod path;
+mod traffic;
 
+pub use calls::Call;
 pub use old::{old_settings, OldHop};
 pub use path::choose_path;
+#[cfg(test)]
+use traffic::{millis, retry_on};
 
-use crate::spec::{
-    ConnectionPool, EdgeSpec, LabSpec, MtlsMode, OutlierDetection, Protocol, RetryPolicy,
-    ServiceSpec, TrafficPolicy,
-};
+use crate::spec::{EdgeSpec, LabSpec, MtlsMode, Protocol, ServiceSpec};
+
+/// The annotation that makes an AuthorizationPolicy record instead of enforce.
+pub const DRY_RUN_ANNOTATION: &str = "istio.io/dry-run";
 use meshsmith_core::model::{
-    self as core, AuthorizationPolicySpec, HttpRoute, Kind, MeshConfig, MeshService, QualifiedName,
-    Resource, Role, Spec, Topology,
+    self as core, AuthorizationPolicySpec, DestinationRuleSpec, HttpRoute, Kind, MeshConfig,
+    MeshService, PeerAuthenticationSpec, QualifiedName, Resource, Role, Spec, Topology,
+    VirtualServiceSpec,
 };
 
 /// Why the generated configuration could not be turned into a lab spec.
@@ -38,8 +47,14 @@ pub enum FromMeshError {
     #[error("service `{0}` is chosen twice")]
     DuplicateService(String),
     /// The chosen services do not call each other, so there is nothing to prove.
-    #[error("none of the chosen services ({0}) calls another; choose services joined by edges")]
+    #[error(
+        "none of the chosen services ({0}) calls another; choose services joined by edges, or \
+         name a call the graph does not show with --call FROM:TO"
+    )]
     NoEdges(String),
+    /// A `--call` that is malformed or names a service that is not brought up.
+    #[error("--call {0}")]
+    BadCall(String),
     /// No path of the kind the lab looks for by default.
     #[error("{0}; choose the services by hand with --services a,b,c")]
     NoPath(String),
@@ -58,11 +73,13 @@ pub enum FromMeshError {
     },
 }
 
-/// Turn the generated resources of `services` (names as `name` or `name.namespace`) into a spec.
+/// Turn the generated resources of `services` (names as `name` or `name.namespace`) into a
+/// spec, with `calls` the apps make although the graph has no such edge.
 pub fn spec_from_mesh(
     topology: &Topology,
     mesh: &MeshConfig,
     services: &[String],
+    calls: &[Call],
     trust_domain: &str,
 ) -> Result<LabSpec, FromMeshError> {
     let mut chosen: Vec<&MeshService> = Vec::new();
@@ -88,7 +105,8 @@ pub fn spec_from_mesh(
         }
     }
     edges.sort_by_key(|(f, t, _)| (*t, if f < t { (0, t - f) } else { (1, *f) }));
-    if edges.is_empty() {
+    let calls = calls::resolve(topology, mesh, &chosen, calls)?;
+    if edges.is_empty() && calls.is_empty() {
         let names: Vec<String> = chosen.iter().map(|s| s.id.to_string()).collect();
         return Err(FromMeshError::NoEdges(names.join(", ")));
     }
@@ -101,6 +119,7 @@ pub fn spec_from_mesh(
             .find(|(_, t, _)| *t == i)
             .and_then(|(_, _, p)| *p)
             .or_else(|| s.primary_port().map(|p| p.port));
+        // Only an edge's caller drives the scenarios that need a second instance.
         let called = edges.iter().any(|(_, t, _)| *t == i);
         specs.push(service_spec(s, mesh, port, called)?);
     }
@@ -115,6 +134,7 @@ pub fn spec_from_mesh(
         trust_domain: trust_domain.to_string(),
         services: specs,
         edges,
+        calls,
     })
 }
 
@@ -143,88 +163,12 @@ fn service_spec(
         .workloads
         .first()
         .ok_or_else(|| unsupported("has no workload to run".into()))?;
-    let find = |kind: Kind| -> Result<&Resource, FromMeshError> {
-        mesh.resources
-            .iter()
-            .map(|r| &**r)
-            .filter(|r| r.kind == kind && r.owner == s.id)
-            // Security kinds are written per workload; take the one for the workload we run.
-            .find(|r| {
-                !matches!(kind, Kind::PeerAuthentication | Kind::AuthorizationPolicy)
-                    || r.name == workload.name
-            })
-            .ok_or(FromMeshError::MissingResource {
-                service: name.clone(),
-                kind: kind.as_str(),
-            })
-    };
-    let wrong = || unsupported("a generated resource has an unexpected body".into());
-    let Spec::VirtualService(vs) = &find(Kind::VirtualService)?.spec else {
-        return Err(wrong());
-    };
-    let Spec::DestinationRule(dr) = &find(Kind::DestinationRule)?.spec else {
-        return Err(wrong());
-    };
-    let Spec::PeerAuthentication(pa) = &find(Kind::PeerAuthentication)?.spec else {
-        return Err(wrong());
-    };
-    let Spec::AuthorizationPolicy(ap) = &find(Kind::AuthorizationPolicy)?.spec else {
-        return Err(wrong());
-    };
-    let route = route_for(&vs.http, port).ok_or_else(|| {
-        unsupported("its VirtualService has no HTTP route for the port its callers use".into())
-    })?;
-    let duration = |field, value: &Option<String>| -> Result<u64, FromMeshError> {
-        value.as_deref().map_or(Ok(0), |v| {
-            millis(v).ok_or_else(|| FromMeshError::BadDuration {
-                service: name.clone(),
-                field,
-                value: v.to_string(),
-            })
-        })
-    };
-    let timeout_ms = duration("timeout", &route.timeout)?;
-    let retries = match &route.retries {
-        Some(r) => {
-            let (retry_on, retriable_status_codes) =
-                retry_on(r.retry_on.as_deref().unwrap_or("")).map_err(unsupported)?;
-            RetryPolicy {
-                attempts: r.attempts,
-                per_try_timeout_ms: duration("retries.perTryTimeout", &r.per_try_timeout)?,
-                retry_on,
-                retriable_status_codes,
-            }
-        }
-        // No retries field: the lab models no retry policy (it does not reproduce Istio's
-        // mesh-wide default, which generate never relies on).
-        None => RetryPolicy {
-            attempts: 0,
-            per_try_timeout_ms: 0,
-            retry_on: Vec::new(),
-            retriable_status_codes: Vec::new(),
-        },
-    };
-    let tp = &dr.traffic_policy;
-    let http = tp.connection_pool.http.as_ref().ok_or_else(|| {
-        unsupported("its DestinationRule sets no HTTP connection pool limits".into())
-    })?;
-    let connection_pool = Some(ConnectionPool {
-        max_connections: tp.connection_pool.tcp.max_connections,
-        max_pending_requests: http.http1_max_pending_requests,
-        max_requests: http.http2_max_requests,
-        // The generated DestinationRule leaves maxRequestsPerConnection unset: unlimited.
-        max_requests_per_connection: 0,
-    });
-    let o = &tp.outlier_detection;
-    let outlier_detection = Some(OutlierDetection {
-        consecutive_5xx: o.consecutive_5xx_errors,
-        interval_ms: duration("outlierDetection.interval", &Some(o.interval.clone()))?,
-        base_ejection_time_ms: duration(
-            "outlierDetection.baseEjectionTime",
-            &Some(o.base_ejection_time.clone()),
-        )?,
-        max_ejection_percent: o.max_ejection_percent,
-    });
+    let Generated { vs, dr, pa, ap } = generated(s, mesh, &workload.name)?;
+    let dry_run = ap
+        .annotations
+        .get(DRY_RUN_ANNOTATION)
+        .is_some_and(parse_bool);
+    let traffic = traffic::policy(&name, vs, dr, port)?;
     let mtls = match pa.mtls.mode.as_str() {
         "STRICT" => MtlsMode::Strict,
         "PERMISSIVE" => MtlsMode::Permissive,
@@ -235,55 +179,84 @@ fn service_spec(
         }
     };
     let target_port = port.map(|p| s.port(p).and_then(|i| i.target_port).unwrap_or(p));
+    let Spec::AuthorizationPolicy(ap) = &ap.spec else {
+        return Err(unsupported(
+            "a generated resource has an unexpected body".into(),
+        ));
+    };
     let access = access(ap, target_port).map_err(unsupported)?;
     Ok(ServiceSpec {
         name: s.id.name.clone(),
         namespace: s.id.namespace.clone(),
         service_account: workload.service_account.clone(),
+        workload: Some(workload.name.clone()),
+        port: port.unwrap_or(crate::spec::DEFAULT_PORT),
+        target_port: target_port.filter(|t| Some(*t) != port),
         protocol,
         mtls,
         external_plaintext: s.role == Role::WebhookReceiver || s.exposure.direct.is_some(),
         allowed_principals: access.principals,
         allow_unauthenticated: access.unauthenticated,
+        dry_run,
         // The lab's rule: an ejection can only be shown with a second, healthy instance.
-        instances: if called && outlier_detection.is_some() {
+        instances: if called && traffic.outlier_detection.is_some() {
             2
         } else {
             1
         },
-        traffic: TrafficPolicy {
-            timeout_ms,
-            retries,
-            outlier_detection,
-            connection_pool,
-        },
+        traffic,
     })
 }
 
-/// Istio's reading of `retryOn`: named conditions pass through; a bare number is an HTTP status
-/// that goes to `retriable_status_codes`, and `retriable-status-codes` is added so Envoy acts on
-/// the list.
-fn retry_on(text: &str) -> Result<(Vec<String>, Vec<u16>), String> {
-    let mut conditions: Vec<String> = Vec::new();
-    let mut codes: Vec<u16> = Vec::new();
-    for c in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        if c.bytes().all(|b| b.is_ascii_digit()) {
-            match c.parse::<u16>() {
-                Ok(code) if (100..=599).contains(&code) => {
-                    if !codes.contains(&code) {
-                        codes.push(code);
-                    }
-                }
-                _ => return Err(format!("retryOn `{c}` is not an HTTP status code")),
-            }
-        } else if !conditions.iter().any(|k| k == c) {
-            conditions.push(c.to_string());
-        }
-    }
-    if !codes.is_empty() && !conditions.iter().any(|k| k == "retriable-status-codes") {
-        conditions.push("retriable-status-codes".into());
-    }
-    Ok((conditions, codes))
+/// The generated resources the lab reads for one service.
+struct Generated<'a> {
+    vs: &'a VirtualServiceSpec,
+    dr: &'a DestinationRuleSpec,
+    pa: &'a PeerAuthenticationSpec,
+    /// The whole resource: its annotations say whether it is dry-run.
+    ap: &'a Resource,
+}
+
+fn generated<'a>(
+    s: &MeshService,
+    mesh: &'a MeshConfig,
+    workload: &str,
+) -> Result<Generated<'a>, FromMeshError> {
+    let find = |kind: Kind| -> Result<&Resource, FromMeshError> {
+        mesh.resources
+            .iter()
+            .map(|r| &**r)
+            .filter(|r| r.kind == kind && r.owner == s.id)
+            // Security kinds are written per workload; take the one for the workload we run.
+            .find(|r| {
+                !matches!(kind, Kind::PeerAuthentication | Kind::AuthorizationPolicy)
+                    || r.name == workload
+            })
+            .ok_or(FromMeshError::MissingResource {
+                service: s.id.to_string(),
+                kind: kind.as_str(),
+            })
+    };
+    let wrong = || FromMeshError::Unsupported {
+        service: s.id.to_string(),
+        what: "a generated resource has an unexpected body".into(),
+    };
+    let Spec::VirtualService(vs) = &find(Kind::VirtualService)?.spec else {
+        return Err(wrong());
+    };
+    let Spec::DestinationRule(dr) = &find(Kind::DestinationRule)?.spec else {
+        return Err(wrong());
+    };
+    let Spec::PeerAuthentication(pa) = &find(Kind::PeerAuthentication)?.spec else {
+        return Err(wrong());
+    };
+    let ap = find(Kind::AuthorizationPolicy)?;
+    Ok(Generated { vs, dr, pa, ap })
+}
+
+/// Istio reads the annotation with Go's `strconv.ParseBool`.
+fn parse_bool(text: &str) -> bool {
+    matches!(text, "1" | "t" | "T" | "true" | "TRUE" | "True")
 }
 
 /// The route a request on `port` takes: the first whose match names the port, else the first
@@ -336,23 +309,6 @@ fn access(ap: &AuthorizationPolicySpec, port: Option<u16>) -> Result<Access, Str
     out.principals.sort();
     out.principals.dedup();
     Ok(out)
-}
-
-/// Istio duration text (`10s`, `1660ms`, `0s`, `1m`) in milliseconds.
-pub(crate) fn millis(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = text.split_at(split);
-    let scale = match unit {
-        "ms" => 1.0,
-        "s" => 1000.0,
-        "m" => 60_000.0,
-        "h" => 3_600_000.0,
-        _ => return None,
-    };
-    let value: f64 = number.parse().ok()?;
-    let ms = value * scale;
-    (ms.fract() == 0.0 && (0.0..=86_400_000.0).contains(&ms)).then_some(ms as u64)
 }
 
 #[cfg(test)]

@@ -185,6 +185,7 @@ pub async fn replay(
             trust_domain: spec.trust_domain.clone(),
             services,
             edges,
+            calls: Vec::new(),
         }
     };
     let path = names.join(" -> ");
@@ -279,7 +280,7 @@ async fn one_run(
     };
     let port = fleet
         .sidecar(&front.name, 0)
-        .and_then(|s| s.outbound_port)
+        .and_then(|s| s.outbound_port(next.port))
         .ok_or_else(|| LabError::Incident("the front caller has no outbound listener".into()))?;
     let mut headers = Vec::new();
     if next.name != slow.name {

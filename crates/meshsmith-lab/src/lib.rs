@@ -6,7 +6,9 @@
 //!   (spec)                 certs (CA + SPIFFE)   allowed edge, 403,       (report)
 //!                          apps (HTTP, gRPC)     STRICT / PERMISSIVE,
 //!                          bootstrap ─▶ Envoy    timeout, retry, pool,
-//!                                                ejection
+//!                          (named as Istio's)    ejection, dry run,
+//!                                                hidden call
+//!                          access logs (Istio's text and JSON, one per pod) ──▶ --logs DIR
 //!   LabSpec ──▶ incident::replay ──▶ IncidentReport (old settings vs generated policy)
 //! ```
 //!
@@ -16,6 +18,7 @@
 //! and drop it).
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod app;
 pub mod bootstrap;
 pub mod certs;
@@ -28,6 +31,7 @@ pub mod report;
 pub mod scenario;
 pub mod spec;
 
+pub use access_log::LogFormat;
 pub use envoy::{for_test as envoy_for_test, locate as locate_envoy, INSTALL_HINT};
 pub use incident::IncidentReport;
 pub use report::{LabReport, Progress, ScenarioKind, ScenarioResult};
@@ -54,6 +58,12 @@ pub enum LabError {
     /// `--incident` named a service the spec does not have, or one nobody calls.
     #[error("incident: {0}")]
     Incident(String),
+    /// The sidecars' access logs could not be copied to the folder asked for.
+    #[error("copying the access logs to {dir}: {source}")]
+    Logs {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     /// Ctrl-C (or SIGTERM) arrived; everything started was stopped.
     #[error("interrupted; every Envoy and app was stopped")]
     Interrupted,
@@ -65,6 +75,8 @@ pub struct LabOptions {
     pub envoy: PathBuf,
     /// Which scenarios to run; all when empty.
     pub scenarios: Vec<ScenarioKind>,
+    /// Copy every sidecar's access log here when the scenarios are done.
+    pub logs: Option<(PathBuf, LogFormat)>,
 }
 
 /// Run the scenarios against a fresh fleet.
@@ -92,6 +104,18 @@ pub async fn run(
         options.scenarios.clone()
     };
     let results = scenario::run(&fleet, &kinds, progress).await;
+    let access_logs = match &options.logs {
+        Some((dir, format)) => {
+            fleet
+                .export_logs(dir, *format)
+                .await
+                .map_err(|source| LabError::Logs {
+                    dir: dir.clone(),
+                    source,
+                })?
+        }
+        None => Vec::new(),
+    };
     let envoy_pids = fleet.pids();
     let run_dir = fleet.run_dir();
     let sidecars = fleet.sidecars.len();
@@ -104,6 +128,7 @@ pub async fn run(
         results,
         envoy_pids,
         run_dir,
+        access_logs,
     })
 }
 
@@ -115,7 +140,7 @@ fn sidecar_count(spec: &LabSpec) -> usize {
             if callees.iter().any(|c| c.name == s.name) {
                 s.instances as usize
             } else {
-                usize::from(!spec.callees_of(&s.name).is_empty())
+                usize::from(!spec.targets_of(&s.name).is_empty())
             }
         })
         .sum()

@@ -26,10 +26,14 @@ pub enum ScenarioKind {
     PoolOverflow,
     /// An instance that keeps failing is ejected after N consecutive 5xx.
     OutlierEjection,
+    /// A dry-run AuthorizationPolicy enforces nothing and records what it would have denied.
+    DryRun,
+    /// A call the graph does not show (`--call`), made through the caller's sidecar.
+    HiddenCall,
 }
 
 impl ScenarioKind {
-    pub const ALL: [ScenarioKind; 8] = [
+    pub const ALL: [ScenarioKind; 10] = [
         ScenarioKind::AllowedEdge,
         ScenarioKind::UnauthorizedIdentity,
         ScenarioKind::StrictRejectsPlaintext,
@@ -38,6 +42,8 @@ impl ScenarioKind {
         ScenarioKind::Retry,
         ScenarioKind::PoolOverflow,
         ScenarioKind::OutlierEjection,
+        ScenarioKind::DryRun,
+        ScenarioKind::HiddenCall,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +56,8 @@ impl ScenarioKind {
             ScenarioKind::Retry => "retry",
             ScenarioKind::PoolOverflow => "pool-overflow",
             ScenarioKind::OutlierEjection => "outlier-ejection",
+            ScenarioKind::DryRun => "dry-run",
+            ScenarioKind::HiddenCall => "hidden-call",
         }
     }
 
@@ -71,6 +79,9 @@ pub struct ScenarioResult {
     /// `caller -> callee` or a service name.
     pub subject: String,
     pub passed: bool,
+    /// Nothing on the lab's services for this scenario to act on; `measured` says why.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_run: bool,
     pub expected: String,
     pub measured: String,
     /// When failed: what in the policy broke, in words.
@@ -89,11 +100,14 @@ pub struct LabReport {
     pub envoy_pids: Vec<u32>,
     /// The run folder (removed by the time the report exists).
     pub run_dir: PathBuf,
+    /// Where each sidecar's access log was copied (`--logs`), one file per pod.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_logs: Vec<PathBuf>,
 }
 
 impl LabReport {
     pub fn passed(&self) -> bool {
-        !self.results.is_empty() && self.results.iter().all(|r| r.passed)
+        self.results.iter().any(|r| !r.not_run) && self.results.iter().all(|r| r.passed)
     }
 }
 

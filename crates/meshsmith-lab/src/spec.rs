@@ -1,11 +1,11 @@
 //! The lab's input model: the services on one path through the graph, the mesh policy each one
 //! carries (what the generated VirtualService, DestinationRule, PeerAuthentication and
-//! AuthorizationPolicy say) and the edges between them. Everything downstream (bootstraps,
+//! AuthorizationPolicy say), the edges between them, and the calls the graph does not show (a
+//! call made in code, which the lab makes anyway). Everything downstream (bootstraps,
 //! certificates, scenarios) reads only this; `LabSpec::validate` refuses a spec the lab could not
 //! run honestly, before any process starts.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// The services and edges the lab brings up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +15,9 @@ pub struct LabSpec {
     pub trust_domain: String,
     pub services: Vec<ServiceSpec>,
     pub edges: Vec<EdgeSpec>,
+    /// Calls the apps make although the graph has no such edge (`--call FROM:TO`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallSpec>,
 }
 
 /// One service and the policy that applies to traffic towards it.
@@ -24,6 +27,16 @@ pub struct ServiceSpec {
     pub name: String,
     pub namespace: String,
     pub service_account: String,
+    /// The workload (Deployment) behind the service: its pods, and so its sidecars' log files,
+    /// are named after it, and so is its AuthorizationPolicy. The service name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    /// The Service port the lab's callers use (it shows in cluster, listener and SNI names).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// The container port behind `port`; `port` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_port: Option<u16>,
     pub protocol: Protocol,
     /// PeerAuthentication mode of the service's inbound port.
     pub mtls: MtlsMode,
@@ -37,6 +50,10 @@ pub struct ServiceSpec {
     /// An ALLOW rule for requests that carry no peer identity (plaintext under PERMISSIVE).
     #[serde(default)]
     pub allow_unauthenticated: bool,
+    /// The AuthorizationPolicy is annotated `istio.io/dry-run: "true"`: its rules are evaluated
+    /// and recorded (RBAC shadow rules) but nothing is enforced.
+    #[serde(default)]
+    pub dry_run: bool,
     /// Replicas the lab starts; outlier detection needs at least two to show an ejection.
     #[serde(default = "one")]
     pub instances: u32,
@@ -45,6 +62,17 @@ pub struct ServiceSpec {
 
 fn one() -> u32 {
     1
+}
+
+/// The port every service of a hand-written spec is declared on unless it says otherwise.
+pub const DEFAULT_PORT: u16 = 8080;
+
+fn default_port() -> u16 {
+    DEFAULT_PORT
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,81 +140,21 @@ pub struct EdgeSpec {
     pub to: String,
 }
 
-/// Why a spec cannot be run.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SpecError {
-    /// A name that would end up in file names, cluster names or SPIFFE IDs is not DNS-label shaped.
-    #[error("{what} `{value}` is not a DNS label (lowercase letters, digits and '-')")]
-    BadName { what: &'static str, value: String },
-    /// Two services share a name.
-    #[error("service `{0}` is listed twice")]
-    DuplicateService(String),
-    /// An edge names a service that is not in the spec.
-    #[error("edge {from} -> {to}: unknown service `{missing}`")]
-    UnknownService {
-        from: String,
-        to: String,
-        missing: String,
-    },
-    /// A service calling itself is not an edge.
-    #[error("edge {0} -> {0}: a service calling itself is not an edge")]
-    SelfEdge(String),
-    /// A principal that is not `<trust-domain>/ns/<ns>/sa/<sa>` (wildcards included).
-    #[error("service `{service}`: principal `{principal}` is not <trust-domain>/ns/<ns>/sa/<sa>")]
-    BadPrincipal { service: String, principal: String },
-    /// A retryOn condition Envoy does not know.
-    #[error("service `{service}`: retryOn condition `{condition}` is not known")]
-    UnknownRetryOn { service: String, condition: String },
-    /// A value outside what the lab can run on a small machine.
-    #[error("service `{service}`: {field} = {value} is outside {range}")]
-    OutOfRange {
-        service: String,
-        field: &'static str,
-        value: u64,
-        range: &'static str,
-    },
-    /// Nothing to run.
-    #[error("the spec has no edges")]
-    NoEdges,
+/// A call the graph does not show: `from`'s app calls `to` through its sidecar anyway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    pub from: String,
+    pub to: String,
+    /// Whether `from`'s sidecar has `to`'s service in its configuration: true without a Sidecar
+    /// resource (every proxy sees the whole mesh) or when the Sidecar's egress hosts import it.
+    /// When false the call leaves through `PassthroughCluster`, in plaintext, as Istio's default
+    /// `outboundTrafficPolicy: ALLOW_ANY` sends unknown destinations.
+    #[serde(default = "yes")]
+    pub imported: bool,
 }
 
-/// retryOn values Envoy accepts: the same list the policy file is checked against.
-use meshsmith_core::policy::RETRY_ON;
-
 impl LabSpec {
-    /// Check names, references, principals and ranges. Runs before anything is started.
-    pub fn validate(&self) -> Result<(), SpecError> {
-        dns_label("trust domain", &self.trust_domain.replace('.', "-"))?;
-        let mut names = BTreeSet::new();
-        for s in &self.services {
-            dns_label("service name", &s.name)?;
-            dns_label("namespace", &s.namespace)?;
-            dns_label("service account", &s.service_account)?;
-            if !names.insert(s.name.as_str()) {
-                return Err(SpecError::DuplicateService(s.name.clone()));
-            }
-            s.validate()?;
-        }
-        if self.edges.is_empty() {
-            return Err(SpecError::NoEdges);
-        }
-        for e in &self.edges {
-            if e.from == e.to {
-                return Err(SpecError::SelfEdge(e.from.clone()));
-            }
-            for end in [&e.from, &e.to] {
-                if !names.contains(end.as_str()) {
-                    return Err(SpecError::UnknownService {
-                        from: e.from.clone(),
-                        to: e.to.clone(),
-                        missing: end.clone(),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
         self.services.iter().find(|s| s.name == name)
     }
@@ -204,11 +172,16 @@ impl LabSpec {
         )
     }
 
-    /// Services that receive traffic in the lab, in spec order.
+    /// Services that receive traffic in the lab (over an edge, a call, or from outside the
+    /// mesh), in spec order.
     pub fn callees(&self) -> Vec<&ServiceSpec> {
         self.services
             .iter()
-            .filter(|s| s.external_plaintext || self.edges.iter().any(|e| e.to == s.name))
+            .filter(|s| {
+                s.external_plaintext
+                    || self.edges.iter().any(|e| e.to == s.name)
+                    || self.calls.iter().any(|c| c.to == s.name)
+            })
             .collect()
     }
 
@@ -220,131 +193,41 @@ impl LabSpec {
             .filter_map(|e| self.service(&e.to))
             .collect()
     }
+
+    /// Everything a service sends to, edges first, then calls not already an edge: each with
+    /// whether its sidecar has the callee in its configuration.
+    pub fn targets_of(&self, caller: &str) -> Vec<(&ServiceSpec, bool)> {
+        let mut out: Vec<(&ServiceSpec, bool)> = self
+            .callees_of(caller)
+            .into_iter()
+            .map(|s| (s, true))
+            .collect();
+        for c in self.calls.iter().filter(|c| c.from == caller) {
+            if let Some(s) = self.service(&c.to) {
+                if !out.iter().any(|(t, _)| t.name == s.name) {
+                    out.push((s, c.imported));
+                }
+            }
+        }
+        out
+    }
 }
 
 impl ServiceSpec {
-    fn validate(&self) -> Result<(), SpecError> {
-        for p in &self.allowed_principals {
-            if !principal_shaped(p) {
-                return Err(SpecError::BadPrincipal {
-                    service: self.name.clone(),
-                    principal: p.clone(),
-                });
-            }
-        }
-        for c in &self.traffic.retries.retry_on {
-            if !RETRY_ON.contains(&c.as_str()) {
-                return Err(SpecError::UnknownRetryOn {
-                    service: self.name.clone(),
-                    condition: c.clone(),
-                });
-            }
-        }
-        let range = |field, value: u64, lo: u64, hi: u64, text| {
-            if value < lo || value > hi {
-                Err(SpecError::OutOfRange {
-                    service: self.name.clone(),
-                    field,
-                    value,
-                    range: text,
-                })
-            } else {
-                Ok(())
-            }
-        };
-        range("instances", u64::from(self.instances), 1, 4, "1..=4")?;
-        range(
-            "timeout_ms",
-            self.traffic.timeout_ms,
-            0,
-            120_000,
-            "0..=120000",
-        )?;
-        range(
-            "retries.attempts",
-            u64::from(self.traffic.retries.attempts),
-            0,
-            10,
-            "0..=10",
-        )?;
-        for code in &self.traffic.retries.retriable_status_codes {
-            range(
-                "retries.retriable_status_codes",
-                u64::from(*code),
-                100,
-                599,
-                "100..=599",
-            )?;
-        }
-        if let Some(o) = &self.traffic.outlier_detection {
-            range(
-                "consecutive_5xx",
-                u64::from(o.consecutive_5xx),
-                1,
-                100,
-                "1..=100",
-            )?;
-            range("interval_ms", o.interval_ms, 1, 600_000, "1..=600000")?;
-            range(
-                "max_ejection_percent",
-                u64::from(o.max_ejection_percent),
-                1,
-                100,
-                "1..=100",
-            )?;
-        }
-        if let Some(p) = &self.traffic.connection_pool {
-            range(
-                "max_connections",
-                u64::from(p.max_connections),
-                1,
-                4096,
-                "1..=4096",
-            )?;
-            range(
-                "max_pending_requests",
-                u64::from(p.max_pending_requests),
-                1,
-                4096,
-                "1..=4096",
-            )?;
-            range(
-                "max_requests",
-                u64::from(p.max_requests),
-                1,
-                4096,
-                "1..=4096",
-            )?;
-        }
-        Ok(())
+    /// The workload name: pods, sidecar log files and the AuthorizationPolicy are named after it.
+    pub fn workload(&self) -> &str {
+        self.workload.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The container port the sidecar's inbound side serves.
+    pub fn target_port(&self) -> u16 {
+        self.target_port.unwrap_or(self.port)
     }
 }
 
-fn dns_label(what: &'static str, value: &str) -> Result<(), SpecError> {
-    let ok = !value.is_empty()
-        && value.len() <= 63
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !value.starts_with('-')
-        && !value.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(SpecError::BadName {
-            what,
-            value: value.to_string(),
-        })
-    }
-}
+mod validate;
 
-fn principal_shaped(p: &str) -> bool {
-    let parts: Vec<&str> = p.split('/').collect();
-    parts.len() == 5
-        && parts[1] == "ns"
-        && parts[3] == "sa"
-        && parts.iter().all(|s| !s.is_empty() && !s.contains('*'))
-}
+pub use validate::SpecError;
 
 #[cfg(test)]
 mod tests;

@@ -158,15 +158,19 @@ fn front_door_timeouts<'a>(
 }
 
 /// A namespace with more services of unknown callers than this is imported whole (`ns/*`)
-/// rather than host by host, which keeps every Sidecar short.
+/// rather than host by host, and more such hosts than [`UNVERIFIED_HOSTS`] in all make every
+/// Sidecar import everything (`*/*`): egress cannot be scoped where callers are not known.
 const UNVERIFIED_HOSTS_PER_NAMESPACE: usize = 10;
+const UNVERIFIED_HOSTS: usize = 50;
 
-/// Per namespace, the `<ns>/<fqdn>` egress hosts of the services whose callers are not known.
-fn unverified_hosts(topology: &Topology) -> HashMap<String, Vec<(String, String)>> {
-    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+/// The `<ns>/<fqdn>` egress hosts of the services whose callers are not known. A workload
+/// whose Sidecar did not import such a service would reach it through the passthrough
+/// cluster, in plain text and without an identity a policy or the traffic could name.
+fn unverified_hosts(topology: &Topology) -> Vec<(String, String)> {
+    let mut by_namespace: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
     for s in topology.services.iter().filter(|s| !s.callers.is_known()) {
         if let Some(name) = routable(s) {
-            out.entry(s.id.namespace.clone()).or_default().push((
+            by_namespace.entry(&s.id.namespace).or_default().push((
                 format!("{}/{}", s.id.namespace, fqdn(name, &s.id.namespace)),
                 format!(
                     "the callers of {} are not known, so this workload may be one of them",
@@ -175,16 +179,26 @@ fn unverified_hosts(topology: &Topology) -> HashMap<String, Vec<(String, String)
             ));
         }
     }
-    for (ns, hosts) in out.iter_mut() {
+    let mut out = Vec::new();
+    for (ns, hosts) in by_namespace {
         if hosts.len() > UNVERIFIED_HOSTS_PER_NAMESPACE {
-            *hosts = vec![(
+            out.push((
                 format!("{ns}/*"),
                 format!(
                     "the callers of {} services of {ns} are not known, so this workload may be one of them",
                     hosts.len()
                 ),
-            )];
+            ));
+        } else {
+            out.extend(hosts);
         }
+    }
+    if out.len() > UNVERIFIED_HOSTS {
+        let count = out.len();
+        return vec![(
+            "*/*".to_string(),
+            format!("{count} namespaces or services have callers that are not known: egress cannot be scoped"),
+        )];
     }
     out
 }
@@ -205,8 +219,8 @@ pub(crate) struct Context<'a> {
     retry_allowance: HashMap<QualifiedName, retry_budget::Allowance>,
     /// Front doors whose timeout is raised to their slowest callee's, and that callee.
     front_door_timeouts: HashMap<QualifiedName, (crate::policy::Millis, QualifiedName)>,
-    /// Per namespace, the Sidecar egress hosts of its services whose callers are not known.
-    unverified_hosts: HashMap<String, Vec<(String, String)>>,
+    /// The Sidecar egress hosts of the services whose callers are not known, with why.
+    unverified_hosts: Vec<(String, String)>,
 }
 
 /// One service that gets configuration.
@@ -275,23 +289,13 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Egress hosts `id`'s Sidecar imports because their callers are not known: those of its
-    /// own namespace and of the namespaces it calls into, itself excepted.
-    pub fn unverified_hosts(&self, id: &QualifiedName) -> Vec<&(String, String)> {
-        let mut namespaces: Vec<&str> = self
-            .callees_of(id)
-            .iter()
-            .map(|e| e.to.namespace.as_str())
-            .collect();
-        namespaces.push(&id.namespace);
-        namespaces.sort_unstable();
-        namespaces.dedup();
+    /// Egress hosts every Sidecar imports because their callers are not known (`id`'s own
+    /// host excepted): any workload may be the caller the graph does not show.
+    pub fn unverified_hosts(&self, id: &QualifiedName) -> impl Iterator<Item = &(String, String)> {
         let own = format!("{}/{}", id.namespace, fqdn(&id.name, &id.namespace));
-        namespaces
-            .into_iter()
-            .flat_map(|ns| self.unverified_hosts.get(ns).into_iter().flatten())
-            .filter(|(host, _)| *host != own)
-            .collect()
+        self.unverified_hosts
+            .iter()
+            .filter(move |(host, _)| *host != own)
     }
 
     /// The reasons to keep on a resource: all of them, or none when the caller does not

@@ -4,9 +4,9 @@
 //! In: the graph's edges out of each service and its external calls. Out: one Sidecar per
 //! workload; in-cluster callees as `<ns>/<fqdn>`, external hosts as `<own ns>/<host>`,
 //! because their ServiceEntry lives in the caller's namespace. Services whose callers are not
-//! known are imported too, by every workload that could reach them (its own namespace and the
-//! namespaces it calls into): any of those may be the caller the graph does not show, and a
-//! call its Sidecar does not import would leave through the passthrough cluster in plain text.
+//! known are imported by every Sidecar: any workload may be the caller the graph does not
+//! show, and a call its Sidecar does not import would leave through the passthrough cluster,
+//! in plain text and without an identity.
 
 use super::{fqdn, routable, selector, unselectable_note, Context};
 use crate::model::*;

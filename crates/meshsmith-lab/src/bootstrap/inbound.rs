@@ -1,22 +1,23 @@
 //! The callee's side of a sidecar: the inbound listener and the cluster to the local app.
 //!
 //! As Istio's `virtualInbound`: a `tls_inspector` listener filter and filter chains chosen by
-//! transport protocol. STRICT has only the `tls` chain (mutual TLS, client certificate
-//! required), so plaintext matches no chain and is closed; PERMISSIVE adds a `raw_buffer` chain.
-//! Both chains carry the AuthorizationPolicy as an RBAC ALLOW filter keyed on the peer
-//! certificate's URI SAN, and set `x-forwarded-client-cert` so the app sees who called.
+//! transport protocol, both named `0.0.0.0_<target port>` and counting under the HTTP stat
+//! prefix `inbound_0.0.0.0_<target port>`. STRICT has only the `tls` chain (mutual TLS, client
+//! certificate required), so plaintext matches no chain and is closed; PERMISSIVE adds a
+//! `raw_buffer` chain. Both chains carry the AuthorizationPolicy as an RBAC filter keyed on the
+//! peer certificate's URI SAN (see `rbac`), and set `x-forwarded-client-cert` so the app sees
+//! who called. Requests go to `inbound|<target port>||` through the route `default`.
 
-use super::{access_log, path, router, socket, InboundPlan, TlsFiles};
+use super::{access_log, inbound_cluster, inbound_stat_prefix, path, rbac, router, socket};
+use super::{InboundPlan, TlsFiles};
+use crate::access_log::LogFiles;
 use crate::spec::{MtlsMode, Protocol};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-pub(super) fn app_cluster_name() -> String {
-    format!("inbound|{}||", super::SERVICE_PORT)
-}
-
-pub(super) fn listener(plan: &InboundPlan, tls: &TlsFiles, log: &std::path::Path) -> Value {
+pub(super) fn listener(plan: &InboundPlan, tls: &TlsFiles, logs: &LogFiles) -> Value {
+    let chain_name = format!("0.0.0.0_{}", plan.target_port);
     let mut chains = vec![json!({
-        "name": "mtls",
+        "name": chain_name,
         "filter_chain_match": { "transport_protocol": "tls" },
         "transport_socket": {
             "name": "envoy.transport_sockets.tls",
@@ -33,17 +34,19 @@ pub(super) fn listener(plan: &InboundPlan, tls: &TlsFiles, log: &std::path::Path
                 }
             }
         },
-        "filters": [http_manager(plan, "inbound_mtls", log)]
+        "filters": [http_manager(plan, logs)]
     })];
     if plan.mtls == MtlsMode::Permissive {
         chains.push(json!({
-            "name": "plaintext",
+            "name": chain_name,
             "filter_chain_match": { "transport_protocol": "raw_buffer" },
-            "filters": [http_manager(plan, "inbound_plaintext", log)]
+            "filters": [http_manager(plan, logs)]
         }));
     }
     json!({
-        "name": format!("inbound_{}", plan.port),
+        "name": "virtualInbound",
+        // As Istio's: a connection no chain takes (plaintext to STRICT) still leaves a line, NR.
+        "access_log": no_chain_log(logs),
         "address": socket(plan.port),
         "listener_filters": [{
             "name": "envoy.filters.listener.tls_inspector",
@@ -53,25 +56,37 @@ pub(super) fn listener(plan: &InboundPlan, tls: &TlsFiles, log: &std::path::Path
     })
 }
 
-fn http_manager(plan: &InboundPlan, stat_prefix: &str, log: &std::path::Path) -> Value {
+fn no_chain_log(logs: &LogFiles) -> Value {
+    let mut loggers = access_log(logs);
+    if let Some(list) = loggers.as_array_mut() {
+        for logger in list {
+            logger["filter"] = json!({ "response_flag_filter": { "flags": ["NR"] } });
+        }
+    }
+    loggers
+}
+
+fn http_manager(plan: &InboundPlan, logs: &LogFiles) -> Value {
+    let cluster = inbound_cluster(plan.target_port);
     json!({
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-            "stat_prefix": stat_prefix,
+            "stat_prefix": inbound_stat_prefix(plan.target_port),
             "codec_type": "AUTO",
-            "access_log": access_log(log),
-            "http_filters": [rbac(plan), router()],
+            "access_log": access_log(logs),
+            "http_filters": [rbac::filter(plan), router()],
             "forward_client_cert_details": "SANITIZE_SET",
             "set_current_client_cert_details": { "uri": true },
             "route_config": {
-                "name": "inbound",
+                "name": cluster,
                 "virtual_hosts": [{
-                    "name": "inbound",
+                    "name": format!("inbound|http|{}", plan.target_port),
                     "domains": ["*"],
                     "routes": [{
+                        "name": "default",
                         "match": { "prefix": "/" },
-                        "route": { "cluster": app_cluster_name(), "timeout": "0s" }
+                        "route": { "cluster": cluster, "timeout": "0s" }
                     }]
                 }]
             }
@@ -79,42 +94,8 @@ fn http_manager(plan: &InboundPlan, stat_prefix: &str, log: &std::path::Path) ->
     })
 }
 
-/// ALLOW with no policies denies everything: that is Istio's allow-nothing policy.
-pub(super) fn rbac(plan: &InboundPlan) -> Value {
-    let mut policies = Map::new();
-    let name = |i: usize| format!("ns[{}]-policy[{}]-rule[{i}]", plan.namespace, plan.service);
-    if !plan.allowed_ids.is_empty() {
-        let principals: Vec<Value> = plan
-            .allowed_ids
-            .iter()
-            .map(|id| json!({ "authenticated": { "principal_name": { "exact": id } } }))
-            .collect();
-        policies.insert(
-            name(0),
-            json!({ "permissions": [{ "any": true }], "principals": principals }),
-        );
-    }
-    if plan.allow_unauthenticated {
-        // Matches requests whose connection carries no verified peer certificate.
-        policies.insert(
-            name(1),
-            json!({
-                "permissions": [{ "any": true }],
-                "principals": [{ "not_id": { "authenticated": {} } }]
-            }),
-        );
-    }
-    json!({
-        "name": "envoy.filters.http.rbac",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
-            "rules": { "action": "ALLOW", "policies": policies }
-        }
-    })
-}
-
 pub(super) fn app_cluster(plan: &InboundPlan) -> Value {
-    let name = app_cluster_name();
+    let name = inbound_cluster(plan.target_port);
     let mut cluster = json!({
         "name": name,
         "type": "STATIC",

@@ -1,4 +1,12 @@
-//! The caller's side of a sidecar: an HTTP listener routing by Host to one cluster per callee.
+//! The caller's side of a sidecar: one HTTP listener per Service port (`0.0.0.0_<port>`, stat
+//! prefix `outbound_0.0.0.0_<port>`, route configuration `<port>`), routing by Host to one
+//! cluster per callee (virtual host `<fqdn>:<port>`, route `default`).
+//!
+//! A destination the sidecar has no configuration for (its Sidecar's egress hosts do not import
+//! it) is what Istio's `ALLOW_ANY` outbound policy does with it: the virtual host `allow_any`
+//! sends it on in plaintext through `PassthroughCluster` to the address the app dialled. The lab
+//! has no iptables to keep that address, so the route writes it into the header an
+//! `ORIGINAL_DST` cluster reads (`x-envoy-original-dst-host`).
 //!
 //! Route fields follow the VirtualService: `timeout` (0 = off, as Istio writes it, because
 //! Envoy's own default is 15 s), `retry_policy` with `previous_hosts` so a retry goes to another
@@ -6,36 +14,95 @@
 //! Envoy's 1024 defaults with 2^32-1 when unset), `outlier_detection` with the panic threshold
 //! Istio forces to 0, and an `UpstreamTlsContext` that only accepts the callee's SPIFFE ID.
 
-use super::{access_log, duration, path, router, socket, OutboundPlan, OutboundRoute, TlsFiles};
+use super::{access_log, duration, outbound_stat_prefix, path, router, sni, socket};
+use super::{OutboundListener, OutboundRoute, PassthroughRoute, TlsFiles, PASSTHROUGH_CLUSTER};
+use crate::access_log::LogFiles;
 use crate::spec::{ConnectionPool, Protocol, RetryPolicy};
 use serde_json::{json, Map, Value};
 
 /// Istio's "unset" value for circuit-breaker thresholds.
 const UNLIMITED: u32 = u32::MAX;
 
-pub(super) fn listener(plan: &OutboundPlan, log: &std::path::Path) -> Value {
-    let hosts: Vec<Value> = plan.routes.iter().map(virtual_host).collect();
+/// The header an `ORIGINAL_DST` cluster with `use_http_header` takes the destination from.
+const ORIGINAL_DST_HEADER: &str = "x-envoy-original-dst-host";
+
+pub(super) fn listener(plan: &OutboundListener, logs: &LogFiles) -> Value {
+    let mut hosts: Vec<Value> = plan.routes.iter().map(virtual_host).collect();
+    if !plan.passthrough.is_empty() {
+        hosts.push(allow_any(&plan.passthrough));
+    }
     json!({
-        "name": format!("outbound_{}", plan.port),
+        "name": format!("0.0.0.0_{}", plan.service_port),
         "address": socket(plan.port),
         "filter_chains": [{ "filters": [{
             "name": "envoy.filters.network.http_connection_manager",
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                "stat_prefix": "outbound",
+                "stat_prefix": outbound_stat_prefix(plan.service_port),
                 "codec_type": "AUTO",
-                "strip_any_host_port": true,
-                "access_log": access_log(log),
+                "access_log": access_log(logs),
                 "http_filters": [router()],
-                "route_config": { "name": "outbound", "virtual_hosts": hosts }
+                "route_config": {
+                    "name": plan.service_port.to_string(),
+                    "virtual_hosts": hosts
+                }
             }
         }]}]
     })
 }
 
+/// Istio's catch-all virtual host: one route per destination the app dials, each pointing
+/// `PassthroughCluster` at that destination.
+fn allow_any(destinations: &[PassthroughRoute]) -> Value {
+    let routes: Vec<Value> = destinations
+        .iter()
+        .map(|d| {
+            let names: Vec<String> = super::domains(&d.fqdn, &d.aliases, d.port)
+                .iter()
+                .map(|n| regex_quote(n))
+                .collect();
+            json!({
+                "name": "allow_any",
+                "match": {
+                    "prefix": "/",
+                    "headers": [{
+                        "name": ":authority",
+                        "string_match": { "safe_regex": { "regex": format!("^({})$", names.join("|")) } }
+                    }]
+                },
+                "request_headers_to_add": [{
+                    "header": { "key": ORIGINAL_DST_HEADER, "value": format!("127.0.0.1:{}", d.endpoint) },
+                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"
+                }],
+                "route": { "cluster": PASSTHROUGH_CLUSTER, "timeout": "0s" }
+            })
+        })
+        .collect();
+    json!({ "name": "allow_any", "domains": ["*"], "routes": routes })
+}
+
+fn regex_quote(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escape = !(c.is_ascii_alphanumeric() || c == '-' || c == ':');
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Plaintext to wherever the request says, as Istio's `PassthroughCluster` (ORIGINAL_DST).
+pub(super) fn passthrough_cluster() -> Value {
+    json!({
+        "name": PASSTHROUGH_CLUSTER,
+        "type": "ORIGINAL_DST",
+        "lb_policy": "CLUSTER_PROVIDED",
+        "original_dst_lb_config": { "use_http_header": true },
+        "connect_timeout": "10s",
+        "circuit_breakers": circuit_breakers(None)
+    })
+}
+
 fn virtual_host(r: &OutboundRoute) -> Value {
-    let mut domains = vec![r.fqdn.clone()];
-    domains.extend(r.aliases.iter().cloned());
     let mut route = Map::new();
     route.insert("cluster".into(), json!(r.cluster_name()));
     route.insert("timeout".into(), json!(duration(r.traffic.timeout_ms)));
@@ -43,10 +110,10 @@ fn virtual_host(r: &OutboundRoute) -> Value {
         route.insert("retry_policy".into(), retry);
     }
     json!({
-        "name": r.fqdn,
-        "domains": domains,
+        "name": format!("{}:{}", r.fqdn, r.port),
+        "domains": r.domains(),
         "include_request_attempt_count": true,
-        "routes": [{ "match": { "prefix": "/" }, "route": route }]
+        "routes": [{ "name": "default", "match": { "prefix": "/" }, "route": route }]
     })
 }
 
@@ -96,7 +163,7 @@ pub(super) fn cluster(r: &OutboundRoute, tls: &TlsFiles) -> Value {
             "name": "envoy.transport_sockets.tls",
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-                "sni": format!("outbound_.{}_._.{}", super::SERVICE_PORT, r.fqdn),
+                "sni": sni(r.port, &r.fqdn),
                 "common_tls_context": {
                     // ALPN must agree with the cluster's HTTP version, or the callee picks h2 for
                     // an HTTP/1.1 upstream and the connection fails.

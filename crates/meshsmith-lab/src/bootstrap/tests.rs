@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::spec::{ConnectionPool, OutlierDetection, RetryPolicy};
+use serde_json::Value;
 
 fn tls() -> TlsFiles {
     TlsFiles {
@@ -11,45 +12,71 @@ fn tls() -> TlsFiles {
     }
 }
 
+fn logs() -> LogFiles {
+    LogFiles::in_dir(Path::new("/run"), "pod")
+}
+
 fn inbound(mtls: MtlsMode, allowed: &[&str], unauthenticated: bool) -> SidecarPlan {
     SidecarPlan {
-        name: "payment-service-0".into(),
+        pod: "payment-service-0123456789-bcdfg".into(),
+        namespace: "shop".into(),
+        workload: "payment-service".into(),
         admin_port: 1,
         tls: tls(),
-        access_log: "a.log".into(),
+        logs: logs(),
         inbound: Some(InboundPlan {
             port: 2,
             app_port: 3,
+            target_port: 50051,
             protocol: Protocol::Grpc,
             mtls,
             namespace: "shop".into(),
-            service: "payment-service".into(),
+            policy: "payment-service".into(),
             allowed_ids: allowed.iter().map(|s| s.to_string()).collect(),
             allow_unauthenticated: unauthenticated,
+            dry_run: false,
         }),
-        outbound: None,
+        outbound: Vec::new(),
+    }
+}
+
+fn route(traffic: TrafficPolicy) -> OutboundRoute {
+    OutboundRoute {
+        fqdn: "payment-service.shop.svc.cluster.local".into(),
+        aliases: vec!["payment-service".into()],
+        port: 8080,
+        protocol: Protocol::Http,
+        callee_id: "spiffe://cluster.local/ns/shop/sa/payment-service".into(),
+        endpoints: vec![5, 6],
+        traffic,
     }
 }
 
 fn outbound(traffic: TrafficPolicy) -> SidecarPlan {
     SidecarPlan {
-        name: "order-service-0".into(),
+        pod: "order-service-0123456789-bcdfg".into(),
+        namespace: "shop".into(),
+        workload: "order-service".into(),
         admin_port: 1,
         tls: tls(),
-        access_log: "a.log".into(),
+        logs: logs(),
         inbound: None,
-        outbound: Some(OutboundPlan {
+        outbound: vec![OutboundListener {
+            service_port: 8080,
             port: 4,
-            routes: vec![OutboundRoute {
-                fqdn: "payment-service.shop.svc.cluster.local".into(),
-                aliases: vec!["payment-service".into()],
-                protocol: Protocol::Http,
-                callee_id: "spiffe://cluster.local/ns/shop/sa/payment-service".into(),
-                endpoints: vec![5, 6],
-                traffic,
-            }],
-        }),
+            routes: vec![route(traffic)],
+            passthrough: Vec::new(),
+        }],
     }
+}
+
+fn rbac_of(plan: &SidecarPlan) -> Value {
+    let chains = &plan_json(plan)["static_resources"]["listeners"][0]["filter_chains"];
+    chains[0]["filters"][0]["typed_config"]["http_filters"][0].clone()
+}
+
+fn plan_json(plan: &SidecarPlan) -> Value {
+    bootstrap(plan)
 }
 
 fn plain_traffic() -> TrafficPolicy {
@@ -91,16 +118,16 @@ fn strict_has_only_a_tls_chain_and_permissive_adds_plaintext() {
 
 #[test]
 fn an_empty_principal_list_allows_nothing_and_principals_match_exactly() {
-    let plan = inbound(MtlsMode::Strict, &[], false);
-    let rbac = inbound::rbac(plan.inbound.as_ref().expect("inbound"));
+    let rbac = rbac_of(&inbound(MtlsMode::Strict, &[], false));
+    assert_eq!(rbac["name"], "envoy.filters.http.rbac");
     assert_eq!(rbac["typed_config"]["rules"]["action"], "ALLOW");
-    assert_eq!(
-        rbac["typed_config"]["rules"]["policies"],
-        serde_json::json!({})
-    );
+    // Istio's never-matching policy: ALLOW with nothing that matches denies everything.
+    let never =
+        &rbac["typed_config"]["rules"]["policies"]["ns[shop]-policy[payment-service]-rule[0]"];
+    assert_eq!(never["permissions"][0]["not_rule"]["any"], true);
+    assert_eq!(never["principals"][0]["not_id"]["any"], true);
     let id = "spiffe://cluster.local/ns/shop/sa/order-service";
-    let plan = inbound(MtlsMode::Strict, &[id], true);
-    let rbac = inbound::rbac(plan.inbound.as_ref().expect("inbound"));
+    let rbac = rbac_of(&inbound(MtlsMode::Strict, &[id], true));
     let policies = rbac["typed_config"]["rules"]["policies"]
         .as_object()
         .cloned()
@@ -113,6 +140,125 @@ fn an_empty_principal_list_allows_nothing_and_principals_match_exactly() {
     assert!(
         policies["ns[shop]-policy[payment-service]-rule[1]"]["principals"][0]["not_id"].is_object()
     );
+    assert!(rbac["typed_config"].get("shadow_rules").is_none());
+}
+
+#[test]
+fn a_dry_run_policy_goes_into_shadow_rules_and_enforces_nothing() {
+    let id = "spiffe://cluster.local/ns/shop/sa/order-service";
+    let mut plan = inbound(MtlsMode::Strict, &[id], false);
+    if let Some(i) = plan.inbound.as_mut() {
+        i.dry_run = true;
+    }
+    let rbac = rbac_of(&plan);
+    let config = &rbac["typed_config"];
+    // No `rules` at all: Envoy enforces nothing and only evaluates the shadow rules.
+    assert!(config.get("rules").is_none(), "{config}");
+    assert_eq!(config["shadow_rules_stat_prefix"], "istio_dry_run_allow_");
+    assert_eq!(config["shadow_rules"]["action"], "ALLOW");
+    assert_eq!(
+        config["shadow_rules"]["policies"]["ns[shop]-policy[payment-service]-rule[0]"]
+            ["principals"][0]["authenticated"]["principal_name"]["exact"],
+        id
+    );
+}
+
+#[test]
+fn names_are_istios() {
+    let b = plan_json(&inbound(MtlsMode::Permissive, &[], false));
+    assert_eq!(
+        b["node"]["id"],
+        "sidecar~127.0.0.1~payment-service-0123456789-bcdfg.shop~shop.svc.cluster.local"
+    );
+    let l = &b["static_resources"]["listeners"][0];
+    assert_eq!(l["name"], "virtualInbound");
+    for chain in l["filter_chains"].as_array().into_iter().flatten() {
+        assert_eq!(chain["name"], "0.0.0.0_50051");
+        let hcm = &chain["filters"][0]["typed_config"];
+        assert_eq!(hcm["stat_prefix"], "inbound_0.0.0.0_50051");
+        let route = &hcm["route_config"]["virtual_hosts"][0]["routes"][0];
+        assert_eq!(route["route"]["cluster"], "inbound|50051||");
+        assert_eq!(route["name"], "default");
+    }
+    assert_eq!(
+        b["static_resources"]["clusters"][0]["name"],
+        "inbound|50051||"
+    );
+
+    let b = plan_json(&outbound(plain_traffic()));
+    let l = &b["static_resources"]["listeners"][0];
+    assert_eq!(l["name"], "0.0.0.0_8080");
+    let hcm = &l["filter_chains"][0]["filters"][0]["typed_config"];
+    assert_eq!(hcm["stat_prefix"], "outbound_0.0.0.0_8080");
+    assert_eq!(hcm["route_config"]["name"], "8080");
+    let vhost = &hcm["route_config"]["virtual_hosts"][0];
+    assert_eq!(vhost["name"], "payment-service.shop.svc.cluster.local:8080");
+    let domains: Vec<&str> = vhost["domains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        domains,
+        [
+            "payment-service.shop.svc.cluster.local",
+            "payment-service.shop.svc.cluster.local:8080",
+            "payment-service",
+            "payment-service:8080"
+        ]
+    );
+    let c = &b["static_resources"]["clusters"][0];
+    assert_eq!(
+        c["name"],
+        "outbound|8080||payment-service.shop.svc.cluster.local"
+    );
+    assert_eq!(
+        c["transport_socket"]["typed_config"]["sni"],
+        "outbound_.8080_._.payment-service.shop.svc.cluster.local"
+    );
+    // Both access logs on every connection manager: Istio's JSON and its text format.
+    let logs = hcm["access_log"].as_array().cloned().unwrap_or_default();
+    assert_eq!(logs.len(), 2);
+    assert_eq!(logs[0]["typed_config"]["path"], "/run/pod.json.log");
+    assert_eq!(logs[1]["typed_config"]["path"], "/run/pod.text.log");
+}
+
+#[test]
+fn a_destination_the_sidecar_does_not_import_goes_through_passthrough_cluster() {
+    let mut plan = outbound(plain_traffic());
+    plan.outbound[0].passthrough.push(PassthroughRoute {
+        fqdn: "ledger.finance.svc.cluster.local".into(),
+        aliases: vec!["ledger.finance".into()],
+        port: 8080,
+        endpoint: 7,
+    });
+    let b = plan_json(&plan);
+    let hosts = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"]["route_config"]["virtual_hosts"];
+    let any = &hosts[1];
+    assert_eq!(any["name"], "allow_any");
+    assert_eq!(any["domains"][0], "*");
+    let route = &any["routes"][0];
+    assert_eq!(route["route"]["cluster"], "PassthroughCluster");
+    assert_eq!(
+        route["match"]["headers"][0]["string_match"]["safe_regex"]["regex"],
+        "^(ledger\\.finance\\.svc\\.cluster\\.local|ledger\\.finance\\.svc\\.cluster\\.local:8080|ledger\\.finance|ledger\\.finance:8080)$"
+    );
+    assert_eq!(
+        route["request_headers_to_add"][0]["header"]["value"],
+        "127.0.0.1:7"
+    );
+    let clusters = b["static_resources"]["clusters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let passthrough = clusters
+        .iter()
+        .find(|c| c["name"] == "PassthroughCluster")
+        .expect("a PassthroughCluster");
+    assert_eq!(passthrough["type"], "ORIGINAL_DST");
+    assert!(passthrough.get("transport_socket").is_none(), "plaintext");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use meshsmith_core::policy::{self, Policy};
 
 const SHOPFRONT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shopfront");
 
-fn pipeline(policy_text: &str) -> (Topology, MeshConfig, Policy) {
+pub(crate) fn pipeline(policy_text: &str) -> (Topology, MeshConfig, Policy) {
     let loaded = load(&[Input::parse(SHOPFRONT)], &Limits::default()).expect("example loads");
     let inventory = meshsmith_core::inventory::inventory(&loaded.objects, "default");
     let topology = meshsmith_core::infer::infer(&inventory);
@@ -25,7 +25,8 @@ fn pipeline(policy_text: &str) -> (Topology, MeshConfig, Policy) {
 fn spec_of(policy_text: &str) -> (LabSpec, MeshConfig, Topology) {
     let (topology, mesh, policy) = pipeline(policy_text);
     let path = choose_path(&topology, &mesh).expect("a path");
-    let spec = spec_from_mesh(&topology, &mesh, &path, &policy.trust_domain).expect("translates");
+    let spec =
+        spec_from_mesh(&topology, &mesh, &path, &[], &policy.trust_domain).expect("translates");
     (spec, mesh, topology)
 }
 
@@ -74,7 +75,7 @@ fn the_default_path_is_chosen_from_roles_edges_and_generated_retries() {
     if let Some(extra) = path.get(4) {
         let s = topology.find(extra).expect("in the graph");
         assert_eq!(s.protocol, core::Protocol::Http, "{extra}");
-        let spec = spec_from_mesh(&topology, &no_grpc_retries, &path, "cluster.local")
+        let spec = spec_from_mesh(&topology, &no_grpc_retries, &path, &[], "cluster.local")
             .expect("translates");
         let hop = spec.service(&s.id.name).expect("in the spec");
         assert!(hop.traffic.retries.attempts > 0, "{extra} does not retry");
@@ -131,7 +132,7 @@ fn numeric_retry_on_codes_become_retriable_status_codes_as_istio_writes_them() {
         }
     }
     let path = choose_path(&topology, &mesh).expect("path");
-    let spec = spec_from_mesh(&topology, &mesh, &path, &policy.trust_domain).expect("spec");
+    let spec = spec_from_mesh(&topology, &mesh, &path, &[], &policy.trust_domain).expect("spec");
     let user = spec.service("user-service").expect("user-service");
     assert_eq!(
         user.traffic.retries.retry_on,
@@ -268,7 +269,7 @@ fn an_edited_authorization_policy_drops_the_caller() {
         }
     }
     let path = choose_path(&topology, &mesh).expect("path");
-    let spec = spec_from_mesh(&topology, &mesh, &path, &policy.trust_domain).expect("spec");
+    let spec = spec_from_mesh(&topology, &mesh, &path, &[], &policy.trust_domain).expect("spec");
     let payment = spec.service("payment-service").expect("payment");
     assert_eq!(
         payment.allowed_principals,
@@ -302,17 +303,17 @@ fn the_unauthenticated_exception_counts_only_on_its_ports() {
 fn hand_chosen_services_and_their_errors() {
     let (topology, mesh, _) = pipeline("");
     let two = ["order-service".to_string(), "payment-service".to_string()];
-    let spec = spec_from_mesh(&topology, &mesh, &two, "cluster.local").expect("spec");
+    let spec = spec_from_mesh(&topology, &mesh, &two, &[], "cluster.local").expect("spec");
     assert_eq!(spec.services.len(), 2);
     assert_eq!(spec.edges.len(), 1);
     let unknown = ["nope".to_string(), "payment-service".to_string()];
     assert_eq!(
-        spec_from_mesh(&topology, &mesh, &unknown, "cluster.local"),
+        spec_from_mesh(&topology, &mesh, &unknown, &[], "cluster.local"),
         Err(FromMeshError::UnknownService("nope".into()))
     );
     let apart = ["email-worker".to_string(), "payment-service".to_string()];
     assert!(matches!(
-        spec_from_mesh(&topology, &mesh, &apart, "cluster.local"),
+        spec_from_mesh(&topology, &mesh, &apart, &[], "cluster.local"),
         Err(FromMeshError::NoEdges(_))
     ));
 }
@@ -359,4 +360,34 @@ fn durations_read_as_istio_writes_them() {
     assert_eq!(millis("10"), None);
     assert_eq!(millis("s"), None);
     assert_eq!(millis("1.5ms"), None);
+}
+
+#[test]
+fn a_dry_run_annotation_the_workload_and_the_ports_reach_the_spec() {
+    let (topology, mut mesh, policy) = pipeline("");
+    let path = choose_path(&topology, &mesh).expect("path");
+    let spec = spec_from_mesh(&topology, &mesh, &path, &[], &policy.trust_domain).expect("spec");
+    let user = spec.service("user-service").expect("user-service");
+    assert!(!user.dry_run);
+    assert_eq!(user.workload(), "user-service");
+    assert_eq!((user.port, user.target_port()), (9090, 9090));
+    for (value, dry) in [
+        ("true", true),
+        ("True", true),
+        ("1", true),
+        ("false", false),
+        ("yes", false),
+    ] {
+        for r in &mut mesh.resources {
+            if r.kind == Kind::AuthorizationPolicy && r.name == "user-service" {
+                r.annotations.insert(DRY_RUN_ANNOTATION, value);
+            }
+        }
+        let spec =
+            spec_from_mesh(&topology, &mesh, &path, &[], &policy.trust_domain).expect("spec");
+        let user = spec.service("user-service").expect("user-service");
+        assert_eq!(user.dry_run, dry, "{value}");
+        // The rules still say who would be allowed: they become the shadow rules.
+        assert!(!user.allowed_principals.is_empty());
+    }
 }

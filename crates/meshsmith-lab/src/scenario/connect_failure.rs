@@ -48,6 +48,7 @@ pub(super) async fn connect_failures(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                 from: caller.name.clone(),
                 to: callee.name.clone(),
             }],
+            calls: Vec::new(),
         };
         let mut own = match Fleet::start(&spec, &ctx.fleet.envoy).await {
             Ok(fleet) => fleet,

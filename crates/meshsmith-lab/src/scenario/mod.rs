@@ -1,14 +1,19 @@
 //! The scenarios: each provokes one policy through real sidecars and judges it by Envoy's admin
-//! counters (and, for attempts, by what the callee app counted), never by client error text.
+//! counters (and, for attempts, by what the callee app counted; for dry-run results, by the
+//! access log entry Envoy wrote), never by client error text.
 //!
 //! In: a running `Fleet` and the kinds to run. Out: one `ScenarioResult` per subject, with the
-//! expected figure derived from the spec and the measured one from the run.
+//! expected figure derived from the spec and the measured one from the run; a kind with nothing
+//! to act on among the lab's services gives one `not_run` row that says why.
 
 mod access;
 mod connect_failure;
+mod dry_run;
+mod hidden_call;
 mod limits;
 mod resilience;
 
+use crate::bootstrap;
 use crate::client::{self, AppRequest, Reply};
 use crate::envoy::Stats;
 use crate::fleet::{fqdn, Fleet};
@@ -42,6 +47,8 @@ pub async fn run(
             }
             ScenarioKind::PoolOverflow => limits::pool_overflow(&ctx).await,
             ScenarioKind::OutlierEjection => limits::outlier_ejection(&ctx).await,
+            ScenarioKind::DryRun => dry_run::dry_run(&ctx).await,
+            ScenarioKind::HiddenCall => hidden_call::hidden_calls(&ctx).await,
         };
         results.extend(batch);
     }
@@ -75,6 +82,7 @@ impl Ctx<'_> {
             scenario: self.kind,
             subject: subject.to_string(),
             passed: failure.is_none(),
+            not_run: false,
             expected,
             measured,
             failure,
@@ -86,6 +94,21 @@ impl Ctx<'_> {
     /// A check that could not even be measured (an admin read failed, no sidecar...).
     pub fn broken(&self, subject: &str, expected: String, why: String) -> ScenarioResult {
         self.finish(subject, expected, "not measured".into(), Some(why))
+    }
+
+    /// A check with nothing to act on among the lab's services: one row that says why.
+    pub fn not_run(&self, subject: &str, expected: &str, why: String) -> ScenarioResult {
+        let result = ScenarioResult {
+            scenario: self.kind,
+            subject: subject.to_string(),
+            passed: true,
+            not_run: true,
+            expected: expected.to_string(),
+            measured: format!("not run: {why}"),
+            failure: None,
+        };
+        (self.progress)(&Progress::Finished(result.clone()));
+        result
     }
 
     /// The first caller of `callee` in edge order, if any.
@@ -118,8 +141,13 @@ impl Ctx<'_> {
         let port = self
             .fleet
             .sidecar(&caller.name, 0)
-            .and_then(|s| s.outbound_port)
-            .ok_or_else(|| format!("{} has no outbound listener", caller.name))?;
+            .and_then(|s| s.outbound_port(callee.port))
+            .ok_or_else(|| {
+                format!(
+                    "{} has no outbound listener for port {}",
+                    caller.name, callee.port
+                )
+            })?;
         Ok((
             port,
             AppRequest {
@@ -169,6 +197,62 @@ impl Ctx<'_> {
             }
         }
         Ok(total)
+    }
+}
+
+/// The RBAC counters of a callee's inbound side: enforced (`rbac.allowed|denied`) and, for a
+/// dry-run policy, shadow (`rbac.istio_dry_run_allow_.shadow_allowed|shadow_denied`).
+pub(crate) struct RbacCounters {
+    prefix: String,
+}
+
+impl RbacCounters {
+    pub fn of(callee: &ServiceSpec) -> Self {
+        RbacCounters {
+            prefix: format!(
+                "http.{}.rbac.",
+                bootstrap::inbound_stat_prefix(callee.target_port())
+            ),
+        }
+    }
+
+    /// An admin filter for every RBAC counter of the callee.
+    pub fn filter(&self) -> String {
+        format!("^{}", regex_escape(&self.prefix))
+    }
+
+    pub fn allowed(&self) -> String {
+        format!("{}allowed", self.prefix)
+    }
+
+    pub fn denied(&self) -> String {
+        format!("{}denied", self.prefix)
+    }
+
+    pub fn shadow_allowed(&self) -> String {
+        format!(
+            "{}{}.shadow_allowed",
+            self.prefix,
+            bootstrap::DRY_RUN_ALLOW_PREFIX
+        )
+    }
+
+    pub fn shadow_denied(&self) -> String {
+        format!(
+            "{}{}.shadow_denied",
+            self.prefix,
+            bootstrap::DRY_RUN_ALLOW_PREFIX
+        )
+    }
+
+    /// (allowed, denied, shadow allowed, shadow denied) grown between two snapshots.
+    pub fn deltas(&self, before: &Stats, after: &Stats) -> [u64; 4] {
+        [
+            after.delta(before, &self.allowed()),
+            after.delta(before, &self.denied()),
+            after.delta(before, &self.shadow_allowed()),
+            after.delta(before, &self.shadow_denied()),
+        ]
     }
 }
 

@@ -1,5 +1,6 @@
 //! Validation and identity helpers of the lab spec, on the fixture path and broken copies of it.
 
+use super::validate::{dns_label, principal_shaped};
 use super::*;
 
 #[test]
@@ -99,4 +100,59 @@ fn dns_labels() {
     assert!(dns_label("x", "Payment").is_err());
     assert!(dns_label("x", "../etc").is_err());
     assert!(dns_label("x", "").is_err());
+}
+
+#[test]
+fn calls_are_targets_and_callees_and_must_name_two_services_of_the_spec() {
+    let mut s = spec();
+    s.calls.push(CallSpec {
+        from: "api-gateway".into(),
+        to: "stripe-webhook".into(),
+        imported: false,
+    });
+    // order-service is an edge target; the call adds stripe-webhook, not yet imported.
+    assert_eq!(s.validate(), Ok(()));
+    let targets: Vec<(&str, bool)> = s
+        .targets_of("api-gateway")
+        .iter()
+        .map(|(t, imported)| (t.name.as_str(), *imported))
+        .collect();
+    assert_eq!(
+        targets,
+        [("order-service", true), ("stripe-webhook", false)]
+    );
+    // A call that is also an edge goes where the edge goes.
+    s.calls[0].to = "order-service".into();
+    assert_eq!(s.targets_of("api-gateway").len(), 1);
+    for (from, to) in [("api-gateway", "api-gateway"), ("api-gateway", "ledger")] {
+        let mut bad = spec();
+        bad.calls.push(CallSpec {
+            from: from.into(),
+            to: to.into(),
+            imported: true,
+        });
+        assert!(
+            matches!(bad.validate(), Err(SpecError::BadCall { .. })),
+            "{from} -> {to}"
+        );
+    }
+    let mut only_calls = spec();
+    only_calls.edges.clear();
+    assert_eq!(only_calls.validate(), Err(SpecError::NoEdges));
+    only_calls.calls.push(CallSpec {
+        from: "order-service".into(),
+        to: "payment-service".into(),
+        imported: true,
+    });
+    assert_eq!(only_calls.validate(), Ok(()));
+    assert!(only_calls
+        .callees()
+        .iter()
+        .any(|c| c.name == "payment-service"));
+    // `imported` defaults to true and ports to the lab's default.
+    let text = r#"{"from": "a", "to": "b"}"#;
+    let call: CallSpec = serde_json::from_str(text).expect("call");
+    assert!(call.imported);
+    assert_eq!(s.services[0].port, DEFAULT_PORT);
+    assert_eq!(s.services[0].workload(), "api-gateway");
 }

@@ -41,7 +41,7 @@ pub fn generated(policy_text: &str) -> (Topology, MeshConfig, String) {
 /// The lab spec of the default path, from the generated configuration.
 pub fn spec_from(topology: &Topology, mesh: &MeshConfig, trust_domain: &str) -> LabSpec {
     let path = choose_path(topology, mesh).expect("a path");
-    spec_from_mesh(topology, mesh, &path, trust_domain).expect("spec")
+    spec_from_mesh(topology, mesh, &path, &[], trust_domain).expect("spec")
 }
 
 /// The default path of examples/shopfront under `policy_text`.
@@ -54,6 +54,7 @@ pub fn options(envoy: PathBuf, scenarios: &[ScenarioKind]) -> LabOptions {
     LabOptions {
         envoy,
         scenarios: scenarios.to_vec(),
+        logs: None,
     }
 }
 

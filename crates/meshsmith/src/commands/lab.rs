@@ -2,15 +2,18 @@
 //! file, as `generate` does), choose services (one path exercising every kind of policy, or
 //! `--services`), translate their generated resources into a lab spec and prove it on real Envoy
 //! sidecars; or replay the incident with `--incident SERVICE`, old settings read from the
-//! manifests. `--spec FILE` runs a hand-written spec instead. Exit 0 when every scenario passed,
-//! 1 when any failed, 2 when the lab could not run (bad input, bad spec, Envoy missing).
+//! manifests. `--call FROM:TO` makes FROM's app call TO although the graph has no such edge (a
+//! call that lives in code); `--logs DIR` copies every sidecar's access log, one file per pod in
+//! Istio's JSON or text format, for `map --traffic`. `--spec FILE` runs a hand-written spec
+//! instead. Exit 0 when every scenario passed, 1 when any failed, 2 when the lab could not run
+//! (bad input, bad spec, Envoy missing).
 
 use crate::commands::generate::{build, load_policy, ConfigArgs};
 use crate::input::InputArgs;
 use crate::render::lab as render;
 use anyhow::{anyhow, Context};
-use meshsmith_lab::from_mesh::{choose_path, old_settings, spec_from_mesh, OldHop};
-use meshsmith_lab::{LabOptions, LabSpec, Progress, ScenarioKind};
+use meshsmith_lab::from_mesh::{choose_path, old_settings, spec_from_mesh, Call, OldHop};
+use meshsmith_lab::{LabOptions, LabSpec, LogFormat, Progress, ScenarioKind};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +21,15 @@ use std::process::ExitCode;
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LabFormat {
     Text,
+    Json,
+}
+
+/// The access-log encoding `--logs` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormatArg {
+    /// Istio's default text format.
+    Text,
+    /// Istio's JSON encoding, with the peer identity and the dry-run result.
     Json,
 }
 
@@ -33,6 +45,11 @@ pub struct LabArgs {
     /// Namespace for objects that name none (as `kubectl apply -n` would).
     #[arg(long, short = 'n', default_value = "default", value_name = "NS")]
     pub namespace: String,
+    /// Observed traffic, as `generate` takes it (Prometheus answers, Istio's Envoy access logs,
+    /// Kiali's graph; files, folders, or `-`; repeatable): the lab runs what generate writes
+    /// from it, e.g. a policy enforced from learned callers.
+    #[arg(long, value_name = "PATH", conflicts_with = "spec")]
+    pub traffic: Vec<String>,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Services to bring up (`name` or `name.namespace`, comma-separated); default: a gateway ->
@@ -55,6 +72,17 @@ pub struct LabArgs {
     /// Run only these scenarios (repeatable); all by default.
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
+    /// A call FROM's app makes to TO although the graph has no such edge (repeatable; names as
+    /// --services takes them); the `hidden-call` scenario reports what the mesh does with it.
+    #[arg(long = "call", value_name = "FROM:TO", conflicts_with_all = ["spec", "incident"])]
+    pub calls: Vec<String>,
+    /// Copy every sidecar's access log into DIR when the lab ends, one `<pod>.log` per pod,
+    /// as `kubectl logs POD -c istio-proxy` gives them.
+    #[arg(long, value_name = "DIR", conflicts_with = "incident")]
+    pub logs: Option<PathBuf>,
+    /// Encoding of the logs `--logs` writes.
+    #[arg(long, value_enum, default_value = "json", requires = "logs")]
+    pub log_format: LogFormatArg,
 }
 
 /// The spec to run and, when it was built from manifests, each hop's settings before the mesh.
@@ -69,7 +97,7 @@ fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
     let input = InputArgs {
         paths: args.paths.clone(),
         namespace: args.namespace.clone(),
-        traffic: Vec::new(),
+        traffic: args.traffic.clone(),
     };
     let built = build(&input, &args.config, false)?;
     let (policy, _) = load_policy(args.config.policy.as_deref())?;
@@ -78,10 +106,16 @@ fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
     } else {
         args.services.clone()
     };
+    let calls = args
+        .calls
+        .iter()
+        .map(|c| Call::parse(c))
+        .collect::<Result<Vec<_>, _>>()?;
     let spec = spec_from_mesh(
         &built.topology,
         &built.mesh,
         &services,
+        &calls,
         &policy.trust_domain,
     )?;
     let old = old_settings(&built.topology, &spec);
@@ -123,7 +157,18 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let options = LabOptions { envoy, scenarios };
+    let logs = args.logs.clone().map(|dir| {
+        let format = match args.log_format {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        };
+        (dir, format)
+    });
+    let options = LabOptions {
+        envoy,
+        scenarios,
+        logs,
+    };
     let report = meshsmith_lab::run_blocking(&spec, &options, &progress)?;
     match args.format {
         LabFormat::Json => {

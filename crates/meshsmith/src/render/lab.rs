@@ -2,7 +2,7 @@
 //! figures side by side, and the incident comparison.
 
 use meshsmith_lab::incident::IncidentRun;
-use meshsmith_lab::{IncidentReport, LabReport, LabSpec, Progress};
+use meshsmith_lab::{IncidentReport, LabReport, LabSpec, Progress, ScenarioResult};
 use std::fmt::Write;
 
 fn paint(text: &str, code: &str, colour: bool) -> String {
@@ -13,8 +13,10 @@ fn paint(text: &str, code: &str, colour: bool) -> String {
     }
 }
 
-fn verdict(passed: bool, colour: bool) -> String {
-    if passed {
+fn verdict(r: &ScenarioResult, colour: bool) -> String {
+    if r.not_run {
+        paint("SKIP", "33", colour)
+    } else if r.passed {
         paint("PASS", "32", colour)
     } else {
         paint("FAIL", "31;1", colour)
@@ -28,12 +30,7 @@ pub fn progress_line(p: &Progress, colour: bool) -> String {
         }
         Progress::Ready { startup_ms, .. } => format!("all ready in {startup_ms} ms"),
         Progress::Running { scenario, subject } => format!("running {scenario}: {subject}"),
-        Progress::Finished(r) => format!(
-            "  {} {}: {}",
-            verdict(r.passed, colour),
-            r.scenario,
-            r.measured
-        ),
+        Progress::Finished(r) => format!("  {} {}: {}", verdict(r, colour), r.scenario, r.measured),
         Progress::Incident(step) => format!("incident: {step}"),
     }
 }
@@ -58,7 +55,7 @@ pub fn services(spec: &LabSpec) -> String {
             });
         let _ = writeln!(
             out,
-            "  {}.{} ({:?}, {:?}, x{}): timeout {}, {} retries (per try {}, on {}), {pool}, {eject}, {} principal(s){}",
+            "  {}.{} ({:?}, {:?}, x{}): timeout {}, {} retries (per try {}, on {}), {pool}, {eject}, {} principal(s){}{}",
             s.name,
             s.namespace,
             s.protocol,
@@ -73,6 +70,11 @@ pub fn services(spec: &LabSpec) -> String {
                 " + requests without identity"
             } else {
                 ""
+            },
+            if s.dry_run {
+                ", AuthorizationPolicy dry-run (recorded, not enforced)"
+            } else {
+                ""
             }
         );
     }
@@ -81,7 +83,23 @@ pub fn services(spec: &LabSpec) -> String {
         .iter()
         .map(|e| format!("{} -> {}", e.from, e.to))
         .collect();
-    let _ = writeln!(out, "edges: {}\n", edges.join(", "));
+    let _ = writeln!(out, "edges: {}", edges.join(", "));
+    if !spec.calls.is_empty() {
+        let calls: Vec<String> = spec
+            .calls
+            .iter()
+            .map(|c| {
+                let how = if c.imported {
+                    "in its sidecar's configuration"
+                } else {
+                    "not imported by its Sidecar: PassthroughCluster"
+                };
+                format!("{} -> {} ({how})", c.from, c.to)
+            })
+            .collect();
+        let _ = writeln!(out, "calls the graph does not show: {}", calls.join(", "));
+    }
+    let _ = writeln!(out);
     out
 }
 
@@ -117,7 +135,7 @@ pub fn report(r: &LabReport, colour: bool) -> String {
         let _ = writeln!(
             out,
             "{}  {:w0$}  {:w1$}  {:w2$}  {}",
-            verdict(result.passed, colour),
+            verdict(result, colour),
             row[0],
             row[1],
             row[2],
@@ -127,16 +145,32 @@ pub fn report(r: &LabReport, colour: bool) -> String {
             let _ = writeln!(out, "      -> {why}");
         }
     }
-    let passed = r.results.iter().filter(|x| x.passed).count();
+    let not_run = r.results.iter().filter(|x| x.not_run).count();
+    let passed = r.results.iter().filter(|x| x.passed && !x.not_run).count();
     let _ = writeln!(
         out,
-        "\n{passed} passed, {} failed; {} sidecars up in {} ms; wall time {:.1} s; {}",
-        r.results.len() - passed,
+        "\n{passed} passed, {} failed{}; {} sidecars up in {} ms; wall time {:.1} s; {}",
+        r.results.len() - passed - not_run,
+        if not_run > 0 {
+            format!(", {not_run} not run")
+        } else {
+            String::new()
+        },
         r.sidecars,
         r.startup_ms,
         r.wall_ms as f64 / 1000.0,
         r.envoy_version
     );
+    if let Some(first) = r.access_logs.first() {
+        let dir = first
+            .parent()
+            .map_or(String::new(), |d| d.display().to_string());
+        let _ = writeln!(
+            out,
+            "access logs of {} sidecars (one per pod) written to {dir}",
+            r.access_logs.len()
+        );
+    }
     out
 }
 

@@ -37,7 +37,8 @@ pub(crate) fn read(cx: &Cx, traffic: &Traffic) -> TrafficFacts {
     let mut facts = TrafficFacts::default();
     let mut seen: BTreeMap<(usize, usize, Option<u16>), Seen> = BTreeMap::new();
     for o in &traffic.observations {
-        let Some(callee) = destination(cx, o, &mut facts) else {
+        let caller = source(cx, o, &mut facts);
+        let Some(callee) = destination(cx, o, caller, &mut facts) else {
             continue;
         };
         if o.counts.requests > 0 || o.counts.shadow_denied > 0 {
@@ -46,7 +47,6 @@ pub(crate) fn read(cx: &Cx, traffic: &Traffic) -> TrafficFacts {
         if let Some(p) = o.protocol {
             facts.protocols.push((callee, o.port, p));
         }
-        let caller = source(cx, o, &mut facts);
         if o.counts.shadow_denied > 0 {
             let name = caller.map(|wi| cx.inventory.workloads[wi].name.clone());
             let name = name.or_else(|| peer_name(&o.source));
@@ -174,8 +174,17 @@ fn source(cx: &Cx, o: &Observation, facts: &mut TrafficFacts) -> Option<usize> {
     }
 }
 
-/// The node called, if the traffic names one the inventory has.
-fn destination(cx: &Cx, o: &Observation, facts: &mut TrafficFacts) -> Option<usize> {
+/// The node called, if the traffic names one the inventory has. A bare host is resolved as
+/// the caller's pod would resolve it, from the caller's namespace.
+fn destination(
+    cx: &Cx,
+    o: &Observation,
+    caller: Option<usize>,
+    facts: &mut TrafficFacts,
+) -> Option<usize> {
+    let from_namespace = caller.map_or("default", |wi| {
+        cx.inventory.workloads[wi].namespace.as_str()
+    });
     let found = match &o.destination {
         ObservedTarget::Service { namespace, name } => service(cx, namespace.as_deref(), name),
         ObservedTarget::Workload { namespace, name } => workload(cx, Some(namespace), name)
@@ -184,7 +193,7 @@ fn destination(cx: &Cx, o: &Observation, facts: &mut TrafficFacts) -> Option<usi
         ObservedTarget::Pod { namespace, name } => {
             pod(cx, namespace.as_ref(), name).map(|wi| cx.nodes.by_workload[wi])
         }
-        ObservedTarget::Host(host) => match cx.resolver.resolve(host, "default") {
+        ObservedTarget::Host(host) => match cx.resolver.resolve(host, from_namespace) {
             Target::Service(id) => service(cx, Some(&id.namespace), &id.name),
             // Calls out of the cluster are not edges of the graph.
             Target::External(_) | Target::Ignore => return None,
