@@ -21,3 +21,37 @@ pub fn peak_rss() -> u64 {
         .and_then(|kb| kb.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
+
+/// The corpora of `shared/corpora` (`MESHSMITH_SHARED`, or `../shared` beside the workspace),
+/// sorted; `None`, said loudly, when they are not there, and a panic when
+/// `MESHSMITH_REQUIRE_SHARED=1` says they must be.
+pub fn shared_corpora(test: &str) -> Option<Vec<std::path::PathBuf>> {
+    let root = match std::env::var("MESHSMITH_SHARED") {
+        Ok(dir) => std::path::PathBuf::from(dir),
+        Err(_) => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    }
+    .join("corpora");
+    let mut all: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("expected-graph.json").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    all.sort();
+    if all.is_empty() {
+        if std::env::var("MESHSMITH_REQUIRE_SHARED").as_deref() == Ok("1") {
+            panic!(
+                "{test}: no corpora in {} and MESHSMITH_REQUIRE_SHARED=1",
+                root.display()
+            );
+        }
+        eprintln!(
+            "\n*** SKIPPED: {test}: no corpora in {} (set MESHSMITH_SHARED) ***\n",
+            root.display()
+        );
+        return None;
+    }
+    Some(all)
+}

@@ -10,18 +10,8 @@ use meshsmith_core::model::{ObservedPeer, ObservedTarget, Traffic};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn corpora() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora");
-    let mut all: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.join("expected-graph.json").exists())
-                .collect()
-        })
-        .unwrap_or_default();
-    all.sort();
-    all
+fn corpora(test: &str) -> Vec<PathBuf> {
+    crate::shared_corpora(test).unwrap_or_default()
 }
 
 /// The caller workloads a peer may be.
@@ -115,7 +105,7 @@ fn check(scene: &Scene, traffic: &Traffic, format: Format) {
 
 #[test]
 fn every_corpus_in_every_format_reads_back_as_its_ground_truth() {
-    let corpora = corpora();
+    let corpora = corpora("every_corpus_in_every_format_reads_back_as_its_ground_truth");
     if corpora.is_empty() {
         return;
     }
@@ -136,7 +126,10 @@ fn every_corpus_in_every_format_reads_back_as_its_ground_truth() {
 
 #[test]
 fn the_same_seed_writes_the_same_files() {
-    let Some(corpus) = corpora().into_iter().find(|c| c.ends_with("bookinfo")) else {
+    let Some(corpus) = corpora("the_same_seed_writes_the_same_files")
+        .into_iter()
+        .find(|c| c.ends_with("bookinfo"))
+    else {
         return;
     };
     let out = std::env::temp_dir().join(format!("meshsmith-traffic-seed-{}", std::process::id()));

@@ -21,7 +21,8 @@ pub(crate) const DRY_RUN_DENIED: &str = "MS211";
 #[derive(Default)]
 pub(crate) struct Coverage<'a> {
     pub given: bool,
-    /// Nodes the traffic showed calling out.
+    /// Nodes whose outbound calls the traffic shows: seen calling out, or their own proxy
+    /// reported (it would have reported their calls out too).
     pub calling: BTreeSet<&'a QualifiedName>,
     /// Nodes with requests a dry-run policy would have denied from unidentified callers.
     pub unidentified_denials: BTreeMap<&'a QualifiedName, (u64, Origin)>,
@@ -148,7 +149,7 @@ fn assess_one(
 
 /// Per service, the nodes with hidden outbound calls that could reach it: services of their
 /// own namespace and of namespaces they visibly call into. A node whose calls the traffic
-/// showed is no longer hidden: the window shows what it calls.
+/// shows is no longer hidden: the window shows what it calls, or that it calls nothing.
 fn hidden_reach<'a>(
     services: &'a [MeshService],
     edges: &'a [Edge],

@@ -67,7 +67,12 @@ pub(crate) fn apply<'a>(
         given: true,
         ..Coverage::default()
     };
-    coverage.calling = facts.calling.iter().map(|n| &services[*n].id).collect();
+    coverage.calling = facts
+        .calling
+        .iter()
+        .chain(&facts.reporting)
+        .map(|n| &services[*n].id)
+        .collect();
     for (n, caller, requests, origin) in &facts.shadow {
         if caller.is_none() {
             let entry = coverage

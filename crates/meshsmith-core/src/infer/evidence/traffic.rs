@@ -21,6 +21,10 @@ pub(crate) struct TrafficFacts {
     /// Nodes the traffic showed being called, and calling out.
     pub called: BTreeSet<usize>,
     pub calling: BTreeSet<usize>,
+    /// Nodes whose own proxy reported calls into them (inbound access log lines, metrics with
+    /// `reporter="destination"`): a proxy that reports its inbound calls reports its outbound
+    /// ones too, so the traffic shows everything they call.
+    pub reporting: BTreeSet<usize>,
     /// Protocols seen per (node, port).
     pub protocols: Vec<(usize, Option<u16>, Protocol)>,
 }
@@ -43,6 +47,9 @@ pub(crate) fn read(cx: &Cx, traffic: &Traffic) -> TrafficFacts {
         };
         if o.counts.requests > 0 || o.counts.shadow_denied > 0 {
             facts.called.insert(callee);
+            if o.reporter != Reporter::Source {
+                facts.reporting.insert(callee);
+            }
         }
         if let Some(p) = o.protocol {
             facts.protocols.push((callee, o.port, p));
