@@ -40,8 +40,11 @@ fn gt_name(expected: &Value, s: &MeshService) -> String {
     s.id.name.clone()
 }
 
+/// Calls as (caller, callee) ground-truth names.
+type Calls = BTreeSet<(String, String)>;
+
 /// (caller, callee) of the ground truth: every call, and the ones Istio's proxies can see.
-fn ground_truth(expected: &Value) -> (BTreeSet<(String, String)>, BTreeSet<(String, String)>) {
+fn ground_truth(expected: &Value) -> (Calls, Calls) {
     let mut all = BTreeSet::new();
     let mut observable = BTreeSet::new();
     for (from, svc) in expected["services"].as_object().into_iter().flatten() {
@@ -86,7 +89,7 @@ fn learn(corpus: &Path, format: Format, dir: &Path) -> (Vec<String>, usize) {
         .iter()
         .map(|s| (&s.id, gt_name(&expected, s)))
         .collect();
-    let reported: BTreeSet<(String, String)> = topology
+    let reported: Calls = topology
         .edges
         .iter()
         .map(|e| (names[&e.from].clone(), names[&e.to].clone()))
@@ -111,7 +114,7 @@ fn learn(corpus: &Path, format: Format, dir: &Path) -> (Vec<String>, usize) {
 fn admitted_exactly(
     topology: &Topology,
     names: &BTreeMap<&QualifiedName, String>,
-    truth: &BTreeSet<(String, String)>,
+    truth: &Calls,
     at: &str,
 ) -> (Vec<String>, usize) {
     let policy = Policy::default();
