@@ -8,7 +8,7 @@ use meshsmith_core::load::traffic::read;
 use meshsmith_core::load::{Input, Limits};
 use meshsmith_core::model::{ObservedPeer, ObservedTarget, Traffic};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn corpora(test: &str) -> Vec<PathBuf> {
     crate::shared_corpora(test).unwrap_or_default()
