@@ -182,15 +182,9 @@ fn selects_a_profile(name: &str) -> bool {
 }
 
 fn is_proxy_image(image: &str) -> bool {
-    let name = image.rsplit('/').next().unwrap_or(image);
-    let name = name
-        .split([':', '@'])
-        .next()
-        .unwrap_or(name)
-        .to_ascii_lowercase();
-    PROXY_IMAGES.iter().any(|p| {
-        name == *p || name.starts_with(&format!("{p}-")) || name.ends_with(&format!("-{p}"))
-    })
+    PROXY_IMAGES
+        .iter()
+        .any(|p| super::protocol::image_is(image, p))
 }
 
 #[cfg(test)]

@@ -64,15 +64,19 @@ const TCP_PORTS: [u16; 14] = [
 ];
 
 pub fn image_is_tcp_datastore(image: &str) -> Option<&'static str> {
+    TCP_IMAGES.iter().copied().find(|t| image_is(image, t))
+}
+
+/// Whether an image is `kind` by its name: `kind`, `kind-*` or `*-kind`, whatever its
+/// registry, path, tag or digest (`docker.io/library/redis:7`, `bitnami/redis-cluster`).
+pub(super) fn image_is(image: &str, kind: &str) -> bool {
     let name = image.rsplit('/').next().unwrap_or(image);
     let name = name
         .split([':', '@'])
         .next()
         .unwrap_or(name)
         .to_ascii_lowercase();
-    TCP_IMAGES.iter().copied().find(|t| {
-        name == *t || name.starts_with(&format!("{t}-")) || name.ends_with(&format!("-{t}"))
-    })
+    name == kind || name.starts_with(&format!("{kind}-")) || name.ends_with(&format!("-{kind}"))
 }
 
 /// What the port speaks, and why. `callers` are the schemes callers used for this port.

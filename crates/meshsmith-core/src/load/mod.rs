@@ -9,6 +9,7 @@
 
 pub mod traffic;
 mod tree;
+mod walk;
 
 use crate::model::Note;
 use crate::model::{Node, NoteLevel, Object, Origin, SourceId, Sources};
@@ -141,13 +142,13 @@ impl LoadError {
     }
 }
 
-/// All problems found in the inputs, in input order.
+/// All problems found in some inputs, in input order: one `error: ...` line each.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadFailure {
-    pub errors: Vec<LoadError>,
+pub struct Failure<E> {
+    pub errors: Vec<E>,
 }
 
-impl std::fmt::Display for LoadFailure {
+impl<E: std::fmt::Display> std::fmt::Display for Failure<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for e in &self.errors {
             writeln!(f, "error: {e}")?;
@@ -156,7 +157,10 @@ impl std::fmt::Display for LoadFailure {
     }
 }
 
-impl std::error::Error for LoadFailure {}
+impl<E: std::fmt::Display + std::fmt::Debug> std::error::Error for Failure<E> {}
+
+/// All problems found in the manifests.
+pub type LoadFailure = Failure<LoadError>;
 
 /// What was read.
 #[derive(Debug, Default)]
@@ -360,52 +364,18 @@ enum FileSource {
 }
 
 fn collect_files(path: &Path, files: &mut Vec<(String, FileSource)>, errors: &mut Vec<LoadError>) {
-    let display = path.display().to_string();
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            errors.push(LoadError::NotFound { path: display });
-            return;
-        }
-        Err(e) => {
-            errors.push(LoadError::ReadFile {
-                file: display,
-                message: e.to_string(),
-            });
-            return;
-        }
-    };
-    if meta.is_file() {
-        files.push((display, FileSource::File(path.to_path_buf())));
-        return;
-    }
-    let mut entries = match std::fs::read_dir(path) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).collect::<Vec<_>>(),
-        Err(e) => {
-            errors.push(LoadError::ReadFile {
-                file: display,
-                message: e.to_string(),
-            });
-            return;
-        }
-    };
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') {
-            continue;
-        }
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        let child = entry.path();
-        if kind.is_dir() {
-            collect_files(&child, files, errors);
-        } else if kind.is_file() && has_manifest_extension(&name) {
-            files.push((child.display().to_string(), FileSource::File(child)));
-        }
-    }
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    walk::walk(path, &has_manifest_extension, &mut found, &mut problems);
+    files.extend(
+        found
+            .into_iter()
+            .map(|(name, p)| (name, FileSource::File(p))),
+    );
+    errors.extend(problems.into_iter().map(|p| match p {
+        walk::WalkProblem::NotFound { path } => LoadError::NotFound { path },
+        walk::WalkProblem::Unreadable { file, message } => LoadError::ReadFile { file, message },
+    }));
 }
 
 fn has_manifest_extension(name: &str) -> bool {

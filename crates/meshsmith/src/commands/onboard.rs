@@ -179,24 +179,10 @@ fn unverified(out: &mut String, t: &Topology, enforced: bool) {
             t.services.len()
         );
     }
-    let width = list
-        .iter()
-        .map(|s| s.id.to_string().len())
-        .max()
-        .unwrap_or(0);
-    for s in list {
-        let codes: std::collections::BTreeSet<&str> =
-            s.callers.reasons.iter().map(|r| r.code).collect();
-        let codes: Vec<&str> = codes.into_iter().collect();
-        let _ = writeln!(
-            out,
-            "  {:width$}  {:<7}  {} [{}]",
-            s.id.to_string(),
-            s.callers.level.as_str(),
-            s.callers.summary(),
-            codes.join(", ")
-        );
-    }
+    out.push_str(&crate::render::map_text::callers_table(
+        t,
+        &crate::render::Names::new(t),
+    ));
 }
 
 fn shorten(names: &[&str], max: usize) -> String {

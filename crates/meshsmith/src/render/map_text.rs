@@ -201,38 +201,43 @@ fn headline(out: &mut String, topology: &Topology) {
 
 /// Per service whose callers are not known: how complete they are and why.
 fn callers_section(out: &mut String, topology: &Topology, names: &Names) {
+    if topology.services.iter().all(|s| s.callers.is_known()) {
+        return;
+    }
+    out.push_str("\nCallers (completeness per service; known for the rest)\n");
+    out.push_str(&callers_table(topology, names));
+}
+
+/// One line per reason of every service whose callers are not known: the service and its
+/// completeness on its first line, the check code at the end of each. `onboard`'s summary
+/// shows the same table.
+pub fn callers_table(topology: &Topology, names: &Names) -> String {
+    let mut out = String::new();
     let not_known: Vec<&MeshService> = topology
         .services
         .iter()
         .filter(|s| !s.callers.is_known())
         .collect();
-    if not_known.is_empty() {
-        return;
-    }
-    out.push_str("\nCallers (completeness per service; known for the rest)\n");
     let width = not_known
         .iter()
         .map(|s| names.get(&s.id).len())
         .max()
         .unwrap_or(0);
     for s in not_known {
-        let first = s.callers.reasons.first();
-        let _ = writeln!(
-            out,
-            "  {:width$}  {:<7}  {}{}",
-            names.get(&s.id),
-            s.callers.level.as_str(),
-            first.map_or("", |r| r.message.as_str()),
-            first.map_or(String::new(), |r| format!(" [{}]", r.code)),
-        );
-        for r in s.callers.reasons.iter().skip(1) {
+        for (i, r) in s.callers.reasons.iter().enumerate() {
+            let (name, level) = if i == 0 {
+                (names.get(&s.id), s.callers.level.as_str())
+            } else {
+                (String::new(), "")
+            };
             let _ = writeln!(
                 out,
-                "  {:width$}  {:<7}  {} [{}]",
-                "", "", r.message, r.code
+                "  {name:width$}  {level:<7}  {} [{}]",
+                r.message, r.code
             );
         }
     }
+    out
 }
 
 /// What the traffic showed beyond edges.

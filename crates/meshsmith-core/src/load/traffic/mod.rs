@@ -31,7 +31,7 @@ mod reader;
 #[cfg(test)]
 mod tests;
 
-use crate::load::{Input, Limits};
+use crate::load::{walk, Input, Limits};
 use crate::model::{Traffic, TrafficSource};
 use aggregate::Aggregate;
 use rayon::prelude::*;
@@ -158,21 +158,7 @@ pub enum TrafficError {
 }
 
 /// All problems found in the traffic inputs, in input order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrafficFailure {
-    pub errors: Vec<TrafficError>,
-}
-
-impl std::fmt::Display for TrafficFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for e in &self.errors {
-            writeln!(f, "error: {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for TrafficFailure {}
+pub type TrafficFailure = crate::load::Failure<TrafficError>;
 
 /// Reads every traffic input. Any problem in any file fails the whole read, listing all.
 pub fn read(inputs: &[Input], limits: &Limits) -> Result<Traffic, TrafficFailure> {
@@ -294,48 +280,13 @@ fn collect_files(
     files: &mut Vec<(String, Option<PathBuf>)>,
     errors: &mut Vec<TrafficError>,
 ) {
-    let display = path.display().to_string();
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            errors.push(TrafficError::NotFound { path: display });
-            return;
-        }
-        Err(e) => {
-            errors.push(TrafficError::ReadFile {
-                file: display,
-                message: e.to_string(),
-            });
-            return;
-        }
-    };
-    if !meta.is_dir() {
-        files.push((display, Some(path.to_path_buf())));
-        return;
-    }
-    let mut entries = match std::fs::read_dir(path) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).collect::<Vec<_>>(),
-        Err(e) => {
-            errors.push(TrafficError::ReadFile {
-                file: display,
-                message: e.to_string(),
-            });
-            return;
-        }
-    };
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        let child = entry.path();
-        if kind.is_dir() {
-            collect_files(&child, files, errors);
-        } else if kind.is_file() || (kind.is_symlink() && child.is_file()) {
-            files.push((child.display().to_string(), Some(child)));
-        }
-    }
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    // Every file of a folder: logs are saved under any name (`POD.log`, `POD`, `calls.json`).
+    walk::walk(path, &|_| true, &mut found, &mut problems);
+    files.extend(found.into_iter().map(|(name, p)| (name, Some(p))));
+    errors.extend(problems.into_iter().map(|p| match p {
+        walk::WalkProblem::NotFound { path } => TrafficError::NotFound { path },
+        walk::WalkProblem::Unreadable { file, message } => TrafficError::ReadFile { file, message },
+    }));
 }

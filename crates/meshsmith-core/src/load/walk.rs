@@ -1,0 +1,69 @@
+//! Paths -> the files to read: a file as it is (a FIFO or a device too), a folder read
+//! recursively in name order, hidden entries and entries the filter refuses left out. Both the
+//! manifest loader and the traffic reader walk their inputs through here.
+
+use std::path::{Path, PathBuf};
+
+/// A path that could not be walked.
+pub(crate) enum WalkProblem {
+    /// The path does not exist.
+    NotFound { path: String },
+    /// The operating system refused to read it (or to list the folder).
+    Unreadable { file: String, message: String },
+}
+
+/// Adds `path` (a file) or the files below it (a folder) whose names `keep` accepts to
+/// `files`, as (display name, path), in name order.
+pub(crate) fn walk(
+    path: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    files: &mut Vec<(String, PathBuf)>,
+    problems: &mut Vec<WalkProblem>,
+) {
+    let display = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            problems.push(WalkProblem::NotFound { path: display });
+            return;
+        }
+        Err(e) => {
+            problems.push(WalkProblem::Unreadable {
+                file: display,
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    if !meta.is_dir() {
+        files.push((display, path.to_path_buf()));
+        return;
+    }
+    let mut entries = match std::fs::read_dir(path) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).collect::<Vec<_>>(),
+        Err(e) => {
+            problems.push(WalkProblem::Unreadable {
+                file: display,
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let child = entry.path();
+        if kind.is_dir() {
+            walk(&child, keep, files, problems);
+        } else if (kind.is_file() || (kind.is_symlink() && child.is_file())) && keep(&name) {
+            files.push((child.display().to_string(), child));
+        }
+    }
+}
