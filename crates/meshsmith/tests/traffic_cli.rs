@@ -140,3 +140,70 @@ fn standard_input_carries_the_manifests_or_the_traffic_not_both() {
     assert_eq!(code, 2);
     assert!(stderr.contains("not both"), "{stderr}");
 }
+
+/// A hand-written, enforced policy for ledger that admits only `web`, beside the manifests.
+fn hand_written_policy(dir: &Path) -> String {
+    let file = dir.join("ledger-policy.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: ledger\n  \
+         namespace: finance\nspec:\n  selector:\n    matchLabels: {app: ledger}\n  action: ALLOW\n  \
+         rules:\n    - from:\n        - source:\n            principals: [\"cluster.local/ns/store/sa/web\"]\n",
+    )
+    .expect("write policy");
+    file.display().to_string()
+}
+
+#[test]
+fn check_reports_observed_calls_a_policy_denies_and_calls_without_a_timeout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = api_log(dir.path());
+    let policy = hand_written_policy(dir.path());
+    let manifests = hidden_edge();
+    let args = |traffic: bool| {
+        let mut a = vec![
+            "check",
+            manifests.as_str(),
+            policy.as_str(),
+            "--format",
+            "json",
+        ];
+        if traffic {
+            a.extend(["--traffic", log.as_str()]);
+        }
+        a
+    };
+    let findings = |out: &str| -> Vec<Value> {
+        let doc: Value = serde_json::from_str(out).expect("json");
+        doc["findings"].as_array().cloned().unwrap_or_default()
+    };
+    let about_ledger = |list: &[Value], code: &str| {
+        list.iter()
+            .filter(|f| {
+                f["code"] == code && f["message"].as_str().is_some_and(|m| m.contains("ledger"))
+            })
+            .count()
+    };
+    // Without traffic: ledger's callers are unknown, and the enforced guess is flagged.
+    let (_, out, _) = run(&args(false));
+    let before = findings(&out);
+    assert_eq!(about_ledger(&before, "MS322"), 0);
+    assert_eq!(about_ledger(&before, "MS215"), 1, "{before:#?}");
+    // With it: api -> ledger is a call the policy denies, and it has no timeout.
+    let (code, out, stderr) = run(&args(true));
+    assert_eq!(code, 1, "{stderr}");
+    let after = findings(&out);
+    let denied: Vec<&Value> = after.iter().filter(|f| f["code"] == "MS322").collect();
+    assert_eq!(denied.len(), 1, "{after:#?}");
+    assert!(denied[0]["message"].as_str().is_some_and(|m| m
+        .contains("api.store calls ledger.finance")
+        && m.contains("store/sa/api")));
+    assert!(
+        after
+            .iter()
+            .any(|f| f["code"] == "MS205"
+                && f["message"].as_str().is_some_and(|m| m.contains("ledger"))),
+        "{after:#?}"
+    );
+    assert_eq!(about_ledger(&after, "MS215"), 0, "callers are known now");
+}
