@@ -77,7 +77,8 @@ fn the_summary_names_every_service_held_in_dry_run_with_its_reason() {
             .collect();
         let out = tempfile::tempdir().expect("temp dir");
         let dir = out.path().join("out");
-        let (_, summary) = meshsmith(&["onboard", &corpus, "-o", dir.to_str().expect("path")]);
+        let (code, summary) = meshsmith(&["onboard", &corpus, "-o", dir.to_str().expect("path")]);
+        every_error_is_shown_and_fails_the_run(&corpus, &dir, code, &summary);
         if held.is_empty() {
             assert!(!summary.contains("Held in dry-run"), "{corpus}: {summary}");
             continue;
@@ -101,5 +102,43 @@ fn the_summary_names_every_service_held_in_dry_run_with_its_reason() {
                 "{corpus}: {name} ({code}) is not named with its reason:\n{block}"
             );
         }
+    }
+}
+
+/// The check of what onboard wrote: every error is in the summary (none hidden behind a
+/// count), and onboard exits 1 exactly when there is one.
+fn every_error_is_shown_and_fails_the_run(
+    corpus: &str,
+    dir: &std::path::Path,
+    code: i32,
+    summary: &str,
+) {
+    let config = dir.join("config").display().to_string();
+    let (_, json) = meshsmith(&["check", corpus, &config, "--format", "json"]);
+    let report: Value = serde_json::from_str(&json).expect("check json");
+    let errors: Vec<&Value> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    for e in &errors {
+        let message = e["message"].as_str().unwrap_or("");
+        assert!(
+            summary.contains(message),
+            "{corpus}: the error `{message}` is not in the summary:\n{summary}"
+        );
+    }
+    assert_eq!(
+        code,
+        if errors.is_empty() { 0 } else { 1 },
+        "{corpus}: {summary}"
+    );
+    if let Some(first) = errors.first() {
+        let at = summary
+            .find(first["message"].as_str().unwrap_or(""))
+            .unwrap_or(0);
+        let warning = summary.find("  warning ").unwrap_or(usize::MAX);
+        assert!(at < warning, "{corpus}: errors come before warnings");
     }
 }

@@ -36,7 +36,7 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    fn severity(self) -> Severity {
+    pub fn severity(self) -> Severity {
         match self {
             FailOn::Error => Severity::Error,
             FailOn::Warning => Severity::Warning,
@@ -154,31 +154,12 @@ pub fn exit_code(findings: &[Finding], fail_on: FailOn, usable: bool) -> ExitCod
 }
 
 fn config(args: &CheckArgs, policy: &Policy, file: Option<&str>) -> anyhow::Result<CheckConfig> {
-    let mut config = CheckConfig {
-        retry_amplification_limit: args.retry_limit,
-        ..CheckConfig::default()
-    };
+    let mut config = policy_config(policy, file)?;
+    config.retry_amplification_limit = args.retry_limit;
     let known = |code: &str| match rule(code) {
         Some(r) => Ok(r.meta.code.to_string()),
-        None => bail!("unknown check code `{code}`; `meshsmith explain MS101` shows one"),
+        None => bail!("{}", unknown_code(code)),
     };
-    for (code, level) in &policy.checks {
-        let Some(r) = rule(code) else {
-            let line = policy
-                .lines
-                .get(&format!("checks.{code}"))
-                .copied()
-                .unwrap_or(0);
-            bail!(
-                "{}:{line}: `{code}` is not a check code; `meshsmith explain` lists them",
-                file.unwrap_or("meshsmith.yaml")
-            );
-        };
-        // The policy parser only lets the four level names through.
-        if let Some(level) = Level::parse(level) {
-            config.levels.insert(r.meta.code.to_string(), level);
-        }
-    }
     for code in &args.ignore {
         config.levels.insert(known(code)?, Level::Off);
     }
@@ -215,4 +196,48 @@ fn write(format: Format, findings: &[Finding], sources: &Sources) -> anyhow::Res
         Format::Sarif => format!("{:#}\n", sarif::render(findings, env!("CARGO_PKG_VERSION"))),
     };
     crate::output::print(&text)
+}
+
+/// The levels the policy file's `checks:` section sets, on top of the defaults.
+pub fn policy_config(policy: &Policy, file: Option<&str>) -> anyhow::Result<CheckConfig> {
+    let mut config = CheckConfig::default();
+    for (code, level) in &policy.checks {
+        let Some(r) = rule(code) else {
+            let line = policy
+                .lines
+                .get(&format!("checks.{code}"))
+                .copied()
+                .unwrap_or(0);
+            bail!(
+                "{}:{line}: `{code}` is not a check code; `meshsmith explain` lists them",
+                file.unwrap_or("meshsmith.yaml")
+            );
+        };
+        // The policy parser only lets the four level names through.
+        if let Some(level) = Level::parse(level) {
+            config.levels.insert(r.meta.code.to_string(), level);
+        }
+    }
+    Ok(config)
+}
+
+/// Why `code` is not a check code, with the code it most likely meant: a letter O typed for
+/// a zero is read as the zero.
+fn unknown_code(code: &str) -> String {
+    let digits: String = code
+        .to_ascii_uppercase()
+        .chars()
+        .skip(2)
+        .map(|c| if c == 'O' { '0' } else { c })
+        .collect();
+    let likely = meshsmith_core::check::RULES
+        .iter()
+        .map(|r| r.meta.code)
+        .find(|c| c.get(2..) == Some(digits.as_str()));
+    match likely {
+        Some(c) => format!(
+            "unknown check code `{code}`; did you mean {c}? (`meshsmith explain` lists every code)"
+        ),
+        None => format!("unknown check code `{code}`; `meshsmith explain` lists every code"),
+    }
 }

@@ -54,14 +54,15 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let Some(service) = built.topology.find(name) else {
         bail!("no service `{name}` in the input");
     };
+    // The service's own header, then its role and callers, then every resource's reasons.
+    let reasons = render_reasons(&service.id, &built.mesh);
+    let (header, resources) = reasons.split_once('\n').unwrap_or((&reasons, ""));
     crate::output::print(&format!(
-        "{} (role {}: {})\ncallers {}: {}\n{}",
-        service.id,
+        "{header}\n  role {}: {}\n  callers {}: {}\n{resources}",
         service.role.as_str(),
         service.role_reason,
         service.callers.level.as_str(),
         service.callers.summary(),
-        render_reasons(&service.id, &built.mesh)
     ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,10 +3,11 @@
 //! `DIR/plan.json` and `DIR/phase-N/`), and a summary a person reads before opening the
 //! pull request.
 
+use crate::commands::check::{policy_config, FailOn};
 use crate::commands::generate::{build, ConfigArgs};
 use crate::input::InputArgs;
 use crate::output::write_tree;
-use meshsmith_core::check::{check, CheckConfig};
+use meshsmith_core::check::check;
 use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::{load_each_without_text, Input, Limits};
 use meshsmith_core::model::*;
@@ -27,6 +28,10 @@ pub struct OnboardArgs {
     /// Overwrite files a person edited since they were generated.
     #[arg(long)]
     pub force: bool,
+    /// Exit 1 when the check of what was written finds something at or above this severity
+    /// (or the plan breaks a rule).
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
 }
 
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
@@ -45,7 +50,8 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     )?;
     let mut parts = vec![std::mem::take(&mut built.inventory)];
     parts.extend(written.parts);
-    let findings = check(&merge(parts), &built.topology, &CheckConfig::default());
+    let levels = policy_config(&built.policy, built.policy.file.as_deref())?;
+    let findings = check(&merge(parts), &built.topology, &levels);
     let mut out = String::new();
     let t = &built.topology;
     let _ = writeln!(
@@ -83,8 +89,8 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     }
     let _ = writeln!(
         out,
-        "  {} files written, {} unchanged, {} kept (edited by hand) in {}",
-        report.written.len(),
+        "  {} written, {} unchanged, {} kept (edited by hand) in {}",
+        crate::render::counted(report.written.len(), "file"),
         report.unchanged.len(),
         report.kept.len(),
         args.output.display()
@@ -107,30 +113,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     if exceptions == 0 {
         out.push_str("  none: every workload is STRICT\n");
     }
-    out.push_str("\nCheck of the manifests with the generated configuration\n");
-    let count = |sev: Severity| findings.iter().filter(|f| f.severity == sev).count();
-    let _ = writeln!(
-        out,
-        "  {} errors, {} warnings, {} infos (details: meshsmith check {} {})",
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info),
-        args.input.paths.join(" "),
-        config_dir.display()
-    );
-    for f in findings.iter().take(12) {
-        let _ = writeln!(
-            out,
-            "  {:<7} {} {}: {}",
-            f.severity.as_str(),
-            f.code,
-            f.resource,
-            f.message
-        );
-    }
-    if findings.len() > 12 {
-        let _ = writeln!(out, "  ... and {} more", findings.len() - 12);
-    }
+    findings_section(&mut out, &findings, &args.input.paths, &config_dir);
     if !built.mesh.notes.is_empty() {
         out.push_str("\nNotes\n");
         for n in &built.mesh.notes {
@@ -146,8 +129,92 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     for v in &violations {
         let _ = writeln!(out, "  {} {}: {}", v.code, v.name, v.message);
     }
+    next_steps(&mut out, &plan, &built.policy, &args.output);
     crate::output::print(&out)?;
-    Ok(ExitCode::SUCCESS)
+    let failed = !violations.is_empty()
+        || findings
+            .iter()
+            .any(|f| f.severity >= args.fail_on.severity());
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The check of what was written: the counts, then every error (they block the rollout),
+/// then the other codes with how often each fired.
+fn findings_section(
+    out: &mut String,
+    findings: &[Finding],
+    inputs: &[String],
+    config: &std::path::Path,
+) {
+    out.push_str("\nCheck of the manifests with the generated configuration\n");
+    let _ = write!(
+        out,
+        "  {} (details: meshsmith check {} {})\n",
+        crate::render::check_text::summary(findings).trim_end(),
+        inputs.join(" "),
+        config.display()
+    );
+    for f in findings.iter().filter(|f| f.severity == Severity::Error) {
+        let at = f
+            .origin
+            .as_ref()
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  error   {} {}: {}{at}",
+            f.code, f.resource, f.message
+        );
+    }
+    let mut by_code: BTreeMap<(std::cmp::Reverse<Severity>, &str, &str), usize> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.severity != Severity::Error) {
+        *by_code
+            .entry((std::cmp::Reverse(f.severity), f.code, f.name))
+            .or_default() += 1;
+    }
+    for ((severity, code, name), n) in by_code {
+        let _ = writeln!(out, "  {:<7} {code} {name}: {n}", severity.0.as_str());
+    }
+}
+
+/// What to do next: what to review, the first command of the rollout, and what the cluster
+/// must offer for the plan to hold.
+fn next_steps(
+    out: &mut String,
+    plan: &Plan,
+    policy: &meshsmith_core::policy::Policy,
+    dir: &std::path::Path,
+) {
+    out.push_str("\nNext steps\n");
+    let _ = writeln!(
+        out,
+        "  1. Review {} (the phases, their smoke tests and rollbacks), the exceptions above, and the services held in dry-run.",
+        dir.join("ROLLOUT.md").display()
+    );
+    let first = plan
+        .phases
+        .first()
+        .and_then(|p| p.steps.first())
+        .and_then(|s| s.commands.first());
+    if let Some(command) = first {
+        let _ = writeln!(
+            out,
+            "  2. Start the rollout from {}: {command}",
+            dir.display()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  3. The cluster needs: Istio {} or newer; an ingress gateway running as `{}` (or set \
+         `ingressGateway` in meshsmith.yaml); and, for the plan's metrics, \
+         `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` with `.*outlier_detection.*` \
+         and `.*rbac.*`.",
+        policy.istio_version, policy.ingress_gateway_principal
+    );
 }
 
 /// First of all: the services whose callers meshsmith does not know, and why, so nobody

@@ -64,11 +64,10 @@ pub fn summary(findings: &[Finding]) -> String {
         return "no findings\n".to_string();
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     format!(
         "{}, {}, {}\n",
-        plural(count(Severity::Error), "error"),
-        plural(count(Severity::Warning), "warning"),
-        plural(count(Severity::Info), "info")
+        super::counted(count(Severity::Error), "error"),
+        super::counted(count(Severity::Warning), "warning"),
+        super::counted(count(Severity::Info), "info")
     )
 }

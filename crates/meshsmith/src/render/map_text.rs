@@ -62,6 +62,7 @@ pub fn render(topology: &Topology, summary: &Summary) -> String {
         let _ = writeln!(out, "  (no edges: {})", uncalled.join(", "));
     }
 
+    services_section(&mut out, topology, &names);
     let mut by_protocol: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &topology.services {
         *by_protocol.entry(protocol_label(s.protocol)).or_default() += 1;
@@ -282,6 +283,33 @@ fn traffic_section(out: &mut String, t: &TrafficReport, names: &Names) {
             out,
             "  matches nothing: {} {} ({}; {})",
             u.side, u.name, u.why, u.origin
+        );
+    }
+}
+
+/// Every service by namespace, with its role and what it speaks.
+fn services_section(out: &mut String, topology: &Topology, names: &Names) {
+    out.push_str("\nServices (namespace, role, protocol)\n");
+    let ns_width = topology
+        .services
+        .iter()
+        .map(|s| s.id.namespace.len())
+        .max()
+        .unwrap_or(0);
+    let name_width = topology
+        .services
+        .iter()
+        .map(|s| names.get(&s.id).len())
+        .max()
+        .unwrap_or(0);
+    for s in &topology.services {
+        let _ = writeln!(
+            out,
+            "  {:ns_width$}  {:name_width$}  {:<20}  {}",
+            s.id.namespace,
+            names.get(&s.id),
+            s.role.as_str(),
+            protocol_label(s.protocol)
         );
     }
 }
