@@ -151,9 +151,9 @@ fn findings_section(
     config: &std::path::Path,
 ) {
     out.push_str("\nCheck of the manifests with the generated configuration\n");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "  {} (details: meshsmith check {} {})\n",
+        "  {} (details: meshsmith check {} {})",
         crate::render::check_text::summary(findings).trim_end(),
         inputs.join(" "),
         config.display()
