@@ -43,8 +43,29 @@ pub fn read(args: &InputArgs) -> anyhow::Result<Read> {
         Some(traffic::read(&inputs, &Limits::default())?)
     };
     let mut read = read_manifests(args)?;
+    if read.objects == 0 {
+        anyhow::bail!("{}", nothing_found(args, &read));
+    }
     read.traffic = traffic;
     Ok(read)
+}
+
+/// Why there is nothing to work on: no files, or files without one Kubernetes object.
+fn nothing_found(args: &InputArgs, read: &Read) -> String {
+    let files = read.sources.len();
+    let skipped = read
+        .inventory
+        .notes
+        .iter()
+        .find(|n| n.message.starts_with("skipped: not a Kubernetes object"))
+        .map(|n| format!("; {} ({})", n.message, n.origin))
+        .unwrap_or_default();
+    format!(
+        "no Kubernetes objects found in {} ({} read, with .yaml, .yml or .json names in folders{skipped}); \
+         give manifests, or render them first (`helm template ...`, `kustomize build ...`, `kubectl get ... -o yaml`)",
+        args.paths.join(" "),
+        crate::render::counted(files, "file")
+    )
 }
 
 fn read_manifests(args: &InputArgs) -> Result<Read, LoadFailure> {

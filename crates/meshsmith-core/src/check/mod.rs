@@ -117,7 +117,8 @@ fn load_error_place(e: &LoadError) -> (&str, Option<u32>) {
         | LoadError::AliasBudget { file, line, .. }
         | LoadError::UnknownAlias { file, line }
         | LoadError::TooManyDocuments { file, line, .. }
-        | LoadError::ComplexKey { file, line } => (file, Some(*line)),
+        | LoadError::ComplexKey { file, line }
+        | LoadError::Template { file, line } => (file, Some(*line)),
     }
 }
 

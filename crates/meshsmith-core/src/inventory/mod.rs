@@ -9,7 +9,7 @@
 mod pod;
 
 use crate::model::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// API groups whose resources are Istio configuration.
 pub const ISTIO_GROUPS: [&str; 4] = [
@@ -217,21 +217,27 @@ fn keep_last<T: Defined>(
     key: impl for<'t> Fn(&'t T) -> [&'t str; 3],
 ) {
     let mut keep = vec![true; items.len()];
-    let mut seen: HashSet<[&str; 3]> = HashSet::with_capacity(items.len());
+    // Each key with the definition that wins: the last one read.
+    let mut seen: HashMap<[&str; 3], usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate().rev() {
-        if !seen.insert(key(item)) {
-            keep[i] = false;
-            let [kind, namespace, name] = key(item);
-            let label = match namespace {
-                "" => format!("{kind} {name}"),
-                ns => format!("{kind} {ns}/{name}"),
-            };
-            notes.push(Note {
-                origin: item.origin(),
-                message: format!("{label} is defined again later; the later definition is used, as `kubectl apply` would"),
-                level: NoteLevel::Warning,
-            });
-        }
+        let Some(&winner) = seen.get(&key(item)) else {
+            seen.insert(key(item), i);
+            continue;
+        };
+        keep[i] = false;
+        let [kind, namespace, name] = key(item);
+        let label = match namespace {
+            "" => format!("{kind} {name}"),
+            ns => format!("{kind} {ns}/{name}"),
+        };
+        notes.push(Note {
+            origin: item.origin(),
+            message: format!(
+                "{label} is defined again at {}; that later definition is used, as `kubectl apply` would",
+                items[winner].origin()
+            ),
+            level: NoteLevel::Warning,
+        });
     }
     drop(seen);
     let mut kept = keep.into_iter();

@@ -90,6 +90,12 @@ fn missing_namespace_defaults_and_duplicates_warn() {
     assert_eq!(inv.notes[0].level, NoteLevel::Warning);
     assert_eq!(inv.notes[0].origin.line, 1);
     assert!(inv.notes[0].message.contains("later definition is used"));
+    // Both places are named: the note stands at the first, and names the one that wins.
+    assert!(
+        inv.notes[0].message.contains("defined again at in.yaml:5"),
+        "{}",
+        inv.notes[0].message
+    );
     let other = inventory(&loaded.objects, "team-a");
     assert_eq!(other.service_accounts.len(), 2);
     assert_eq!(other.service_accounts[1].namespace, "team-a");

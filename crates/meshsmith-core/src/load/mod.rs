@@ -119,6 +119,9 @@ pub enum LoadError {
     /// A mapping key that is itself a mapping or a sequence.
     #[error("{file}:{line}: mapping keys must be plain text")]
     ComplexKey { file: String, line: u32 },
+    /// A Helm chart's or Go template's source, not manifests.
+    #[error("{file}:{line}: this is a template (`{{{{ ... }}}}`), not manifests; render it first, e.g. `helm template RELEASE CHART | meshsmith map -` or `kustomize build DIR | meshsmith map -`")]
+    Template { file: String, line: u32 },
 }
 
 impl LoadError {
@@ -437,6 +440,29 @@ fn decode(name: &str, mut bytes: Vec<u8>) -> Result<String, LoadError> {
     })
 }
 
+/// The first line of a Helm template: an action that reads the chart's values, release or
+/// capabilities, or includes a named template. Go templates inside a ConfigMap's data (an
+/// alerting template, say) use none of these and load as the text they are.
+fn helm_template_line(text: &str) -> Option<u32> {
+    if !text.contains("{{") {
+        return None;
+    }
+    const HELM: [&str; 6] = [
+        ".Values",
+        ".Release.",
+        ".Chart.",
+        ".Capabilities.",
+        "include \"",
+        "tpl ",
+    ];
+    text.lines().enumerate().find_map(|(i, line)| {
+        let action = line.split_once("{{").map(|(_, rest)| rest)?;
+        HELM.iter()
+            .any(|h| action.contains(h))
+            .then_some(i as u32 + 1)
+    })
+}
+
 struct ParsedFile {
     objects: Vec<Object>,
     notes: Vec<Note>,
@@ -444,7 +470,26 @@ struct ParsedFile {
 }
 
 fn parse_file(name: &str, text: &str, limits: &Limits) -> Result<ParsedFile, LoadError> {
-    let docs = parse_documents(text, limits).map_err(|e| LoadError::from_tree(name, e))?;
+    let template = |line| LoadError::Template {
+        file: name.to_string(),
+        line,
+    };
+    if let Some(line) = helm_template_line(text) {
+        return Err(template(line));
+    }
+    let docs = parse_documents(text, limits).map_err(|e| {
+        // A template action where the YAML broke: say so rather than how the YAML broke.
+        let line = e.line();
+        let at = text
+            .lines()
+            .nth((line as usize).saturating_sub(1))
+            .unwrap_or("");
+        if at.contains("{{") {
+            template(line)
+        } else {
+            LoadError::from_tree(name, e)
+        }
+    })?;
     let file: Arc<str> = Arc::from(name);
     let mut parsed = ParsedFile {
         objects: Vec::new(),
