@@ -118,7 +118,8 @@ fn load_error_place(e: &LoadError) -> (&str, Option<u32>) {
         | LoadError::UnknownAlias { file, line }
         | LoadError::TooManyDocuments { file, line, .. }
         | LoadError::ComplexKey { file, line }
-        | LoadError::Template { file, line } => (file, Some(*line)),
+        | LoadError::Template { file, line }
+        | LoadError::Invalid { file, line, .. } => (file, Some(*line)),
     }
 }
 

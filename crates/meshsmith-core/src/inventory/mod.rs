@@ -9,7 +9,7 @@
 mod pod;
 
 use crate::model::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// API groups whose resources are Istio configuration.
 pub const ISTIO_GROUPS: [&str; 4] = [
@@ -122,6 +122,7 @@ fn tidy(mut all: Inventory) -> Inventory {
     keep_last(&mut all.istio, &mut notes, |r| {
         [&r.kind, &r.namespace, &r.name]
     });
+    missing_config_maps(&all, &mut notes);
     notes.sort();
     all.notes = collapse_repeats(notes);
     let mut inv = all;
@@ -211,6 +212,52 @@ impl Defined for IstioResource {
 
 /// Keeps, of the items with the same `key` (kind, namespace, name), only the last, with a
 /// warning for each earlier one.
+/// A ConfigMap a workload references (by `envFrom`, `configMapKeyRef` or a volume) that is
+/// not in the input: `kubectl apply` accepts it, but the addresses it holds cannot be read, so
+/// the calls they name are missing from the graph.
+fn missing_config_maps(all: &Inventory, notes: &mut Vec<Note>) {
+    let present: HashSet<(&str, &str)> = all
+        .config_maps
+        .iter()
+        .map(|c| (c.namespace.as_str(), c.name.as_str()))
+        .collect();
+    for w in &all.workloads {
+        let mut referenced: Vec<(&str, Origin)> = Vec::new();
+        for c in &w.containers {
+            for from in &c.env_from {
+                if let Some(cm) = &from.config_map {
+                    referenced.push((cm, from.origin.clone()));
+                }
+            }
+            for var in &c.env {
+                if let EnvSource::ConfigMapKey { config_map, .. } = &var.source {
+                    referenced.push((config_map, var.origin.clone()));
+                }
+            }
+        }
+        for v in &w.config_map_volumes {
+            referenced.push((&v.config_map, w.origin.clone()));
+        }
+        referenced.sort_by(|a, b| a.0.cmp(b.0));
+        referenced.dedup_by(|a, b| a.0 == b.0);
+        for (name, origin) in referenced {
+            if !present.contains(&(w.namespace.as_str(), name)) {
+                notes.push(Note {
+                    origin,
+                    message: format!(
+                        "{} {}/{} references ConfigMap {name}, which is not in the input: the addresses \
+                         it holds cannot be read (the pod starts only if it exists or the reference is optional)",
+                        w.kind.as_str(),
+                        w.namespace,
+                        w.name
+                    ),
+                    level: NoteLevel::Warning,
+                });
+            }
+        }
+    }
+}
+
 fn keep_last<T: Defined>(
     items: &mut Vec<T>,
     notes: &mut Vec<Note>,

@@ -9,6 +9,7 @@
 
 pub mod traffic;
 mod tree;
+mod validate;
 mod walk;
 
 use crate::model::Note;
@@ -19,6 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use tree::{parse_documents, Document, TreeError};
+
+/// What the note on a key written twice in one mapping says, so `check` can report it.
+pub const DUPLICATE_KEY: &str = "is already defined on line";
 
 /// Where to read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +123,14 @@ pub enum LoadError {
     /// A mapping key that is itself a mapping or a sequence.
     #[error("{file}:{line}: mapping keys must be plain text")]
     ComplexKey { file: String, line: u32 },
+    /// An object the Kubernetes API server would refuse (a name that is not a DNS name, a
+    /// workload without containers, a port out of range or written as a string).
+    #[error("{file}:{line}: {message}; `kubectl apply` would refuse it")]
+    Invalid {
+        file: String,
+        line: u32,
+        message: String,
+    },
     /// A Helm chart's or Go template's source, not manifests.
     #[error("{file}:{line}: this is a template (`{{{{ ... }}}}`), not manifests; render it first, e.g. `helm template RELEASE CHART | meshsmith map -` or `kustomize build DIR | meshsmith map -`")]
     Template { file: String, line: u32 },
@@ -194,6 +206,7 @@ type FileResult<T> = (u64, Option<Arc<str>>, Result<ParsedPart<T>, LoadError>);
 struct ParsedPart<T> {
     part: T,
     notes: Vec<Note>,
+    invalid: Vec<LoadError>,
     documents: usize,
     objects: usize,
 }
@@ -286,6 +299,7 @@ fn load_parts<T: Send>(
                 ParsedPart {
                     part: visit(objects),
                     notes: file.notes,
+                    invalid: file.invalid,
                     documents: file.documents,
                     objects: count,
                 }
@@ -321,6 +335,7 @@ fn load_parts<T: Send>(
             .add(name, text.unwrap_or_else(|| no_text.clone()));
         match result {
             Ok(parsed) => {
+                errors.extend(parsed.invalid);
                 out.objects += parsed.objects;
                 out.documents += parsed.documents;
                 out.parts.push(parsed.part);
@@ -338,7 +353,12 @@ fn load_parts<T: Send>(
 
 /// Parses one text already in memory (standard input, tests, fuzzing).
 pub fn load_text(name: &str, text: &str, limits: &Limits) -> Result<Loaded, LoadFailure> {
-    let file = parse_file(name, text, limits).map_err(|e| LoadFailure { errors: vec![e] })?;
+    let mut file = parse_file(name, text, limits).map_err(|e| LoadFailure { errors: vec![e] })?;
+    if !file.invalid.is_empty() {
+        return Err(LoadFailure {
+            errors: std::mem::take(&mut file.invalid),
+        });
+    }
     let mut loaded = Loaded::default();
     let id = loaded.sources.add(name, Arc::from(text));
     loaded.bytes = text.len() as u64;
@@ -466,6 +486,8 @@ fn helm_template_line(text: &str) -> Option<u32> {
 struct ParsedFile {
     objects: Vec<Object>,
     notes: Vec<Note>,
+    /// Objects the API server would refuse: each makes the whole input unusable.
+    invalid: Vec<LoadError>,
     documents: usize,
 }
 
@@ -494,6 +516,7 @@ fn parse_file(name: &str, text: &str, limits: &Limits) -> Result<ParsedFile, Loa
     let mut parsed = ParsedFile {
         objects: Vec::new(),
         notes: Vec::new(),
+        invalid: Vec::new(),
         documents: docs.len(),
     };
     for doc in docs {
@@ -501,7 +524,7 @@ fn parse_file(name: &str, text: &str, limits: &Limits) -> Result<ParsedFile, Loa
             parsed.notes.push(Note {
                 origin: Origin::new(&file, *line),
                 message: format!(
-                    "key `{key}` is already defined on line {first_line}; the later value is used (as kubectl does)"
+                    "key `{key}` {DUPLICATE_KEY} {first_line}; the later value is used (as kubectl does)"
                 ),
                 level: NoteLevel::Warning,
             });
@@ -524,11 +547,14 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
         return;
     }
     if !root.is_map() {
-        skip(
-            out,
-            root.line,
-            "skipped: not a Kubernetes object (not a mapping)",
-        );
+        // kubectl refuses a document that is a list or a plain value; meshsmith reads the rest
+        // of the input, and says so louder than for a mapping of another kind.
+        out.notes.push(Note {
+            origin: Origin::new(file, root.line),
+            message: "skipped: not a Kubernetes object (a list or a plain value, which `kubectl apply` refuses)"
+                .to_string(),
+            level: NoteLevel::Warning,
+        });
         return;
     }
     let kind = root.at("kind").as_str().unwrap_or("").to_string();
@@ -580,10 +606,13 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
         );
         return;
     };
+    // `namespace: ""` is no namespace, as the API server reads it.
     let namespace = root
         .path(&["metadata", "namespace"])
         .as_str()
+        .filter(|ns| !ns.is_empty())
         .map(str::to_string);
+    out.invalid.extend(validate::object(file, &kind, &root));
     out.objects.push(Object {
         api_version,
         kind,

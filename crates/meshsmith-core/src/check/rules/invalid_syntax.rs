@@ -3,12 +3,16 @@
 
 use crate::check::macros::declare_rule;
 use crate::check::Context;
-use crate::model::Finding;
+use crate::model::{Finding, Severity};
 
 declare_rule! {
     /// ## What it does
-    /// Reports input that cannot be read as YAML or JSON: syntax errors, keys defined twice,
-    /// text that is not UTF-8, and files past the input limits (size, nesting, alias expansion).
+    /// Reports input that cannot be read as YAML or JSON: syntax errors, text that is not
+    /// UTF-8, files past the input limits (size, nesting, alias expansion), templates that were
+    /// not rendered, and objects the API server would refuse (names that are not DNS names,
+    /// workloads without containers, ports out of range or quoted). A key written twice in one
+    /// mapping is reported as a warning: kubectl takes the later value, which may not be the
+    /// one meant.
     ///
     /// ## Why it matters
     /// `kubectl apply` rejects such a file, or worse, applies the part before the error. No
@@ -31,6 +35,22 @@ declare_rule! {
     }
 }
 
-/// Nothing to do on a loaded inventory: these findings come from the loader's errors
-/// through [`crate::check::load_error_findings`].
-pub fn run(_ctx: &Context, _out: &mut Vec<Finding>) {}
+/// Errors come from the loader through [`crate::check::load_error_findings`]; what is left
+/// on a loaded inventory are the keys written twice, which the loader notes.
+pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
+    for note in ctx
+        .inventory
+        .notes
+        .iter()
+        .filter(|n| n.message.contains(crate::load::DUPLICATE_KEY))
+    {
+        let mut finding = InvalidSyntax::META.finding(
+            note.origin.file.to_string(),
+            Some(note.origin.clone()),
+            note.message.clone(),
+            "keep one of the two keys: kubectl uses the later value",
+        );
+        finding.severity = Severity::Warning;
+        out.push(finding);
+    }
+}

@@ -50,7 +50,9 @@ pub fn run_fixture(overlay: Option<&Path>, crds: bool) -> Vec<Finding> {
         Ok(loaded) => loaded,
         Err(failure) => return load_error_findings(&failure.errors, &config),
     };
-    let inv = inventory(&loaded.objects, "default");
+    let mut inv = inventory(&loaded.objects, "default");
+    // As the command line does: what reading noted travels with the inventory.
+    inv.notes.splice(0..0, loaded.notes.iter().cloned());
     let docs: Vec<&Object> = loaded
         .objects
         .iter()
