@@ -17,3 +17,4 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod redact;

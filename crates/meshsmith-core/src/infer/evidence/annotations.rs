@@ -30,7 +30,10 @@ pub(super) fn candidates(_cx: &Cx, wi: usize, w: &Workload) -> Vec<Candidate> {
             let evidence = Evidence {
                 origin: w.origin.clone(),
                 kind: HintKind::Annotation,
-                detail: format!("annotation {CALLS_ANNOTATION}: {value}"),
+                detail: format!(
+                    "annotation {CALLS_ANNOTATION}: {}",
+                    crate::redact::text(value)
+                ),
             };
             Candidate::address(wi, address, evidence, Confidence::High)
         })

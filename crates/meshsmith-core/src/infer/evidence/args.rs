@@ -36,7 +36,11 @@ pub(super) fn candidates(_cx: &Cx, wi: usize, w: &Workload) -> Vec<Candidate> {
                 let evidence = Evidence {
                     origin: word.origin.clone(),
                     kind,
-                    detail: format!("{what} {} `{}`", c.name, one_line(&word.text)),
+                    detail: format!(
+                        "{what} {} `{}`",
+                        c.name,
+                        one_line(&crate::redact::text(&word.text))
+                    ),
                 };
                 out.push(Candidate::address(wi, address, evidence, Confidence::High));
             }

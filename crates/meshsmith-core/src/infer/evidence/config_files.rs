@@ -120,7 +120,7 @@ fn entry_candidate(
         .nth(address.line_offset as usize)
         .unwrap_or("")
         .trim();
-    let (kind, detail) = describe(text);
+    let (kind, detail) = describe(&crate::redact::text(text));
     let evidence = Evidence {
         origin: Origin {
             file: entry.origin.file.clone(),

@@ -15,7 +15,8 @@ pub(super) fn candidates(cx: &Cx, wi: usize, w: &Workload) -> Vec<Candidate> {
             let Some(value) = &entry.value else { continue };
             let confidence = cx.confidence_of(&w.namespace, entry.config_map.as_deref());
             let (kind, found) = addresses(&env, entry, value);
-            let detail = format!("env {}={}", entry.name, one_line(value));
+            let shown = crate::redact::value(&entry.name, value);
+            let detail = format!("env {}={}", entry.name, one_line(&shown));
             for address in found {
                 let evidence = Evidence {
                     origin: entry.origin.clone(),
