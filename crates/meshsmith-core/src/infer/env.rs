@@ -85,6 +85,10 @@ pub fn environment(inventory: &Inventory, namespace: &str, container: &Container
     entries
 }
 
+/// The longest value `$(NAME)` expansion builds: variables that double each other (`B=$(A)$(A)`,
+/// `C=$(B)$(B)`, ...) would otherwise grow without bound. Past it, references stay as written.
+pub const MAX_EXPANDED_VALUE: usize = 64 * 1024;
+
 /// Expands `$(NAME)` with the values of earlier-defined variables; `$$(` is a literal `$(`.
 fn expand_references(entries: &mut [EnvEntry]) {
     let mut known: HashMap<String, String> = HashMap::new();
@@ -116,8 +120,8 @@ fn expand(text: &str, known: &HashMap<String, String>) -> String {
             Some(end) => {
                 let name = &after[..end];
                 match known.get(name) {
-                    Some(v) => out.push_str(v),
-                    None => {
+                    Some(v) if out.len() + v.len() <= MAX_EXPANDED_VALUE => out.push_str(v),
+                    _ => {
                         out.push_str("$(");
                         out.push_str(name);
                         out.push(')');
@@ -146,6 +150,22 @@ pub fn main_environment(inventory: &Inventory, w: &crate::model::Workload) -> Ve
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_expansion_bomb_stops_at_the_limit() {
+        let mut known = HashMap::new();
+        let mut value = "x".repeat(100);
+        for level in 0..64 {
+            known.insert(format!("V{level}"), value.clone());
+            value = expand(&format!("$(V{level})$(V{level})"), &known);
+            assert!(
+                value.len() <= MAX_EXPANDED_VALUE + 16,
+                "level {level}: {}",
+                value.len()
+            );
+        }
+        assert!(value.contains("$(V63)"));
+    }
+
     use super::*;
 
     #[test]
