@@ -11,20 +11,19 @@
 //! `upstream_rq_active` + `upstream_rq_pending_active`, sampled). Wall time is kept short by
 //! scaling: the slow service holds each request 2.5 times the generated front timeout (within
 //! `SLOW_HOLD_MS`..`MAX_HOLD_MS`) instead of staying slow for minutes, and the load lasts
-//! `LOAD_MS`; the report states this next to the figures.
+//! `LOAD_MS`; the report states this next to the figures, and its `Verdict` says which run
+//! held the callers less, and by how much (`verdict.rs`).
 
-use crate::client::{self, AppRequest};
-use crate::envoy::Stats;
-use crate::fleet::{fqdn, Fleet};
+mod run;
+pub mod verdict;
+
 use crate::from_mesh::OldHop;
-use crate::scenario::regex_escape;
-use crate::spec::{EdgeSpec, LabSpec, Protocol, ServiceSpec, TrafficPolicy};
-use crate::{app::Behaviour, LabError, Progress};
-use serde::Serialize;
+use crate::spec::{EdgeSpec, LabSpec, ServiceSpec, TrafficPolicy};
+use crate::{LabError, Progress};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+pub use verdict::{Better, Verdict};
 
 /// Shortest and longest time the slowed service holds every request (scaled down from the
 /// real incident, where it stayed slow for minutes). Within them the hold is 2.5 times the
@@ -39,7 +38,7 @@ pub const LOAD_MS: u64 = 4_000;
 const FAST_MS: u64 = 100;
 
 /// Both runs side by side.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IncidentReport {
     pub service: String,
     /// Front caller first, slowed service last.
@@ -52,15 +51,20 @@ pub struct IncidentReport {
     pub hold_ms: u64,
     pub old: IncidentRun,
     pub generated: IncidentRun,
+    /// Which run held the front caller's callers less, and by how much.
+    pub verdict: Verdict,
     pub wall_ms: u64,
 }
 
 /// One run of the replay.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IncidentRun {
     pub label: String,
     /// The policy on each hop, `caller -> callee: ...`.
     pub settings: Vec<String>,
+    /// The longest a front caller waits however long the slowdown lasts: the front hop's route
+    /// timeout, in ms; none when that hop has no timeout.
+    pub wait_bound_ms: Option<u64>,
     pub requests: u32,
     pub succeeded: u32,
     /// Answered with an error within 100 ms (pool overflow, ejected host).
@@ -77,7 +81,7 @@ pub struct IncidentRun {
 }
 
 /// What one hop's caller sidecar saw.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HopFigures {
     pub from: String,
     pub to: String,
@@ -88,18 +92,25 @@ pub struct HopFigures {
     pub ejections: u64,
 }
 
+/// A hop's policy in words: `timeout 10 s (5 s per try), 1 retry, pool 100 connections / 100
+/// pending / 1000 requests, ejected after 5 consecutive 5xx`.
 fn describe(t: &TrafficPolicy) -> String {
     let timeout = match (t.timeout_ms, t.retries.per_try_timeout_ms) {
         (0, _) => "no timeout".to_string(),
-        (ms, 0) => format!("timeout {ms} ms"),
-        (ms, per_try) => format!("timeout {ms} ms (per try {per_try} ms)"),
+        (ms, 0) => format!("timeout {}", seconds(ms)),
+        (ms, per_try) => format!("timeout {} ({} per try)", seconds(ms), seconds(per_try)),
+    };
+    let retries = match t.retries.attempts {
+        0 => "no retries".to_string(),
+        1 => "1 retry".to_string(),
+        n => format!("{n} retries"),
     };
     let pool = t
         .connection_pool
         .as_ref()
         .map_or("no pool limits".to_string(), |p| {
             format!(
-                "pool {}/{}/{}",
+                "pool {} connections / {} pending / {} requests",
                 p.max_connections, p.max_pending_requests, p.max_requests
             )
         });
@@ -107,12 +118,15 @@ fn describe(t: &TrafficPolicy) -> String {
         .outlier_detection
         .as_ref()
         .map_or("no ejection".to_string(), |o| {
-            format!("eject after {} 5xx", o.consecutive_5xx)
+            format!("ejected after {} consecutive 5xx", o.consecutive_5xx)
         });
-    format!(
-        "{timeout}, {} retries, {pool}, {outlier}",
-        t.retries.attempts
-    )
+    format!("{timeout}, {retries}, {pool}, {outlier}")
+}
+
+/// `5 s`, `2.5 s`, `0.25 s`: whole seconds without a fraction, else as many decimals as needed.
+fn seconds(ms: u64) -> String {
+    let whole = format!("{}.{:03}", ms / 1000, ms % 1000);
+    format!("{} s", whole.trim_end_matches('0').trim_end_matches('.'))
 }
 
 fn first_caller<'a>(spec: &'a LabSpec, callee: &str, not: &str) -> Option<&'a ServiceSpec> {
@@ -162,41 +176,18 @@ pub async fn replay(
     let longest_old = old_traffic.iter().map(|t| t.timeout_ms).max().unwrap_or(0);
     let front_timeout = chain.get(1).map_or(0, |s| s.traffic.timeout_ms);
     let hold_ms = (front_timeout * 5 / 2).clamp(SLOW_HOLD_MS, MAX_HOLD_MS);
-    let with = |old: bool| {
-        let services: Vec<ServiceSpec> = chain
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let mut s = s.clone();
-                if let (true, Some(t)) = (old, i.checked_sub(1).and_then(|h| old_traffic.get(h))) {
-                    s.traffic = t.clone();
-                }
-                s
-            })
-            .collect();
-        let edges = names
-            .windows(2)
-            .map(|w| EdgeSpec {
-                from: w[0].clone(),
-                to: w[1].clone(),
-            })
-            .collect();
-        LabSpec {
-            trust_domain: spec.trust_domain.clone(),
-            services,
-            edges,
-            calls: Vec::new(),
-        }
-    };
-    let path = names.join(" -> ");
+    let with = |old: Option<&[TrafficPolicy]>| chain_spec(&spec.trust_domain, &chain, old);
+    // Each run takes the hold and the load, plus the fleet's start.
+    let about = seconds((hold_ms + LOAD_MS).div_ceil(1000) * 1000);
     progress(&Progress::Incident(format!(
-        "old settings: {service} slows down under {path}"
+        "1/2, old settings: {service} slows down (about {about})"
     )));
-    let old = one_run("old settings", &with(true), envoy, hold_ms).await?;
-    progress(&Progress::Incident(
-        "generated policy: same slowdown, same load".into(),
-    ));
-    let generated = one_run("generated policy", &with(false), envoy, hold_ms).await?;
+    let old = run::one_run("old settings", &with(Some(&old_traffic)), envoy, hold_ms).await?;
+    progress(&Progress::Incident(format!(
+        "2/2, generated policy: the same slowdown and load (about {about})"
+    )));
+    let generated = run::one_run("generated policy", &with(None), envoy, hold_ms).await?;
+    let verdict = Verdict::of(&old, &generated, hold_ms);
     Ok(IncidentReport {
         service: service.to_string(),
         chain: names.clone(),
@@ -205,211 +196,106 @@ pub async fn replay(
         hold_ms,
         old,
         generated,
+        verdict,
         wall_ms: started.elapsed().as_millis() as u64,
     })
 }
 
+/// The chain alone, each hop under `old` settings when given (hop `i` is the callee
+/// `chain[i + 1]`), else under the generated ones.
+fn chain_spec(trust_domain: &str, chain: &[ServiceSpec], old: Option<&[TrafficPolicy]>) -> LabSpec {
+    let services = chain
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut s = s.clone();
+            let hop = i.checked_sub(1);
+            if let Some(t) = old.zip(hop).and_then(|(old, h)| old.get(h)) {
+                s.traffic = t.clone();
+            }
+            s
+        })
+        .collect();
+    let edges = chain
+        .windows(2)
+        .map(|w| EdgeSpec {
+            from: w[0].name.clone(),
+            to: w[1].name.clone(),
+        })
+        .collect();
+    LabSpec {
+        trust_domain: trust_domain.to_string(),
+        services,
+        edges,
+        calls: Vec::new(),
+    }
+}
+
 fn scaling(service: &str, front: &str, longest_old_ms: u64, hold_ms: u64) -> String {
+    let longest = seconds(longest_old_ms);
     let old = if longest_old_ms == 0 {
         "the old settings set no timeout, so callers wait the whole hold".to_string()
     } else if longest_old_ms > hold_ms {
         format!(
-            "the longest old timeout ({longest_old_ms} ms) is longer than the hold, so under old \
+            "the longest old timeout ({longest}) is longer than the hold, so under the old \
              settings callers wait the whole hold (in the incident: the whole timeout)"
         )
     } else {
-        format!("the longest old timeout is {longest_old_ms} ms")
+        format!("the longest old timeout is {longest}")
     };
     format!(
-        "{service} holds every request {hold_ms} ms (in the incident it stayed slow for minutes); \
-         {front} receives {RATE_PER_S} req/s for {LOAD_MS} ms; {old}"
+        "{service} holds every request {} (in the incident it stayed slow for minutes); \
+         {front} receives {RATE_PER_S} requests a second for {}; {old}",
+        seconds(hold_ms),
+        seconds(LOAD_MS)
     )
 }
 
-/// Counter names of one hop, read from the hop caller's sidecar.
-struct Hop {
-    from: String,
-    to: String,
-    filter: String,
-    cluster: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{ConnectionPool, OutlierDetection, RetryPolicy};
 
-impl Hop {
-    fn stat(&self, name: &str) -> String {
-        format!("cluster.{}.{name}", self.cluster)
-    }
-}
-
-async fn sample(fleet: &Fleet, hops: &[Hop], peaks: &mut [u64]) {
-    for (hop, peak) in hops.iter().zip(peaks.iter_mut()) {
-        let Some(sidecar) = fleet.sidecar(&hop.from, 0) else {
-            continue;
-        };
-        if let Ok(s) = sidecar.process.stats(&hop.filter).await {
-            let queued = s.get(&hop.stat("upstream_rq_active"))
-                + s.get(&hop.stat("upstream_rq_pending_active"));
-            *peak = (*peak).max(queued);
-        }
-    }
-}
-
-async fn snapshot(fleet: &Fleet, hops: &[Hop]) -> Vec<Stats> {
-    let mut out = Vec::new();
-    for hop in hops {
-        let stats = match fleet.sidecar(&hop.from, 0) {
-            Some(s) => s.process.stats(&hop.filter).await.unwrap_or_default(),
-            None => Stats::default(),
-        };
-        out.push(stats);
-    }
-    out
-}
-
-async fn one_run(
-    label: &str,
-    spec: &LabSpec,
-    envoy: &Path,
-    hold_ms: u64,
-) -> Result<IncidentRun, LabError> {
-    let fleet = Fleet::start(spec, envoy).await?;
-    let chain = &spec.services;
-    let (Some(front), Some(next), Some(slow)) = (chain.first(), chain.get(1), chain.last()) else {
-        return Err(LabError::Incident(
-            "the replay needs a caller and a callee".into(),
-        ));
-    };
-    let port = fleet
-        .sidecar(&front.name, 0)
-        .and_then(|s| s.outbound_port(next.port))
-        .ok_or_else(|| LabError::Incident("the front caller has no outbound listener".into()))?;
-    let mut headers = Vec::new();
-    if next.name != slow.name {
-        headers.push(("x-lab-call", fqdn(slow)));
-        if slow.protocol == Protocol::Grpc {
-            headers.push(("x-lab-call-grpc", "1".to_string()));
-        }
-    }
-    let req = AppRequest {
-        host: fqdn(next),
-        grpc: next.protocol == Protocol::Grpc,
-        headers,
-    };
-    // Warm every pool on the chain so the slowdown, not connection set-up, shapes the figures.
-    for _ in 0..slow.instances {
-        let _ = client::send(port, &req).await;
-    }
-    for app in fleet.apps_of(&slow.name) {
-        app.control.set(Behaviour {
-            delay_ms: hold_ms,
-            fail: false,
-        });
-    }
-    let hops: Vec<Hop> = chain
-        .windows(2)
-        .map(|w| {
-            let cluster = fleet.cluster_of(&w[1]);
-            Hop {
-                from: w[0].name.clone(),
-                to: w[1].name.clone(),
-                filter: format!(
-                    "^cluster\\.{}\\.(upstream_rq_|outlier_detection\\.ejections_enforced_total)",
-                    regex_escape(&cluster)
-                ),
-                cluster,
-            }
-        })
-        .collect();
-    let before = snapshot(&fleet, &hops).await;
-    let mut peaks = vec![0; hops.len()];
-
-    let in_flight = Arc::new(AtomicU32::new(0));
-    let peak_in_flight = Arc::new(AtomicU32::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    let total = (RATE_PER_S * LOAD_MS / 1000) as u32;
-    let mut tick = tokio::time::interval(Duration::from_millis(1000 / RATE_PER_S));
-    for i in 0..total {
-        tick.tick().await;
-        let (req, in_flight, peak) = (req.clone(), in_flight.clone(), peak_in_flight.clone());
-        tasks.spawn(async move {
-            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            peak.fetch_max(now, Ordering::SeqCst);
-            let outcome = client::send(port, &req).await;
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-            outcome
-        });
-        if i % 2 == 0 {
-            sample(&fleet, &hops, &mut peaks).await;
-        }
-    }
-    let mut outcomes = Vec::new();
-    loop {
-        tokio::select! {
-            joined = tasks.join_next() => match joined {
-                Some(j) => outcomes.push(j.map_err(|e| e.to_string()).and_then(|r| r)),
-                None => break,
+    #[test]
+    fn a_hops_policy_reads_in_plain_words() {
+        let mut t = TrafficPolicy {
+            timeout_ms: 10_000,
+            retries: RetryPolicy {
+                attempts: 1,
+                per_try_timeout_ms: 5_000,
+                retry_on: vec!["connect-failure".into()],
+                retriable_status_codes: vec![],
             },
-            _ = tokio::time::sleep(Duration::from_millis(100)) => sample(&fleet, &hops, &mut peaks).await,
-        }
+            outlier_detection: Some(OutlierDetection {
+                consecutive_5xx: 5,
+                interval_ms: 1_000,
+                base_ejection_time_ms: 30_000,
+                max_ejection_percent: 100,
+            }),
+            connection_pool: Some(ConnectionPool {
+                max_connections: 100,
+                max_pending_requests: 100,
+                max_requests: 1000,
+                max_requests_per_connection: 0,
+            }),
+        };
+        assert_eq!(
+            describe(&t),
+            "timeout 10 s (5 s per try), 1 retry, pool 100 connections / 100 pending / 1000 \
+             requests, ejected after 5 consecutive 5xx"
+        );
+        t.timeout_ms = 2_500;
+        t.retries.attempts = 3;
+        t.retries.per_try_timeout_ms = 0;
+        t.connection_pool = None;
+        t.outlier_detection = None;
+        assert_eq!(
+            describe(&t),
+            "timeout 2.5 s, 3 retries, no pool limits, no ejection"
+        );
+        t.timeout_ms = 0;
+        t.retries.attempts = 0;
+        assert!(describe(&t).starts_with("no timeout, no retries"));
+        assert_eq!(seconds(250), "0.25 s");
     }
-    let after = snapshot(&fleet, &hops).await;
-    let mut waits: Vec<u64> = Vec::new();
-    let (mut succeeded, mut failed_fast, mut failed_slow) = (0, 0, 0);
-    for outcome in &outcomes {
-        match outcome {
-            Ok(r) => {
-                let ms = r.elapsed.as_millis() as u64;
-                waits.push(ms);
-                if r.ok() {
-                    succeeded += 1;
-                } else if ms < FAST_MS {
-                    failed_fast += 1;
-                } else {
-                    failed_slow += 1;
-                }
-            }
-            Err(_) => failed_slow += 1,
-        }
-    }
-    waits.sort_unstable();
-    let figures = hops
-        .iter()
-        .zip(before.iter().zip(&after))
-        .zip(&peaks)
-        .map(|((hop, (b, a)), peak)| HopFigures {
-            from: hop.from.clone(),
-            to: hop.to.clone(),
-            peak_queue: *peak,
-            overflowed: [
-                "upstream_rq_pending_overflow",
-                "upstream_rq_active_overflow",
-            ]
-            .iter()
-            .map(|n| a.delta(b, &hop.stat(n)))
-            .sum(),
-            ejections: a.delta(b, &hop.stat("outlier_detection.ejections_enforced_total")),
-        })
-        .collect();
-    Ok(IncidentRun {
-        label: label.to_string(),
-        settings: chain
-            .windows(2)
-            .map(|w| {
-                format!(
-                    "{} -> {}: {}",
-                    w[0].name,
-                    w[1].name,
-                    describe(&w[1].traffic)
-                )
-            })
-            .collect(),
-        requests: total,
-        succeeded,
-        failed_fast,
-        failed_slow,
-        blocked_p50_ms: waits.get(waits.len() / 2).copied().unwrap_or(0),
-        blocked_max_ms: waits.last().copied().unwrap_or(0),
-        blocked_total_ms: waits.iter().sum(),
-        peak_in_flight: peak_in_flight.load(Ordering::SeqCst),
-        hops: figures,
-    })
 }

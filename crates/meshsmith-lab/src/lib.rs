@@ -34,7 +34,7 @@ pub mod spec;
 pub use access_log::LogFormat;
 pub use envoy::{for_test as envoy_for_test, locate as locate_envoy, INSTALL_HINT};
 pub use incident::IncidentReport;
-pub use report::{LabReport, Progress, ScenarioKind, ScenarioResult};
+pub use report::{assert_scenario, LabReport, Progress, ScenarioKind, ScenarioResult};
 pub use spec::LabSpec;
 
 use std::path::PathBuf;

@@ -1,13 +1,15 @@
 //! What a lab run hands back: one row per scenario check with the measured figure next to the
 //! expected one, and the progress events a front end may show while it runs. Plain data with
-//! serde, so the binary renders text or JSON without the lab printing anything.
+//! serde, so the binary renders text or JSON without the lab printing anything (and a saved JSON
+//! report reads back). A result's `Display` is the whole result in words, which is what
+//! `assert_scenario` shows when a test's check on it fails.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
 /// The kinds of check the lab runs, in the order it runs them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScenarioKind {
     /// Every edge of the graph answers 200 with the caller's identity.
@@ -73,14 +75,14 @@ impl fmt::Display for ScenarioKind {
 }
 
 /// One check on one subject (an edge or a service).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioResult {
     pub scenario: ScenarioKind,
     /// `caller -> callee` or a service name.
     pub subject: String,
     pub passed: bool,
     /// Nothing on the lab's services for this scenario to act on; `measured` says why.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_run: bool,
     pub expected: String,
     pub measured: String,
@@ -89,7 +91,7 @@ pub struct ScenarioResult {
 }
 
 /// A whole scenario run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabReport {
     pub envoy_version: String,
     pub sidecars: usize,
@@ -101,8 +103,49 @@ pub struct LabReport {
     /// The run folder (removed by the time the report exists).
     pub run_dir: PathBuf,
     /// Where each sidecar's access log was copied (`--logs`), one file per pod.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_logs: Vec<PathBuf>,
+}
+
+impl ScenarioResult {
+    /// `PASS`, `FAIL` or `SKIP` (nothing to act on).
+    pub fn verdict(&self) -> &'static str {
+        match (self.not_run, self.passed) {
+            (true, _) => "SKIP",
+            (false, true) => "PASS",
+            (false, false) => "FAIL",
+        }
+    }
+}
+
+/// The whole result, one field a line: what a person needs to see why a check went as it did.
+impl fmt::Display for ScenarioResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} {} on {}",
+            self.verdict(),
+            self.scenario,
+            self.subject
+        )?;
+        writeln!(f, "  expected: {}", self.expected)?;
+        write!(f, "  measured: {}", self.measured)?;
+        if let Some(why) = &self.failure {
+            write!(f, "\n  failure:  {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// For test suites: panics unless `holds`, with `what` was checked, the scenario's name and
+/// subject, and its whole result, so a failure reads without a rerun.
+#[track_caller]
+pub fn assert_scenario(result: &ScenarioResult, holds: bool, what: &str) {
+    assert!(
+        holds,
+        "scenario {} on {}: {what}\n{result}",
+        result.scenario, result.subject
+    );
 }
 
 impl LabReport {
@@ -131,4 +174,52 @@ pub enum Progress {
     Finished(ScenarioResult),
     /// A step of the incident replay.
     Incident(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed_retry() -> ScenarioResult {
+        ScenarioResult {
+            scenario: ScenarioKind::Retry,
+            subject: "order-service -> user-service".into(),
+            passed: false,
+            not_run: false,
+            expected: "success after 3 attempts; retry +2".into(),
+            measured: "grpc-status 14 after 1 attempt(s) at callee; retry +0".into(),
+            failure: Some("retryOn does not cover unavailable".into()),
+        }
+    }
+
+    #[test]
+    fn a_failed_check_names_the_scenario_and_prints_the_whole_result() {
+        let r = failed_retry();
+        let panic = std::panic::catch_unwind(|| assert_scenario(&r, r.passed, "passes"))
+            .expect_err("the check fails");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.starts_with("scenario retry on order-service -> user-service: passes\n"),
+            "{message}"
+        );
+        for part in [
+            "FAIL retry on order-service -> user-service",
+            "expected: success after 3 attempts; retry +2",
+            "measured: grpc-status 14 after 1 attempt(s) at callee; retry +0",
+            "failure:  retryOn does not cover unavailable",
+        ] {
+            assert!(message.contains(part), "{part}:\n{message}");
+        }
+        // A check that holds says nothing.
+        assert_scenario(&r, !r.passed, "fails");
+    }
+
+    #[test]
+    fn a_result_reads_back_from_its_json() {
+        let r = failed_retry();
+        let json = serde_json::to_string(&r).unwrap_or_default();
+        let back: ScenarioResult = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back.to_string(), r.to_string());
+        assert_eq!(back.verdict(), "FAIL");
+    }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{envoy_or_skip, generated, options, serial, shopfront, spec_from};
+use common::{assert_scenario, envoy_or_skip, generated, options, serial, shopfront, spec_from};
 use meshsmith_core::model::{Kind, Spec};
 use meshsmith_lab::{ScenarioKind, ScenarioResult};
 
@@ -28,6 +28,20 @@ fn find<'a>(
         .iter()
         .find(|r| r.scenario == kind && r.subject == subject)
         .unwrap_or_else(|| panic!("no {kind} result for {subject}"))
+}
+
+fn failure(r: &ScenarioResult) -> &str {
+    r.failure.as_deref().unwrap_or("")
+}
+
+/// `broken` is the one failed result: every other one passed.
+fn only_failure(results: &[ScenarioResult], broken: &ScenarioResult) {
+    for r in results
+        .iter()
+        .filter(|r| !(r.scenario == broken.scenario && r.subject == broken.subject))
+    {
+        assert_scenario(r, r.passed, "passes; only the broken policy's check fails");
+    }
 }
 
 #[test]
@@ -61,21 +75,19 @@ fn dropping_a_caller_from_the_generated_authorization_policy_fails_that_edge() {
         ScenarioKind::AllowedEdge,
         "order-service -> payment-service",
     );
-    assert!(!broken.passed);
-    let why = broken.failure.as_deref().unwrap_or("");
-    assert!(
-        why.contains("AuthorizationPolicy does not allow caller order-service"),
-        "{why}"
-    );
+    assert_scenario(broken, !broken.passed, "fails");
+    let why = "AuthorizationPolicy does not allow caller order-service";
+    assert_scenario(broken, failure(broken).contains(why), why);
     for subject in [
         "stripe-webhook -> payment-service",
         "api-gateway -> order-service",
         "order-service -> user-service",
         "api-gateway -> user-service",
     ] {
-        assert!(find(&results, ScenarioKind::AllowedEdge, subject).passed);
+        let r = find(&results, ScenarioKind::AllowedEdge, subject);
+        assert_scenario(r, r.passed, "passes");
     }
-    assert_eq!(results.iter().filter(|r| !r.passed).count(), 1);
+    only_failure(&results, broken);
 }
 
 #[test]
@@ -94,22 +106,21 @@ fn a_strict_override_on_the_webhook_receiver_fails_the_permissive_scenario() {
         ScenarioKind::PermissiveAcceptsPlaintext,
         "plaintext -> stripe-webhook",
     );
-    assert!(!broken.passed);
-    let why = broken.failure.as_deref().unwrap_or("");
-    assert!(
-        why.contains("stripe-webhook takes plain traffic from outside the mesh"),
-        "{why}"
-    );
-    assert!(why.contains("STRICT"), "{why}");
-    assert!(
-        broken.measured.contains("no_filter_chain_match +1"),
-        "{}",
-        broken.measured
-    );
-    assert!(results
+    assert_scenario(broken, !broken.passed, "fails");
+    for why in [
+        "stripe-webhook takes plain traffic from outside the mesh",
+        "STRICT",
+    ] {
+        assert_scenario(broken, failure(broken).contains(why), why);
+    }
+    let refused = "no_filter_chain_match +1";
+    assert_scenario(broken, broken.measured.contains(refused), refused);
+    for r in results
         .iter()
         .filter(|r| r.scenario == ScenarioKind::StrictRejectsPlaintext)
-        .all(|r| r.passed));
+    {
+        assert_scenario(r, r.passed, "passes");
+    }
 }
 
 #[test]
@@ -125,25 +136,22 @@ fn a_30s_timeout_override_fails_the_timeout_scenario() {
         ScenarioKind::Timeout,
         "order-service -> payment-service",
     );
-    assert!(!broken.passed);
-    let why = broken.failure.as_deref().unwrap_or("");
-    assert!(
-        why.contains("route timeout 30.000 s is longer than the lab's 10.000 s bound"),
-        "{why}"
-    );
-    assert!(why.contains("was not cut"), "{why}");
-    assert!(
-        broken.measured.contains("timeout +0"),
-        "{}",
-        broken.measured
-    );
+    assert_scenario(broken, !broken.passed, "fails");
+    for why in [
+        "route timeout 30.000 s is longer than the lab's 10.000 s bound",
+        "was not cut",
+    ] {
+        assert_scenario(broken, failure(broken).contains(why), why);
+    }
+    assert_scenario(broken, broken.measured.contains("timeout +0"), "timeout +0");
     for subject in [
         "api-gateway -> order-service",
         "order-service -> user-service",
     ] {
-        assert!(find(&results, ScenarioKind::Timeout, subject).passed);
+        let r = find(&results, ScenarioKind::Timeout, subject);
+        assert_scenario(r, r.passed, "passes");
     }
-    assert_eq!(results.iter().filter(|r| !r.passed).count(), 1);
+    only_failure(&results, broken);
 }
 
 #[test]
@@ -156,5 +164,7 @@ fn the_unbroken_policy_passes_the_same_scenarios() {
     let Some(results) = run(&shopfront(""), &kinds, "the_unbroken_policy") else {
         return;
     };
-    assert!(results.iter().all(|r| r.passed), "{results:?}");
+    for r in &results {
+        assert_scenario(r, r.passed, "passes");
+    }
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_cleaned_up, envoy_or_skip, options, serial};
+use common::{assert_cleaned_up, assert_scenario, envoy_or_skip, options, serial};
 use meshsmith_lab::{LabReport, LabSpec, LogFormat, ScenarioKind, ScenarioResult};
 use serde_json::{json, Value};
 
@@ -72,14 +72,7 @@ fn pod_log(report: &LabReport, workload: &str) -> String {
 
 fn show(results: &[ScenarioResult]) {
     for r in results {
-        eprintln!(
-            "{} {} {} | expected {} | measured {}",
-            if r.passed { "PASS" } else { "FAIL" },
-            r.scenario,
-            r.subject,
-            r.expected,
-            r.measured
-        );
+        eprintln!("{r}");
     }
 }
 
@@ -100,34 +93,29 @@ fn a_dry_run_policy_serves_an_unlisted_identity_and_records_the_shadow_denial() 
         ScenarioKind::DryRun,
         &format!("{intruder} -> api"),
     );
-    assert!(unlisted.passed, "{unlisted:?}");
+    assert_scenario(unlisted, unlisted.passed, "passes");
     for part in [
         "HTTP 200",
         "shadow denied +1",
         "rbac allowed +0 denied +0",
         "dry_run_result=denied",
     ] {
-        assert!(
-            unlisted.measured.contains(part),
-            "{part}: {}",
-            unlisted.measured
-        );
+        assert_scenario(unlisted, unlisted.measured.contains(part), part);
     }
     let listed = row(&report.results, ScenarioKind::DryRun, "web -> api");
-    assert!(listed.passed, "{listed:?}");
-    assert!(
-        listed.measured.contains("shadow allowed +1")
-            && listed
-                .measured
-                .contains("dry_run_result=allowed dry_run_policy=ns[shop]-policy[api]-rule[0]"),
-        "{}",
-        listed.measured
-    );
+    assert_scenario(listed, listed.passed, "passes");
+    for part in [
+        "shadow allowed +1",
+        "dry_run_result=allowed dry_run_policy=ns[shop]-policy[api]-rule[0]",
+    ] {
+        assert_scenario(listed, listed.measured.contains(part), part);
+    }
     // The edge itself under a dry-run policy: served and shadow-allowed, nothing enforced.
     let edge = row(&report.results, ScenarioKind::AllowedEdge, "web -> api");
-    assert!(
+    assert_scenario(
+        edge,
         edge.passed && edge.measured.contains("shadow allowed +1"),
-        "{edge:?}"
+        "passes, shadow allowed +1",
     );
     // ledger-dry lists nobody: no listed caller to show, and the row says so.
     let nobody = row(
@@ -135,9 +123,10 @@ fn a_dry_run_policy_serves_an_unlisted_identity_and_records_the_shadow_denial() 
         ScenarioKind::DryRun,
         "listed caller -> ledger-dry",
     );
-    assert!(
+    assert_scenario(
+        nobody,
         nobody.not_run && nobody.measured.contains("lists nobody"),
-        "{nobody:?}"
+        "not run: the policy lists nobody",
     );
 
     // The copied log of api's pod carries the shadow denial, with the intruder's identity.
@@ -173,43 +162,41 @@ fn a_hidden_call_is_served_denied_or_closed_as_the_callee_policy_and_the_callers
         kind,
         "api -> ledger-dry (not in the graph)",
     );
-    assert!(dry.passed, "{dry:?}");
+    assert_scenario(dry, dry.passed, "passes");
     for part in [
         "HTTP 200 via outbound|8080||ledger-dry.finance.svc.cluster.local",
         "shadow allowed +0 denied +1",
         "dry_run_result=denied",
     ] {
-        assert!(dry.measured.contains(part), "{part}: {}", dry.measured);
+        assert_scenario(dry, dry.measured.contains(part), part);
     }
     let deny = row(&report.results, kind, "api -> ledger-deny");
-    assert!(
+    assert_scenario(
+        deny,
         !deny.passed && deny.measured.starts_with("HTTP 403"),
-        "{deny:?}"
+        "fails with HTTP 403",
     );
-    assert!(
-        deny.failure
-            .as_deref()
-            .is_some_and(|f| f
-                .contains("ledger-deny's AuthorizationPolicy is enforced and does not list api")),
-        "{deny:?}"
+    let why = "ledger-deny's AuthorizationPolicy is enforced and does not list api";
+    assert_scenario(
+        deny,
+        deny.failure.as_deref().is_some_and(|f| f.contains(why)),
+        why,
     );
     let allow = row(&report.results, kind, "api -> ledger-allow");
-    assert!(
+    assert_scenario(
+        allow,
         allow.passed && allow.measured.contains("rbac allowed +1"),
-        "{allow:?}"
+        "passes, rbac allowed +1",
     );
     let hidden = row(&report.results, kind, "api -> ledger-hidden");
-    assert!(!hidden.passed, "{hidden:?}");
-    assert!(
-        hidden.measured.contains("via PassthroughCluster"),
-        "{hidden:?}"
-    );
-    assert!(
-        hidden
-            .failure
-            .as_deref()
-            .is_some_and(|f| f.contains("api's Sidecar does not import ledger-hidden")),
-        "{hidden:?}"
+    assert_scenario(hidden, !hidden.passed, "fails");
+    let via = "via PassthroughCluster";
+    assert_scenario(hidden, hidden.measured.contains(via), via);
+    let why = "api's Sidecar does not import ledger-hidden";
+    assert_scenario(
+        hidden,
+        hidden.failure.as_deref().is_some_and(|f| f.contains(why)),
+        why,
     );
     assert!(!report.passed());
 

@@ -1,12 +1,14 @@
 //! The incident replay on examples/shopfront shows, in numbers, what the generated policy
 //! changes when the payment service slows down behind order-service and api-gateway. The old
 //! settings are the ones the callers hard-code today (map's timeout audit), the new ones are the
-//! generated resources.
+//! generated resources. The verdict names the better run and why the old settings' answers do
+//! not count.
 
 mod common;
 
 use common::{envoy_or_skip, generated, serial, spec_from};
 use meshsmith_lab::from_mesh::old_settings;
+use meshsmith_lab::incident::Better;
 
 #[test]
 fn the_generated_policy_bounds_blocking_where_the_old_settings_do_not() {
@@ -47,19 +49,27 @@ fn the_generated_policy_bounds_blocking_where_the_old_settings_do_not() {
         assert!(hop.peak_queue >= u64::from(before.requests) / 2, "{hop:?}");
         assert_eq!((hop.overflowed, hop.ejections), (0, 0), "{hop:?}");
     }
-    // Generated policy: the front hop's timeout (from its VirtualService) bounds every wait,
-    // and the pile-up stays within each hop's generated pool.
-    // The per-try timeout cuts first where there is one, else the route timeout.
-    let front_cut = spec
+    // Generated policy: the timeouts along the chain (from the VirtualServices) bound every
+    // wait, and the pile-up stays within each hop's generated pool. On each hop the per-try
+    // timeout cuts first where there is one, else the route timeout; no request is answered
+    // before the first cut along the chain, and none waits past the front hop's route timeout.
+    let cut = |callee: &str| {
+        spec.service(callee)
+            .map(|s| match s.traffic.retries.per_try_timeout_ms {
+                0 => s.traffic.timeout_ms,
+                per_try => per_try,
+            })
+            .expect("on the chain")
+    };
+    let first_cut = cut("order-service").min(cut("payment-service"));
+    assert!(first_cut > 0 && first_cut < report.hold_ms);
+    let front_timeout = spec
         .service("order-service")
-        .map(|s| match s.traffic.retries.per_try_timeout_ms {
-            0 => s.traffic.timeout_ms,
-            per_try => per_try,
-        })
+        .map(|s| s.traffic.timeout_ms)
         .expect("order-service");
-    assert!(front_cut > 0 && front_cut < report.hold_ms);
     assert!(after.blocked_max_ms < report.hold_ms, "{after:?}");
-    assert!(after.blocked_max_ms + 50 >= front_cut, "{after:?}");
+    assert!(after.blocked_max_ms + 50 >= first_cut, "{after:?}");
+    assert!(after.blocked_max_ms <= front_timeout + 300, "{after:?}");
     for (hop, callee) in after.hops.iter().zip(["order-service", "payment-service"]) {
         let pool = spec
             .service(callee)
@@ -72,5 +82,19 @@ fn the_generated_policy_bounds_blocking_where_the_old_settings_do_not() {
     assert!(
         after.blocked_total_ms * 2 < before.blocked_total_ms,
         "{after:?} vs {before:?}"
+    );
+    // The verdict says so, and that the old settings' answers came only from the short hold:
+    // their 30 s tries outlast it.
+    let verdict = &report.verdict;
+    assert_eq!(verdict.better, Better::GeneratedPolicy, "{verdict:?}");
+    assert!(
+        verdict.caller_time_ratio.is_some_and(|r| r > 2.0),
+        "{verdict:?}"
+    );
+    assert!(verdict.old_successes_from_scaling, "{verdict:?}");
+    assert_eq!(after.wait_bound_ms, Some(front_timeout), "{after:?}");
+    assert!(
+        before.wait_bound_ms.is_some_and(|b| b > report.hold_ms),
+        "{before:?}"
     );
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_cleaned_up, envoy_or_skip, options, serial, shopfront};
+use common::{assert_cleaned_up, assert_scenario, envoy_or_skip, options, serial, shopfront};
 use meshsmith_lab::{Progress, ScenarioKind};
 use std::sync::Mutex;
 
@@ -24,19 +24,10 @@ fn every_scenario_passes_on_the_generated_shopfront_path_and_nothing_is_left_beh
     })
     .expect("lab runs");
     for r in &report.results {
-        eprintln!(
-            "{} {} {} | expected {} | measured {}",
-            if r.passed { "PASS" } else { "FAIL" },
-            r.scenario,
-            r.subject,
-            r.expected,
-            r.measured
-        );
-        assert!(
-            r.passed,
-            "{} on {} failed: {:?}",
-            r.scenario, r.subject, r.failure
-        );
+        eprintln!("{r}");
+    }
+    for r in &report.results {
+        assert_scenario(r, r.passed, "passes");
     }
     for kind in ScenarioKind::ALL {
         assert!(
@@ -75,14 +66,11 @@ fn every_scenario_passes_on_the_generated_shopfront_path_and_nothing_is_left_beh
         .iter()
         .find(|r| r.scenario == ScenarioKind::Retry && r.subject == "order-service -> user-service")
         .expect("retry on the gRPC hop");
-    assert!(
-        retry.measured.contains(&format!(
-            "grpc-status 0 after {} attempt(s) at callee; retry +{attempts}, retry success +1",
-            attempts + 1
-        )),
-        "{}",
-        retry.measured
+    let retried = format!(
+        "grpc-status 0 after {} attempt(s) at callee; retry +{attempts}, retry success +1",
+        attempts + 1
     );
+    assert_scenario(retry, retry.measured.contains(&retried), &retried);
     // Both hops with connect-failure in retryOn retried a real connect failure to success.
     for subject in [
         "order-service -> payment-service",
@@ -93,13 +81,9 @@ fn every_scenario_passes_on_the_generated_shopfront_path_and_nothing_is_left_beh
             .iter()
             .find(|r| r.subject == format!("{subject} (one instance's port closed)"))
             .expect("connect-failure check");
-        assert!(
-            closed.measured.contains(
-                "after 1 attempt(s) at callee; connect failures +1, retry +1, retry success +1"
-            ),
-            "{}",
-            closed.measured
-        );
+        let retried =
+            "after 1 attempt(s) at callee; connect failures +1, retry +1, retry success +1";
+        assert_scenario(closed, closed.measured.contains(retried), retried);
     }
     // Every scenario within the product's bound on a 2-core machine.
     assert!(report.wall_ms < 60_000, "wall time {} ms", report.wall_ms);

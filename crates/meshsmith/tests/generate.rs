@@ -153,10 +153,29 @@ fn timeouts_and_retries_follow_the_roles() {
         pay.path(&["retries", "retryOn"]).as_str(),
         Some("connect-failure,refused-stream")
     );
-    assert_eq!(
-        route("shop", "order-service").at("timeout").as_str(),
-        Some("5s")
-    );
+    // Timeouts are derived along the call graph, the role's value the starting point: the
+    // aggregator order-service (5 s) waits on payment-service (10 s), so it gets 10 s, and so
+    // does api-gateway above it. Before, both stayed at 5 s under a 10 s callee: a deadline
+    // inversion meshsmith's own check reported (MS203).
+    for (ns, name, timeout) in [
+        ("shop", "order-service", "10s"),
+        ("shop", "notification-service", "10s"),
+        ("edge", "api-gateway", "10s"),
+        ("edge", "stripe-webhook", "10s"),
+        ("shop", "product-service", "5s"),
+        ("internal", "ledger-service", "3s"),
+    ] {
+        assert_eq!(
+            route(ns, name).at("timeout").as_str(),
+            Some(timeout),
+            "{ns}/{name}"
+        );
+    }
+    // notification-service keeps its 2 retries on failures that never reached it, but no
+    // 3.33 s per-try timeout: that would give up on a try its 10 s workers still work on.
+    let notify = route("shop", "notification-service");
+    assert_eq!(notify.path(&["retries", "attempts"]).as_i64(), Some(2));
+    assert!(notify.path(&["retries", "perTryTimeout"]).is_null());
     let user = route("shop", "user-service");
     assert_eq!(user.at("timeout").as_str(), Some("3s"));
     let attempts = user.path(&["retries", "attempts"]).as_i64().unwrap_or(0) as f64;

@@ -1,10 +1,13 @@
 //! `meshsmith lab` as a person runs it: on the example's manifests (the lab built from the
-//! generated configuration, text and JSON, a broken policy file, the incident replay) and a
-//! clear error without Envoy. Ctrl-C and SIGTERM are in `lab_cli_signals.rs`.
+//! generated configuration, text within 100 columns and JSON, a broken policy file, the
+//! incident replay and its verdict), progress on standard error when piped, and a clear error
+//! without Envoy. Ctrl-C and SIGTERM are in `lab_cli_signals.rs`.
 
 mod lab_support;
 
-use lab_support::{envoy_or_skip, meshsmith, serial, SHOPFRONT};
+use lab_support::{
+    assert_scenario, envoy_or_skip, find, json_results, meshsmith, serial, text_results, SHOPFRONT,
+};
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = concat!(
@@ -57,13 +60,19 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         .expect("runs");
     let wall = started.elapsed();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{text}");
+    let results = text_results(&text);
+    for r in &results {
+        assert_scenario(r, r.passed, "passes");
+    }
+    assert_eq!(out.status.code(), Some(0), "{text}{stderr}");
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "wider than 100 columns:\n{line}\n{text}"
+        );
+    }
     for service in [
         "api-gateway.edge",
         "order-service.shop",
@@ -72,16 +81,13 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         "user-service.shop",
     ] {
         assert!(
-            text.contains(&format!("  {service} (")),
+            text.lines()
+                .any(|l| l.starts_with("  ") && l.split_whitespace().next() == Some(service)),
             "{service} not under test:\n{text}"
         );
     }
-    let rows: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("PASS") || l.starts_with("FAIL"))
-        .collect();
-    assert_eq!(rows.len(), 27, "{text}");
-    assert!(rows.iter().all(|r| r.starts_with("PASS")), "{text}");
+    let ran: Vec<_> = results.iter().filter(|r| !r.not_run).collect();
+    assert_eq!(ran.len(), 27, "{text}");
     // Pools at the generated thresholds (HTTP/1.1 admits connections + pending, HTTP/2 the
     // request limit); the gRPC hop's 2 retries on unavailable turn two UNAVAILABLE answers into
     // a success on the third attempt; its per-try timeout cuts once (retryOn does not cover a
@@ -106,25 +112,27 @@ fn the_example_runs_every_scenario_from_its_generated_configuration() {
         ("retry", pay, untried),
         (
             "retry",
-            "payment-service (one instance's port closed)",
+            "order-service -> payment-service (one instance's port closed)",
             closed,
         ),
     ] {
-        let row = rows
-            .iter()
-            .find(|r| r.split_whitespace().nth(1) == Some(scenario) && r.contains(subject));
-        assert!(
-            row.is_some_and(|r| r.contains(fragment)),
-            "{scenario} {subject}: {fragment}\n{text}"
-        );
+        let r = find(&results, scenario, subject);
+        assert_scenario(r, r.measured.contains(fragment), fragment);
+    }
+    for r in ran.iter().filter(|r| r.scenario.name() == "pool-overflow") {
+        let pool = "100 connections / 100 pending / 1000 requests";
+        assert_scenario(r, r.expected.contains(pool), pool);
+    }
+    assert!(text.contains("27 passed, 0 failed"), "{text}");
+    // Progress went to standard error, a line per scenario; none of it to standard output.
+    for (i, kind) in meshsmith_lab::ScenarioKind::ALL.iter().enumerate() {
+        let line = format!("lab: scenario {}/10 {kind}: ", i + 1);
+        assert_eq!(stderr.matches(&line).count(), 1, "{line}\n{stderr}");
     }
     assert!(
-        rows.iter()
-            .filter(|r| r.contains("pool-overflow"))
-            .all(|r| r.contains("100 connections / 100 pending / 1000 requests")),
-        "{text}"
+        !text.contains("lab: "),
+        "progress on standard output:\n{text}"
     );
-    assert!(text.contains("27 passed, 0 failed"), "{text}");
     assert!(wall < Duration::from_secs(60), "took {wall:?}");
 }
 
@@ -156,15 +164,21 @@ fn a_policy_file_that_breaks_mtls_fails_the_matching_scenario_with_exit_1() {
         .output()
         .expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);
+    let results = text_results(&text);
+    let broken = find(
+        &results,
+        "permissive-accepts-plaintext",
+        "plaintext -> stripe-webhook",
+    );
+    assert_scenario(broken, !broken.passed, "fails");
+    let why = "stripe-webhook takes plain traffic from outside the mesh";
+    assert_scenario(
+        broken,
+        broken.failure.as_deref().is_some_and(|f| f.contains(why)),
+        why,
+    );
+    assert_eq!(results.len(), 1, "{text}");
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(
-        text.contains("FAIL  permissive-accepts-plaintext"),
-        "{text}"
-    );
-    assert!(
-        text.contains("stripe-webhook takes plain traffic from outside the mesh"),
-        "{text}"
-    );
 }
 
 #[test]
@@ -202,12 +216,38 @@ fn the_incident_replay_reads_old_settings_from_the_manifests() {
     let old = doc["old"]["settings"].to_string();
     assert!(
         old.contains(
-            "order-service -> payment-service: timeout 120000 ms (per try 30000 ms), 3 retries"
+            "order-service -> payment-service: timeout 120 s (30 s per try), 3 retries, no pool \
+             limits, no ejection"
         ),
         "{old}"
     );
     let new = doc["generated"]["settings"].to_string();
-    assert!(new.contains("order-service -> payment-service: timeout 10000 ms (per try 5000 ms), 1 retries, pool 100/100/1000"), "{new}");
+    assert!(
+        new.contains(
+            "order-service -> payment-service: timeout 10 s (5 s per try), 1 retry, pool 100 \
+             connections / 100 pending / 1000 requests, ejected after 5 consecutive 5xx"
+        ),
+        "{new}"
+    );
+    // The generated policy held the callers less, by at least half, and says why the old
+    // settings' answers do not count: the 30 s timeouts outlast the replay's slowdown.
+    let verdict = &doc["verdict"];
+    assert_eq!(verdict["better"], "generated-policy", "{verdict}");
+    assert!(
+        verdict["caller_time_ratio"]
+            .as_f64()
+            .is_some_and(|r| r >= 2.0),
+        "{verdict}"
+    );
+    assert_eq!(verdict["old_successes_from_scaling"], true, "{verdict}");
+    assert_eq!(doc["old"]["wait_bound_ms"], 90_000, "{doc}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for step in ["1/2, old settings", "2/2, generated policy"] {
+        assert!(
+            stderr.contains(&format!("lab: incident replay {step}")),
+            "{step}: {stderr}"
+        );
+    }
 }
 
 #[test]
@@ -258,39 +298,86 @@ fn json_output_carries_each_result_with_expected_and_measured() {
         .arg(&envoy)
         .output()
         .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Standard output is one JSON document, progress and all piped.
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let results = doc["results"].as_array().cloned().unwrap_or_default();
-    // 5 allowed edges, 3 pools.
-    assert_eq!(results.len(), 8);
+    let results = json_results(&doc);
     for r in &results {
-        assert_eq!(r["passed"], true, "{r}");
-        let measured = r["measured"].as_str().unwrap_or_default();
-        match r["scenario"].as_str() {
-            Some("allowed-edge") => assert!(measured.contains("rbac allowed +1"), "{r}"),
-            Some("pool-overflow") => {
-                // HTTP/1.1: 100 connections + 100 pending + 6; HTTP/2 (gRPC): 1000 requests + 6.
-                let grpc = r["subject"]
-                    .as_str()
-                    .is_some_and(|s| s.ends_with("user-service"));
-                let (burst, admitted) = if grpc { (1006, 1000) } else { (206, 200) };
-                let expected = r["expected"].as_str().unwrap_or_default();
-                assert!(measured.contains(&format!(" of {burst} overflowed")), "{r}");
-                assert!(
-                    expected.contains(&format!("first {admitted} admitted")),
-                    "{r}"
-                );
+        assert_scenario(r, r.passed, "passes");
+    }
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // 5 allowed edges, 3 pools.
+    assert_eq!(results.len(), 8, "{doc:#}");
+    for r in &results {
+        match r.scenario.name() {
+            "allowed-edge" => {
+                assert_scenario(r, r.measured.contains("rbac allowed +1"), "rbac allowed +1")
             }
-            other => panic!("unexpected scenario {other:?}"),
+            "pool-overflow" => {
+                // HTTP/1.1: 100 connections + 100 pending + 6; HTTP/2 (gRPC): 1000 requests + 6.
+                let grpc = r.subject.ends_with("user-service");
+                let (burst, admitted) = if grpc { (1006, 1000) } else { (206, 200) };
+                let overflowed = format!(" of {burst} overflowed");
+                assert_scenario(r, r.measured.contains(&overflowed), &overflowed);
+                let first = format!("first {admitted} admitted");
+                assert_scenario(r, r.expected.contains(&first), &first);
+            }
+            _ => assert_scenario(r, false, "is a scenario that was not asked for"),
         }
+    }
+    for line in [
+        "lab: scenario 1/2 allowed-edge: ",
+        "lab: scenario 2/2 pool-overflow: ",
+    ] {
+        assert!(stderr.contains(line), "{line}\n{stderr}");
     }
     assert!(
         doc["wall_ms"].as_u64().is_some_and(|ms| ms < 60_000),
         "{doc}"
+    );
+}
+
+#[test]
+fn a_piped_run_shows_progress_on_standard_error_and_only_the_report_on_standard_output() {
+    let _lab = serial();
+    let Some(envoy) = envoy_or_skip("a_piped_run_shows_progress") else {
+        return;
+    };
+    // Both streams piped, as in CI or `meshsmith lab ... 2>&1 | tee lab.txt`.
+    let out = meshsmith()
+        .args(["lab", "--spec", FIXTURE, "--scenario", "allowed-edge"])
+        .args(["--scenario", "unauthorized-identity", "--envoy"])
+        .arg(&envoy)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for r in &text_results(&text) {
+        assert_scenario(r, r.passed, "passes");
+    }
+    assert_eq!(out.status.code(), Some(0), "{text}{stderr}");
+    let progress: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        progress.len(),
+        4,
+        "start, ready, one line per scenario:\n{stderr}"
+    );
+    assert!(progress[0].starts_with("lab: starting "), "{stderr}");
+    assert!(progress[1].starts_with("lab: all ready in "), "{stderr}");
+    assert!(
+        progress[2].starts_with("lab: scenario 1/2 allowed-edge: ")
+            && progress[3].starts_with("lab: scenario 2/2 unauthorized-identity: "),
+        "{stderr}"
+    );
+    assert!(
+        !text.contains("lab: "),
+        "progress on standard output:\n{text}"
+    );
+    assert!(text.contains("\nallowed-edge: "), "{text}");
+    // Not a terminal: no colour codes in either stream.
+    assert!(
+        !text.contains('\x1b') && !stderr.contains('\x1b'),
+        "{text}{stderr}"
     );
 }

@@ -12,7 +12,8 @@
 
 mod lab_support;
 
-use lab_support::{envoy_or_skip, meshsmith, serial};
+use lab_support::{assert_scenario, envoy_or_skip, json_results, meshsmith, serial};
+use meshsmith_lab::ScenarioResult;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Instant;
@@ -35,22 +36,20 @@ fn run_json(args: &[&str]) -> (Option<i32>, Value, String) {
     (out.status.code(), doc, stderr)
 }
 
-fn row<'a>(report: &'a Value, scenario: &str, subject: &str) -> &'a Value {
-    report["results"]
-        .as_array()
+/// The result of `scenario` whose subject starts with `subject`.
+fn row(report: &Value, scenario: &str, subject: &str) -> ScenarioResult {
+    json_results(report)
         .into_iter()
-        .flatten()
-        .find(|r| {
-            r["scenario"] == scenario
-                && r["subject"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with(subject))
-        })
+        .find(|r| r.scenario.name() == scenario && r.subject.starts_with(subject))
         .unwrap_or_else(|| panic!("no {scenario} row for {subject}: {report:#}"))
 }
 
-fn measured(r: &Value) -> &str {
-    r["measured"].as_str().unwrap_or_default()
+/// Every result passed, each failure named with its whole result; then the exit code.
+fn assert_all_passed(code: Option<i32>, report: &Value, stderr: &str) {
+    for r in &json_results(report) {
+        assert_scenario(r, r.passed, "passes");
+    }
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
 }
 
 /// Does `meshsmith <command> --help` offer `--traffic`?
@@ -121,20 +120,19 @@ fn dry_run_records_the_hidden_call(envoy: &str, dir: &str) {
     ]);
     eprintln!("(a) lab in {:?}:\n{report:#}", started.elapsed());
     let hidden = row(&report, "hidden-call", "api -> ledger (not in the graph)");
-    assert_eq!(hidden["passed"], true, "{}", hidden["failure"]);
-    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
-    assert!(
-        hidden["expected"]
-            .as_str()
-            .is_some_and(|e| e.contains("dry-run")),
-        "ledger's policy is not dry-run: {hidden}"
+    assert_scenario(&hidden, hidden.passed, "passes");
+    assert_all_passed(code, &report, &stderr);
+    assert_scenario(
+        &hidden,
+        hidden.expected.contains("dry-run"),
+        "ledger's policy is dry-run",
     );
     for part in [
         "HTTP 200 via outbound|8080||ledger.finance.svc.cluster.local",
         "shadow allowed +0 denied +1",
         "dry_run_result=denied",
     ] {
-        assert!(measured(hidden).contains(part), "{part}: {hidden}");
+        assert_scenario(&hidden, hidden.measured.contains(part), part);
     }
     // One log per pod, named as `kubectl logs POD > POD.log` leaves them.
     let dir = Path::new(dir);
@@ -197,32 +195,27 @@ fn the_learned_policy_is_enforced(envoy: &str, dir: &str) {
         envoy,
     ]);
     eprintln!("(c) lab in {:?}:\n{report:#}", started.elapsed());
-    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    assert_all_passed(code, &report, &stderr);
     let learned = row(&report, "allowed-edge", "api -> ledger");
-    assert_eq!(learned["passed"], true, "{learned}");
-    assert!(
-        measured(learned).contains("HTTP 200") && measured(learned).contains("rbac allowed +1"),
-        "{learned}"
-    );
+    assert_scenario(&learned, learned.passed, "passes");
+    let served = |r: &ScenarioResult| {
+        r.measured.contains("HTTP 200") && r.measured.contains("rbac allowed +1")
+    };
+    assert_scenario(&learned, served(&learned), "HTTP 200, rbac allowed +1");
     let hidden = row(
         &report,
         "hidden-call",
         "api -> ledger (an edge of the graph now)",
     );
-    assert!(
-        measured(hidden).contains("HTTP 200") && measured(hidden).contains("rbac allowed +1"),
-        "{hidden}"
-    );
+    assert_scenario(&hidden, served(&hidden), "HTTP 200, rbac allowed +1");
     let intruder = row(
         &report,
         "unauthorized-identity",
         "spiffe://cluster.local/ns/lab/sa/lab-intruder -> ledger",
     );
-    assert_eq!(intruder["passed"], true, "{intruder}");
-    assert!(
-        measured(intruder).contains("HTTP 403, rbac denied +1"),
-        "{intruder}"
-    );
+    assert_scenario(&intruder, intruder.passed, "passes");
+    let denied = "HTTP 403, rbac denied +1";
+    assert_scenario(&intruder, intruder.measured.contains(denied), denied);
 }
 
 /// `<workload>-<10 hex>-<5 alnum>.log`.

@@ -308,7 +308,7 @@ fn a_broken_plan_json_is_an_input_error_naming_the_line() {
 }
 
 #[test]
-fn fewer_phases_on_a_rerun_warn_about_the_folders_left_behind() {
+fn fewer_phases_on_a_rerun_list_the_files_left_behind_and_prune_removes_them() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = planned(tmp.path());
     assert!(out.join("phase-5").is_dir());
@@ -323,8 +323,27 @@ fn fewer_phases_on_a_rerun_warn_about_the_folders_left_behind() {
         String::from_utf8_lossy(&run.stderr)
     );
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("phase-4 is from an earlier plan"), "{err}");
-    assert!(!err.contains("phase-3 is from"), "{err}");
+    // Every file of the earlier plan's extra phases is listed, and left until --prune.
+    assert!(err.contains("no longer generated"), "{err}");
+    assert!(err.contains("--prune removes them"), "{err}");
+    let listed = |phase: &str| err.lines().any(|l| l.contains(&format!("/{phase}/")));
+    assert!(listed("phase-4") && listed("phase-5"), "{err}");
+    assert!(out.join("phase-5").is_dir());
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.starts_with("Rollout: 3 phases, 4h"), "{stdout}");
+    let pruned = meshsmith(tmp.path())
+        .args([
+            "plan",
+            &example(),
+            "-o",
+            out.to_str().unwrap_or_default(),
+            "--prune",
+        ])
+        .output()
+        .expect("runs");
+    assert!(pruned.status.success());
+    let err = String::from_utf8_lossy(&pruned.stderr);
+    assert!(err.contains("removed (--prune)"), "{err}");
+    assert!(!out.join("phase-4").exists() && !out.join("phase-5").exists());
+    assert!(out.join("phase-3").is_dir() && out.join("ROLLOUT.md").is_file());
 }

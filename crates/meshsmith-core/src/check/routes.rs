@@ -163,6 +163,9 @@ fn route_policy<'a>(vs: &'a IstioResource, route: &'a Node) -> CallPolicy<'a> {
     }
 }
 
+/// The caller's own settings for `callee`. Generation derives route timeouts over the same
+/// budgets (`generate::deadlines`, which reads a caller's budget this way too), so that the
+/// configuration it writes passes MS203: keep the two in step.
 fn current_policy<'a>(caller: &MeshService, callee: &MeshService) -> CallPolicy<'a> {
     let token = callee.id.name.to_ascii_uppercase().replace('-', "_");
     let short = token.split('_').next().unwrap_or(&token).to_string();

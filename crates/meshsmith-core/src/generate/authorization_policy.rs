@@ -71,7 +71,7 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                     "requests without identity to ports {}",
                     plain_ports.join(",")
                 ),
-                format!("outside senders have no mesh identity: {why}"),
+                format!("outside senders have no mesh identity: {}", why.explained()),
             ));
             rules.push(AuthorizationRule {
                 from: vec![RuleFrom {

@@ -25,7 +25,9 @@ const HASH_MARK: &str = " sha256:";
 #[derive(Debug, Clone)]
 pub struct Header {
     pub version: String,
-    /// The inputs as given (paths, `-`, the policy file), in order.
+    /// What the configuration was generated from (the manifests' namespaces, the policy
+    /// file's name), never where it was read from: the same manifests read from another
+    /// folder or from standard input must give byte-identical files.
     pub inputs: Vec<String>,
 }
 

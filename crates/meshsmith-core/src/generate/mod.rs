@@ -7,15 +7,22 @@
 //!               Resolved)      └─ authorization_policy
 //! ```
 //!
+//! Before any resource is built, two passes over the whole graph settle what depends on
+//! other services: route timeouts that cover every callee's budget (`deadlines`) and
+//! retries capped along call chains (`retry_budget`).
+//!
 //! Generation cannot fail: what cannot be configured (no Service to route to, a workload
 //! without labels to select it by) is skipped with a note. Every value set carries a
 //! [`Reason`]. [`layout`] turns the result into files, [`yaml`] writes them.
 
 mod authorization_policy;
+mod deadlines;
 mod destination_rule;
 pub mod layout;
 mod namespace;
+mod outside;
 mod peer_authentication;
+mod provenance;
 mod retry_budget;
 mod service_entry;
 mod sidecar;
@@ -32,6 +39,8 @@ mod layout_tests;
 mod property_tests;
 #[cfg(test)]
 mod schema_tests;
+#[cfg(test)]
+mod self_check_tests;
 #[cfg(test)]
 mod shape_tests;
 #[cfg(test)]
@@ -115,6 +124,7 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
             out.notes.extend(part.notes);
         }
     }
+    out.notes.extend(cx.deadline_notes.iter().cloned());
     service_entry::build(&cx, &mut out);
     namespace::build(&cx, &mut out);
     // Stable: two resources with the same owner, kind and name stay in the order built.
@@ -123,37 +133,6 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
     });
     out.notes.sort();
     out.notes.dedup();
-    out
-}
-
-/// A gateway or webhook receiver is where outside requests wait; if it gave up before a
-/// callee does, the callee's work would go on for a caller that left (a deadline inversion).
-/// So a front door's timeout is raised to its slowest callee's route timeout, unless the
-/// policy sets that service's timeout itself.
-fn front_door_timeouts<'a>(
-    targets: &[Target<'a>],
-    callees: &HashMap<&'a QualifiedName, Vec<&'a Edge>>,
-) -> HashMap<QualifiedName, (crate::policy::Millis, QualifiedName)> {
-    let timeout_of: HashMap<&QualifiedName, crate::policy::Millis> = targets
-        .iter()
-        .map(|t| (&t.service.id, t.resolved.settings.timeout))
-        .collect();
-    let mut out = HashMap::new();
-    for t in targets {
-        let r = &t.resolved;
-        if !matches!(r.role, Role::Gateway | Role::WebhookReceiver) || r.overridden("timeout") {
-            continue;
-        }
-        let slowest = callees
-            .get(&t.service.id)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| timeout_of.get(&e.to).map(|ms| (*ms, &e.to)))
-            .max_by(|a, b| a.0 .0.cmp(&b.0 .0).then_with(|| b.1.cmp(a.1)));
-        if let Some((ms, callee)) = slowest.filter(|(ms, _)| ms.0 > r.settings.timeout.0) {
-            out.insert(t.service.id.clone(), (ms, callee.clone()));
-        }
-    }
     out
 }
 
@@ -217,8 +196,10 @@ pub(crate) struct Context<'a> {
     external: HashMap<&'a QualifiedName, Vec<&'a ExternalCall>>,
     /// Retry attempts per service after the chain-wide budget.
     retry_allowance: HashMap<QualifiedName, retry_budget::Allowance>,
-    /// Front doors whose timeout is raised to their slowest callee's, and that callee.
-    front_door_timeouts: HashMap<QualifiedName, (crate::policy::Millis, QualifiedName)>,
+    /// Route timeouts derived along the call graph (see [`deadlines`]).
+    deadlines: HashMap<QualifiedName, deadlines::Deadline>,
+    /// Where a deadline inversion could not be removed, and why.
+    deadline_notes: Vec<String>,
     /// The Sidecar egress hosts of the services whose callers are not known, with why.
     unverified_hosts: Vec<(String, String)>,
 }
@@ -250,12 +231,15 @@ impl<'a> Context<'a> {
         for x in &topology.external {
             external.entry(&x.from).or_default().push(x);
         }
-        let wanted = targets
+        let routed: Vec<&Target> = targets
             .iter()
             .filter(|t| {
                 routable(t.service).is_some()
                     && t.service.ports.iter().any(|p| speaks(p).is_http_family())
             })
+            .collect();
+        let wanted = routed
+            .iter()
             .map(|t| {
                 let r = &t.resolved;
                 (
@@ -272,7 +256,17 @@ impl<'a> Context<'a> {
             .map(|(k, v)| (*k, v.iter().map(|e| &e.to).collect()))
             .collect();
         let retry_allowance = retry_budget::allowances(&wanted, &callee_ids);
-        let front_door_timeouts = front_door_timeouts(&targets, &callees);
+        let starts = routed
+            .iter()
+            .map(|t| {
+                let start = deadlines::Start {
+                    timeout: t.resolved.settings.timeout,
+                    pinned: t.resolved.overridden("timeout"),
+                };
+                (&t.service.id, start)
+            })
+            .collect();
+        let derived = deadlines::derive(&starts, &callees, topology);
         let unverified_hosts = unverified_hosts(topology);
         Context {
             topology,
@@ -284,7 +278,8 @@ impl<'a> Context<'a> {
             callees,
             external,
             retry_allowance,
-            front_door_timeouts,
+            deadlines: derived.deadlines,
+            deadline_notes: derived.notes,
             unverified_hosts,
         }
     }
@@ -308,34 +303,9 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Why a service must accept plain traffic from outside the mesh, if it must: a webhook
-    /// receiver, or a workload its own LoadBalancer or NodePort Service exposes. `None` when
-    /// not, or when the policy pins its mTLS mode.
-    pub fn outside_plaintext(&self, target: &Target) -> Option<String> {
-        let r = &target.resolved;
-        if r.mtls.is_some() {
-            return None;
-        }
-        if r.role == Role::WebhookReceiver {
-            return Some(format!(
-                "webhook receiver, plain traffic from outside the mesh reaches it: {}",
-                r.role_why
-            ));
-        }
-        target.service.exposure.direct.as_ref().map(|(kind, origin)| {
-            format!(
-                "plain traffic from outside the mesh reaches it directly through its {} Service ({origin})",
-                kind.as_str()
-            )
-        })
-    }
-
-    /// A front door's timeout when its slowest callee may take longer than its role default.
-    pub fn front_door_timeout(
-        &self,
-        id: &QualifiedName,
-    ) -> Option<&(crate::policy::Millis, QualifiedName)> {
-        self.front_door_timeouts.get(id)
+    /// The route timeout derived for `id` along the call graph; `None` when it gets no route.
+    pub fn deadline(&self, id: &QualifiedName) -> Option<&deadlines::Deadline> {
+        self.deadlines.get(id)
     }
 
     /// Retry attempts `id` may have under the chain-wide budget, and why if lowered.

@@ -1,7 +1,9 @@
 //! PeerAuthentication per workload: STRICT, except where a workload must take plain traffic
 //! from outside the mesh (an inferred webhook receiver), its callers are not known, or the
 //! policy declares an exception;
-//! each exception carries its reason as an annotation, next to the mode it explains.
+//! each exception carries its reason as an annotation, next to the mode it explains. The
+//! annotation names no file or line (the same manifests read from anywhere give the same
+//! objects); the reason kept for `explain` also says where the manifests show it.
 //!
 //! In: each workload of each service. Out: one PeerAuthentication selecting its pods.
 
@@ -35,14 +37,22 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                 format!("{} ({})", m.reason, r.why("mtls")),
                 (m.mode != MtlsMode::Strict).then(|| m.reason.clone()),
             ),
-            None => match cx.outside_plaintext(target).or_else(|| unverified(cx, s)) {
-                Some(reason) => (MtlsMode::Permissive, reason.clone(), Some(reason)),
-                None => (
-                    MtlsMode::Strict,
-                    "default: only mesh workloads with a verified identity may connect".to_string(),
-                    None,
-                ),
-            },
+            None => {
+                let outside = cx.outside_plaintext(target);
+                let exception = outside
+                    .as_ref()
+                    .map(|o| (o.explained(), o.reason.clone()))
+                    .or_else(|| unverified(cx, s).map(|why| (why.clone(), why)));
+                match exception {
+                    Some((explained, reason)) => (MtlsMode::Permissive, explained, Some(reason)),
+                    None => (
+                        MtlsMode::Strict,
+                        "default: only mesh workloads with a verified identity may connect"
+                            .to_string(),
+                        None,
+                    ),
+                }
+            }
         };
         for w in &s.workloads {
             let Some(sel) = selector(w) else {

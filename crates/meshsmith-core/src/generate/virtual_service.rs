@@ -1,4 +1,5 @@
-//! VirtualService per HTTP/gRPC service: the route timeout and retries of its role.
+//! VirtualService per HTTP/gRPC service: the route timeout (its role's, raised where a
+//! callee may take longer: see [`super::deadlines`]) and the retries of its role.
 //!
 //! In: each routable service with at least one HTTP-family port. Out: one VirtualService
 //! with a route per such port (matched by port when there are several). Retries fit in the
@@ -76,15 +77,11 @@ fn route(
     let set = &r.settings;
     let at = format!("spec.http[{i}]");
     let protocol = speaks(port);
-    let (timeout, why) = match cx.front_door_timeout(&target.service.id) {
-        Some((raised, callee)) => (
-            *raised,
-            format!(
-                "raised from {} ({}) to {callee}'s timeout: a front door must not give up before the service it waits for",
-                set.timeout,
-                r.why("timeout")
-            ),
-        ),
+    let (timeout, why) = match cx.deadline(&target.service.id) {
+        Some(d) => match &d.raised {
+            Some(raise) => (d.timeout, raise.reason(d.timeout, &r.why("timeout"))),
+            None => (d.timeout, r.why("timeout")),
+        },
         None => (set.timeout, r.why("timeout")),
     };
     reasons.push(Reason::new(format!("{at}.timeout"), timeout, why));
@@ -101,6 +98,12 @@ fn route(
         ),
     };
     reasons.push(Reason::new(format!("{at}.retries.attempts"), attempts, why));
+    // A raised timeout covers a slow callee; a per-try timeout shorter than that callee's
+    // budget would give up on the try first (and with the default retryOn, which retries no
+    // per-try timeout, end the request): then each try may use the whole route timeout.
+    let cut = raised_over(cx, target).filter(|(_, wait)| {
+        fit.is_some_and(|f| set.retries.per_try_timeout.map_or(f, |g| g.min(f)) < *wait)
+    });
     let per_try = match (set.retries.per_try_timeout, fit) {
         _ if attempts == 0 => None,
         (_, None) => {
@@ -110,6 +113,19 @@ fn route(
                 0,
                 format!("the timeout {timeout} is too short to split over {tries} tries"),
             ));
+            None
+        }
+        _ if cut.is_some() => {
+            if let Some((callee, wait)) = &cut {
+                reasons.push(Reason::new(
+                    format!("{at}.retries.perTryTimeout"),
+                    "(not set)",
+                    format!(
+                        "not set: a try cut before the {wait} {callee} may take would give up while {callee} \
+                         still works for it; each try may use the whole {timeout} route timeout"
+                    ),
+                ));
+            }
             None
         }
         (Some(given), Some(fit)) if given <= fit => {
@@ -193,6 +209,12 @@ fn route(
         timeout: Some(timeout.to_string()),
         retries: Some(retries),
     }
+}
+
+/// The callee whose budget a raised timeout covers, and that budget.
+fn raised_over(cx: &Context, target: &Target) -> Option<(String, Millis)> {
+    let raise = cx.deadline(&target.service.id)?.raised.as_ref()?;
+    Some((raise.covers.callee.to_string(), raise.covers.wait))
 }
 
 /// The longest per-try timeout that lets `tries` tries fit in `timeout`, rounded down to

@@ -192,4 +192,6 @@ pub fn workload_ref(w: &Workload) -> WorkloadRef {
 #[cfg(test)]
 mod observed_tests;
 #[cfg(test)]
+mod role_tests;
+#[cfg(test)]
 mod tests;

@@ -63,6 +63,11 @@ const TCP_PORTS: [u16; 14] = [
     6379, 5432, 3306, 27017, 27018, 9042, 11211, 5672, 9092, 2181, 4222, 2379, 26257, 10260,
 ];
 
+/// Whether `port` is a well-known datastore or broker port.
+pub fn is_datastore_port(port: u16) -> bool {
+    TCP_PORTS.contains(&port)
+}
+
 pub fn image_is_tcp_datastore(image: &str) -> Option<&'static str> {
     TCP_IMAGES.iter().copied().find(|t| image_is(image, t))
 }

@@ -339,6 +339,7 @@ fn role_and_settings(
         has_service: input.service.is_some(),
         workloads: input.workloads.clone(),
         protocol: s.protocol,
+        ports: &s.ports,
         callees,
         callers,
         external,

@@ -1,18 +1,19 @@
-//! [`Plan`] + [`MeshConfig`] -> the plan's files: one folder per step (and per rollback that
-//! applies something) holding copies of the resources it applies and a `kustomization.yaml`
-//! listing them, plus `plan.json` and `ROLLOUT.md`.
+//! [`Plan`] + the configuration -> the plan's files: one folder per step (and per rollback
+//! that applies something) holding copies of the objects it applies and a
+//! `kustomization.yaml` listing them, plus `plan.json` and `ROLLOUT.md`.
 //!
 //! Copies rather than references: the kustomize inside older kubectl (2.0.3 in kubectl 1.20)
 //! refuses files outside the kustomization's folder ("security; file ... is not in or below")
-//! and reads only files under `resources:`. Each copy is written from the same resource as
-//! the generated tree, with the same header and hash scheme, changed only where its variant
-//! says (PERMISSIVE mode, dry-run annotation). Pure: paths and contents, sorted.
+//! and reads only files under `resources:`. Each copy is written from the same object as the
+//! configuration (as generated, or as a person edited its file), with the same header and
+//! hash scheme, changed only where its variant says (PERMISSIVE mode, dry-run annotation).
+//! Pure: paths and contents, sorted.
 
-use crate::generate::layout::to_value;
+use super::source::{ConfigObject, RolloutConfig};
 use crate::generate::yaml::to_yaml;
 use crate::generate::Header;
 use crate::model::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -20,42 +21,59 @@ pub use crate::model::DRY_RUN_ANNOTATION;
 /// Annotation saying a copy is a transitional state of the rollout.
 pub const STAGE_ANNOTATION: &str = "meshsmith.dev/rollout-stage";
 
-/// A configuration's resources by (kind, namespace, name); the first of a name wins.
-pub type ByName<'a> = HashMap<(&'a str, &'a str, &'a str), &'a Resource>;
+/// A configuration's objects by (kind, namespace, name); the first of a name wins.
+pub type ByName<'a> = HashMap<(&'static str, &'a str, &'a str), ConfigObject<'a>>;
 
-pub fn by_name(config: &MeshConfig) -> ByName<'_> {
-    let mut index = ByName::with_capacity(config.resources.len());
-    for r in &config.resources {
+pub fn by_name<'a>(config: &'a RolloutConfig) -> ByName<'a> {
+    let mut index = ByName::new();
+    for r in config.objects() {
         index
-            .entry((r.kind.as_str(), r.namespace.as_str(), r.name.as_str()))
+            .entry((r.kind().as_str(), r.namespace(), r.name()))
             .or_insert(r);
     }
     index
 }
 
-/// The resource a reference names, changed as its variant says; `None` if the
-/// configuration has no such resource.
-pub fn materialize(index: &ByName, r: &ResourceRef) -> Option<Resource> {
-    let mut res = (*index.get(&(r.kind.as_str(), r.namespace.as_str(), r.name.as_str()))?).clone();
-    match (r.variant, &mut res.spec) {
-        (Variant::Permissive, Spec::PeerAuthentication(pa)) if pa.mtls.mode != "PERMISSIVE" => {
-            pa.mtls.mode = "PERMISSIVE".to_string();
-            res.annotations.insert(
-                STAGE_ANNOTATION.to_string(),
-                "PERMISSIVE until every caller has a sidecar".to_string(),
+fn set_annotation(object: &mut Value, key: &str, value: &str) {
+    let annotations = &mut object["metadata"]["annotations"];
+    if !annotations.is_object() {
+        *annotations = json!({});
+    }
+    annotations[key] = Value::String(value.to_string());
+}
+
+/// The object a reference names, changed as its variant says; `None` if the configuration
+/// has no such object.
+pub fn materialize(index: &ByName, r: &ResourceRef) -> Option<Value> {
+    let found = index.get(&(r.kind.as_str(), r.namespace.as_str(), r.name.as_str()))?;
+    let mut object = found.value();
+    match (r.variant, found.kind()) {
+        (Variant::Permissive, Kind::PeerAuthentication)
+            if object["spec"]["mtls"]["mode"].as_str() != Some("PERMISSIVE") =>
+        {
+            object["spec"]["mtls"]["mode"] = json!("PERMISSIVE");
+            set_annotation(
+                &mut object,
+                STAGE_ANNOTATION,
+                "PERMISSIVE until every caller has a sidecar",
             );
         }
-        (Variant::DryRun, Spec::AuthorizationPolicy(_)) => {
-            res.annotations
-                .insert(DRY_RUN_ANNOTATION.to_string(), "true".to_string());
+        (Variant::DryRun, Kind::AuthorizationPolicy) => {
+            set_annotation(&mut object, DRY_RUN_ANNOTATION, "true");
         }
         _ => {}
     }
-    Some(res)
+    Some(object)
+}
+
+/// Every file of the plan, relative to the output folder, sorted by path, from the
+/// configuration as generated.
+pub fn layout(plan: &Plan, config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
+    layout_from(plan, &RolloutConfig::generated(config), header)
 }
 
 /// Every file of the plan, relative to the output folder, sorted by path.
-pub fn layout(plan: &Plan, config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
+pub fn layout_from(plan: &Plan, config: &RolloutConfig, header: &Header) -> Vec<(PathBuf, String)> {
     let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let refs = plan.phases.iter().flat_map(|p| &p.steps).flat_map(|s| {
@@ -68,16 +86,13 @@ pub fn layout(plan: &Plan, config: &MeshConfig, header: &Header) -> Vec<(PathBuf
     });
     let index = by_name(config);
     for (folder, r) in refs {
-        let Some(res) = materialize(&index, r) else {
+        let Some(object) = materialize(&index, r) else {
             continue;
         };
         let Some(name) = r.file.strip_prefix(&format!("{folder}/")) else {
             continue;
         };
-        files.insert(
-            PathBuf::from(&r.file),
-            header.file(&to_yaml(&to_value(&res))),
-        );
+        files.insert(PathBuf::from(&r.file), header.file(&to_yaml(&object)));
         folders.entry(folder).or_default().push(name.to_string());
     }
     for (folder, mut names) in folders {

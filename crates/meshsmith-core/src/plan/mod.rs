@@ -13,15 +13,24 @@
 //! Services are onboarded tier by tier (workers, internal, core, exposed) with sidecars,
 //! PERMISSIVE mTLS and dry-run authorization; a service is locked down (STRICT, enforced)
 //! only in a phase after every caller has a sidecar, which for the last tier's callees is a
-//! closing lock-down phase. Pure: nothing here prints or touches files.
+//! closing lock-down phase. A workload gets its sidecar in its own phase only (see
+//! `injection`). When a person edited files of the generated configuration, [`plan_from`]
+//! and [`layout::layout_from`] build the plan and its step folders from a [`RolloutConfig`]
+//! holding those edits, so the rollout applies what the files say. Pure: nothing here prints
+//! or touches files.
 
 mod checks;
+pub mod cluster_facts;
 mod collect;
+mod injection;
 pub mod layout;
 mod phases;
 mod policy_facts;
 pub mod rollout_md;
+mod sidecar_step;
 pub mod simulate;
+mod smoke;
+pub mod source;
 mod steps;
 pub mod verify;
 mod workload_commands;
@@ -29,18 +38,27 @@ mod workload_commands;
 #[cfg(test)]
 mod edit_tests;
 #[cfg(test)]
+mod injection_tests;
+#[cfg(test)]
 mod property_tests;
+#[cfg(test)]
+mod smoke_tests;
+#[cfg(test)]
+mod source_tests;
 #[cfg(test)]
 mod tests;
 
 use crate::model::*;
 use crate::policy::{Millis, Policy};
 
+pub use cluster_facts::ClusterFacts;
 pub use layout::layout;
 pub use rollout_md::{outline, rollout_markdown};
+pub use source::{EditError, EditedFile, RolloutConfig};
 pub use verify::{verify, PlanViolation};
 
-/// How the rollout is paced: from the policy file's `rollout:` section.
+/// How the rollout is paced (the policy file's `rollout:` section), and what the manifests
+/// say about the cluster beyond the graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanSettings {
     /// Onboarding phases; a closing lock-down phase may follow them.
@@ -51,6 +69,8 @@ pub struct PlanSettings {
     pub max_services_per_phase: Option<u32>,
     pub trust_domain: String,
     pub ingress_gateway_principal: String,
+    /// Namespace labels, load balancers and gateway routes (empty: none known).
+    pub cluster: ClusterFacts,
 }
 
 impl PlanSettings {
@@ -61,6 +81,7 @@ impl PlanSettings {
             max_services_per_phase: policy.rollout.max_services_per_phase,
             trust_domain: policy.trust_domain.clone(),
             ingress_gateway_principal: policy.ingress_gateway_principal.clone(),
+            cluster: ClusterFacts::default(),
         }
     }
 }
@@ -71,8 +92,14 @@ impl Default for PlanSettings {
     }
 }
 
-/// The rollout of `config` over the services of `topology`.
+/// The rollout of `config`, as generated, over the services of `topology`.
 pub fn plan(topology: &Topology, config: &MeshConfig, settings: &PlanSettings) -> Plan {
+    plan_from(topology, &RolloutConfig::generated(config), settings)
+}
+
+/// The rollout of `config` (with a person's edits, if it holds any) over the services of
+/// `topology`.
+pub fn plan_from(topology: &Topology, config: &RolloutConfig, settings: &PlanSettings) -> Plan {
     let schedule = phases::schedule(topology, config, settings);
     let mut out = Plan {
         format: PLAN_FORMAT,
@@ -84,12 +111,12 @@ pub fn plan(topology: &Topology, config: &MeshConfig, settings: &PlanSettings) -
         skipped: schedule.skipped.clone(),
         notes: schedule.notes.clone(),
     };
-    let cx = steps::Cx::new(
-        topology,
-        config,
-        &schedule,
-        &settings.ingress_gateway_principal,
-    );
+    for file in config.edited_files() {
+        out.notes.push(format!(
+            "{file} was edited since it was generated: the steps apply it as it is now"
+        ));
+    }
+    let cx = steps::Cx::new(topology, config, &schedule, settings);
     for (index, group) in schedule.groups.iter().enumerate() {
         let number = index as u32 + 1;
         let mut phase = Phase {

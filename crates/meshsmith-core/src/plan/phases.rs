@@ -5,10 +5,13 @@
 //! is split, small neighbours merged), the phase in which each service gets its sidecar,
 //! and the phase in which it goes STRICT and enforced: the one after every caller (and the
 //! service itself) has a sidecar. A lock-down that no phase can make safe is held, with why.
+//! A workload that opts out of injection, or whose namespace does, gets no sidecar.
 
+use super::injection::{self, pod_choice, Injection};
+use super::source::{ConfigObject, RolloutConfig};
 use super::PlanSettings;
 use crate::model::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One onboarding phase.
 #[derive(Debug, Clone)]
@@ -24,13 +27,15 @@ pub(crate) struct Schedule {
     pub groups: Vec<Group>,
     /// Phase in which each onboarded service's workloads get their sidecar.
     pub injected: BTreeMap<QualifiedName, u32>,
+    /// How the workloads of each namespace get their sidecars.
+    pub injection: BTreeMap<String, Injection>,
     /// Phase in which each onboarded service's configuration is first applied.
     pub onboarded: BTreeMap<QualifiedName, u32>,
     /// Phase in which each service goes STRICT and enforced.
     pub lock: BTreeMap<QualifiedName, u32>,
     pub held: Vec<Hold>,
     /// Services held because their callers are not known (a subset of `held`).
-    pub unverified: std::collections::BTreeSet<QualifiedName>,
+    pub unverified: BTreeSet<QualifiedName>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
 }
@@ -67,7 +72,7 @@ pub(crate) fn tier(topology: &Topology, edges: &EdgeIndex, s: &MeshService) -> T
 
 pub(crate) fn schedule(
     topology: &Topology,
-    config: &MeshConfig,
+    config: &RolloutConfig,
     settings: &PlanSettings,
 ) -> Schedule {
     let mut out = Schedule::default();
@@ -98,46 +103,16 @@ pub(crate) fn schedule(
         settings.phases.max(1) as usize,
         settings.max_services_per_phase.map(|m| m.max(1) as usize),
     );
-    for (i, g) in out.groups.iter().enumerate() {
-        for s in &g.services {
-            out.onboarded.insert(s.clone(), i as u32 + 1);
-            let opts_out = topology.service(s).is_some_and(|m| {
-                m.workloads
-                    .iter()
-                    .any(|w| w.sidecar_annotation == Some(false))
-            });
-            let batch = topology
-                .service(s)
-                .into_iter()
-                .flat_map(|m| &m.workloads)
-                .find(|w| matches!(w.kind, WorkloadKind::Job | WorkloadKind::CronJob));
-            if let Some(w) = batch {
-                out.notes.push(format!(
-                    "{s}: {} {} gets its sidecar only when its next pod starts, and its pods finish only if the \
-                     sidecar exits with them (native sidecars: Kubernetes 1.28+ with Istio's ENABLE_NATIVE_SIDECARS)",
-                    w.kind.as_str(),
-                    w.name
-                ));
-            }
-            if opts_out {
-                out.notes.push(format!(
-                    "{s}: a workload opts out of injection (sidecar.istio.io/inject: \"false\"); it gets no sidecar"
-                ));
-            } else {
-                out.injected.insert(s.clone(), i as u32 + 1);
-            }
-        }
-    }
+    sidecars(topology, settings, &mut out);
+    out.injection = injection::modes(topology, config, settings, &out.injected);
     let onboarded: Vec<QualifiedName> = out.onboarded.keys().cloned().collect();
     for s in onboarded {
         // Nothing to lock when no STRICT policy or AuthorizationPolicy could be generated
         // (e.g. a workload without labels to select it by).
-        let own: &[&Resource] = owned.get(&s).map_or(&[], Vec::as_slice);
-        let lockable = own.iter().any(|r| match &r.spec {
-            Spec::PeerAuthentication(pa) => pa.mtls.mode == "STRICT",
-            Spec::AuthorizationPolicy(_) => true,
-            _ => false,
-        });
+        let own: &[ConfigObject] = owned.get(&s).map_or(&[], Vec::as_slice);
+        let lockable = own
+            .iter()
+            .any(|r| r.is_strict() || r.kind() == Kind::AuthorizationPolicy);
         if !lockable {
             continue;
         }
@@ -164,22 +139,67 @@ pub(crate) fn schedule(
     out
 }
 
-/// The configuration's resources by the service they belong to, in the configuration's
-/// order, so that a plan finds a service's resources without scanning them all.
-pub(crate) fn by_owner(config: &MeshConfig) -> HashMap<&QualifiedName, Vec<&Resource>> {
-    let mut owned: HashMap<&QualifiedName, Vec<&Resource>> = HashMap::new();
-    for r in &config.resources {
-        owned.entry(&r.owner).or_default().push(r);
+/// The configuration's objects by the service they belong to, in the configuration's
+/// order, so that a plan finds a service's objects without scanning them all.
+pub(crate) fn by_owner<'a>(
+    config: &'a RolloutConfig,
+) -> HashMap<&'a QualifiedName, Vec<ConfigObject<'a>>> {
+    let mut owned: HashMap<&QualifiedName, Vec<ConfigObject>> = HashMap::new();
+    for r in config.objects() {
+        owned.entry(r.owner()).or_default().push(r);
     }
     owned
 }
 
+/// The phase each service's workloads get their sidecar in, with a note for each service
+/// that gets none and for each batch workload.
+fn sidecars(topology: &Topology, settings: &PlanSettings, out: &mut Schedule) {
+    let mut opted_out_namespaces = BTreeSet::new();
+    for (i, g) in out.groups.iter().enumerate() {
+        for s in &g.services {
+            out.onboarded.insert(s.clone(), i as u32 + 1);
+            let workloads = topology.service(s).map_or(&[][..], |m| &m.workloads[..]);
+            if let Some(w) = workloads
+                .iter()
+                .find(|w| matches!(w.kind, WorkloadKind::Job | WorkloadKind::CronJob))
+            {
+                out.notes.push(format!(
+                    "{s}: {} {} gets its sidecar only when its next pod starts, and its pods finish only if the \
+                     sidecar exits with them (native sidecars: Kubernetes 1.28+ with Istio's ENABLE_NATIVE_SIDECARS)",
+                    w.kind.as_str(),
+                    w.name
+                ));
+            }
+            if injection::namespace_opted_out(settings, &s.namespace) {
+                opted_out_namespaces.insert(s.namespace.clone());
+            } else if workloads.iter().any(|w| pod_choice(w) == Some(false)) {
+                out.notes.push(format!(
+                    "{s}: a workload opts out of injection (sidecar.istio.io/inject: \"false\"); it gets no sidecar"
+                ));
+            } else {
+                out.injected.insert(s.clone(), i as u32 + 1);
+            }
+        }
+    }
+    for ns in opted_out_namespaces {
+        out.notes.push(format!(
+            "namespace {ns} is labelled istio-injection=disabled: none of its workloads gets a sidecar, \
+             and the plan does not change the label; remove it to mesh them"
+        ));
+    }
+}
+
 /// Why a service whose callers are not known is not locked down: its policy was generated in
 /// dry-run, and it stays so (and PERMISSIVE) until traffic or the policy file shows its callers.
-fn unverified(topology: &Topology, resources: &[&Resource], s: &QualifiedName) -> Option<String> {
+fn unverified(
+    topology: &Topology,
+    resources: &[ConfigObject],
+    s: &QualifiedName,
+) -> Option<String> {
     let m = topology.service(s)?;
     let dry_run = resources.iter().any(|r| {
-        r.kind == Kind::AuthorizationPolicy && r.annotations.get(DRY_RUN_ANNOTATION) == Some("true")
+        r.kind() == Kind::AuthorizationPolicy
+            && r.annotation(DRY_RUN_ANNOTATION).as_deref() == Some("true")
     });
     (!m.callers.is_known() && dry_run).then(|| {
         format!(
@@ -195,14 +215,13 @@ fn unverified(topology: &Topology, resources: &[&Resource], s: &QualifiedName) -
 fn lock_phase(
     topology: &Topology,
     edges: &EdgeIndex,
-    resources: &[&Resource],
+    resources: &[ConfigObject],
     schedule: &Schedule,
     s: &QualifiedName,
 ) -> Result<u32, String> {
-    let own = *schedule
-        .injected
-        .get(s)
-        .ok_or_else(|| "it gets no sidecar (a workload opts out of injection)".to_string())?;
+    let own = *schedule.injected.get(s).ok_or_else(|| {
+        "it gets no sidecar (a workload or its namespace opts out of injection)".to_string()
+    })?;
     let mut latest = own;
     for edge in edges.callers(s).iter().filter(|e| &e.from != s) {
         let Some(caller) = topology.service(&edge.from) else {
@@ -224,8 +243,8 @@ fn lock_phase(
     if let Some(m) = topology.service(s) {
         let plain_admitted = resources
             .iter()
-            .filter(|r| r.kind == Kind::AuthorizationPolicy)
-            .any(|r| !super::policy_facts::plain_ports(r).is_empty());
+            .filter(|r| r.kind() == Kind::AuthorizationPolicy)
+            .any(|r| !r.plain_ports().is_empty());
         let outside = !m.exposure.ingress.is_empty() || m.exposure.direct.is_some();
         if outside && !plain_admitted {
             return Err(

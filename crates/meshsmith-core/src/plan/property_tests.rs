@@ -83,6 +83,9 @@ proptest! {
         }
         let found = verify(&plan, &topology);
         prop_assert!(found.is_empty(), "{:?}", found);
+        if let Err(e) = sidecars_only_where_the_effects_say(&plan, &topology) {
+            prop_assert!(false, "{}", e);
+        }
 
         // Every service with workloads is onboarded exactly once.
         let mut seen: BTreeMap<&QualifiedName, usize> = BTreeMap::new();
@@ -119,6 +122,68 @@ proptest! {
             }
         }
     }
+}
+
+/// The commands of each sidecars step give a sidecar to exactly the workloads of the services
+/// its effects say get one, and label a namespace only when every workload in it does.
+fn sidecars_only_where_the_effects_say(plan: &Plan, t: &Topology) -> Result<(), String> {
+    for step in plan.phases.iter().flat_map(|p| &p.steps) {
+        let meshed: Vec<&QualifiedName> = step
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Sidecar { service } => Some(service),
+                _ => None,
+            })
+            .collect();
+        let mut given: Vec<(String, String)> = Vec::new();
+        for c in &step.commands {
+            let words: Vec<&str> = c.split_whitespace().collect();
+            let target = match words.as_slice() {
+                ["kubectl", "patch", w, "-n", ns, ..] if c.contains(":\"true\"") => Some((w, ns)),
+                ["kubectl", "rollout", "restart", w, "-n", ns] => Some((w, ns)),
+                _ => None,
+            };
+            if let Some((w, ns)) = target {
+                let name = w.trim_start_matches("deployment/");
+                given.push((ns.to_string(), name.to_string()));
+            }
+            if let ["kubectl", "label", "namespace", ns, "istio-injection=enabled", ..] =
+                words.as_slice()
+            {
+                for s in t.services.iter().filter(|s| &s.id.namespace == ns) {
+                    if !meshed.contains(&&s.id)
+                        && s.workloads
+                            .iter()
+                            .any(|w| w.sidecar_annotation != Some(false))
+                    {
+                        return Err(format!(
+                            "{}: labels {ns}, but {} gets no sidecar in it",
+                            step.id, s.id
+                        ));
+                    }
+                }
+            }
+        }
+        let mut wanted: Vec<(String, String)> = meshed
+            .iter()
+            .filter_map(|s| t.service(s))
+            .flat_map(|m| {
+                m.workloads
+                    .iter()
+                    .map(|w| (m.id.namespace.clone(), w.name.clone()))
+            })
+            .collect();
+        given.sort();
+        wanted.sort();
+        if given != wanted {
+            return Err(format!(
+                "{}: commands mesh {given:?}, effects {wanted:?}",
+                step.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[test]

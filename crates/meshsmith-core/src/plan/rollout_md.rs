@@ -67,6 +67,19 @@ pub fn rollout_markdown(plan: &Plan) -> String {
          one of its callers has a sidecar and its dry-run results were looked at. The callees \
          of the last tier can only be locked down after that tier is meshed, so a closing \
          lock-down phase follows the onboarding phases.\n\n\
+         Each workload gets its sidecar in its own phase: where a namespace holds services of \
+         more than one phase, each phase labels the pod template of each workload it onboards \
+         `sidecar.istio.io/inject: \"true\"` (a merge patch, which restarts the workload), so \
+         no restart meshes a workload ahead of its phase; a namespace whose workloads all join \
+         in one phase is labelled `istio-injection=enabled` then. Each rollback takes off \
+         exactly the label its step put on, and restarts. In a namespace that injects already, \
+         the restart is all a step does, and its rollback opts the workload out \
+         (`sidecar.istio.io/inject: \"false\"`). A namespace labelled \
+         `istio-injection=disabled`, or a workload labelled or annotated \"false\", gets no \
+         sidecar.\n\n\
+         Smoke tests run in throwaway pods (`kubectl run --rm`, images `curlimages/curl` and \
+         `busybox`) in the caller's namespace, under its service account and, once the caller \
+         has one, with a sidecar; nothing assumes a tool inside your own images.\n\n\
          Wait {} after each phase before going on. Roll back a phase by running its steps' \
          rollbacks, last step first; each rollback is safe even after later phases are in place \
          (taking a sidecar away also returns the services it calls to PERMISSIVE and dry-run, \

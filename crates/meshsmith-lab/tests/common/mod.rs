@@ -1,6 +1,7 @@
 //! Shared by the lab's integration tests: finding Envoy (or skipping loudly), the spec built
 //! from the real examples/shopfront (load -> inventory -> infer -> generate -> spec_from_mesh,
-//! with an optional policy file), one lab at a time, and checks that nothing outlived a run.
+//! with an optional policy file), one lab at a time, checks that nothing outlived a run, and
+//! `assert_scenario`, which names the scenario and prints its whole result when a check fails.
 #![allow(dead_code)]
 
 use meshsmith_core::generate::{generate, GenerateOptions};
@@ -79,4 +80,11 @@ pub fn assert_cleaned_up(pids: &[u32], run_dir: &Path) {
         "run folder {} was left behind",
         run_dir.display()
     );
+}
+
+/// Panics unless `holds`, naming the scenario and printing its whole result with `what` was
+/// checked: the one way these tests judge a scenario's outcome.
+#[track_caller]
+pub fn assert_scenario(result: &meshsmith_lab::ScenarioResult, holds: bool, what: &str) {
+    meshsmith_lab::assert_scenario(result, holds, what);
 }

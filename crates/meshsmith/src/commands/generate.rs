@@ -4,7 +4,7 @@
 
 use crate::commands::explain::render_reasons;
 use crate::input::{read, InputArgs};
-use crate::output::write_tree;
+use crate::output::{write_tree_with, WriteOptions};
 use anyhow::{anyhow, Context};
 use meshsmith_core::generate::{generate, layout, stream, GenerateOptions, Header};
 use meshsmith_core::infer::Extra;
@@ -33,6 +33,10 @@ pub struct GenerateArgs {
     /// Overwrite files a person edited since they were generated.
     #[arg(long)]
     pub force: bool,
+    /// Remove files generated earlier that this run no longer writes (a service gone from the
+    /// input); without it they are listed and left.
+    #[arg(long)]
+    pub prune: bool,
     /// Also print the reason for every value.
     #[arg(long)]
     pub explain: bool,
@@ -104,13 +108,12 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
         );
     }
     let mesh = generate(&topology, &policy, &options);
-    let mut inputs = input.paths.clone();
-    inputs.extend(policy_file);
-    inputs.extend(input.traffic.iter().cloned());
-    let header = Header {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        inputs,
-    };
+    let header = Header::for_inputs(
+        env!("CARGO_PKG_VERSION"),
+        &topology,
+        policy_file.as_deref(),
+        !input.traffic.is_empty(),
+    );
     Ok(Built {
         policy,
         inventory,
@@ -149,22 +152,12 @@ fn emit(args: &GenerateArgs, built: &Built) -> anyhow::Result<ExitCode> {
         (_, true) => crate::output::print(&stream(&built.mesh, &built.header))?,
         (Some(dir), false) => {
             let files = layout(&built.mesh, &built.header);
-            let report = write_tree(dir, &files, args.force)?;
-            eprintln!(
-                "{}: {} files written, {} unchanged",
-                dir.display(),
-                report.written.len(),
-                report.unchanged.len()
-            );
-            if !report.kept.is_empty() {
-                eprintln!(
-                    "kept {} files edited since they were generated (use --force to overwrite):",
-                    report.kept.len()
-                );
-                for path in &report.kept {
-                    eprintln!("  {}", dir.join(path).display());
-                }
-            }
+            let options = WriteOptions {
+                force: args.force,
+                prune: args.prune,
+            };
+            let report = write_tree_with(dir, &files, options)?;
+            eprint!("{}", crate::output::describe(dir, &report));
         }
         (None, false) => return Err(anyhow!("give -o DIR or --stdout")),
     }

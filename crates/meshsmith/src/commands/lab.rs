@@ -5,8 +5,9 @@
 //! manifests. `--call FROM:TO` makes FROM's app call TO although the graph has no such edge (a
 //! call that lives in code); `--logs DIR` copies every sidecar's access log, one file per pod in
 //! Istio's JSON or text format, for `map --traffic`. `--spec FILE` runs a hand-written spec
-//! instead. Exit 0 when every scenario passed, 1 when any failed, 2 when the lab could not run
-//! (bad input, bad spec, Envoy missing).
+//! instead. Progress, one line per scenario, goes to standard error. Exit 0 when every
+//! scenario passed, 1 when any failed, 2 when the lab could not run (bad input, bad spec,
+//! Envoy missing).
 
 use crate::commands::generate::{build, load_policy, ConfigArgs};
 use crate::input::InputArgs;
@@ -138,12 +139,16 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let envoy = meshsmith_lab::locate_envoy(args.envoy.as_deref())?;
-    // Progress goes to stderr, and only where a person watches it.
-    let show = std::io::stderr().is_terminal();
-    let colour = show && std::env::var_os("NO_COLOR").is_none();
-    let progress = move |p: &Progress| {
-        if show {
-            eprintln!("{}", render::progress_line(p, colour));
+    // Progress goes to stderr, a line per scenario, piped or not: standard output carries
+    // only the report, so `--format json` stays one JSON document.
+    let total = ScenarioKind::ALL
+        .iter()
+        .filter(|k| scenarios.is_empty() || scenarios.contains(k))
+        .count();
+    let lines = render::ProgressLines::new(total);
+    let progress = |p: &Progress| {
+        if let Some(line) = lines.line(p) {
+            eprintln!("{line}");
         }
     };
     if let Some(service) = &args.incident {
@@ -175,7 +180,7 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
             crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?
         }
         LabFormat::Text => {
-            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let colour = render::colour(std::io::stdout().is_terminal());
             crate::output::print(&format!(
                 "{}{}",
                 render::services(&spec),

@@ -6,7 +6,7 @@
 use crate::commands::check::{policy_config, FailOn};
 use crate::commands::generate::{build, ConfigArgs};
 use crate::input::InputArgs;
-use crate::output::write_tree;
+use crate::output::{write_tree_with, WriteOptions};
 use meshsmith_core::check::check;
 use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::{load_each_without_text, Input, Limits};
@@ -28,6 +28,10 @@ pub struct OnboardArgs {
     /// Overwrite files a person edited since they were generated.
     #[arg(long)]
     pub force: bool,
+    /// Remove files generated earlier that this run no longer writes; without it they are
+    /// listed and left.
+    #[arg(long)]
+    pub prune: bool,
     /// Exit 1 when the check of what was written finds something at or above this severity
     /// (or the plan breaks a rule).
     #[arg(long, value_enum, default_value = "error")]
@@ -36,11 +40,18 @@ pub struct OnboardArgs {
 
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     let mut built = build(&args.input, &args.config, false)?;
-    let settings = meshsmith_core::plan::PlanSettings::from_policy(&built.policy);
-    let plan = meshsmith_core::plan::plan(&built.topology, &built.mesh, &settings);
-    let violations = meshsmith_core::plan::verify(&plan, &built.topology);
-    let files = crate::commands::plan::files(&plan, &built.mesh, &built.header);
-    let report = write_tree(&args.output, &files, args.force)?;
+    // The steps are built from config/ as it will be on disk, a person's edits included.
+    let crate::commands::plan::Rollout {
+        plan,
+        violations,
+        files,
+        edited: _,
+    } = crate::commands::plan::rollout(&args.output, &built, args.force)?;
+    let options = WriteOptions {
+        force: args.force,
+        prune: args.prune,
+    };
+    let report = write_tree_with(&args.output, &files, options)?;
     // Check what was written, as a reviewer would: the manifests with the configuration.
     let config_dir = args.output.join("config");
     let written = load_each_without_text(
@@ -87,16 +98,8 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     for (kind, n) in &kinds {
         let _ = writeln!(out, "  {:<22} {:>4}", kind, n);
     }
-    let _ = writeln!(
-        out,
-        "  {} written, {} unchanged, {} kept (edited by hand) in {}",
-        crate::render::counted(report.written.len(), "file"),
-        report.unchanged.len(),
-        report.kept.len(),
-        args.output.display()
-    );
-    for path in &report.kept {
-        let _ = writeln!(out, "    kept {}", args.output.join(path).display());
+    for line in crate::output::describe(&args.output, &report).lines() {
+        let _ = writeln!(out, "  {line}");
     }
     out.push_str("\nExceptions\n");
     let mut exceptions = 0;

@@ -1,14 +1,20 @@
 //! `meshsmith plan`: manifests + policy file -> a phased rollout written into `-o DIR`
 //! (`ROLLOUT.md`, `plan.json`, one kustomize folder per step, and the final configuration
 //! in `DIR/config/`), or, with `--verify FILE`, the rules a (hand-edited) plan.json breaks.
+//! A file of `DIR/config/` that a person edited since it was generated is kept, and the
+//! step folders are built from it as it is (see [`rollout`]).
 
-use crate::commands::generate::{build, ConfigArgs};
+use crate::commands::generate::{build, Built, ConfigArgs};
 use crate::input::InputArgs;
-use crate::output::write_tree;
+use crate::output::{kept_files, write_tree_with, WriteOptions};
 use anyhow::{anyhow, Context};
 use meshsmith_core::generate::layout as generated;
-use meshsmith_core::model::{MeshConfig, Plan, Topology};
-use meshsmith_core::plan::{self, layout::read_plan, PlanSettings, PlanViolation};
+use meshsmith_core::load::{load_text, Limits};
+use meshsmith_core::model::{Kind, MeshConfig, NoteLevel, Plan, Topology};
+use meshsmith_core::plan::{
+    self, layout::read_plan, ClusterFacts, EditedFile, PlanSettings, PlanViolation, RolloutConfig,
+};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -35,17 +41,120 @@ pub struct PlanArgs {
     /// Overwrite files a person edited since they were generated.
     #[arg(long)]
     pub force: bool,
+    /// Remove files generated earlier that this run no longer writes (the steps of a plan
+    /// that had more phases); without it they are listed and left.
+    #[arg(long)]
+    pub prune: bool,
 }
 
-/// The plan and every file it needs, the final configuration under `config/`.
-pub fn files(plan: &Plan, mesh: &MeshConfig, header: &generated::Header) -> Vec<(PathBuf, String)> {
-    let mut files: Vec<(PathBuf, String)> = generated::layout(mesh, header)
+/// The configuration's files, under `config/`, as generated.
+fn config_files(mesh: &MeshConfig, header: &generated::Header) -> Vec<(PathBuf, String)> {
+    generated::layout(mesh, header)
         .into_iter()
         .map(|(p, c)| (Path::new(CONFIG_FOLDER).join(p), c))
-        .collect();
-    files.extend(plan::layout(plan, mesh, header));
+        .collect()
+}
+
+/// A rollout ready to be written into its folder.
+pub struct Rollout {
+    pub plan: Plan,
+    /// The rules the plan breaks (none, unless the configuration was edited into breaking one).
+    pub violations: Vec<PlanViolation>,
+    /// Every file, relative to the folder, sorted.
+    pub files: Vec<(PathBuf, String)>,
+    /// The files of `config/` a person edited, which the steps apply as they are.
+    pub edited: Vec<String>,
+}
+
+/// The rollout of `built` for the folder `dir`: its steps are built from the configuration as
+/// `dir/config/` will hold it, so a file a person edited (and `write_tree` keeps) is what the
+/// steps apply; with `force` the edits are overwritten, and the steps apply what is generated.
+/// An edited file that no step can be built from stops it, naming every such file.
+pub fn rollout(dir: &Path, built: &Built, force: bool) -> anyhow::Result<Rollout> {
+    let config = config_files(&built.mesh, &built.header);
+    let edits = edited_files(dir, &config, force)?;
+    let source = RolloutConfig::with_edits(&built.mesh, &edits).map_err(|errors| {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("  {}: {}", dir.join(&e.path).display(), e.message))
+            .collect();
+        anyhow!(
+            "the rollout's steps cannot be built from the edited configuration:\n{}",
+            lines.join("\n")
+        )
+    })?;
+    let mut settings = PlanSettings::from_policy(&built.policy);
+    settings.cluster = ClusterFacts::from_inventory(&built.inventory);
+    let plan = plan::plan_from(&built.topology, &source, &settings);
+    let violations = plan::verify(&plan, &built.topology);
+    let mut files = config;
+    files.extend(plan::layout::layout_from(&plan, &source, &built.header));
     files.sort();
-    files
+    let edited = source.edited_files().to_vec();
+    Ok(Rollout {
+        plan,
+        violations,
+        files,
+        edited,
+    })
+}
+
+/// The resource files of `config/` a person edited, with the objects generated into each and
+/// the objects it holds now; every one that does not read is an error naming it.
+fn edited_files(
+    dir: &Path,
+    config: &[(PathBuf, String)],
+    force: bool,
+) -> anyhow::Result<Vec<EditedFile>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (rel, generated, on_disk) in kept_files(dir, config, force)? {
+        // Kustomizations and namespace patches are in no step's folder.
+        let resources = rel.extension().is_some_and(|e| e == "yaml")
+            && rel.file_name().is_some_and(|n| {
+                n != "kustomization.yaml" && n != Kind::NamespacePatch.file_name()
+            });
+        if !resources {
+            continue;
+        }
+        let shown = dir.join(&rel).display().to_string();
+        match (objects(&shown, &generated), objects(&shown, &on_disk)) {
+            (Ok(generated), Ok(on_disk)) => out.push(EditedFile {
+                path: rel.display().to_string(),
+                generated,
+                on_disk,
+            }),
+            (_, Err(e)) | (Err(e), _) => errors.push(format!(
+                "  {e} (edited since it was generated; fix it, or run again with --force to write the generated file)"
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(anyhow!(
+            "the rollout's steps cannot be built from the edited configuration:\n{}",
+            errors.join("\n")
+        ))
+    }
+}
+
+/// The Kubernetes objects of a YAML text, or why it does not read as one.
+fn objects(name: &str, text: &str) -> Result<Vec<Value>, String> {
+    let loaded = load_text(name, text, &Limits::default()).map_err(|e| {
+        e.to_string()
+            .trim()
+            .trim_start_matches("error: ")
+            .to_string()
+    })?;
+    if let Some(note) = loaded
+        .notes
+        .iter()
+        .find(|n| n.level == NoteLevel::Warning || n.message.starts_with("skipped"))
+    {
+        return Err(format!("{name}:{}: {}", note.origin.line, note.message));
+    }
+    Ok(loaded.objects.iter().map(|o| o.doc.to_json()).collect())
 }
 
 fn render(violations: &[PlanViolation]) -> String {
@@ -60,32 +169,28 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = &args.verify {
         return verify_file(file, &built.topology);
     }
-    let settings = PlanSettings::from_policy(&built.policy);
-    let plan = plan::plan(&built.topology, &built.mesh, &settings);
-    let violations = plan::verify(&plan, &built.topology);
     let Some(dir) = &args.output else {
         return Err(anyhow!("give -o DIR or --verify FILE"));
     };
-    let report = write_tree(dir, &files(&plan, &built.mesh, &built.header), args.force)?;
+    let Rollout {
+        plan,
+        violations,
+        files,
+        edited,
+    } = rollout(dir, &built, args.force)?;
+    let options = WriteOptions {
+        force: args.force,
+        prune: args.prune,
+    };
+    let report = write_tree_with(dir, &files, options)?;
     for note in &built.mesh.notes {
         eprintln!("note: {note}");
     }
-    eprintln!(
-        "{}: {} files written, {} unchanged",
-        dir.display(),
-        report.written.len(),
-        report.unchanged.len()
-    );
-    for path in &report.kept {
+    eprint!("{}", crate::output::describe(dir, &report));
+    for path in &edited {
         eprintln!(
-            "kept (edited since generated; --force overwrites): {}",
+            "note: the rollout's steps apply {} as edited",
             dir.join(path).display()
-        );
-    }
-    for stale in stale_phases(dir, plan.phases.len()) {
-        eprintln!(
-            "warning: {} is from an earlier plan with more phases; remove it",
-            dir.join(stale).display()
         );
     }
     crate::output::print(&plan::outline(&plan))?;
@@ -95,24 +200,6 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         eprint!("{}", render(&violations));
         Ok(ExitCode::from(1))
     }
-}
-
-/// `phase-N` folders beyond the plan's last phase, left by an earlier run; sorted.
-fn stale_phases(dir: &Path, phases: usize) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| {
-            name.strip_prefix("phase-")
-                .and_then(|n| n.parse::<usize>().ok())
-                .is_some_and(|n| n > phases)
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// A plan.json file's text and the plan in it; errors name the file and line.

@@ -1,9 +1,27 @@
-//! Text for `meshsmith lab`: progress lines, the scenario table with expected and measured
-//! figures side by side, and the incident comparison.
+//! Text for `meshsmith lab`, for people, every line at most 100 columns: the services under
+//! test and the policy each carries (a table, details under its row), the scenario results
+//! grouped by scenario (a verdict and subject a row, the expected and measured figures under
+//! it), the summary, the incident comparison with its verdict (`incident.rs`), and one progress
+//! line per scenario for standard error. Colour only where the caller says the output is a
+//! terminal and `NO_COLOR` is unset.
 
-use meshsmith_lab::incident::IncidentRun;
-use meshsmith_lab::{IncidentReport, LabReport, LabSpec, Progress, ScenarioResult};
+mod incident;
+mod layout;
+#[cfg(test)]
+mod tests;
+
+pub use incident::incident;
+
+use layout::{hanging, Table};
+use meshsmith_lab::spec::{MtlsMode, Protocol, ServiceSpec};
+use meshsmith_lab::{LabReport, LabSpec, Progress, ScenarioKind, ScenarioResult};
 use std::fmt::Write;
+use std::sync::Mutex;
+
+/// Whether to colour output going to a stream: a terminal, and no `NO_COLOR` (set and not empty).
+pub fn colour(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
 
 fn paint(text: &str, code: &str, colour: bool) -> String {
     if colour {
@@ -14,76 +32,182 @@ fn paint(text: &str, code: &str, colour: bool) -> String {
 }
 
 fn verdict(r: &ScenarioResult, colour: bool) -> String {
-    if r.not_run {
-        paint("SKIP", "33", colour)
-    } else if r.passed {
-        paint("PASS", "32", colour)
-    } else {
-        paint("FAIL", "31;1", colour)
+    let code = match r.verdict() {
+        "PASS" => "32",
+        "FAIL" => "31;1",
+        _ => "33",
+    };
+    paint(r.verdict(), code, colour)
+}
+
+/// What a scenario proves, in a few plain words.
+pub fn about(kind: ScenarioKind) -> &'static str {
+    match kind {
+        ScenarioKind::AllowedEdge => "every edge answers, with the caller's identity",
+        ScenarioKind::UnauthorizedIdentity => "an identity no AuthorizationPolicy names gets 403",
+        ScenarioKind::StrictRejectsPlaintext => "plain text to a STRICT port is refused",
+        ScenarioKind::PermissiveAcceptsPlaintext => "plain text to a PERMISSIVE port is served",
+        ScenarioKind::Timeout => "a slow callee is cut at the configured timeout",
+        ScenarioKind::Retry => "failures are retried as configured, and only those",
+        ScenarioKind::PoolOverflow => "requests beyond the connection pool get a fast 503",
+        ScenarioKind::OutlierEjection => "an instance that keeps failing is ejected",
+        ScenarioKind::DryRun => "a dry-run AuthorizationPolicy records denials, enforces nothing",
+        ScenarioKind::HiddenCall => "a call the graph does not show, through the caller's sidecar",
     }
 }
 
-pub fn progress_line(p: &Progress, colour: bool) -> String {
-    match p {
-        Progress::Starting { sidecars } => {
-            format!("starting {sidecars} Envoy sidecars and test apps ...")
+/// Progress for standard error: one line when the fleet starts, one when it is ready, one as
+/// each scenario begins, one per step of the incident replay.
+pub struct ProgressLines {
+    /// How many scenarios the run has.
+    total: usize,
+    announced: Mutex<Vec<ScenarioKind>>,
+}
+
+impl ProgressLines {
+    pub fn new(total: usize) -> Self {
+        ProgressLines {
+            total,
+            announced: Mutex::new(Vec::new()),
         }
-        Progress::Ready { startup_ms, .. } => format!("all ready in {startup_ms} ms"),
-        Progress::Running { scenario, subject } => format!("running {scenario}: {subject}"),
-        Progress::Finished(r) => format!("  {} {}: {}", verdict(r, colour), r.scenario, r.measured),
-        Progress::Incident(step) => format!("incident: {step}"),
     }
+
+    /// The line to print for `p`, if any.
+    pub fn line(&self, p: &Progress) -> Option<String> {
+        let kind = match p {
+            Progress::Starting { sidecars } => {
+                return Some(format!(
+                    "lab: starting {sidecars} Envoy sidecars and their test apps"
+                ))
+            }
+            Progress::Ready { startup_ms, .. } => {
+                return Some(format!("lab: all ready in {startup_ms} ms"))
+            }
+            Progress::Incident(step) => return Some(format!("lab: incident replay {step}")),
+            Progress::Running { scenario, .. } => *scenario,
+            Progress::Finished(r) => r.scenario,
+        };
+        let mut announced = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+        if announced.contains(&kind) {
+            return None;
+        }
+        announced.push(kind);
+        Some(format!(
+            "lab: scenario {}/{} {kind}: {}",
+            announced.len(),
+            self.total,
+            about(kind)
+        ))
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    let whole = format!("{}.{:03}", ms / 1000, ms % 1000);
+    format!("{} s", whole.trim_end_matches('0').trim_end_matches('.'))
+}
+
+fn retries(s: &ServiceSpec) -> String {
+    let r = &s.traffic.retries;
+    match (r.attempts, r.per_try_timeout_ms) {
+        (0, _) => "none".into(),
+        (n, 0) => n.to_string(),
+        (n, per_try) => format!("{n}, {} per try", seconds(per_try)),
+    }
+}
+
+fn callers(s: &ServiceSpec) -> String {
+    let ids = match s.allowed_principals.len() {
+        0 => "none".to_string(),
+        1 => "1 identity".to_string(),
+        n => format!("{n} identities"),
+    };
+    match (s.allow_unauthenticated, s.allowed_principals.is_empty()) {
+        (true, true) => "plain text only".into(),
+        (true, false) => format!("{ids} + plain text"),
+        (false, _) => ids,
+    }
+}
+
+/// Pool and ejection of a service, in words.
+fn limits(s: &ServiceSpec) -> String {
+    let t = &s.traffic;
+    let pool = t
+        .connection_pool
+        .as_ref()
+        .map_or("no pool limits".into(), |p| {
+            format!(
+                "pool {} connections / {} pending / {} requests",
+                p.max_connections, p.max_pending_requests, p.max_requests
+            )
+        });
+    let eject = t
+        .outlier_detection
+        .as_ref()
+        .map_or("no ejection".into(), |o| {
+            format!("ejected after {} consecutive 5xx", o.consecutive_5xx)
+        });
+    format!("{pool}; {eject}")
 }
 
 /// The services under test and the policy each carries, as the lab received it.
 pub fn services(spec: &LabSpec) -> String {
-    let mut out = String::from("services under test:\n");
+    let mut table = Table::new(&[
+        "service",
+        "protocol",
+        "mTLS",
+        "pods",
+        "timeout",
+        "retries",
+        "callers allowed",
+    ])
+    .right(3);
+    let shared = spec
+        .services
+        .first()
+        .map(limits)
+        .filter(|l| spec.services.iter().all(|s| &limits(s) == l));
     for s in &spec.services {
-        let t = &s.traffic;
-        let r = &t.retries;
-        let pool = t.connection_pool.as_ref().map_or("no pool".into(), |p| {
-            format!(
-                "pool {} cx / {} pending / {} rq",
-                p.max_connections, p.max_pending_requests, p.max_requests
-            )
-        });
-        let eject = t
-            .outlier_detection
-            .as_ref()
-            .map_or("no ejection".into(), |o| {
-                format!("eject after {} 5xx", o.consecutive_5xx)
-            });
-        let _ = writeln!(
-            out,
-            "  {}.{} ({:?}, {:?}, x{}): timeout {}, {} retries (per try {}, on {}), {pool}, {eject}, {} principal(s){}{}",
-            s.name,
-            s.namespace,
-            s.protocol,
-            s.mtls,
-            s.instances,
-            secs(t.timeout_ms),
-            r.attempts,
-            secs(r.per_try_timeout_ms),
-            r.retry_on.join(","),
-            s.allowed_principals.len(),
-            if s.allow_unauthenticated {
-                " + requests without identity"
-            } else {
-                ""
+        let timeout = match s.traffic.timeout_ms {
+            0 => "none".to_string(),
+            ms => seconds(ms),
+        };
+        table.row(vec![
+            format!("{}.{}", s.name, s.namespace),
+            match s.protocol {
+                Protocol::Http => "HTTP".into(),
+                Protocol::Grpc => "gRPC".into(),
             },
-            if s.dry_run {
-                ", AuthorizationPolicy dry-run (recorded, not enforced)"
-            } else {
-                ""
-            }
-        );
+            match s.mtls {
+                MtlsMode::Strict => "STRICT".into(),
+                MtlsMode::Permissive => "PERMISSIVE".into(),
+            },
+            s.instances.to_string(),
+            timeout,
+            retries(s),
+            callers(s),
+        ]);
+        if s.traffic.retries.attempts > 0 {
+            let on = s.traffic.retries.retry_on.join(", ");
+            table.detail(format!("retried on {on}"));
+        }
+        if shared.is_none() {
+            table.detail(limits(s));
+        }
+        if s.dry_run {
+            table.detail("AuthorizationPolicy in dry run: denials recorded, not enforced".into());
+        }
+    }
+    let mut out = String::from("services under test, with the policy calls to each one get\n");
+    out.push_str(&table.render(2));
+    if let Some(limits) = shared {
+        hanging(&mut out, "  ", &format!("every service: {limits}"));
     }
     let edges: Vec<String> = spec
         .edges
         .iter()
         .map(|e| format!("{} -> {}", e.from, e.to))
         .collect();
-    let _ = writeln!(out, "edges: {}", edges.join(", "));
+    hanging(&mut out, "edges: ", &edges.join(", "));
     if !spec.calls.is_empty() {
         let calls: Vec<String> = spec
             .calls
@@ -97,177 +221,90 @@ pub fn services(spec: &LabSpec) -> String {
                 format!("{} -> {} ({how})", c.from, c.to)
             })
             .collect();
-        let _ = writeln!(out, "calls the graph does not show: {}", calls.join(", "));
+        hanging(
+            &mut out,
+            "calls the graph does not show: ",
+            &calls.join(", "),
+        );
     }
-    let _ = writeln!(out);
+    out.push('\n');
     out
 }
 
+/// Lead of the lines under a result's row.
+const EXPECTED: &str = "        expected  ";
+const MEASURED: &str = "        measured  ";
+const WHY: &str = "        why       ";
+
+/// The results grouped by scenario, then the summary.
 pub fn report(r: &LabReport, colour: bool) -> String {
     let mut out = String::new();
-    let rows: Vec<[String; 4]> = r
-        .results
-        .iter()
-        .map(|x| {
-            [
-                x.scenario.to_string(),
-                x.subject.clone(),
-                x.expected.clone(),
-                x.measured.clone(),
-            ]
-        })
-        .collect();
-    let headers = ["scenario", "subject", "expected", "measured"];
-    let width = |i: usize| {
-        rows.iter()
-            .map(|row| row[i].len())
-            .chain([headers[i].len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let (w0, w1, w2) = (width(0), width(1), width(2));
-    let _ = writeln!(
-        out,
-        "{:4}  {:w0$}  {:w1$}  {:w2$}  {}",
-        "", headers[0], headers[1], headers[2], headers[3]
-    );
-    for (row, result) in rows.iter().zip(&r.results) {
-        let _ = writeln!(
-            out,
-            "{}  {:w0$}  {:w1$}  {:w2$}  {}",
-            verdict(result, colour),
-            row[0],
-            row[1],
-            row[2],
-            row[3]
+    let mut last = None;
+    for result in &r.results {
+        if last != Some(result.scenario) {
+            if last.is_some() {
+                out.push('\n');
+            }
+            hanging(
+                &mut out,
+                "",
+                &format!("{}: {}", result.scenario, about(result.scenario)),
+            );
+            last = Some(result.scenario);
+        }
+        hanging(
+            &mut out,
+            &format!("  {}  ", verdict(result, colour)),
+            &result.subject,
         );
+        hanging(&mut out, EXPECTED, &result.expected);
+        hanging(&mut out, MEASURED, &result.measured);
         if let Some(why) = &result.failure {
-            let _ = writeln!(out, "      -> {why}");
+            hanging(&mut out, WHY, why);
         }
     }
+    summary(&mut out, r);
+    out
+}
+
+fn summary(out: &mut String, r: &LabReport) {
     let not_run = r.results.iter().filter(|x| x.not_run).count();
     let passed = r.results.iter().filter(|x| x.passed && !x.not_run).count();
+    let failed = r.results.len() - passed - not_run;
+    let not_run = match not_run {
+        0 => String::new(),
+        n => format!(", {n} not run"),
+    };
     let _ = writeln!(
         out,
-        "\n{passed} passed, {} failed{}; {} sidecars up in {} ms; wall time {:.1} s; {}",
-        r.results.len() - passed - not_run,
-        if not_run > 0 {
-            format!(", {not_run} not run")
-        } else {
-            String::new()
-        },
-        r.sidecars,
-        r.startup_ms,
-        r.wall_ms as f64 / 1000.0,
-        r.envoy_version
+        "\n{passed} passed, {failed} failed{not_run}; wall time {:.1} s",
+        r.wall_ms as f64 / 1000.0
+    );
+    // Envoy reports `<commit>/<version>/<status>/<build>/<TLS>`: the version is what matters.
+    let version = r
+        .envoy_version
+        .split('/')
+        .nth(1)
+        .unwrap_or(&r.envoy_version);
+    hanging(
+        out,
+        "",
+        &format!(
+            "{} sidecars (Envoy {version}) up in {} ms",
+            r.sidecars, r.startup_ms
+        ),
     );
     if let Some(first) = r.access_logs.first() {
         let dir = first
             .parent()
             .map_or(String::new(), |d| d.display().to_string());
-        let _ = writeln!(
+        hanging(
             out,
-            "access logs of {} sidecars (one per pod) written to {dir}",
-            r.access_logs.len()
+            "",
+            &format!(
+                "access logs of {} sidecars (one per pod) written to {dir}",
+                r.access_logs.len()
+            ),
         );
     }
-    out
-}
-
-/// A row label and how to read its figure from one run.
-type IncidentRow = (String, Box<dyn Fn(&IncidentRun) -> String>);
-
-pub fn incident(r: &IncidentReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "incident replay: {} slows down; chain {}",
-        r.service,
-        r.chain.join(" -> ")
-    );
-    let _ = writeln!(out, "scaling: {}", r.scaling);
-    let _ = writeln!(out, "old settings read from:");
-    for line in &r.old_sources {
-        let _ = writeln!(out, "  {line}");
-    }
-    let _ = writeln!(out);
-    for run in [&r.old, &r.generated] {
-        let _ = writeln!(out, "{}:", run.label);
-        for hop in &run.settings {
-            let _ = writeln!(out, "  {hop}");
-        }
-    }
-    let front = r.chain.first().map_or("caller", String::as_str);
-    let mut rows: Vec<IncidentRow> = vec![
-        ("requests sent".into(), Box::new(|x| x.requests.to_string())),
-        ("succeeded".into(), Box::new(|x| x.succeeded.to_string())),
-        (
-            "failed fast (< 100 ms)".into(),
-            Box::new(|x| x.failed_fast.to_string()),
-        ),
-        (
-            "failed after waiting".into(),
-            Box::new(|x| x.failed_slow.to_string()),
-        ),
-        (
-            format!("{front} callers blocked, median"),
-            Box::new(|x| secs(x.blocked_p50_ms)),
-        ),
-        (
-            format!("{front} callers blocked, longest"),
-            Box::new(|x| secs(x.blocked_max_ms)),
-        ),
-        (
-            format!("{front} callers blocked, total"),
-            Box::new(|x| format!("{:.1} request-s", x.blocked_total_ms as f64 / 1000.0)),
-        ),
-        (
-            format!("in flight at {front}'s callers, peak"),
-            Box::new(|x| x.peak_in_flight.to_string()),
-        ),
-    ];
-    for (i, hop) in r.old.hops.iter().enumerate() {
-        let name = format!("{} -> {}", hop.from, hop.to);
-        let at = move |x: &IncidentRun, f: fn(&meshsmith_lab::incident::HopFigures) -> u64| {
-            x.hops.get(i).map_or("-".to_string(), |h| f(h).to_string())
-        };
-        rows.push((
-            format!("{name}: piled up, peak"),
-            Box::new(move |x| at(x, |h| h.peak_queue)),
-        ));
-        rows.push((
-            format!("{name}: pool overflows"),
-            Box::new(move |x| at(x, |h| h.overflowed)),
-        ));
-        rows.push((
-            format!("{name}: ejections"),
-            Box::new(move |x| at(x, |h| h.ejections)),
-        ));
-    }
-    let w = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
-    let v = rows
-        .iter()
-        .map(|(_, value)| value(&r.old).len())
-        .chain([r.old.label.len()])
-        .max()
-        .unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "\n{:w$}  {:v$}  {}",
-        "", r.old.label, r.generated.label
-    );
-    for (label, value) in &rows {
-        let _ = writeln!(
-            out,
-            "{label:w$}  {:v$}  {}",
-            value(&r.old),
-            value(&r.generated)
-        );
-    }
-    let _ = writeln!(out, "\nwall time {:.1} s", r.wall_ms as f64 / 1000.0);
-    out
-}
-
-fn secs(ms: u64) -> String {
-    format!("{:.3} s", ms as f64 / 1000.0)
 }

@@ -1,0 +1,235 @@
+//! Putting a staged tree in place so that an interruption at any moment leaves the old tree,
+//! the new tree, or a state the next run finishes and reports, never a silent mix.
+//!
+//! ```text
+//!  DIR/.meshsmith/staging-PID/   every new file, written first
+//!  DIR/.meshsmith/journal        written last, in one rename: the commit point
+//!  renames (and removals) into DIR, then the journal and the staging folder go
+//! ```
+//! Before the journal exists, the old tree is whole: the next run removes the staging
+//! folder. Once it exists, the next run replays it (renames of staged files still there,
+//! removals) and says so. A new output folder is staged beside it and appears in one rename
+//! when its parent can be written; otherwise, and when the output folder is a mount point,
+//! everything stays inside the output folder, so no rename crosses file systems.
+//! Ctrl-C and SIGTERM while staging remove the staging folder and stop; during the renames,
+//! which are short, they wait for the end.
+
+use anyhow::{bail, Context};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The folder inside the output that holds staging and the journal; loaders and kustomize
+/// never see it (a hidden name, listed by no kustomization).
+pub const WORK: &str = ".meshsmith";
+const JOURNAL: &str = "journal";
+
+/// What a commit does: files to move from staging into place, files to remove.
+pub struct Changes<'a> {
+    pub write: Vec<&'a (PathBuf, String)>,
+    pub remove: Vec<PathBuf>,
+}
+
+/// Finishes or undoes a write an earlier run left part-way, and says which.
+pub fn recover(dir: &Path) -> anyhow::Result<Option<String>> {
+    remove_dead_siblings(dir);
+    let work = dir.join(WORK);
+    if !work.is_dir() {
+        return Ok(None);
+    }
+    let journal = work.join(JOURNAL);
+    let message = match fs::read_to_string(&journal) {
+        Ok(text) => {
+            let n = replay(dir, &text)?;
+            Some(format!(
+                "{}: finished a write an earlier run was interrupted in ({n} files put in place)",
+                dir.display()
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
+            "{}: removed what an interrupted earlier run had staged; the files there are as that run found them",
+            dir.display()
+        )),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", journal.display())),
+    };
+    fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+    Ok(message)
+}
+
+/// Replays a journal: `W <staged path>\t<target>` moves, `R <target>` removals. Moves whose
+/// staged file is gone were done already.
+fn replay(dir: &Path, journal: &str) -> anyhow::Result<usize> {
+    let mut moved = 0;
+    for line in journal.lines() {
+        if let Some(entry) = line.strip_prefix("W ") {
+            let Some((staged, rel)) = entry.split_once('\t') else {
+                continue;
+            };
+            let staged = dir.join(staged);
+            if staged.exists() {
+                put(&staged, &dir.join(rel))?;
+                moved += 1;
+            }
+        } else if let Some(rel) = line.strip_prefix("R ") {
+            remove(&dir.join(rel))?;
+        }
+    }
+    Ok(moved)
+}
+
+/// Writes `changes` into `dir` atomically as the module says.
+pub fn commit(dir: &Path, changes: &Changes) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let _guard = Interrupts::watch(&stop);
+    if !dir.exists() {
+        if let Some(staging) = sibling(dir) {
+            let result = stage(&staging, &changes.write, &stop)
+                .and_then(|()| fs::rename(&staging, dir).context("moving the output into place"));
+            if result.is_err() {
+                let _ = fs::remove_dir_all(&staging);
+            }
+            return stopped(&stop).and(result);
+        }
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let work = dir.join(WORK);
+    let staging_rel = PathBuf::from(WORK).join(format!("staging-{}", std::process::id()));
+    let staging = dir.join(&staging_rel);
+    if let Err(e) = stage(&staging, &changes.write, &stop) {
+        let _ = fs::remove_dir_all(&work);
+        return Err(e);
+    }
+    if stop.load(Ordering::SeqCst) {
+        let _ = fs::remove_dir_all(&work);
+        return stopped(&stop);
+    }
+    let mut journal = String::new();
+    for (rel, _) in &changes.write {
+        let staged = staging_rel.join(rel);
+        journal.push_str(&format!("W {}\t{}\n", staged.display(), rel.display()));
+    }
+    for rel in &changes.remove {
+        journal.push_str(&format!("R {}\n", rel.display()));
+    }
+    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let pending = work.join(format!("{JOURNAL}.tmp"));
+    fs::write(&pending, &journal).with_context(|| format!("writing {}", pending.display()))?;
+    fs::File::open(&pending).and_then(|f| f.sync_all()).ok();
+    // The commit point: from here on the new tree is what the output folder holds.
+    fs::rename(&pending, work.join(JOURNAL)).context("committing the write")?;
+    replay(dir, &journal)?;
+    fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+    stopped(&stop)
+}
+
+/// Writes every file under `root`, stopping early (with an error) when asked to.
+fn stage(root: &Path, files: &[&(PathBuf, String)], stop: &AtomicBool) -> anyhow::Result<()> {
+    for (rel, contents) in files {
+        if stop.load(Ordering::SeqCst) {
+            bail!("interrupted while writing; the output folder is as it was");
+        }
+        let path = root.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A staging folder beside a new output folder, or `None` when its parent cannot hold one.
+fn sibling(dir: &Path) -> Option<PathBuf> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).ok()?;
+    let base = dir.file_name()?.to_string_lossy().into_owned();
+    let candidate = parent.join(format!(".{base}.meshsmith-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&candidate);
+    fs::create_dir(&candidate).ok().map(|()| candidate)
+}
+
+/// Staging folders beside `dir` that a process no longer running left (a kill while a new
+/// output folder was being written): the output folder never appeared, so they just go.
+fn remove_dead_siblings(dir: &Path) {
+    let (Some(parent), Some(base)) = (dir.parent(), dir.file_name()) else {
+        return;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefix = format!(".{}.meshsmith-", base.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid).exists();
+        if !alive && pid.parse::<u32>().is_ok() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Moves a staged file into place, creating its folder.
+fn put(staged: &Path, target: &Path) -> anyhow::Result<()> {
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    fs::rename(staged, target).with_context(|| format!("replacing {}", target.display()))
+}
+
+/// Removes a file no longer generated, and the folders it leaves empty.
+fn remove(target: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", target.display())),
+    }
+    let mut folder = target.parent();
+    while let Some(f) = folder {
+        if fs::remove_dir(f).is_err() {
+            break;
+        }
+        folder = f.parent();
+    }
+    Ok(())
+}
+
+/// Exit as an interrupted program does, once the tree is whole.
+fn stopped(stop: &AtomicBool) -> anyhow::Result<()> {
+    if stop.load(Ordering::SeqCst) {
+        bail!(
+            "interrupted; the output folder holds the tree as it was before, or all of the new one"
+        )
+    }
+    Ok(())
+}
+
+/// Ctrl-C and SIGTERM set a flag instead of ending the process while it is registered.
+struct Interrupts(Vec<signal_hook::SigId>);
+
+impl Interrupts {
+    fn watch(stop: &Arc<AtomicBool>) -> Self {
+        let ids = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM]
+            .into_iter()
+            .filter_map(|s| signal_hook::flag::register(s, Arc::clone(stop)).ok())
+            .collect();
+        Interrupts(ids)
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        for id in self.0.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}

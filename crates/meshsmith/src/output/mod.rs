@@ -1,0 +1,483 @@
+//! Writes a generated file tree into an output folder atomically, without overwriting what
+//! a person edited.
+//!
+//! In: the folder and `(relative path, contents)` pairs from `generate::layout`. Out: a
+//! [`WriteReport`] of what was written, what was already identical, and what was kept.
+//! Every file is first staged, then put in place as [`commit`] describes: a failure or an
+//! interruption leaves the old tree, the new one, or a state the next run finishes and
+//! reports. A generated file the new tree no longer has is reported, and removed only when
+//! asked (`--prune`). An existing file is replaced only if it
+//! still carries its meshsmith header with a matching content hash (a stale generation);
+//! a file whose body no longer matches its hash, or that has no header, is kept unless
+//! `force` is set. [`kept_files`] tells beforehand which files that is, with their text, so
+//! what is built from them (the rollout's step folders) can follow a person's edit.
+
+mod commit;
+
+use anyhow::{bail, Context};
+use meshsmith_core::generate::layout::edited;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// What happened to each file, paths relative to the output folder, sorted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    pub written: Vec<PathBuf>,
+    pub unchanged: Vec<PathBuf>,
+    /// Edited by a person (or not written by meshsmith) and left as they were.
+    pub kept: Vec<PathBuf>,
+    /// Generated earlier and no longer: removed with `prune`, else left and listed.
+    pub stale: Vec<PathBuf>,
+    /// Whether `stale` was removed.
+    pub pruned: bool,
+    /// What was done about a write an earlier run was interrupted in.
+    pub repaired: Option<String>,
+}
+
+/// How [`write_tree_with`] treats what is already there.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// Overwrite files a person edited.
+    pub force: bool,
+    /// Remove generated files the new tree no longer has.
+    pub prune: bool,
+}
+
+/// What writing one file does to what is there.
+enum Outcome {
+    Unchanged,
+    Write,
+    /// Edited by a person (or not written by meshsmith): what is there stays.
+    Keep(Vec<u8>),
+}
+
+fn outcome(dir: &Path, rel: &Path, contents: &str, force: bool) -> anyhow::Result<Outcome> {
+    check_relative(rel)?;
+    let target = dir.join(rel);
+    match fs::read(&target) {
+        Ok(existing) if existing == contents.as_bytes() => Ok(Outcome::Unchanged),
+        Ok(existing) => {
+            let stale = std::str::from_utf8(&existing).ok().and_then(edited) == Some(false);
+            Ok(if stale || force {
+                Outcome::Write
+            } else {
+                Outcome::Keep(existing)
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Outcome::Write),
+        Err(e) => Err(e).with_context(|| format!("reading {}", target.display())),
+    }
+}
+
+/// The files of `files` that [`write_tree_with`] would keep as they are, each with the text it
+/// would write and the text that is there: `(path, generated, on disk)`, in `files`' order.
+pub fn kept_files(
+    dir: &Path,
+    files: &[(PathBuf, String)],
+    force: bool,
+) -> anyhow::Result<Vec<(PathBuf, String, String)>> {
+    let mut out = Vec::new();
+    for (rel, contents) in files {
+        if let Outcome::Keep(existing) = outcome(dir, rel, contents, force)? {
+            let text = String::from_utf8(existing).map_err(|_| {
+                anyhow::anyhow!(
+                    "{}: edited since it was generated, and it is not UTF-8 text; fix it, or run again with --force to write the generated file",
+                    dir.join(rel).display()
+                )
+            })?;
+            out.push((rel.clone(), contents.clone(), text));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `files` under `dir`, as the module documentation says; with `prune`, removes the
+/// generated files no longer written.
+pub fn write_tree_with(
+    dir: &Path,
+    files: &[(PathBuf, String)],
+    options: WriteOptions,
+) -> anyhow::Result<WriteReport> {
+    for (rel, _) in files {
+        check_relative(rel)?;
+    }
+    let mut report = WriteReport {
+        repaired: commit::recover(dir)?,
+        ..WriteReport::default()
+    };
+    let mut write: Vec<&(PathBuf, String)> = Vec::new();
+    for file in files {
+        let (rel, contents) = file;
+        match outcome(dir, rel, contents, options.force)? {
+            Outcome::Unchanged => report.unchanged.push(rel.clone()),
+            Outcome::Write => write.push(file),
+            Outcome::Keep(_) => report.kept.push(rel.clone()),
+        }
+    }
+    report.stale = stale(dir, files)?;
+    report.pruned = options.prune && !report.stale.is_empty();
+    let remove = if options.prune {
+        report.stale.clone()
+    } else {
+        Vec::new()
+    };
+    if !write.is_empty() || !remove.is_empty() {
+        commit::commit(
+            dir,
+            &commit::Changes {
+                write: write.clone(),
+                remove,
+            },
+        )?;
+    }
+    report.written = write.iter().map(|(p, _)| p.clone()).collect();
+    Ok(report)
+}
+
+/// What a write did, for people: one line of counts, then what a person must know (files
+/// kept because they were edited, files no longer generated, an interrupted write repaired).
+pub fn describe(dir: &Path, report: &WriteReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if let Some(repaired) = &report.repaired {
+        let _ = writeln!(out, "note: {repaired}");
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} written, {} unchanged, {} kept",
+        dir.display(),
+        crate::render::counted(report.written.len(), "file"),
+        report.unchanged.len(),
+        report.kept.len()
+    );
+    for path in &report.kept {
+        let _ = writeln!(
+            out,
+            "  kept (edited since it was generated; --force overwrites): {}",
+            dir.join(path).display()
+        );
+    }
+    if !report.stale.is_empty() {
+        let what = if report.pruned {
+            "removed (--prune)"
+        } else {
+            "left in place; --prune removes them"
+        };
+        let _ = writeln!(
+            out,
+            "{} generated earlier no longer generated (a service or step gone from the input or the plan), {what}:",
+            crate::render::counted(report.stale.len(), "file")
+        );
+        for path in &report.stale {
+            let _ = writeln!(out, "  {}", dir.join(path).display());
+        }
+    }
+    out
+}
+
+/// Files under `dir` that meshsmith generated (their header and hash still match) and that
+/// `files` no longer has, sorted. Edited ones are not listed: they are a person's now.
+fn stale(dir: &Path, files: &[(PathBuf, String)]) -> anyhow::Result<Vec<PathBuf>> {
+    let wanted: BTreeSet<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let Ok(entries) = fs::read_dir(dir.join(&rel)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let child = rel.join(&name);
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(child),
+                Ok(t) if t.is_file() && !wanted.contains(child.as_path()) => {
+                    let text = fs::read(dir.join(&child)).unwrap_or_default();
+                    let generated = std::str::from_utf8(&text).ok().and_then(edited) == Some(false);
+                    if generated {
+                        out.push(child);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Paths come from names in the input; none may climb out of the output folder.
+fn check_relative(rel: &Path) -> anyhow::Result<()> {
+    if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        bail!(
+            "refusing to write outside the output folder: {}",
+            rel.display()
+        );
+    }
+    Ok(())
+}
+
+/// Prints `text` on standard output. A reader that went away (`meshsmith map | head`) is
+/// not an error: the rest of the output is simply not wanted.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meshsmith_core::generate::layout::{layout, Header};
+    use meshsmith_core::model::MeshConfig;
+
+    fn write_tree(
+        dir: &Path,
+        files: &[(PathBuf, String)],
+        force: bool,
+    ) -> anyhow::Result<WriteReport> {
+        write_tree_with(
+            dir,
+            files,
+            WriteOptions {
+                force,
+                prune: false,
+            },
+        )
+    }
+
+    fn files(body: &str) -> Vec<(PathBuf, String)> {
+        let header = Header {
+            version: "test".into(),
+            inputs: vec!["in.yaml".into()],
+        };
+        // A real header from the layout, over a body of our choosing.
+        let mut f = layout(&MeshConfig::default(), &header);
+        let hash = meshsmith_core::generate::layout::hash(body);
+        f.push((PathBuf::from("ns/svc/sidecar.yaml"), format!("# Generated by meshsmith test from in.yaml; do not edit by hand. sha256:{hash}\n{body}")));
+        f.push((PathBuf::from("ns/kustomization.yaml"), format!("# Generated by meshsmith test from in.yaml; do not edit by hand. sha256:{}\nresources: []\n", meshsmith_core::generate::layout::hash("resources: []\n"))));
+        f
+    }
+
+    #[test]
+    fn a_new_folder_is_written_whole_and_a_rerun_changes_nothing() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let first = write_tree(&out, &files("a: 1\n"), false).expect("written");
+        assert_eq!(first.written.len(), 2);
+        let before = fs::read(out.join("ns/svc/sidecar.yaml")).expect("file");
+        let again = write_tree(&out, &files("a: 1\n"), false).expect("rerun");
+        assert_eq!((again.written.len(), again.unchanged.len()), (0, 2));
+        assert_eq!(
+            fs::read(out.join("ns/svc/sidecar.yaml")).expect("file"),
+            before
+        );
+        // No staging folder is left behind.
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out")]);
+    }
+
+    #[test]
+    fn a_stale_generated_file_is_replaced() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        write_tree(&out, &files("a: 1\n"), false).expect("written");
+        let r = write_tree(&out, &files("a: 2\n"), false).expect("rewritten");
+        assert_eq!(r.written, vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert!(fs::read_to_string(out.join("ns/svc/sidecar.yaml"))
+            .expect("file")
+            .ends_with("a: 2\n"));
+    }
+
+    #[test]
+    fn an_edited_file_survives_unless_forced() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        write_tree(&out, &files("a: 1\n"), false).expect("written");
+        let path = out.join("ns/svc/sidecar.yaml");
+        let edited = fs::read_to_string(&path)
+            .expect("file")
+            .replace("a: 1", "a: 99");
+        fs::write(&path, &edited).expect("edit");
+        let r = write_tree(&out, &files("a: 2\n"), false).expect("rerun");
+        assert_eq!(r.kept, vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert_eq!(fs::read_to_string(&path).expect("file"), edited);
+        let forced = write_tree(&out, &files("a: 2\n"), true).expect("forced");
+        assert_eq!(forced.written, vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert!(fs::read_to_string(&path).expect("file").ends_with("a: 2\n"));
+    }
+
+    #[test]
+    fn kept_files_are_the_ones_the_writer_keeps_with_their_text() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        assert!(kept_files(&out, &files("a: 1\n"), false)
+            .expect("nothing there yet")
+            .is_empty());
+        write_tree(&out, &files("a: 1\n"), false).expect("written");
+        let path = out.join("ns/svc/sidecar.yaml");
+        let edited = fs::read_to_string(&path)
+            .expect("file")
+            .replace("a: 1", "a: 99");
+        fs::write(&path, &edited).expect("edit");
+        let next = files("a: 2\n");
+        let kept = kept_files(&out, &next, false).expect("read");
+        assert_eq!(kept.len(), 1);
+        let (rel, generated, on_disk) = &kept[0];
+        assert_eq!(rel, &PathBuf::from("ns/svc/sidecar.yaml"));
+        assert!(generated.ends_with("a: 2\n"));
+        assert_eq!(on_disk, &edited);
+        assert_eq!(
+            write_tree(&out, &next, false).expect("rerun").kept,
+            vec![rel.clone()]
+        );
+        assert!(kept_files(&out, &next, true).expect("forced").is_empty());
+    }
+
+    #[test]
+    fn a_file_without_a_header_is_not_ours_to_replace() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        fs::create_dir_all(out.join("ns/svc")).expect("dirs");
+        fs::write(out.join("ns/svc/sidecar.yaml"), "hand: written\n").expect("write");
+        let r = write_tree(&out, &files("a: 1\n"), false).expect("run");
+        assert_eq!(r.kept, vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert_eq!(r.written, vec![PathBuf::from("ns/kustomization.yaml")]);
+    }
+
+    #[test]
+    fn paths_cannot_escape_and_a_refusal_writes_nothing() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let mut f = files("a: 1\n");
+        f.push((PathBuf::from("../escape.yaml"), "x".into()));
+        assert!(write_tree(&out, &f, false).is_err());
+        assert!(!out.exists());
+        assert!(!tmp.path().join("escape.yaml").exists());
+    }
+
+    #[test]
+    fn a_failure_while_staging_leaves_the_output_as_it_was() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        write_tree(&out, &files("a: 1\n"), false).expect("written");
+        let before = fs::read_to_string(out.join("ns/svc/sidecar.yaml")).expect("file");
+        // A file and a folder at the same path cannot both be staged.
+        let mut f = files("a: 2\n");
+        f.push((PathBuf::from("new/a.yaml"), "x".into()));
+        f.push((PathBuf::from("new/a.yaml/b.yaml"), "x".into()));
+        assert!(write_tree(&out, &f, false).is_err());
+        assert_eq!(
+            fs::read_to_string(out.join("ns/svc/sidecar.yaml")).expect("file"),
+            before
+        );
+        assert!(!out.join("new").exists());
+        // And a new folder is not created at all.
+        let fresh = tmp.path().join("fresh");
+        assert!(write_tree(&fresh, &f, false).is_err());
+        assert!(!fresh.exists());
+        assert_eq!(fs::read_dir(tmp.path()).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn generated_files_no_longer_written_are_listed_and_pruned_only_when_asked() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let mut before = files("a: 1\n");
+        before.push((
+            PathBuf::from("old/svc/sidecar.yaml"),
+            before[before.len() - 2].1.clone(),
+        ));
+        write_tree(&out, &before, false).expect("written");
+        fs::write(out.join("notes.txt"), "mine\n").expect("a person's file");
+        let r = write_tree(&out, &files("a: 1\n"), false).expect("rerun");
+        assert_eq!(r.stale, vec![PathBuf::from("old/svc/sidecar.yaml")]);
+        assert!(!r.pruned && out.join("old/svc/sidecar.yaml").exists());
+        let options = WriteOptions {
+            force: false,
+            prune: true,
+        };
+        let r = write_tree_with(&out, &files("a: 1\n"), options).expect("pruned");
+        assert!(r.pruned);
+        assert!(!out.join("old").exists(), "the emptied folders go too");
+        assert!(
+            out.join("notes.txt").exists(),
+            "what meshsmith did not write stays"
+        );
+    }
+
+    #[test]
+    fn a_write_interrupted_after_its_commit_is_finished_by_the_next_run() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        write_tree(&out, &files("a: 1\n"), false).expect("written");
+        // What a kill right after the commit point leaves: the journal, and staged files
+        // of which only some were moved.
+        let new = files("a: 2\n");
+        let staged = out.join(".meshsmith/staging-1");
+        for (rel, text) in &new {
+            fs::create_dir_all(staged.join(rel).parent().expect("parent")).expect("dirs");
+            fs::write(staged.join(rel), text).expect("stage");
+        }
+        let journal: String = new
+            .iter()
+            .map(|(rel, _)| {
+                format!(
+                    "W .meshsmith/staging-1/{}\t{}\n",
+                    rel.display(),
+                    rel.display()
+                )
+            })
+            .collect();
+        fs::write(out.join(".meshsmith/journal"), journal).expect("journal");
+        let (first, _) = &new[0];
+        fs::rename(staged.join(first), out.join(first)).expect("one moved");
+        let r = write_tree(&out, &new, false).expect("rerun");
+        assert!(
+            r.repaired
+                .as_deref()
+                .is_some_and(|m| m.contains("finished a write")),
+            "{r:?}"
+        );
+        assert!(!out.join(".meshsmith").exists());
+        for (rel, text) in &new {
+            assert_eq!(&fs::read_to_string(out.join(rel)).expect("file"), text);
+        }
+    }
+
+    #[test]
+    fn a_write_interrupted_before_its_commit_leaves_the_old_tree() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let old = files("a: 1\n");
+        write_tree(&out, &old, false).expect("written");
+        let staged = out.join(".meshsmith/staging-1/ns/svc");
+        fs::create_dir_all(&staged).expect("dirs");
+        fs::write(staged.join("sidecar.yaml"), "half").expect("stage");
+        // A dead run's staging folder beside a new output folder, too.
+        let dead = tmp.path().join(".fresh.meshsmith-4194304");
+        fs::create_dir_all(&dead).expect("dead staging");
+        let r = write_tree(&tmp.path().join("fresh"), &old, false).expect("fresh");
+        assert!(!dead.exists());
+        assert!(r.repaired.is_none());
+        let r = write_tree(&out, &old, false).expect("rerun");
+        assert!(r
+            .repaired
+            .as_deref()
+            .is_some_and(|m| m.contains("removed what an interrupted")));
+        assert_eq!(r.unchanged.len(), old.len());
+        assert!(!out.join(".meshsmith").exists());
+    }
+}

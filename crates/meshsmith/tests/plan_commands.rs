@@ -1,0 +1,150 @@
+//! `meshsmith plan` commands a person runs against a cluster: smoke tests that match each
+//! Service (TLS on the load balancer, its `.ip` or `.hostname`, the Gateway's host, a
+//! throwaway pod with the caller's identity instead of the application's image) on the
+//! bundled example, and online-boutique's shared namespace meshed workload by workload.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn example() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/shopfront")
+        .display()
+        .to_string()
+}
+
+fn meshsmith(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("meshsmith").expect("binary builds");
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Runs `plan` on `input` into `dir/out` and returns the output folder.
+fn planned(dir: &Path, input: &str) -> PathBuf {
+    let out = dir.join("out");
+    let run = meshsmith(dir)
+        .args(["plan", input, "-o", out.to_str().unwrap_or_default()])
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    out
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).expect("plan.json");
+    serde_json::from_str(&text).expect("plan.json is JSON")
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn smoke_tests_match_the_services_they_test() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = planned(tmp.path(), &example());
+    let plan = read_json(&out.join("plan.json"));
+    let tests: Vec<&Value> = plan["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .flat_map(|p| p["smoke_tests"].as_array().into_iter().flatten())
+        .collect();
+    let command = |from: &str, to: &str| -> &str {
+        tests
+            .iter()
+            .find(|t| t["from"]["name"] == from && t["to"]["name"] == to)
+            .and_then(|t| t["command"].as_str())
+            .unwrap_or_else(|| panic!("no smoke test {from} -> {to}"))
+    };
+    // stripe-webhook's NLB ends TLS on 443 (aws-load-balancer-ssl-cert, -ssl-ports: "443"),
+    // and publishes a hostname.
+    let webhook = command("outside the mesh", "stripe-webhook");
+    assert!(webhook.contains("--insecure"), "{webhook}");
+    assert!(
+        webhook.contains("https://$(kubectl get service stripe-webhook -n edge -o jsonpath='{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}'):443/"),
+        "{webhook}"
+    );
+    // The public Gateway serves shop.example.com over HTTPS on 443.
+    let gateway = command("istio-ingressgateway", "api-gateway");
+    assert!(
+        gateway.contains("--connect-to shop.example.com:443:istio-ingressgateway.istio-system.svc.cluster.local:443 https://shop.example.com:443/"),
+        "{gateway}"
+    );
+    // Nothing runs inside the application's images.
+    let rollout = std::fs::read_to_string(out.join("ROLLOUT.md")).expect("ROLLOUT.md");
+    assert!(!rollout.contains("kubectl exec"), "{rollout}");
+    let call = command("order-service", "payment-service");
+    assert!(
+        call.starts_with("kubectl run smoke-order-service-payment-service -n shop --rm -i --restart=Never --image=curlimages/curl "),
+        "{call}"
+    );
+    assert!(
+        call.contains("\"serviceAccountName\":\"order-service\""),
+        "{call}"
+    );
+}
+
+/// `shared/corpora/online-boutique`, when it is there.
+fn online_boutique() -> Option<PathBuf> {
+    let root = match std::env::var("MESHSMITH_SHARED") {
+        Ok(dir) => PathBuf::from(dir),
+        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    };
+    let corpus = root.join("corpora/online-boutique/kubernetes-manifests");
+    if corpus.is_dir() {
+        return Some(corpus);
+    }
+    assert!(
+        std::env::var("MESHSMITH_REQUIRE_SHARED").as_deref() != Ok("1"),
+        "{} is missing and MESHSMITH_REQUIRE_SHARED=1",
+        corpus.display()
+    );
+    eprintln!(
+        "SKIPPED: online-boutique injection: {} not found",
+        corpus.display()
+    );
+    None
+}
+
+#[test]
+fn online_boutiques_shared_namespace_is_meshed_workload_by_workload() {
+    let Some(corpus) = online_boutique() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = planned(tmp.path(), &corpus.display().to_string());
+    let plan = read_json(&out.join("plan.json"));
+    for phase in plan["phases"].as_array().expect("phases") {
+        let onboarded = names(&phase["services"]);
+        for step in phase["steps"].as_array().expect("steps") {
+            let commands = step["commands"].as_array().into_iter().flatten();
+            let rollback = step["rollback"]["commands"]
+                .as_array()
+                .into_iter()
+                .flatten();
+            for c in commands.chain(rollback).filter_map(Value::as_str) {
+                assert!(!c.contains("label namespace default"), "{c}");
+                // A workload's pod label changes only in the phase that onboards it.
+                if let Some(rest) = c.strip_prefix("kubectl patch deployment/") {
+                    let workload = rest.split_whitespace().next().unwrap_or_default();
+                    assert!(onboarded.iter().any(|s| s == workload), "{c}");
+                }
+            }
+        }
+    }
+    let rollout = std::fs::read_to_string(out.join("ROLLOUT.md")).expect("ROLLOUT.md");
+    assert!(rollout.contains("kubectl patch deployment/loadgenerator -n default --type merge -p '{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"sidecar.istio.io/inject\":\"true\"}}}}}'"));
+    assert!(rollout.contains("kubectl patch deployment/loadgenerator -n default --type merge -p '{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"sidecar.istio.io/inject\":null}}}}}'"));
+}
