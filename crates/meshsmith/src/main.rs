@@ -75,6 +75,9 @@ fn main() -> ExitCode {
                 e.downcast_ref::<meshsmith_core::load::traffic::TrafficFailure>()
             {
                 eprint!("{failure}");
+            } else if let Some(failure) = e.downcast_ref::<meshsmith_core::policy::PolicyFailure>()
+            {
+                eprint!("{failure}");
             } else {
                 eprintln!("error: {e:#}");
             }

@@ -20,7 +20,7 @@ mod tests;
 use crate::model::Role;
 use std::collections::BTreeMap;
 
-pub use parse::parse;
+pub use parse::{parse, parse_all, PolicyFailure};
 pub use resolve::Resolved;
 pub use template::init_template;
 pub use values::{IstioVersion, Millis, MtlsMode, RETRY_ON};
@@ -62,6 +62,18 @@ pub enum PolicyError {
         line: u32,
         message: String,
     },
+}
+
+impl PolicyError {
+    /// The line the problem is on.
+    pub fn line(&self) -> u32 {
+        match self {
+            Self::Syntax { line, .. }
+            | Self::UnknownKey { line, .. }
+            | Self::BadValue { line, .. }
+            | Self::Missing { line, .. } => *line,
+        }
+    }
 }
 
 /// Retry settings of one role or service. `None` means "the built-in rule decides".

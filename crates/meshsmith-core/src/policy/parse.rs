@@ -8,8 +8,26 @@ use super::*;
 use crate::load::{parse_documents, Limits};
 use crate::model::Node;
 
-/// Reads a policy file. An empty file is the defaults.
+/// Reads a policy file. An empty file is the defaults. The first problem, if any.
 pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
+    parse_all(file, text).map_err(|mut f| f.errors.swap_remove(0))
+}
+
+/// Every problem of a policy file, in line order.
+pub type PolicyFailure = crate::load::Failure<PolicyError>;
+
+/// Reads a policy file, reporting every problem in it at once.
+pub fn parse_all(file: &str, text: &str) -> Result<Policy, PolicyFailure> {
+    read(file, text)
+        .map_err(|e| PolicyFailure { errors: vec![e] })?
+        .map_err(|mut errors| {
+            errors.sort_by_key(PolicyError::line);
+            PolicyFailure { errors }
+        })
+}
+
+/// The policy, or every problem found past the first syntax error (which stops reading).
+fn read(file: &str, text: &str) -> Result<Result<Policy, Vec<PolicyError>>, PolicyError> {
     let limits = Limits {
         max_documents: 2,
         max_depth: 16,
@@ -37,6 +55,7 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
             file: Some(file.to_string()),
             ..Policy::default()
         },
+        errors: Vec::new(),
     };
     match docs.as_slice() {
         [] => {}
@@ -47,7 +66,11 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
         }
     }
     reader.policy.services.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(reader.policy)
+    if reader.errors.is_empty() {
+        Ok(Ok(reader.policy))
+    } else {
+        Ok(Err(reader.errors))
+    }
 }
 
 pub(super) struct Reader<'t> {
@@ -56,6 +79,8 @@ pub(super) struct Reader<'t> {
     /// are found by looking back from the value.
     pub(super) text: Vec<&'t str>,
     pub(super) policy: Policy,
+    /// Problems found so far: reading goes on past each, so all are reported at once.
+    pub(super) errors: Vec<PolicyError>,
 }
 
 const TOP: &[&str] = &[
@@ -103,8 +128,19 @@ const OUTLIER: &[&str] = &[
 ];
 
 impl Reader<'_> {
+    /// Reads every top-level key; a problem in one is recorded and the others are still read,
+    /// so a person sees every problem of the file at once.
     fn top(&mut self, root: &Node) -> Result<(), PolicyError> {
         for (key, node) in self.entries(root, "the policy file", "", TOP)? {
+            if let Err(e) = self.top_key(key, node) {
+                self.errors.push(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn top_key(&mut self, key: &str, node: &Node) -> Result<(), PolicyError> {
+        {
             match key {
                 "trustDomain" => self.policy.trust_domain = self.name(node, key)?,
                 "istioVersion" => {
@@ -131,11 +167,9 @@ impl Reader<'_> {
                 }
                 "roles" => {
                     for (name, block) in self.any_entries(node, key)? {
-                        let role =
-                            Role::parse(name).ok_or_else(|| self.unknown_role(block, name))?;
-                        let mut defaults = self.policy.role(role);
-                        self.role(block, &format!("roles.{name}"), &mut defaults)?;
-                        self.policy.roles.insert(role, defaults);
+                        if let Err(e) = self.role_entry(name, block) {
+                            self.errors.push(e);
+                        }
                     }
                 }
                 "rollout" => {
@@ -153,58 +187,74 @@ impl Reader<'_> {
                 }
                 "checks" => {
                     for (code, level) in self.any_entries(node, key)? {
-                        let valid_code = code.len() == 5
-                            && code.starts_with("MS")
-                            && code[2..].chars().all(|c| c.is_ascii_digit());
-                        if !valid_code {
-                            let at = Node::new(
-                                crate::model::Value::Null,
-                                self.key_line(code, level.line),
-                            );
-                            return Err(self.bad(&at, code, "check codes look like MS301".into()));
+                        if let Err(e) = self.check_entry(code, level) {
+                            self.errors.push(e);
                         }
-                        let text = self.text(level, code)?;
-                        if !CHECK_LEVELS.contains(&text.as_str()) {
-                            return Err(self.bad(
-                                level,
-                                code,
-                                format!("expected one of: {}", CHECK_LEVELS.join(", ")),
-                            ));
-                        }
-                        let line = self.key_line(code, level.line);
-                        self.policy.lines.insert(format!("checks.{code}"), line);
-                        self.policy.checks.insert(code.to_string(), text);
                     }
                 }
                 "services" => {
                     for (name, block) in self.any_entries(node, key)? {
-                        let valid = name.split('.').count() <= 2
-                            && name.split('.').all(|part| {
-                                !part.is_empty()
-                                    && part.chars().all(|c| {
-                                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
-                                    })
-                            });
-                        if !valid {
-                            let at = Node::new(
-                                crate::model::Value::Null,
-                                self.key_line(name, block.line),
-                            );
-                            return Err(self.bad(
-                                &at,
-                                name,
-                                "a service is named `name` or `name.namespace`".into(),
-                            ));
+                        if let Err(e) = self.service_entry(name, block) {
+                            self.errors.push(e);
                         }
-                        let line = self.key_line(name, block.line);
-                        self.policy.lines.insert(format!("services.{name}"), line);
-                        let service = self.service(block, name)?;
-                        self.policy.services.push(service);
                     }
                 }
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    fn role_entry(&mut self, name: &str, block: &Node) -> Result<(), PolicyError> {
+        let role = Role::parse(name).ok_or_else(|| self.unknown_role(block, name))?;
+        let mut defaults = self.policy.role(role);
+        self.role(block, &format!("roles.{name}"), &mut defaults)?;
+        self.policy.roles.insert(role, defaults);
+        Ok(())
+    }
+
+    fn check_entry(&mut self, code: &str, level: &Node) -> Result<(), PolicyError> {
+        let valid_code = code.len() == 5
+            && code.starts_with("MS")
+            && code[2..].chars().all(|c| c.is_ascii_digit());
+        if !valid_code {
+            let at = Node::new(crate::model::Value::Null, self.key_line(code, level.line));
+            return Err(self.bad(&at, code, "check codes look like MS301".into()));
+        }
+        let text = self.text(level, code)?;
+        if !CHECK_LEVELS.contains(&text.as_str()) {
+            return Err(self.bad(
+                level,
+                code,
+                format!("expected one of: {}", CHECK_LEVELS.join(", ")),
+            ));
+        }
+        let line = self.key_line(code, level.line);
+        self.policy.lines.insert(format!("checks.{code}"), line);
+        self.policy.checks.insert(code.to_string(), text);
+        Ok(())
+    }
+
+    fn service_entry(&mut self, name: &str, block: &Node) -> Result<(), PolicyError> {
+        let valid = name.split('.').count() <= 2
+            && name.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            });
+        if !valid {
+            let at = Node::new(crate::model::Value::Null, self.key_line(name, block.line));
+            return Err(self.bad(
+                &at,
+                name,
+                "a service is named `name` or `name.namespace`".into(),
+            ));
+        }
+        let line = self.key_line(name, block.line);
+        self.policy.lines.insert(format!("services.{name}"), line);
+        let service = self.service(block, name)?;
+        self.policy.services.push(service);
         Ok(())
     }
 

@@ -15,21 +15,26 @@ impl Reader<'_> {
         path: &str,
         allowed: &[&str],
     ) -> Result<Vec<(&'a str, &'a Node)>, PolicyError> {
-        let entries = self.any_entries(node, place)?;
+        let mut entries = self.any_entries(node, place)?;
+        // An unknown key is recorded and left out; the rest is still read.
+        let unknown: Vec<PolicyError> = entries
+            .iter()
+            .filter(|(key, _)| !allowed.contains(key))
+            .map(|(key, value)| PolicyError::UnknownKey {
+                file: self.file.clone(),
+                line: self.key_line(key, value.line.max(node.line)),
+                key: key.to_string(),
+                place: if place.is_empty() || place == "the policy file" {
+                    "the policy file".into()
+                } else {
+                    format!("`{place}`")
+                },
+                expected: allowed.join(", "),
+            })
+            .collect();
+        self.errors.extend(unknown);
+        entries.retain(|(key, _)| allowed.contains(key));
         for (key, value) in &entries {
-            if !allowed.contains(key) {
-                return Err(PolicyError::UnknownKey {
-                    file: self.file.clone(),
-                    line: self.key_line(key, value.line.max(node.line)),
-                    key: key.to_string(),
-                    place: if place.is_empty() {
-                        "the policy file".into()
-                    } else {
-                        format!("`{place}`")
-                    },
-                    expected: allowed.join(", "),
-                });
-            }
             let full = if path.is_empty() {
                 key.to_string()
             } else {

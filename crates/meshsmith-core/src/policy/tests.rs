@@ -217,3 +217,21 @@ fn confirmed_callers_need_a_reason_and_carry_their_line() {
         parsed("services:\n  reviews:\n    callers: [Product_Page]\n    reason: x\n").unwrap_err();
     assert!(err.to_string().contains("meshsmith.yaml:3"), "{err}");
 }
+
+#[test]
+fn every_problem_of_the_file_is_reported_at_once_in_line_order() {
+    let text = "trustDomain: Not_A_Domain\nroles:\n  sync-api:\n    timeuot: 3s\n  worker:\n    timeout: forever\nservices:\n  Bad_Name: {timeout: 2s}\n  hook:\n    mtls: {mode: PERMISSIVE}\nchecks:\n  MS9: off\nrollot: {}\n";
+    let failure = parse_all("meshsmith.yaml", text).unwrap_err();
+    let lines: Vec<u32> = failure.errors.iter().map(PolicyError::line).collect();
+    assert_eq!(lines, vec![1, 4, 6, 8, 10, 12, 13], "{failure}");
+    let shown = failure.to_string();
+    assert_eq!(shown.lines().count(), 7, "{shown}");
+    assert!(
+        shown
+            .lines()
+            .all(|l| l.starts_with("error: meshsmith.yaml:")),
+        "{shown}"
+    );
+    // `parse` keeps giving the first.
+    assert_eq!(parse("meshsmith.yaml", text).unwrap_err().line(), 1);
+}

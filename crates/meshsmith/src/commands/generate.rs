@@ -74,7 +74,8 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<(Policy, Option<String
     let name = path.display().to_string();
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading the policy file {name}"))?;
-    let policy = policy::parse(&name, &text).map_err(|e| anyhow!("{e}"))?;
+    // Every problem of the file at once, one per line.
+    let policy = policy::parse_all(&name, &text)?;
     Ok((policy, Some(name)))
 }
 
