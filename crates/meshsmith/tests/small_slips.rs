@@ -84,3 +84,18 @@ fn map_shows_every_service_with_its_namespace_and_role() {
     assert!(rows.iter().any(|r| r.split_whitespace().collect::<Vec<_>>()
         == ["shop", "payment-service", "external-integration", "HTTP"]));
 }
+
+#[test]
+fn a_lowered_retry_count_reads_as_a_sentence() {
+    let (code, out, _) = run(&["explain", "order-service", &example()]);
+    assert_eq!(code, 0);
+    let line = out
+        .lines()
+        .find(|l| l.contains("retries.attempts = 0"))
+        .expect("order-service's retries are capped");
+    assert!(line.contains("  lowered from 2: "), "{line}");
+    assert!(
+        !line.contains("retried lowered") && !line.contains("aggregator lowered"),
+        "{line}"
+    );
+}

@@ -91,7 +91,7 @@ fn route(
     let tries = u64::from(attempts) + 1;
     let fit = fitting_per_try(timeout, tries);
     let why = match allowance.and_then(|a| a.lowered.as_ref()) {
-        Some(lowered) => format!("{} {lowered}", r.why("retries.attempts")),
+        Some(lowered) => format!("{lowered} (before the cap: {})", r.why("retries.attempts")),
         None => format!(
             "{} (retries after the first try)",
             r.why("retries.attempts")
