@@ -19,7 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use tree::{parse_documents, Document, TreeError};
+pub use tree::{each_document, parse_documents, Document, TreeError};
 
 /// What the note on a key written twice in one mapping says, so `check` can report it.
 pub const DUPLICATE_KEY: &str = "is already defined on line";
@@ -204,7 +204,8 @@ pub struct LoadedParts<T> {
 type FileResult<T> = (u64, Option<Arc<str>>, Result<ParsedPart<T>, LoadError>);
 
 struct ParsedPart<T> {
-    part: T,
+    /// What the visitor made of each batch of the file's objects, in order.
+    parts: Vec<T>,
     notes: Vec<Note>,
     invalid: Vec<LoadError>,
     documents: usize,
@@ -286,23 +287,19 @@ fn load_parts<T: Send>(
                 Err(e) => return (0, None, Err(e)),
             };
             let bytes = text.len() as u64;
-            let part = parse_file(name, &text, limits).map(|file| {
-                let count = file.objects.len();
-                let objects = file
-                    .objects
-                    .into_iter()
-                    .map(|mut o| {
-                        o.source = id as SourceId;
-                        o
-                    })
-                    .collect();
-                ParsedPart {
-                    part: visit(objects),
-                    notes: file.notes,
-                    invalid: file.invalid,
-                    documents: file.documents,
-                    objects: count,
+            let mut parts = Vec::new();
+            let mut on_batch = |mut objects: Vec<Object>| {
+                for o in &mut objects {
+                    o.source = id as SourceId;
                 }
+                parts.push(visit(objects));
+            };
+            let part = parse_file(name, &text, limits, &mut on_batch).map(|file| ParsedPart {
+                parts: std::mem::take(&mut parts),
+                notes: file.notes,
+                invalid: file.invalid,
+                documents: file.documents,
+                objects: file.count,
             });
             // Standard input cannot be read again, so its text is always kept.
             let keep = keep_text || matches!(source, FileSource::Stdin);
@@ -338,7 +335,7 @@ fn load_parts<T: Send>(
                 errors.extend(parsed.invalid);
                 out.objects += parsed.objects;
                 out.documents += parsed.documents;
-                out.parts.push(parsed.part);
+                out.parts.extend(parsed.parts);
                 out.notes.extend(parsed.notes);
             }
             Err(e) => errors.push(e),
@@ -353,7 +350,10 @@ fn load_parts<T: Send>(
 
 /// Parses one text already in memory (standard input, tests, fuzzing).
 pub fn load_text(name: &str, text: &str, limits: &Limits) -> Result<Loaded, LoadFailure> {
-    let mut file = parse_file(name, text, limits).map_err(|e| LoadFailure { errors: vec![e] })?;
+    let mut objects = Vec::new();
+    let mut keep = |batch: Vec<Object>| objects.extend(batch);
+    let mut file =
+        parse_file(name, text, limits, &mut keep).map_err(|e| LoadFailure { errors: vec![e] })?;
     if !file.invalid.is_empty() {
         return Err(LoadFailure {
             errors: std::mem::take(&mut file.invalid),
@@ -363,8 +363,7 @@ pub fn load_text(name: &str, text: &str, limits: &Limits) -> Result<Loaded, Load
     let id = loaded.sources.add(name, Arc::from(text));
     loaded.bytes = text.len() as u64;
     loaded.documents = file.documents;
-    loaded.objects = file
-        .objects
+    loaded.objects = objects
         .into_iter()
         .map(|mut o| {
             o.source = id;
@@ -484,14 +483,27 @@ fn helm_template_line(text: &str) -> Option<u32> {
 }
 
 struct ParsedFile {
+    /// Objects parsed and not yet handed on.
     objects: Vec<Object>,
     notes: Vec<Note>,
     /// Objects the API server would refuse: each makes the whole input unusable.
     invalid: Vec<LoadError>,
     documents: usize,
+    /// Objects read in all.
+    count: usize,
 }
 
-fn parse_file(name: &str, text: &str, limits: &Limits) -> Result<ParsedFile, LoadError> {
+/// Objects handed on at a time while a file is parsed: the trees of at most this many
+/// objects are alive at once, however large the file.
+const BATCH: usize = 256;
+
+/// Parses one file, handing its objects to `on_batch` a batch at a time as documents complete.
+fn parse_file(
+    name: &str,
+    text: &str,
+    limits: &Limits,
+    on_batch: &mut dyn FnMut(Vec<Object>),
+) -> Result<ParsedFile, LoadError> {
     let template = |line| LoadError::Template {
         file: name.to_string(),
         line,
@@ -499,7 +511,31 @@ fn parse_file(name: &str, text: &str, limits: &Limits) -> Result<ParsedFile, Loa
     if let Some(line) = helm_template_line(text) {
         return Err(template(line));
     }
-    let docs = parse_documents(text, limits).map_err(|e| {
+    let file: Arc<str> = Arc::from(name);
+    let mut parsed = ParsedFile {
+        objects: Vec::new(),
+        notes: Vec::new(),
+        invalid: Vec::new(),
+        documents: 0,
+        count: 0,
+    };
+    let read = each_document(text, limits, |doc| {
+        for (line, key, first_line) in &doc.duplicate_keys {
+            parsed.notes.push(Note {
+                origin: Origin::new(&file, *line),
+                message: format!(
+                    "key `{key}` {DUPLICATE_KEY} {first_line}; the later value is used (as kubectl does)"
+                ),
+                level: NoteLevel::Warning,
+            });
+        }
+        collect_objects(&file, doc.root, doc.line, &mut parsed);
+        if parsed.objects.len() >= BATCH {
+            parsed.count += parsed.objects.len();
+            on_batch(std::mem::take(&mut parsed.objects));
+        }
+    });
+    parsed.documents = read.map_err(|e| {
         // A template action where the YAML broke: say so rather than how the YAML broke.
         let line = e.line();
         let at = text
@@ -512,25 +548,8 @@ fn parse_file(name: &str, text: &str, limits: &Limits) -> Result<ParsedFile, Loa
             LoadError::from_tree(name, e)
         }
     })?;
-    let file: Arc<str> = Arc::from(name);
-    let mut parsed = ParsedFile {
-        objects: Vec::new(),
-        notes: Vec::new(),
-        invalid: Vec::new(),
-        documents: docs.len(),
-    };
-    for doc in docs {
-        for (line, key, first_line) in &doc.duplicate_keys {
-            parsed.notes.push(Note {
-                origin: Origin::new(&file, *line),
-                message: format!(
-                    "key `{key}` {DUPLICATE_KEY} {first_line}; the later value is used (as kubectl does)"
-                ),
-                level: NoteLevel::Warning,
-            });
-        }
-        collect_objects(&file, doc.root, doc.line, &mut parsed);
-    }
+    parsed.count += parsed.objects.len();
+    on_batch(std::mem::take(&mut parsed.objects));
     Ok(parsed)
 }
 

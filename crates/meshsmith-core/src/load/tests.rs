@@ -289,3 +289,21 @@ fn all_inputs_together_over_the_total_limit_are_refused() {
     );
     assert!(err.errors[0].to_string().contains("b.yaml"), "{err}");
 }
+
+#[test]
+fn a_large_file_reaches_the_visitor_in_batches_of_objects() {
+    let dir = std::env::temp_dir().join(format!("meshsmith-batches-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("all.yaml");
+    let text: String = (0..600)
+        .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}}}\n---\n"))
+        .collect();
+    std::fs::write(&file, text).expect("write");
+    let read = load_each(&[Input::Path(file)], &limits(), |objects| objects.len()).expect("loads");
+    // The trees of at most one batch are alive at a time; together they are every object.
+    assert!(read.parts.len() >= 3, "{:?}", read.parts);
+    assert!(read.parts.iter().all(|n| *n <= super::BATCH));
+    assert_eq!(read.parts.iter().sum::<usize>(), 600);
+    assert_eq!(read.objects, 600);
+    let _ = std::fs::remove_dir_all(&dir);
+}

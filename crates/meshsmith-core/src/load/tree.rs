@@ -83,6 +83,19 @@ struct Anchored {
 /// Parses every document of `text`. Stops at the first error: the parser cannot resync.
 pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, TreeError> {
     let mut docs = Vec::new();
+    each_document(text, limits, |doc| docs.push(doc))?;
+    Ok(docs)
+}
+
+/// Parses `text` one document at a time, handing each to `on_document` as soon as it is
+/// complete, so a large file never holds more than one document's tree. The count of
+/// documents read.
+pub fn each_document(
+    text: &str,
+    limits: &Limits,
+    mut on_document: impl FnMut(Document),
+) -> Result<usize, TreeError> {
+    let mut count = 0usize;
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Anchored> = HashMap::new();
     let mut expanded = 0usize;
@@ -111,7 +124,7 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
         let finished: Option<(Node, usize)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
             Event::DocumentStart(_) => {
-                if docs.len() >= limits.max_documents {
+                if count >= limits.max_documents {
                     return Err(TreeError::TooManyDocuments {
                         line,
                         limit: limits.max_documents,
@@ -124,7 +137,8 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
             Event::DocumentEnd => {
                 let node = root.take().unwrap_or(Node::new(Value::Null, doc_line));
                 let duplicate_keys = std::mem::take(&mut duplicates);
-                docs.push(Document {
+                count += 1;
+                on_document(Document {
                     root: node,
                     line: doc_line,
                     duplicate_keys,
@@ -242,13 +256,14 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Document>, Tre
         }
     }
     if let Some(node) = root.take() {
-        docs.push(Document {
+        count += 1;
+        on_document(Document {
             root: node,
             line: doc_line,
             duplicate_keys: duplicates,
         });
     }
-    Ok(docs)
+    Ok(count)
 }
 
 fn is_null(text: &str) -> bool {
