@@ -49,9 +49,14 @@ pub struct Deadline {
 pub struct Raise {
     pub from: Millis,
     pub covers: Budget,
-    /// The other members of the call cycle it is on, when the cycle set the value.
+    /// Some other members of the call cycle it is on, when the cycle set the value (at most
+    /// [`CYCLE_NAMED`]: a cycle can span thousands of services), and how many there are.
     pub cycle: Vec<QualifiedName>,
+    pub cycle_len: usize,
 }
+
+/// How many members of a call cycle a reason names.
+pub const CYCLE_NAMED: usize = 5;
 
 impl Raise {
     /// Why the timeout is what it is; `start_why` says where the starting value came from.
@@ -59,7 +64,10 @@ impl Raise {
         let cycle = if self.cycle.is_empty() {
             String::new()
         } else {
-            let names: Vec<String> = self.cycle.iter().map(ToString::to_string).collect();
+            let mut names: Vec<String> = self.cycle.iter().map(ToString::to_string).collect();
+            if self.cycle_len > names.len() {
+                names.push(format!("{} more", self.cycle_len - names.len()));
+            }
             format!(
                 "; it is on a call cycle with {}, whose members all wait as long as the longest of them",
                 names.join(", ")
@@ -164,14 +172,16 @@ fn settle(
                 .max_by(|a, b| longer(a, b))
                 .cloned(),
         );
-        let cycle: Vec<QualifiedName> = if cycle_level.is_some() {
-            members
-                .iter()
-                .filter(|o| **o != *m)
+        let others = members.iter().filter(|o| **o != *m);
+        let (cycle, cycle_len): (Vec<QualifiedName>, usize) = if cycle_level.is_some() {
+            let named = others
+                .clone()
+                .take(CYCLE_NAMED)
                 .map(|o| (*o).clone())
-                .collect()
+                .collect();
+            (named, members.len() - 1)
         } else {
-            Vec::new()
+            (Vec::new(), 0)
         };
         let raised = want
             .filter(|w| !s.pinned && w.wait > s.timeout)
@@ -179,6 +189,7 @@ fn settle(
                 from: s.timeout,
                 covers,
                 cycle,
+                cycle_len,
             });
         let timeout = raised.as_ref().map_or(s.timeout, |r| r.covers.wait);
         if let Some(should) = should.filter(|b| b.wait > timeout) {

@@ -118,6 +118,22 @@ fn a_call_cycle_gets_one_value_and_its_callees_are_still_covered() {
 }
 
 #[test]
+fn a_long_call_cycle_names_a_few_members_and_counts_the_rest() {
+    let names: Vec<String> = (0..40).map(|i| format!("s{i:02}")).collect();
+    let mut routed: Vec<(&str, u64, bool)> = names.iter().map(|n| (n.as_str(), 3, false)).collect();
+    routed.push(("slow", 9, false));
+    let mut edges: Vec<(&str, &str)> = (0..names.len())
+        .map(|i| (names[i].as_str(), names[(i + 1) % names.len()].as_str()))
+        .collect();
+    edges.push(("s00", "slow"));
+    let d = run(&routed, &edges);
+    let r = d.deadlines[&q("s05")].raised.as_ref().expect("raised");
+    assert_eq!(r.cycle.len(), CYCLE_NAMED);
+    assert_eq!(r.cycle_len, 39);
+    assert!(r.reason(Millis::secs(9), "x").contains(", 34 more,"));
+}
+
+#[test]
 fn a_pinned_timeout_is_kept_and_the_inversion_is_noted() {
     let d = run(
         &[("gw", 3, false), ("orders", 2, true), ("pay", 10, false)],
