@@ -188,7 +188,7 @@ fn service_spec(
     Ok(ServiceSpec {
         name: s.id.name.clone(),
         namespace: s.id.namespace.clone(),
-        service_account: workload.service_account.clone(),
+        service_account: account(mesh, s, workload),
         workload: Some(workload.name.clone()),
         port: port.unwrap_or(crate::spec::DEFAULT_PORT),
         target_port: target_port.filter(|t| Some(*t) != port),
@@ -206,6 +206,18 @@ fn service_spec(
         },
         traffic,
     })
+}
+
+/// The account a workload runs as once the generated configuration is applied: the
+/// generated ServiceAccount that names it (where it shared one), else its own.
+fn account(mesh: &MeshConfig, s: &MeshService, w: &core::WorkloadRef) -> String {
+    let wanted = format!("{}/{}", w.kind.as_str(), w.name);
+    mesh.of_kind(Kind::ServiceAccount)
+        .find(|r| {
+            r.namespace == s.id.namespace
+                && r.annotations.get(core::ACCOUNT_FOR_ANNOTATION) == Some(wanted.as_str())
+        })
+        .map_or_else(|| w.service_account.clone(), |r| r.name.clone())
 }
 
 /// The generated resources the lab reads for one service.

@@ -41,6 +41,8 @@ enum Command {
     Lab(commands::lab::LabArgs),
     /// Plan a phased rollout: ROLLOUT.md, plan.json and one kustomize folder per step.
     Plan(commands::plan::PlanArgs),
+    /// Write the self-contained HTML report onboard writes (graph, timeouts, exceptions, dry-run, phases), alone.
+    Report(commands::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,7 +66,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain::run(args),
         Command::Lab(args) => commands::lab::run(args),
         Command::Plan(args) => commands::plan::run(args),
+        Command::Report(args) => commands::report::run(args),
     };
+    report_peak_memory();
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -83,5 +87,22 @@ fn main() -> ExitCode {
             }
             ExitCode::from(2)
         }
+    }
+}
+
+/// With `MESHSMITH_BENCH_RSS` set, the process's peak resident memory (VmHWM), in bytes, on
+/// standard error as `peak_rss_bytes N`, for benchmarks that run the binary.
+fn report_peak_memory() {
+    if std::env::var_os("MESHSMITH_BENCH_RSS").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kb) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<u64>().ok())
+    {
+        eprintln!("peak_rss_bytes {}", kb * 1024);
     }
 }

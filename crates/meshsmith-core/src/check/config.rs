@@ -3,6 +3,7 @@
 //! plan was found to break.
 
 use crate::model::{Object, Origin, PlanViolation, Severity};
+use crate::policy::EgressAllowance;
 use std::collections::BTreeMap;
 
 /// The level a code is reported at; `Off` silences it.
@@ -58,6 +59,8 @@ pub struct CheckConfig {
     /// What `plan::verify` found in a rollout plan (`--plan FILE`), each with the line of
     /// the plan file it points at; the MS4xx rules report them.
     pub plan_violations: Vec<(PlanViolation, Option<Origin>)>,
+    /// Cloud metadata and link-local hosts the policy file lets callers reach (`egress.allow`).
+    pub egress_allow: Vec<EgressAllowance>,
 }
 
 impl Default for CheckConfig {
@@ -69,6 +72,7 @@ impl Default for CheckConfig {
             trust_domain: "cluster.local".to_string(),
             crds: Vec::new(),
             plan_violations: Vec::new(),
+            egress_allow: Vec::new(),
         }
     }
 }

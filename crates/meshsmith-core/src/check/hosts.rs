@@ -99,8 +99,8 @@ pub fn selector_admits(spec: &Node, labels: &StringMap) -> bool {
 pub fn node_service_names(node: &MeshService) -> impl Iterator<Item = &str> {
     node.service
         .iter()
-        .chain(node.aliases.iter())
         .map(String::as_str)
+        .chain(node.aliases.iter().map(|a| a.name.as_str()))
 }
 
 /// False for a workload kept out of the mesh: `sidecar.istio.io/inject: "false"` on its

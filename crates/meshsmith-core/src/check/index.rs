@@ -2,8 +2,11 @@
 //! the input: Istio resources by kind and namespace, workloads by namespace, the hosts
 //! ServiceEntries declare, the namespaces the input shows, and each node's incoming edges.
 
-use crate::model::{Edge, Inventory, IstioResource, Node, QualifiedName, Topology, Workload};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::model::{
+    Edge, Inventory, IstioResource, Node, QualifiedName, Topology, Workload, WorkloadRef,
+    ACCOUNT_FOR_ANNOTATION,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub struct Index<'a> {
     pub inventory: &'a Inventory,
@@ -15,6 +18,9 @@ pub struct Index<'a> {
     workloads: BTreeMap<&'a str, Vec<&'a Workload>>,
     namespaces: BTreeSet<&'a str>,
     callers: BTreeMap<&'a QualifiedName, Vec<&'a Edge>>,
+    /// (namespace, `Kind/name`) of a workload -> the generated ServiceAccount that names it
+    /// (see [`Index::account_of`]).
+    planned: HashMap<(&'a str, &'a str), &'a str>,
 }
 
 impl<'a> Index<'a> {
@@ -62,6 +68,14 @@ impl<'a> Index<'a> {
         for e in &topology.edges {
             callers.entry(&e.to).or_default().push(e);
         }
+        let planned = inventory
+            .service_accounts
+            .iter()
+            .filter_map(|a| {
+                let workload = a.annotations.get(ACCOUNT_FOR_ANNOTATION)?;
+                Some(((a.namespace.as_str(), workload), a.name.as_str()))
+            })
+            .collect();
         Index {
             inventory,
             service_entry_hosts,
@@ -70,7 +84,22 @@ impl<'a> Index<'a> {
             workloads,
             namespaces,
             callers,
+            planned,
         }
+    }
+
+    /// The account a workload runs as: the generated ServiceAccount that names it (its
+    /// patch moves the pods there, and the generated policies name that account), else the
+    /// one its manifest says.
+    pub fn account_of<'w>(&'w self, namespace: &str, workload: &'w WorkloadRef) -> &'w str {
+        if self.planned.is_empty() {
+            return &workload.service_account;
+        }
+        let key = format!("{}/{}", workload.kind.as_str(), workload.name);
+        self.planned
+            .get(&(namespace, key.as_str()))
+            .copied()
+            .unwrap_or(&workload.service_account)
     }
 
     /// Istio resources of one kind in one namespace, in (name) order.

@@ -20,6 +20,7 @@ mod index;
 mod macros;
 mod mtls;
 mod plan_findings;
+mod population;
 pub mod reachability;
 pub mod registry;
 mod routes;

@@ -102,6 +102,23 @@ pub fn accepts_plaintext(effective: &Effective) -> bool {
     })
 }
 
+/// True when the workload takes plaintext on `port` (a workload port; `None`: some port):
+/// the port's own port-level mode when it has one, else the workload's mode.
+pub fn accepts_plaintext_on(effective: &Effective, port: Option<u16>) -> bool {
+    let Some(port) = port else {
+        return accepts_plaintext(effective);
+    };
+    let level = effective.policy.and_then(|p| {
+        p.spec()
+            .at("portLevelMtls")
+            .as_map()
+            .iter()
+            .find(|(k, _)| k.parse::<u16>().ok() == Some(port))
+            .and_then(|(_, v)| v.at("mode").as_str().and_then(Mode::parse))
+    });
+    level.unwrap_or(effective.mode) != Mode::Strict
+}
+
 /// Every place a PeerAuthentication lets plaintext in, with a description:
 /// the policy's own mode and each port-level mode that is PERMISSIVE or DISABLE.
 pub fn plaintext_modes(pa: &IstioResource) -> Vec<(&crate::model::Node, String)> {

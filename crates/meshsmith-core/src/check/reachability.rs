@@ -2,6 +2,10 @@
 //! callee workload, port) with Istio's order: CUSTOM, then DENY, then "no ALLOW policy allows
 //! everything", then any matching ALLOW rule allows, else deny.
 //!
+//! A request from a workload without a sidecar carries no identity (no principal, no
+//! namespace): only rules that do not name sources, or exclude them (`notPrincipals: ["*"]`),
+//! match it ([`Evaluator::decide_without_identity`]).
+//!
 //! Requests are known only by their source identity and port, so a rule that also tests HTTP
 //! fields (methods, paths, `when` conditions...) matches *some* requests: it lets an edge
 //! through (some calls pass) but does not block it (some calls still pass). CUSTOM policies
@@ -63,15 +67,24 @@ pub struct Evaluator<'i, 'a> {
     index: &'i Index<'a>,
     root_namespace: &'i str,
     trust_domain: &'i str,
+    /// Read dry-run policies as if enforced (what they will admit once enforced).
+    dry_run: bool,
 }
 
-/// Policies that sidecars enforce: not bound to a gateway or waypoint by `targetRef(s)`,
-/// and not in dry-run.
-fn enforced_on_sidecars(p: &IstioResource) -> bool {
-    p.spec().get("targetRef").is_none()
-        && p.spec().get("targetRefs").is_none()
-        && p.annotations.get(crate::model::DRY_RUN_ANNOTATION) != Some("true")
+/// Policies that sidecars apply: not bound to a gateway or waypoint by `targetRef(s)`.
+fn on_sidecars(p: &IstioResource) -> bool {
+    p.spec().get("targetRef").is_none() && p.spec().get("targetRefs").is_none()
 }
+
+fn is_dry_run(p: &IstioResource) -> bool {
+    p.annotations.get(crate::model::DRY_RUN_ANNOTATION) == Some("true")
+}
+
+/// The caller of a request that carries no identity (no sidecar): no namespace, no account.
+static NO_IDENTITY: Identity = Identity {
+    namespace: String::new(),
+    service_account: String::new(),
+};
 
 impl<'i, 'a> Evaluator<'i, 'a> {
     pub fn new(index: &'i Index<'a>, config: &'i CheckConfig) -> Self {
@@ -79,7 +92,15 @@ impl<'i, 'a> Evaluator<'i, 'a> {
             index,
             root_namespace: &config.root_namespace,
             trust_domain: &config.trust_domain,
+            dry_run: false,
         }
+    }
+
+    /// The same evaluator, reading dry-run policies as if they were enforced: what the
+    /// policies will admit once the rollout enforces them.
+    pub fn including_dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
     }
 
     /// Policies that apply to a workload: root-namespace ones mesh-wide (selector or not),
@@ -94,7 +115,7 @@ impl<'i, 'a> Evaluator<'i, 'a> {
         root.iter()
             .chain(local)
             .copied()
-            .filter(|p| enforced_on_sidecars(p))
+            .filter(|p| on_sidecars(p) && (self.dry_run || !is_dry_run(p)))
             .filter(|p| selector_admits(p.spec(), pod_labels))
             .collect()
     }
@@ -157,6 +178,30 @@ impl<'i, 'a> Evaluator<'i, 'a> {
             account: format!("{}/{}", source.namespace, source.service_account),
             id: source,
         };
+        self.decide_for(applicable, source, port)
+    }
+
+    /// The verdict for a request without identity (a caller without a sidecar, sending
+    /// plain text) on `port` of a workload, given the policies that apply to it.
+    pub fn decide_without_identity(
+        &self,
+        applicable: &[&'a IstioResource],
+        port: Option<u16>,
+    ) -> Verdict<'a> {
+        let source = &Subject {
+            principal: String::new(),
+            account: String::new(),
+            id: &NO_IDENTITY,
+        };
+        self.decide_for(applicable, source, port)
+    }
+
+    fn decide_for(
+        &self,
+        applicable: &[&'a IstioResource],
+        source: &Subject,
+        port: Option<u16>,
+    ) -> Verdict<'a> {
         for p in applicable.iter().filter(|p| action(p) == "DENY") {
             if self.policy_match(p, source, port) == Match::All {
                 return Verdict::Denied(Some(p));

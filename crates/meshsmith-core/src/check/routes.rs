@@ -1,8 +1,9 @@
 //! The timeout and retries a caller applies on each edge of the graph.
 //!
-//! A VirtualService for the callee's host (bound to the mesh) decides for every caller; without
-//! one, the caller's own hard-coded settings do (`*_TIMEOUT`, `*_RETRIES` found by inference),
-//! preferring a setting whose key names the callee.
+//! A VirtualService for the host the caller uses (the callee's own Service or an alias of
+//! it, bound to the mesh) decides for that caller; without one, the caller's own hard-coded
+//! settings do (`*_TIMEOUT`, `*_RETRIES` found by inference), preferring a setting whose key
+//! names the callee.
 //!
 //! A VirtualService's first `http` route stands for the host: requests are not known here, so
 //! `match` conditions cannot pick a route. Without a `retries` block Istio retries twice;
@@ -119,7 +120,14 @@ impl<'a> RouteIndex<'a> {
 
     pub fn policy(&self, topology: &'a Topology, edge: &Edge) -> Option<CallPolicy<'a>> {
         let callee = topology.service(&edge.to)?;
-        for name in super::hosts::node_service_names(callee) {
+        // The route of the host the caller uses: a route for another of the callee's names
+        // does not apply to its calls. Without the name, any of them may.
+        let names: Vec<&str> = if edge.via.is_empty() {
+            super::hosts::node_service_names(callee).collect()
+        } else {
+            edge.via.iter().map(String::as_str).collect()
+        };
+        for name in names {
             if let Some((vs, route)) = self.routes.get(&(callee.id.namespace.as_str(), name)) {
                 return Some(route_policy(vs, route));
             }

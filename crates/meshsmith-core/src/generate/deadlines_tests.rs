@@ -24,6 +24,7 @@ fn edge(from: &str, to: &str) -> Edge {
         from: q(from),
         to: q(to),
         port: Some(80),
+        via: Vec::new(),
         protocol: Protocol::Http,
         confidence: Confidence::High,
         evidence: Vec::new(),

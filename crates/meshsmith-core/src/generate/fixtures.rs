@@ -55,6 +55,7 @@ pub fn edge(from: &QualifiedName, to: &QualifiedName, protocol: Protocol) -> Edg
         from: from.clone(),
         to: to.clone(),
         port: None,
+        via: Vec::new(),
         protocol,
         confidence: Confidence::High,
         evidence: vec![Evidence {
@@ -189,6 +190,7 @@ pub fn external_call(from: &QualifiedName, host: &str) -> ExternalCall {
         port: None,
         protocol: Protocol::Http,
         tls: true,
+        restricted: None,
         evidence: vec![Evidence {
             origin: origin(3),
             kind: HintKind::Env,

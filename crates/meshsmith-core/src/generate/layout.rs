@@ -12,7 +12,7 @@ use crate::model::*;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -113,9 +113,13 @@ pub fn edited(contents: &str) -> Option<bool> {
 /// One resource as a Kubernetes object (or, for a namespace patch, as the patch body).
 pub fn to_value(r: &Resource) -> Value {
     let mut metadata = Map::new();
-    if let Spec::NamespacePatch(labels) = &r.spec {
-        metadata.insert("labels".into(), json!(labels));
-        return json!({ "metadata": metadata });
+    match &r.spec {
+        Spec::NamespacePatch(labels) => {
+            metadata.insert("labels".into(), json!(labels));
+            return json!({ "metadata": metadata });
+        }
+        Spec::WorkloadPatch(patch) => return patch.body(Some(&patch.service_account)),
+        _ => {}
     }
     metadata.insert("name".into(), json!(r.name));
     metadata.insert("namespace".into(), json!(r.namespace));
@@ -124,6 +128,13 @@ pub fn to_value(r: &Resource) -> Value {
     }
     if !r.annotations.is_empty() {
         metadata.insert("annotations".into(), json!(r.annotations));
+    }
+    if r.spec == Spec::ServiceAccount {
+        return json!({
+            "apiVersion": r.api_version,
+            "kind": r.kind.as_str(),
+            "metadata": metadata,
+        });
     }
     // Serializing plain structs of strings and numbers cannot fail; an empty spec would
     // still be valid (and would show the problem), so no value is invented here.
@@ -191,13 +202,17 @@ pub fn layout_into<T: Send>(
 type RenderedFile<T> = (SourceId, Option<(PathBuf, String)>, T);
 
 /// The file a resource goes in: (namespace, service folder or none, file name).
-fn file_key(r: &Resource) -> (&str, &str, &'static str) {
+fn file_key(r: &Resource) -> (&str, &str, Cow<'static, str>) {
     let folder = if r.kind == Kind::NamespacePatch {
         ""
     } else {
         r.owner.name.as_str()
     };
-    (r.owner.namespace.as_str(), folder, r.kind.file_name())
+    let file = match &r.spec {
+        Spec::WorkloadPatch(patch) => Cow::Owned(patch.file_name()),
+        _ => Cow::Borrowed(r.kind.file_name()),
+    };
+    (r.owner.namespace.as_str(), folder, file)
 }
 
 fn same_file<R: Borrow<Resource>>(a: &R, b: &R) -> bool {
@@ -233,15 +248,16 @@ fn render<R: Borrow<Resource> + Send, T: Send>(
     let mut paths = Vec::new();
     for run in items.chunk_by(same_file) {
         let (ns, folder, file) = file_key(run[0].borrow());
-        // A namespace patch is not an object kustomize could apply, so it is not listed.
-        if !folder.is_empty() {
+        // A patch is not an object kustomize could apply, so it is not listed.
+        let kind = run[0].borrow().kind;
+        if !kind.is_patch() {
             listed
                 .entry((ns.to_string(), folder.to_string()))
                 .or_default()
-                .insert(file);
+                .insert(kind.file_name());
         }
         lens.push(run.len());
-        paths.push(file_path(ns, folder, file));
+        paths.push(file_path(ns, folder, &file));
     }
     // The ids are positions among every path, the kustomizations' included, sorted.
     let runs_paths = paths.len();
@@ -270,7 +286,7 @@ fn render<R: Borrow<Resource> + Send, T: Send>(
         .zip(ids)
         .map(|(run, id)| {
             let (ns, folder, file) = file_key(run[0].borrow());
-            let mut r = render_file(ns, folder, file, &run, header, root);
+            let mut r = render_file(ns, folder, &file, &run, header, root);
             drop(run);
             for o in &mut r.objects {
                 o.source = id;
@@ -364,6 +380,16 @@ fn render_file<R: Borrow<Resource>>(
             "# Merge patch, not a full Namespace: kubectl patch namespace {ns} --type merge --patch-file {ns}/{file}"
         );
     }
+    if let Some(Spec::WorkloadPatch(patch)) = resources.first().map(|r| &r.borrow().spec) {
+        let kind = patch.workload_kind.as_str().to_ascii_lowercase();
+        let _ = writeln!(
+            body,
+            "# Merge patch, not a full {}: kubectl patch {kind}/{} -n {ns} --type merge --patch-file {}",
+            patch.workload_kind.as_str(),
+            patch.workload,
+            path.display()
+        );
+    }
     let name: Option<Arc<str>> = root.map(|r| Arc::from(r.join(&path).display().to_string()));
     let mut objects = Vec::with_capacity(if root.is_some() { resources.len() } else { 0 });
     // Line 1 is the header.
@@ -376,7 +402,7 @@ fn render_file<R: Borrow<Resource>>(
         }
         let value = to_value(r);
         match &name {
-            Some(name) if r.kind != Kind::NamespacePatch => {
+            Some(name) if !r.kind.is_patch() => {
                 let before = body.len();
                 let doc = to_yaml_node(&value, &mut body, line);
                 line += newlines(&body[before..]);
@@ -421,13 +447,13 @@ fn kustomization(header: &Header, resources: impl Iterator<Item = String>) -> St
     header.finish(out)
 }
 
-/// All resources as one multi-document stream (namespace patches left out: they are not
-/// objects to apply), headed like a file.
+/// All resources as one multi-document stream (patches left out: they are not objects to
+/// apply), headed like a file.
 pub fn stream(config: &MeshConfig, header: &Header) -> String {
     let docs: Vec<String> = config
         .resources
         .iter()
-        .filter(|r| r.kind != Kind::NamespacePatch)
+        .filter(|r| !r.kind.is_patch())
         .map(|r| to_yaml(&to_value(r)))
         .collect();
     header.file(&docs.join("---\n"))

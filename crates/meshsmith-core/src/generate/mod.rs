@@ -3,13 +3,14 @@
 //! ```text
 //!  Topology ─┐                 ┌─ virtual_service      ┌─ sidecar
 //!            ├─ generate() ────┼─ destination_rule     ├─ service_entry
-//!  Policy ───┘  (per service:  ├─ peer_authentication  └─ namespace (injection patch)
-//!               Resolved)      └─ authorization_policy
+//!  Policy ───┘  (per service:  ├─ peer_authentication  ├─ namespace (injection patch)
+//!               Resolved)      └─ authorization_policy └─ service_account (+ account patch)
 //! ```
 //!
-//! Before any resource is built, two passes over the whole graph settle what depends on
-//! other services: route timeouts that cover every callee's budget (`deadlines`) and
-//! retries capped along call chains (`retry_budget`).
+//! Before any resource is built, three passes over the whole graph settle what depends on
+//! other services: route timeouts that cover every callee's budget (`deadlines`), retries
+//! capped along call chains (`retry_budget`), and the account each caller presents where it
+//! shared one with workloads that do not call what it calls (`service_account`).
 //!
 //! Generation cannot fail: what cannot be configured (no Service to route to, a workload
 //! without labels to select it by) is skipped with a note. Every value set carries a
@@ -18,23 +19,35 @@
 mod authorization_policy;
 mod deadlines;
 mod destination_rule;
+mod hosts;
 pub mod layout;
 mod namespace;
 mod outside;
 mod peer_authentication;
 mod provenance;
 mod retry_budget;
+mod service_account;
 mod service_entry;
 mod sidecar;
 mod virtual_service;
 pub mod yaml;
 
 #[cfg(test)]
+mod alias_tests;
+#[cfg(test)]
 mod corpora_tests;
+#[cfg(test)]
+mod egress_tests;
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
+mod identity_property_tests;
+#[cfg(test)]
+pub(crate) mod identity_tests;
+#[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+pub(crate) mod least_privilege;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]
@@ -49,8 +62,9 @@ mod tests;
 use crate::model::*;
 use crate::policy::{IstioVersion, Policy, Resolved};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+pub(crate) use hosts::{alias_reason, hosts, Host};
 pub use layout::{layout, layout_into, layout_with_objects, stream, Header, Layout};
 
 /// Choices made on the command line rather than in the policy file.
@@ -66,6 +80,9 @@ pub struct GenerateOptions {
     pub without_reasons: bool,
     /// Enforce AuthorizationPolicies even where the callers are not known.
     pub enforce_unverified: bool,
+    /// The ServiceAccounts of the input as (namespace, name), so that an account generated
+    /// for a workload never takes the name of one the team wrote.
+    pub service_accounts: BTreeSet<(String, String)>,
 }
 
 /// Builds every resource for every service the policy does not skip.
@@ -116,6 +133,7 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
                 peer_authentication::build(&cx, targets, &mut part);
                 authorization_policy::build(&cx, targets, &mut part);
                 sidecar::build(&cx, targets, &mut part);
+                service_account::build(&cx, targets, &mut part);
                 part
             })
             .collect();
@@ -125,11 +143,23 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
         }
     }
     out.notes.extend(cx.deadline_notes.iter().cloned());
+    out.notes.extend(cx.identities.notes.iter().cloned());
     service_entry::build(&cx, &mut out);
     namespace::build(&cx, &mut out);
-    // Stable: two resources with the same owner, kind and name stay in the order built.
+    // Stable: two resources with the same owner, kind and name stay in the order built. A
+    // node's own route and rule come before its aliases', so that a reader taking the first
+    // of a kind for a service gets the node's own.
+    let alias = |r: &Resource| {
+        matches!(r.kind, Kind::VirtualService | Kind::DestinationRule) && r.name != r.owner.name
+    };
     out.resources.sort_by(|a, b| {
-        (&a.owner, a.kind, &a.namespace, &a.name).cmp(&(&b.owner, b.kind, &b.namespace, &b.name))
+        (&a.owner, a.kind, &a.namespace, alias(a), &a.name).cmp(&(
+            &b.owner,
+            b.kind,
+            &b.namespace,
+            alias(b),
+            &b.name,
+        ))
     });
     out.notes.sort();
     out.notes.dedup();
@@ -148,9 +178,10 @@ const UNVERIFIED_HOSTS: usize = 50;
 fn unverified_hosts(topology: &Topology) -> Vec<(String, String)> {
     let mut by_namespace: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
     for s in topology.services.iter().filter(|s| !s.callers.is_known()) {
-        if let Some(name) = routable(s) {
+        // Every name of it: a caller the graph does not show may use any.
+        for host in hosts(s) {
             by_namespace.entry(&s.id.namespace).or_default().push((
-                format!("{}/{}", s.id.namespace, fqdn(name, &s.id.namespace)),
+                format!("{}/{}", s.id.namespace, fqdn(host.name, &s.id.namespace)),
                 format!(
                     "the callers of {} are not known, so this workload may be one of them",
                     s.id
@@ -202,6 +233,8 @@ pub(crate) struct Context<'a> {
     deadline_notes: Vec<String>,
     /// The Sidecar egress hosts of the services whose callers are not known, with why.
     unverified_hosts: Vec<(String, String)>,
+    /// The account each caller presents once its own is applied (see [`service_account`]).
+    pub identities: service_account::Identities,
 }
 
 /// One service that gets configuration.
@@ -268,6 +301,7 @@ impl<'a> Context<'a> {
             .collect();
         let derived = deadlines::derive(&starts, &callees, topology);
         let unverified_hosts = unverified_hosts(topology);
+        let identities = service_account::Identities::new(topology, policy, options, &callers);
         Context {
             topology,
             policy,
@@ -281,16 +315,24 @@ impl<'a> Context<'a> {
             deadlines: derived.deadlines,
             deadline_notes: derived.notes,
             unverified_hosts,
+            identities,
         }
     }
 
     /// Egress hosts every Sidecar imports because their callers are not known (`id`'s own
-    /// host excepted): any workload may be the caller the graph does not show.
+    /// hosts excepted): any workload may be the caller the graph does not show.
     pub fn unverified_hosts(&self, id: &QualifiedName) -> impl Iterator<Item = &(String, String)> {
-        let own = format!("{}/{}", id.namespace, fqdn(&id.name, &id.namespace));
+        let own: Vec<String> = self
+            .topology
+            .service(id)
+            .map(hosts)
+            .unwrap_or_default()
+            .iter()
+            .map(|h| format!("{}/{}", id.namespace, fqdn(h.name, &id.namespace)))
+            .collect();
         self.unverified_hosts
             .iter()
-            .filter(move |(host, _)| *host != own)
+            .filter(move |(host, _)| !own.contains(host))
     }
 
     /// The reasons to keep on a resource: all of them, or none when the caller does not
@@ -331,11 +373,12 @@ impl<'a> Context<'a> {
     /// A resource with the API version, labels and owner every kind shares.
     pub fn resource(&self, kind: Kind, name: &str, owner: &QualifiedName, spec: Spec) -> Resource {
         let api_version = match kind {
-            Kind::NamespacePatch => "v1".to_string(),
+            // Kubernetes core objects (or patches of objects the team owns).
+            k if !k.is_istio() => "v1".to_string(),
             _ => format!("{}/{}", kind.group(), self.options.api_version.as_str()),
         };
         let mut labels = StringMap::new();
-        if kind != Kind::NamespacePatch {
+        if !kind.is_patch() {
             labels.insert(
                 "app.kubernetes.io/managed-by".to_string(),
                 "meshsmith".to_string(),

@@ -4,7 +4,8 @@
 //! In: the namespaces of the services that get configuration, and the labels those
 //! Namespaces have in the input. Out: a patch adding `istio-injection: enabled` for each
 //! namespace that neither has it nor selects a revision with `istio.io/rev`, and a note for
-//! each workload that opts out of injection.
+//! each workload that opts out of injection. A namespace labelled `istio-injection:
+//! disabled` opted out: it gets a note, never a patch that turns injection on.
 
 use super::Context;
 use crate::model::*;
@@ -35,6 +36,16 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
         let injection = labels.and_then(|l| l.get("istio-injection"));
         let revision = labels.is_some_and(|l| l.contains_key("istio.io/rev"));
         if injection == Some("enabled") || (revision && injection.is_none()) {
+            continue;
+        }
+        if injection == Some("disabled") {
+            // An explicit opt-out: never overridden. Its workloads' callees admit them
+            // without identity instead (see `outside`).
+            out.notes.push(format!(
+                "namespace {ns} is labelled istio-injection: disabled: its workloads get no sidecar and \
+                 their policies take no effect; their callees stay PERMISSIVE for them and admit them \
+                 without identity on the ports they call"
+            ));
             continue;
         }
         let why = match (labels, injection) {

@@ -1,6 +1,7 @@
 //! PeerAuthentication per workload: STRICT, except where a workload must take plain traffic
-//! from outside the mesh (an inferred webhook receiver), its callers are not known, or the
-//! policy declares an exception;
+//! from outside the mesh (an inferred webhook receiver, a caller that opted out of
+//! injection, which is named), its callers are not known, or the policy declares an
+//! exception;
 //! each exception carries its reason as an annotation, next to the mode it explains. The
 //! annotation names no file or line (the same manifests read from anywhere give the same
 //! objects); the reason kept for `explain` also says where the manifests show it.
@@ -27,6 +28,37 @@ fn unverified(cx: &Context, s: &MeshService) -> Option<String> {
     })
 }
 
+/// Why a workload must accept plain text, if it must: (with places, for `explain`; without,
+/// for the annotation). Plain traffic from outside, then each caller without a sidecar
+/// (named: it can never present a principal), else callers that are not known.
+fn exception(cx: &Context, target: &super::Target) -> Option<(String, String)> {
+    let mut explained = Vec::new();
+    let mut reason = Vec::new();
+    let outside = cx.outside_plaintext(target);
+    let from_outside = outside.is_some();
+    if let Some(o) = outside {
+        explained.push(o.explained());
+        reason.push(o.reason);
+    }
+    for caller in cx.plain_callers(target) {
+        let text = format!(
+            "{}; PERMISSIVE so that it is accepted, and its AuthorizationPolicy admits requests without identity on those ports only",
+            caller.describe()
+        );
+        explained.push(text.clone());
+        reason.push(text);
+    }
+    // Callers that are not known are reason enough alone; said too beside callers without
+    // a sidecar, not beside plain traffic from outside (which stays PERMISSIVE anyway).
+    if !from_outside {
+        if let Some(why) = unverified(cx, target.service) {
+            explained.push(why.clone());
+            reason.push(why);
+        }
+    }
+    (!reason.is_empty()).then(|| (explained.join("; "), reason.join("; ")))
+}
+
 pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfig) {
     for target in targets {
         let s = target.service;
@@ -37,22 +69,14 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                 format!("{} ({})", m.reason, r.why("mtls")),
                 (m.mode != MtlsMode::Strict).then(|| m.reason.clone()),
             ),
-            None => {
-                let outside = cx.outside_plaintext(target);
-                let exception = outside
-                    .as_ref()
-                    .map(|o| (o.explained(), o.reason.clone()))
-                    .or_else(|| unverified(cx, s).map(|why| (why.clone(), why)));
-                match exception {
-                    Some((explained, reason)) => (MtlsMode::Permissive, explained, Some(reason)),
-                    None => (
-                        MtlsMode::Strict,
-                        "default: only mesh workloads with a verified identity may connect"
-                            .to_string(),
-                        None,
-                    ),
-                }
-            }
+            None => match exception(cx, target) {
+                Some((explained, reason)) => (MtlsMode::Permissive, explained, Some(reason)),
+                None => (
+                    MtlsMode::Strict,
+                    "default: only mesh workloads with a verified identity may connect".to_string(),
+                    None,
+                ),
+            },
         };
         for w in &s.workloads {
             let Some(sel) = selector(w) else {

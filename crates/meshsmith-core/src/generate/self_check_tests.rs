@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 /// Codes a check of manifests plus generated configuration reports because of the
 /// manifests, each with why generation cannot (and must not) make it go away.
-const INPUT_CAUSED: [(&str, &str); 15] = [
+pub(super) const INPUT_CAUSED: [(&str, &str); 16] = [
     ("MS101", "a manifest that reads with a warning, such as a key written twice (kubectl keeps the later value): the user's YAML"),
     ("MS102", "a Service port with neither appProtocol nor a protocol-prefixed name: the fix is a merge patch to the user's Service, which generate does not rewrite"),
     ("MS104", "a namespace without the istio-injection label in the manifests: the generated namespace patch adds it when applied, but check reads the Namespace as written"),
@@ -30,6 +30,7 @@ const INPUT_CAUSED: [(&str, &str); 15] = [
     ("MS213", "traffic: callers from outside the mesh"),
     ("MS214", "traffic: a call the manifests suggest that the traffic never showed"),
     ("MS215", "an enforced policy on a service whose callers are not known: only with --enforce-unverified, the user's explicit choice (never passed here)"),
+    ("MS216", "a cloud metadata endpoint or link-local address named in the manifests: only the user can remove it, or allow it in the policy file with a reason"),
     ("MS303", "a VirtualService in the user's own manifests routes to a host no Service has"),
     ("MS311", "each PERMISSIVE exception listed with its reason, for review (information)"),
 ];
@@ -42,19 +43,27 @@ const GENERATED: &str = "<generated>";
 fn self_check(dir: &Path) -> BTreeMap<&'static str, Vec<Finding>> {
     let loaded = load(&[Input::Path(dir.to_path_buf())], &Limits::default())
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    self_check_loaded(loaded, &dir.display().to_string(), &Policy::default())
+}
+
+/// [`self_check`] of manifests already read from `place`, under a policy.
+pub(super) fn self_check_loaded(
+    loaded: crate::load::Loaded,
+    place: &str,
+    policy: &Policy,
+) -> BTreeMap<&'static str, Vec<Finding>> {
     let inv = inventory(&loaded.objects, "default");
     let topology = infer(&inv);
     let options = GenerateOptions {
         namespace_labels: inv.namespace_labels(),
         ..GenerateOptions::default()
     };
-    let mesh = generate(&topology, &Policy::default(), &options);
+    let mesh = generate(&topology, policy, &options);
     // Nothing in a generated object says where the manifests were read from.
-    let place = dir.display().to_string();
     for r in &mesh.resources {
         for (key, value) in r.annotations.iter() {
             assert!(
-                ![".yaml:", ".yml:", ".json:", place.as_str()]
+                ![".yaml:", ".yml:", ".json:", place]
                     .iter()
                     .any(|p| value.contains(p)),
                 "{} {}/{}: {key} names a file: {value}",
@@ -77,7 +86,11 @@ fn self_check(dir: &Path) -> BTreeMap<&'static str, Vec<Finding>> {
     both.notes.splice(0..0, loaded.notes);
     let topology = infer(&both);
     let mut out: BTreeMap<&'static str, Vec<Finding>> = BTreeMap::new();
-    for f in check(&both, &topology, &CheckConfig::default()) {
+    let config = CheckConfig {
+        egress_allow: policy.egress_allow.clone(),
+        ..CheckConfig::default()
+    };
+    for f in check(&both, &topology, &config) {
         if f.severity >= Severity::Warning {
             out.entry(f.code).or_default().push(f);
         }

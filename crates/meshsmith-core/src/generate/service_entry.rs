@@ -4,17 +4,34 @@
 //! In: the graph's external calls. Out: one ServiceEntry per (caller namespace, host),
 //! exported to that namespace only, in the folder of its first caller. Ports come from the
 //! evidence, else from the scheme (443 for TLS, 80 for HTTP). IP literals are skipped: a
-//! ServiceEntry host must be a name.
+//! ServiceEntry host must be a name. Cloud metadata endpoints and link-local hosts get none
+//! unless the policy file allows them (`egress.allow`), and then carry its reason.
 
 use super::Context;
 use crate::model::*;
 use std::collections::BTreeMap;
+
+/// Annotation on a ServiceEntry for a cloud metadata or link-local host: the reason the
+/// policy file gave for letting callers reach it.
+pub const EGRESS_REASON_ANNOTATION: &str = "meshsmith.dev/egress-reason";
 
 pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
     let mut by_host: BTreeMap<(String, String), Vec<&ExternalCall>> = BTreeMap::new();
     for call in &cx.topology.external {
         if cx.policy.skips(&call.from.namespace) {
             continue;
+        }
+        if let Some(restricted) = call.restricted {
+            if cx.policy.egress_allowance(&call.host).is_none() {
+                out.notes.push(format!(
+                    "{}: `{}` is {}, no ServiceEntry unless `egress.allow` in the policy file \
+                     lists it with a reason",
+                    call.from,
+                    call.host,
+                    restricted.describe()
+                ));
+                continue;
+            }
         }
         if call.host.parse::<std::net::IpAddr>().is_ok() || !is_dns_name(&call.host) {
             out.notes.push(format!(
@@ -85,8 +102,50 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
         };
         let name = format!("external-{}", host.replace('.', "-"));
         let mut res = cx.resource(Kind::ServiceEntry, &name, &owner, Spec::ServiceEntry(spec));
+        if let Some(allowed) = calls
+            .iter()
+            .find_map(|c| c.restricted)
+            .and(cx.policy.egress_allowance(&host))
+        {
+            // The exception is written next to what it opens, as PERMISSIVE reasons are.
+            res.annotations
+                .insert(EGRESS_REASON_ANNOTATION.to_string(), allowed.reason.clone());
+            reasons.push(Reason::new(
+                "spec.hosts",
+                &host,
+                format!(
+                    "allowed by the policy file ({}): {}",
+                    cx.policy
+                        .set_at(&format!("egress.allow.{}", allowed.host))
+                        .unwrap_or_else(|| "egress.allow".to_string()),
+                    allowed.reason
+                ),
+            ));
+        }
         res.reasons = cx.kept(|| reasons);
         out.resources.push(Box::new(res));
+    }
+    unused_allowances(cx, out);
+}
+
+/// A note for each `egress.allow` entry no restricted external call needs.
+fn unused_allowances(cx: &Context, out: &mut MeshConfig) {
+    for allowed in &cx.policy.egress_allow {
+        let used = cx
+            .topology
+            .external
+            .iter()
+            .any(|c| c.restricted.is_some() && allowed.matches(&c.host));
+        if !used {
+            out.notes.push(format!(
+                "policy `egress.allow` of `{}` ({}) matches no cloud metadata or link-local host \
+                 the manifests call",
+                allowed.host,
+                cx.policy
+                    .set_at(&format!("egress.allow.{}", allowed.host))
+                    .unwrap_or_default()
+            ));
+        }
     }
 }
 

@@ -2,8 +2,10 @@
 //! configuration of its dependencies (and of istio-system, for the control plane).
 //!
 //! In: the graph's edges out of each service and its external calls. Out: one Sidecar per
-//! workload; in-cluster callees as `<ns>/<fqdn>`, external hosts as `<own ns>/<host>`,
-//! because their ServiceEntry lives in the caller's namespace. Services whose callers are not
+//! workload; in-cluster callees as `<ns>/<fqdn>` (and each alias the caller names a callee
+//! by), external hosts as `<own ns>/<host>`, because their ServiceEntry lives in the
+//! caller's namespace (cloud metadata and link-local hosts only where the policy file
+//! allows them). Services whose callers are not
 //! known are imported by every Sidecar: any workload may be the caller the graph does not
 //! show, and a call its Sidecar does not import would leave through the passthrough cluster,
 //! in plain text and without an identity.
@@ -24,22 +26,18 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
             let Some(callee) = cx.topology.service(&edge.to) else {
                 continue;
             };
-            if let Some(name) = routable(callee) {
-                let host = format!(
-                    "{}/{}",
-                    callee.id.namespace,
-                    fqdn(name, &callee.id.namespace)
-                );
-                hosts
-                    .entry(host)
-                    .or_insert_with(|| format!("it calls {}", callee.id));
+            for (host, why) in callee_hosts(callee, edge) {
+                hosts.entry(host).or_insert(why);
             }
         }
         for (host, why) in cx.unverified_hosts(&s.id) {
             hosts.entry(host.clone()).or_insert_with(|| why.clone());
         }
         for call in cx.external_of(&s.id) {
-            if call.host.parse::<std::net::IpAddr>().is_ok() {
+            // An address is no host to import; a restricted host only where allowed.
+            let allowed =
+                call.restricted.is_none() || cx.policy.egress_allowance(&call.host).is_some();
+            if call.host.parse::<std::net::IpAddr>().is_ok() || !allowed {
                 continue;
             }
             hosts
@@ -68,4 +66,27 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
             out.resources.push(Box::new(res));
         }
     }
+}
+
+/// The `<ns>/<fqdn>` hosts a caller reaches `callee` by: its own Service, and each alias
+/// the caller names it by (a call by an alias's name that the Sidecar did not import would
+/// leave through the passthrough cluster, in plain text, and a STRICT callee refuses it).
+fn callee_hosts(callee: &MeshService, edge: &Edge) -> Vec<(String, String)> {
+    let Some(own) = routable(callee) else {
+        return Vec::new();
+    };
+    let ns = &callee.id.namespace;
+    let mut out = vec![(
+        format!("{ns}/{}", fqdn(own, ns)),
+        format!("it calls {}", callee.id),
+    )];
+    for name in edge.via.iter().filter(|n| *n != own) {
+        if callee.aliases.iter().any(|a| &a.name == name) {
+            out.push((
+                format!("{ns}/{}", fqdn(name, ns)),
+                format!("it calls {} by its alias {name}", callee.id),
+            ));
+        }
+    }
+    out
 }

@@ -2,10 +2,12 @@
 //! callee may take longer: see [`super::deadlines`]) and the retries of its role.
 //!
 //! In: each routable service with at least one HTTP-family port. Out: one VirtualService
-//! with a route per such port (matched by port when there are several). Retries fit in the
-//! timeout: the per-try timeout is lowered so that every try (1 + attempts) fits.
+//! with a route per such port (matched by port when there are several), and one for each
+//! alias (another Service on the same pods, its own ports) with the same settings: callers
+//! that use the alias's name are routed by its host only. Retries fit in the timeout: the
+//! per-try timeout is lowered so that every try (1 + attempts) fits.
 
-use super::{fqdn, routable, speaks, Context, Target};
+use super::{alias_reason, fqdn, hosts, routable, speaks, Context, Host, Target};
 use crate::model::*;
 use crate::policy::Millis;
 
@@ -17,51 +19,76 @@ const GRPC_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,cancelle
 pub(crate) fn build(cx: &Context, targets: &[Target], out: &mut MeshConfig) {
     for target in targets {
         let s = target.service;
-        let Some(name) = routable(s) else {
+        if routable(s).is_none() {
             if s.external_name.is_some() {
                 out.notes
                     .push(format!("{}: ExternalName Service, no VirtualService", s.id));
             }
             continue;
-        };
-        let ports: Vec<&PortInfo> = s
-            .ports
-            .iter()
-            .filter(|p| speaks(p).is_http_family())
-            .collect();
-        if ports.is_empty() {
-            out.notes
-                .push(format!("{}: no HTTP or gRPC port, no VirtualService", s.id));
-            continue;
         }
-        let host = fqdn(name, &s.id.namespace);
-        let mut reasons = vec![Reason::new(
-            "role",
-            target.resolved.role.as_str(),
-            &target.resolved.role_why,
-        )];
-        let mut http = Vec::new();
-        for (i, port) in ports.iter().enumerate() {
-            // A Service with more than one port (of any protocol) needs the port named in
-            // every destination, and each route matched to its port.
-            let several = s.ports.len() > 1;
-            let route = route(cx, target, port, &host, several, i, &mut reasons);
-            http.push(route);
+        for host in hosts(s) {
+            build_host(cx, target, &host, out);
         }
-        let spec = VirtualServiceSpec {
-            hosts: vec![host],
-            export_to: Vec::new(),
-            http,
-        };
-        let mut r = cx.resource(
-            Kind::VirtualService,
-            name,
-            &s.id,
-            Spec::VirtualService(spec),
-        );
-        r.reasons = cx.kept(|| reasons);
-        out.resources.push(Box::new(r));
     }
+}
+
+/// The VirtualService of one of the Services a node is reached by.
+fn build_host(cx: &Context, target: &Target, host: &Host, out: &mut MeshConfig) {
+    let s = target.service;
+    let ports: Vec<&PortInfo> = host
+        .ports
+        .iter()
+        .filter(|p| speaks(p).is_http_family())
+        .collect();
+    if ports.is_empty() {
+        let what = host
+            .alias
+            .map_or(String::new(), |a| format!(" on {}", a.name));
+        out.notes.push(format!(
+            "{}: no HTTP or gRPC port{what}, no VirtualService",
+            s.id
+        ));
+        return;
+    }
+    let fqdn = fqdn(host.name, &s.id.namespace);
+    let mut reasons = vec![Reason::new(
+        "role",
+        target.resolved.role.as_str(),
+        &target.resolved.role_why,
+    )];
+    if let Some(alias) = host.alias {
+        reasons.insert(0, alias_reason(s, alias));
+        if alias.headless {
+            reasons.push(Reason::new(
+                "spec.http",
+                "(route of a headless Service)",
+                "Istio routes HTTP to a headless Service by its name and by its pods' names \
+                 (`*.<name>`), each request to the pod the caller resolved: the timeout applies \
+                 as on any route, and a retry goes back to that same pod",
+            ));
+        }
+    }
+    let mut http = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        // A Service with more than one port (of any protocol) needs the port named in
+        // every destination, and each route matched to its port.
+        let several = host.ports.len() > 1;
+        let route = route(cx, target, port, &fqdn, several, i, &mut reasons);
+        http.push(route);
+    }
+    let spec = VirtualServiceSpec {
+        hosts: vec![fqdn],
+        export_to: Vec::new(),
+        http,
+    };
+    let mut r = cx.resource(
+        Kind::VirtualService,
+        host.name,
+        &s.id,
+        Spec::VirtualService(spec),
+    );
+    r.reasons = cx.kept(|| reasons);
+    out.resources.push(Box::new(r));
 }
 
 fn route(

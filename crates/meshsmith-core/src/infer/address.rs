@@ -25,9 +25,15 @@ pub fn find_addresses(text: &str) -> Vec<Address> {
             let abs = line.len() - rest.len() + pos;
             let scheme = scheme_before(line, abs);
             let after = &line[abs + 3..];
-            let end = after
-                .find(|c: char| c.is_whitespace() || "/?#\"'`,;)]}>".contains(c) && c != ',')
-                .unwrap_or(after.len());
+            // An IPv6 literal (`[fd00:ec2::254]:80`) ends at its closing bracket, not before.
+            let literal = match after.strip_prefix('[').and_then(|a| a.find(']')) {
+                Some(close) if !after[..close + 1].contains(char::is_whitespace) => close + 2,
+                _ => 0,
+            };
+            let end = literal
+                + after[literal..]
+                    .find(|c: char| c.is_whitespace() || "/?#\"'`,;)]}>".contains(c) && c != ',')
+                    .unwrap_or(after.len() - literal);
             // Multi-host authorities (`a:1,b:2`) run until a separator other than a comma.
             let end = multi_host_end(after, end);
             let authority = &after[..end];
@@ -110,6 +116,8 @@ fn blank_urls(line: &str, until: usize) -> String {
 fn push_host_port(out: &mut Vec<Address>, text: &str, scheme: Option<String>, line_offset: u32) {
     let text = text.trim();
     let (host, port) = match text.rsplit_once(':') {
+        // `[fd00:ec2::254]`: an IPv6 literal without a port.
+        _ if text.starts_with('[') && text.ends_with(']') => (text, None),
         Some((h, p)) if !h.contains(']') || h.ends_with(']') => match p.parse::<u16>() {
             Ok(p) => (h, Some(p)),
             Err(_) => return,
@@ -169,6 +177,18 @@ mod tests {
             .into_iter()
             .map(|a| (a.host, a.port, a.scheme))
             .collect()
+    }
+
+    #[test]
+    fn ipv6_literals_in_urls() {
+        assert_eq!(
+            hosts("http://[fd00:ec2::254]/latest/api/token"),
+            vec![("fd00:ec2::254".into(), None, Some("http".into()))]
+        );
+        assert_eq!(
+            hosts("AWS_EC2_METADATA_SERVICE_ENDPOINT=http://[FD00:EC2::254]:80"),
+            vec![("fd00:ec2::254".into(), Some(80), Some("http".into()))]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Candidates -> edges: each candidate's address resolved from its caller's namespace, then
-//! merged per (caller node, callee node) with the union of its ports, schemes and evidence and
-//! the strongest confidence. Names that match no Service become unresolved, hosts outside the
+//! merged per (caller node, callee node) with the union of its ports, schemes, evidence and
+//! the Service names it used (the callee's own or an alias, whose ports are its own), and the
+//! strongest confidence. Names that match no Service become unresolved, hosts outside the
 //! cluster external calls; a node calling itself is not an edge.
 
 use super::evidence::{Callee, Candidate, Cx};
@@ -10,7 +11,12 @@ use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub(crate) struct EdgeDraft {
+    /// Ports named with the callee's own Service (or with no name: traffic, Istio config).
     pub ports: SmallSet<u16>,
+    /// The Service names the caller used: the callee's own and its aliases.
+    pub via: SmallSet<String>,
+    /// Ports named with an alias, which are the alias's own: (alias, port).
+    pub alias_ports: SmallSet<(String, u16)>,
     pub schemes: SmallSet<String>,
     pub evidence: SmallSet<Evidence>,
     pub confidence: Option<Confidence>,
@@ -38,11 +44,11 @@ pub(crate) fn merge(cx: &Cx, candidates: impl IntoIterator<Item = Candidate>) ->
     for c in candidates {
         let w = &cx.inventory.workloads[c.caller];
         let from = cx.nodes.by_workload[c.caller];
-        let (to, port, scheme) = match c.callee {
-            Callee::Node { node, port } => (node, port, None),
+        let (to, port, scheme, via) = match c.callee {
+            Callee::Node { node, port } => (node, port, None, None),
             Callee::Address(addr) => match cx.resolver.resolve(&addr.host, &w.namespace) {
                 Target::Service(callee) => match cx.nodes.by_service.get(&callee) {
-                    Some(&to) => (to, addr.port, addr.scheme),
+                    Some(&to) => (to, addr.port, addr.scheme, Some(callee.name)),
                     None => continue,
                 },
                 Target::Unresolved(host) => {
@@ -67,7 +73,17 @@ pub(crate) fn merge(cx: &Cx, candidates: impl IntoIterator<Item = Candidate>) ->
             continue;
         }
         let e = out.edges.entry((from, to)).or_default();
-        e.ports.extend(port);
+        match via {
+            Some(name) if !is_own_service(cx, to, &name) => {
+                e.alias_ports.extend(port.map(|p| (name.clone(), p)));
+                e.via.insert(name);
+            }
+            Some(name) => {
+                e.ports.extend(port);
+                e.via.insert(name);
+            }
+            None => e.ports.extend(port),
+        }
         e.schemes.extend(scheme);
         e.evidence.insert(c.evidence);
         e.confidence = e.confidence.max(Some(c.confidence));
@@ -79,6 +95,13 @@ pub(crate) fn merge(cx: &Cx, candidates: impl IntoIterator<Item = Candidate>) ->
         }
     }
     out
+}
+
+/// Whether `name` is node `node`'s own Service rather than an alias of it.
+fn is_own_service(cx: &Cx, node: usize, name: &str) -> bool {
+    cx.nodes.drafts[node]
+        .service
+        .is_some_and(|si| cx.inventory.services[si].name == name)
 }
 
 /// A sorted set kept in one vector: an edge gathers a handful of ports, schemes and pieces
@@ -106,6 +129,10 @@ impl<T: Ord> SmallSet<T> {
 
     pub fn iter(&self) -> std::slice::Iter<'_, T> {
         self.0.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

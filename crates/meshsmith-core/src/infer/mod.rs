@@ -19,6 +19,7 @@ mod evidence;
 mod hidden;
 mod nodes;
 mod observed;
+mod ports;
 mod protocol;
 mod resolve;
 mod roles;
@@ -26,6 +27,7 @@ mod services;
 mod settings;
 
 pub use evidence::{names_a_host, Extra, CALLS_ANNOTATION};
+pub use resolve::restricted as restricted_host;
 pub use roles::ROLE_ANNOTATION;
 pub use settings::{parse_duration, TOO_LONG_SECONDS};
 
@@ -146,12 +148,14 @@ fn external_call(from: QualifiedName, host: String, d: edges::LooseDraft) -> Ext
         .iter()
         .find_map(|s| protocol::scheme_protocol(s))
         .unwrap_or(Protocol::Tcp);
+    let restricted = resolve::restricted(&host);
     ExternalCall {
         from,
         host,
         port: d.port.or(if tls { Some(443) } else { None }),
         protocol,
         tls,
+        restricted,
         evidence: d.evidence.into_iter().collect(),
     }
 }

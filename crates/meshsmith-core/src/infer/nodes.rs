@@ -1,6 +1,7 @@
 //! Workloads + Services -> graph nodes. A node is a Service with the workloads it selects
-//! (label selector, same namespace); a Service selecting exactly the workloads of another
-//! (a headless twin) is an alias of it; a workload no Service selects is a node of its own.
+//! (label selector, same namespace); a Service selecting only workloads of another node (a
+//! second name, a headless twin) is an alias of it, a host of its own for the same pods; a
+//! workload no Service selects is a node of its own.
 
 use crate::model::*;
 use std::collections::HashMap;
@@ -8,7 +9,8 @@ use std::collections::HashMap;
 pub struct NodeDraft {
     pub id: QualifiedName,
     pub service: Option<usize>,
-    pub aliases: Vec<String>,
+    /// Other Services (inventory indices) selecting only this node's workloads.
+    pub aliases: Vec<usize>,
     pub workloads: Vec<usize>,
 }
 
@@ -88,7 +90,7 @@ pub fn build(inventory: &Inventory) -> Nodes {
                 .collect(),
         });
     }
-    for (si, s) in inventory.services.iter().enumerate() {
+    for (si, _) in inventory.services.iter().enumerate() {
         if node_of_service[si].is_some() {
             continue;
         }
@@ -97,7 +99,7 @@ pub fn build(inventory: &Inventory) -> Nodes {
             .find_map(|&w| primary[w])
             .and_then(|p| node_of_service[p]);
         if let Some(n) = target {
-            nodes.drafts[n].aliases.push(s.name.clone());
+            nodes.drafts[n].aliases.push(si);
             node_of_service[si] = Some(n);
         }
     }

@@ -6,8 +6,9 @@
 //! names under a headless Service (`pod-0.svc.ns.svc.cluster.local`).
 
 use super::address::is_ip;
-use crate::model::{Inventory, QualifiedName};
+use crate::model::{Inventory, QualifiedName, RestrictedHost};
 use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -104,6 +105,53 @@ impl Resolver {
     }
 }
 
+/// Host names of cloud instance metadata services, as their clouds document them.
+const METADATA_NAMES: [(&str, &str); 1] =
+    [("metadata.google.internal", "Google Cloud's metadata server")];
+
+/// Addresses of cloud metadata and platform endpoints outside the link-local ranges.
+const METADATA_ADDRESSES: [(&str, &str); 4] = [
+    ("fd00:ec2::254", "the AWS instance metadata service (IPv6)"),
+    ("fd00:ec2::23", "the EKS Pod Identity agent (IPv6)"),
+    ("100.100.100.200", "Alibaba Cloud's metadata service"),
+    ("168.63.129.16", "Azure's platform endpoint (WireServer)"),
+];
+
+/// Whether an external host is a cloud metadata endpoint or a link-local address: not a
+/// dependency to open a way to without a reason. `169.254.169.254` is the metadata service
+/// of AWS, Google Cloud, Azure, Oracle Cloud and OpenStack alike; other link-local
+/// addresses (169.254.0.0/16, fe80::/10) are the node's own segment (ECS task credentials
+/// at 169.254.170.2, the EKS Pod Identity agent at 169.254.170.23, node-local DNS caches).
+pub fn restricted(host: &str) -> Option<RestrictedHost> {
+    let host = host
+        .trim_matches(['[', ']'])
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if let Some((_, what)) = METADATA_NAMES.iter().find(|(name, _)| *name == host) {
+        return Some(RestrictedHost::CloudMetadata(what));
+    }
+    let ip: IpAddr = host.parse().ok()?;
+    // `::ffff:169.254.169.254` reaches the same address.
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    if let Some((_, what)) = METADATA_ADDRESSES
+        .iter()
+        .find(|(addr, _)| addr.parse::<IpAddr>().ok() == Some(ip))
+    {
+        return Some(RestrictedHost::CloudMetadata(what));
+    }
+    match ip {
+        IpAddr::V4(v4) if v4 == Ipv4Addr::new(169, 254, 169, 254) => Some(
+            RestrictedHost::CloudMetadata("the cloud's instance metadata service"),
+        ),
+        IpAddr::V4(v4) if v4.is_link_local() => Some(RestrictedHost::LinkLocal),
+        IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => Some(RestrictedHost::LinkLocal),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,7 +208,42 @@ mod tests {
             Target::External("metadata.google.internal".into())
         );
         assert_eq!(r.resolve("localhost", "shop"), Target::Ignore);
+        assert_eq!(
+            r.resolve("169.254.169.254", "shop"),
+            Target::External("169.254.169.254".into())
+        );
         assert_eq!(r.resolve("127.0.0.1", "shop"), Target::Ignore);
         assert_eq!(r.resolve("${DB_HOST}", "shop"), Target::Ignore);
+    }
+
+    #[test]
+    fn cloud_metadata_and_link_local_hosts_are_restricted() {
+        let metadata = |h: &str| matches!(restricted(h), Some(RestrictedHost::CloudMetadata(_)));
+        for host in [
+            "metadata.google.internal",
+            "METADATA.google.internal.",
+            "169.254.169.254",
+            "fd00:ec2::254",
+            "[fd00:ec2::254]",
+            "::ffff:169.254.169.254",
+            "100.100.100.200",
+            "168.63.129.16",
+        ] {
+            assert!(metadata(host), "{host}");
+        }
+        for host in ["169.254.170.2", "169.254.20.10", "fe80::1", "FE80::a:b"] {
+            assert_eq!(restricted(host), Some(RestrictedHost::LinkLocal), "{host}");
+        }
+        for host in [
+            "api.stripe.com",
+            "google.internal",
+            "metadata",
+            "10.0.0.1",
+            "169.255.0.1",
+            "fd00::254",
+            "fec0::1",
+        ] {
+            assert_eq!(restricted(host), None, "{host}");
+        }
     }
 }

@@ -3,12 +3,12 @@
 //! main protocol, its exposure, role, today's timeouts, and the workloads whose outbound calls
 //! may be hidden.
 
-use super::edges::{Drafts, EdgeDraft, SmallSet};
+use super::edges::{Drafts, EdgeDraft};
 use super::env::EnvEntry;
 use super::evidence::istio::IstioFacts;
 use super::hidden::{self, NodeFacts};
 use super::nodes::Nodes;
-use super::{protocol, roles, settings, workload_ref};
+use super::{ports, protocol, roles, settings, workload_ref};
 use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(crate) struct NodeInputs<'a> {
     pub workloads: Vec<&'a Workload>,
     pub service: Option<&'a Service>,
+    /// The other Services selecting the node's workloads.
+    pub aliases: Vec<&'a Service>,
     pub env: Vec<EnvEntry>,
 }
 
@@ -36,6 +38,7 @@ pub(crate) fn node_inputs<'a>(inventory: &'a Inventory, nodes: &Nodes) -> Vec<No
             NodeInputs {
                 workloads,
                 service: d.service.map(|i| &inventory.services[i]),
+                aliases: d.aliases.iter().map(|&i| &inventory.services[i]).collect(),
                 env,
             }
         })
@@ -83,30 +86,24 @@ pub(crate) fn skeletons(
 fn skeleton(draft: &super::nodes::NodeDraft, input: &NodeInputs, schemes: &[&str]) -> MeshService {
     let svc = input.service;
     let workloads = &input.workloads;
-    let ports: Vec<PortInfo> = svc
-        .map(|s| {
-            s.ports
-                .iter()
-                .map(|p| {
-                    let target = protocol::target_port(p, workloads);
-                    let (declared, _) = protocol::declared(p);
-                    let (believed, reason) = protocol::believed(p, target, workloads, schemes);
-                    PortInfo {
-                        port: p.port,
-                        name: p.name.clone(),
-                        target_port: target,
-                        declared,
-                        believed,
-                        reason,
-                    }
-                })
-                .collect()
-        })
+    let ports = svc
+        .map(|s| ports::port_infos(s, workloads, schemes))
         .unwrap_or_default();
+    let mut aliases: Vec<ServiceAlias> = input
+        .aliases
+        .iter()
+        .map(|a| ServiceAlias {
+            name: a.name.clone(),
+            headless: a.headless,
+            ports: ports::port_infos(a, workloads, schemes),
+            origin: a.origin.clone(),
+        })
+        .collect();
+    aliases.sort_by(|a, b| a.name.cmp(&b.name));
     MeshService {
         id: draft.id.clone(),
         service: svc.map(|s| s.name.clone()),
-        aliases: draft.aliases.clone(),
+        aliases,
         external_name: svc.and_then(|s| s.external_name.clone()),
         workloads: workloads.iter().map(|w| workload_ref(w)).collect(),
         ports,
@@ -138,9 +135,10 @@ pub(crate) fn edges(
         .into_iter()
         .map(|((from, to), e)| {
             let callee = &services[to];
-            let port = edge_port(callee, &e.ports, &e.schemes);
-            let protocol = port
-                .and_then(|p| callee.port(p))
+            let (port, alias_port) = ports::call_port(callee, &e);
+            // A call through an alias speaks what the alias's port declares.
+            let protocol = alias_port
+                .or_else(|| port.and_then(|p| callee.port(p)))
                 .map(|p| p.believed)
                 .or(e.observed_protocol)
                 .or_else(|| e.schemes.iter().find_map(|s| protocol::scheme_protocol(s)))
@@ -149,6 +147,7 @@ pub(crate) fn edges(
                 from: services[from].id.clone(),
                 to: callee.id.clone(),
                 port,
+                via: e.via.into_iter().collect(),
                 protocol,
                 confidence: e.confidence.unwrap_or(Confidence::High),
                 evidence: e.evidence.into_iter().collect(),
@@ -157,36 +156,6 @@ pub(crate) fn edges(
             (from, to, edge)
         })
         .collect()
-}
-
-/// The callee port an edge uses: the one named (a Service port, or a target port mapped back),
-/// else the scheme's default, else the callee's only or first port.
-fn edge_port(
-    callee: &MeshService,
-    named: &SmallSet<u16>,
-    schemes: &SmallSet<String>,
-) -> Option<u16> {
-    for &p in named {
-        if callee.port(p).is_some() {
-            return Some(p);
-        }
-        if let Some(info) = callee.ports.iter().find(|i| i.target_port == Some(p)) {
-            return Some(info.port);
-        }
-    }
-    if let Some(&p) = named.iter().next() {
-        if callee.ports.is_empty() {
-            return Some(p);
-        }
-    }
-    let default = schemes.iter().find_map(|s| match s.as_str() {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    });
-    default
-        .filter(|p| callee.port(*p).is_some())
-        .or(callee.primary_port().map(|p| p.port))
 }
 
 /// Each service's protocol: its most-called port's, else its first port's; a node without

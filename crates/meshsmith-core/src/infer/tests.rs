@@ -382,7 +382,13 @@ fn a_headless_twin_is_an_alias_and_unselected_workloads_are_their_own_nodes() {
     let t = topology(&text);
     let names: Vec<String> = t.services.iter().map(|s| s.id.to_string()).collect();
     assert_eq!(names, vec!["db.data", "nightly.data"]);
-    assert_eq!(t.services[0].aliases, vec!["db-headless"]);
+    let aliases: Vec<&str> = t.services[0]
+        .aliases
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(aliases, vec!["db-headless"]);
+    assert!(t.services[0].aliases[0].headless);
     assert_eq!(t.services[0].role, Role::Datastore);
     assert_eq!(t.services[1].role, Role::Worker);
     assert_eq!(edge_list(&t), vec!["nightly.data -> db.data:5432"]);

@@ -308,6 +308,7 @@ fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
         "ServiceAccount" => inv.service_accounts.push(ServiceAccount {
             name: obj.name.clone(),
             namespace,
+            annotations: string_map(meta.at("annotations")),
             origin,
         }),
         "Namespace" => inv.namespaces.push(Namespace {

@@ -241,6 +241,9 @@ pub struct Service {
 pub struct ServiceAccount {
     pub name: String,
     pub namespace: String,
+    /// Read for [`ACCOUNT_FOR_ANNOTATION`](super::ACCOUNT_FOR_ANNOTATION): a generated
+    /// account names the workload that will run as it.
+    pub annotations: StringMap,
     pub origin: Origin,
 }
 

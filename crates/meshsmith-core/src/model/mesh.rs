@@ -7,7 +7,7 @@
 //!
 //! Only the fields meshsmith writes are modelled; empty ones are left out of the output.
 
-use super::{QualifiedName, StringMap};
+use super::{QualifiedName, StringMap, WorkloadPatchSpec};
 use serde::Serialize;
 
 /// Istio's annotation that logs what an AuthorizationPolicy would deny instead of denying it.
@@ -24,7 +24,14 @@ pub const RETRY_AMPLIFICATION_LIMIT: u32 = 10;
 /// it, `check` lists every exception with it and flags an exception without one.
 pub const MTLS_REASON_ANNOTATION: &str = "meshsmith.dev/mtls-reason";
 
-/// The Istio kinds meshsmith writes, plus the namespace label change for injection.
+/// Annotation on a generated ServiceAccount naming the workload it is for
+/// (`Deployment/orders`): once the workload's patch is applied its pods run as that account,
+/// and `check` reads the workload's identity from it.
+pub const ACCOUNT_FOR_ANNOTATION: &str = "meshsmith.dev/workload";
+
+/// The Istio kinds meshsmith writes, the ServiceAccounts that give workloads identities of
+/// their own, and the merge patches of objects the team owns (a Namespace's injection label,
+/// a pod template's account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     VirtualService,
@@ -35,10 +42,15 @@ pub enum Kind {
     ServiceEntry,
     /// A merge patch adding injection labels to an existing Namespace.
     NamespacePatch,
+    /// A ServiceAccount of one workload's own, where it shared one with workloads that do
+    /// not call what it calls.
+    ServiceAccount,
+    /// A merge patch of a workload's pod template: the account its pods run as.
+    WorkloadPatch,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Kind::VirtualService,
         Kind::DestinationRule,
         Kind::PeerAuthentication,
@@ -46,7 +58,24 @@ impl Kind {
         Kind::Sidecar,
         Kind::ServiceEntry,
         Kind::NamespacePatch,
+        Kind::ServiceAccount,
+        Kind::WorkloadPatch,
     ];
+
+    /// A merge patch of an object the team owns, not an object to apply: it is written
+    /// next to the configuration, listed in no kustomization and applied with
+    /// `kubectl patch`.
+    pub fn is_patch(self) -> bool {
+        matches!(self, Self::NamespacePatch | Self::WorkloadPatch)
+    }
+
+    /// An Istio resource (validated against Istio's CRDs), not a Kubernetes core object.
+    pub fn is_istio(self) -> bool {
+        !matches!(
+            self,
+            Self::NamespacePatch | Self::ServiceAccount | Self::WorkloadPatch
+        )
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,10 +86,13 @@ impl Kind {
             Self::Sidecar => "Sidecar",
             Self::ServiceEntry => "ServiceEntry",
             Self::NamespacePatch => "Namespace",
+            Self::ServiceAccount => "ServiceAccount",
+            Self::WorkloadPatch => "Workload",
         }
     }
 
-    /// The file the resource is written to.
+    /// The file the resource is written to (a workload patch: one file per workload, named
+    /// after it, see [`WorkloadPatchSpec::file_name`]).
     pub fn file_name(self) -> &'static str {
         match self {
             Self::VirtualService => "virtual-service.yaml",
@@ -70,6 +102,8 @@ impl Kind {
             Self::Sidecar => "sidecar.yaml",
             Self::ServiceEntry => "service-entry.yaml",
             Self::NamespacePatch => "namespace-patch.yaml",
+            Self::ServiceAccount => "service-account.yaml",
+            Self::WorkloadPatch => "workload-patch.yaml",
         }
     }
 
@@ -77,7 +111,7 @@ impl Kind {
     pub fn group(self) -> &'static str {
         match self {
             Self::PeerAuthentication | Self::AuthorizationPolicy => "security.istio.io",
-            Self::NamespacePatch => "",
+            Self::NamespacePatch | Self::ServiceAccount | Self::WorkloadPatch => "",
             _ => "networking.istio.io",
         }
     }
@@ -155,6 +189,10 @@ pub enum Spec {
     ServiceEntry(ServiceEntrySpec),
     /// Labels to merge into a Namespace's `metadata.labels`.
     NamespacePatch(StringMap),
+    /// A ServiceAccount has no spec.
+    ServiceAccount,
+    /// The account a workload's pod template is patched to run as.
+    WorkloadPatch(WorkloadPatchSpec),
 }
 
 /// What `generate` returns: resources sorted by (owner, kind, name) and notes about what

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod string_map;
 pub mod topology;
 pub mod traffic;
+pub mod workload_patch;
 
 pub use finding::*;
 pub use inventory::*;
@@ -27,3 +28,4 @@ pub use plan::*;
 pub use string_map::StringMap;
 pub use topology::*;
 pub use traffic::*;
+pub use workload_patch::WorkloadPatchSpec;

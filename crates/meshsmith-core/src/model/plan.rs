@@ -8,8 +8,9 @@
 //! ```
 //!
 //! Effects say what a step changes in terms the verifier can simulate without the YAML:
-//! which services get a sidecar, each service's mTLS mode, each AuthorizationPolicy's state
-//! and the principals it admits, and which traffic resources exist.
+//! which services get a sidecar, the account each moved workload runs as, each service's
+//! mTLS mode, each AuthorizationPolicy's state and the principals it admits, and which
+//! traffic resources exist.
 
 use super::QualifiedName;
 use serde::{Deserialize, Serialize};
@@ -79,6 +80,9 @@ pub struct Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepAction {
+    /// ServiceAccounts of their own for callers that shared one, and the patch of each such
+    /// workload's pod template that moves it there.
+    ServiceAccounts,
     /// PeerAuthentication PERMISSIVE, namespace labels, rolling restart.
     Sidecars,
     /// AuthorizationPolicies with `istio.io/dry-run: "true"`.
@@ -99,6 +103,7 @@ pub enum StepAction {
 impl StepAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::ServiceAccounts => "service-accounts",
             Self::Sidecars => "sidecars",
             Self::AuthorizationDryRun => "authorization-dry-run",
             Self::DestinationRules => "destination-rules",
@@ -205,6 +210,13 @@ pub enum Effect {
         kind: TrafficKind,
         present: bool,
     },
+    /// One workload of the service runs as this ServiceAccount from now on (its principal
+    /// changes with it).
+    Account {
+        service: QualifiedName,
+        workload: String,
+        account: String,
+    },
 }
 
 impl Effect {
@@ -214,7 +226,8 @@ impl Effect {
             | Self::NoSidecar { service }
             | Self::Mtls { service, .. }
             | Self::Authorization { service, .. }
-            | Self::Traffic { service, .. } => service,
+            | Self::Traffic { service, .. }
+            | Self::Account { service, .. } => service,
         }
     }
 }

@@ -335,8 +335,9 @@ pub struct MeshService {
     pub id: QualifiedName,
     /// The Kubernetes Service behind this node, if any.
     pub service: Option<String>,
-    /// Other Services selecting the same workloads (e.g. a headless twin).
-    pub aliases: Vec<String>,
+    /// Other Services selecting the same workloads (a second name, a headless twin): each is
+    /// a host of its own that callers may use.
+    pub aliases: Vec<ServiceAlias>,
     pub external_name: Option<String>,
     pub workloads: Vec<WorkloadRef>,
     pub ports: Vec<PortInfo>,
@@ -375,12 +376,36 @@ impl MeshService {
     }
 }
 
+/// Another Service selecting a node's workloads: callers that use its name reach the same
+/// pods through a host of its own, which needs its own route and circuit breaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAlias {
+    pub name: String,
+    /// `clusterIP: None`: a caller reaches the pod it resolved, not a load-balanced one.
+    pub headless: bool,
+    /// Its own ports, which need not be the node's.
+    pub ports: Vec<PortInfo>,
+    pub origin: Origin,
+}
+
+impl ServiceAlias {
+    pub fn port(&self, number: u16) -> Option<&PortInfo> {
+        self.ports.iter().find(|p| p.port == number)
+    }
+}
+
 /// A call from one node to another.
 #[derive(Debug, Clone)]
 pub struct Edge {
     pub from: QualifiedName,
     pub to: QualifiedName,
+    /// The callee Service port (its own Service's; a call through an alias is mapped to the
+    /// node's port with the same target, else to the target port itself).
     pub port: Option<u16>,
+    /// The callee's Service names the caller addressed it by (its own and any alias), sorted;
+    /// empty when the evidence names the node rather than a host (traffic, Istio config,
+    /// the policy file).
+    pub via: Vec<String>,
     pub protocol: Protocol,
     pub confidence: Confidence,
     pub evidence: Vec<Evidence>,
@@ -406,7 +431,31 @@ pub struct ExternalCall {
     /// `https`, `http`, `tcp`... as far as the evidence tells.
     pub protocol: Protocol,
     pub tls: bool,
+    /// Set when the host is a cloud metadata endpoint or a link-local address: the mesh
+    /// opens no way to it unless the policy file allows it with a reason.
+    pub restricted: Option<RestrictedHost>,
     pub evidence: Vec<Evidence>,
+}
+
+/// Why an external host is not an ordinary dependency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "what")]
+pub enum RestrictedHost {
+    /// A cloud's instance metadata or platform endpoint, which hands out the node's (or the
+    /// workload's) cloud credentials; the text names which.
+    CloudMetadata(&'static str),
+    /// A link-local address (169.254.0.0/16, fe80::/10): the node's own network segment.
+    LinkLocal,
+}
+
+impl RestrictedHost {
+    /// `Google Cloud's metadata server`, `a link-local address`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::CloudMetadata(what) => what,
+            Self::LinkLocal => "a link-local address",
+        }
+    }
 }
 
 /// The graph and everything `map` reports about it. All lists are sorted.

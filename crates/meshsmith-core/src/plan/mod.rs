@@ -19,6 +19,7 @@
 //! holding those edits, so the rollout applies what the files say. Pure: nothing here prints
 //! or touches files.
 
+mod account_step;
 mod checks;
 pub mod cluster_facts;
 mod collect;
@@ -35,6 +36,8 @@ mod steps;
 pub mod verify;
 mod workload_commands;
 
+#[cfg(test)]
+mod account_tests;
 #[cfg(test)]
 mod edit_tests;
 #[cfg(test)]

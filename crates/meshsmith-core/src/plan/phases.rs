@@ -5,7 +5,9 @@
 //! is split, small neighbours merged), the phase in which each service gets its sidecar,
 //! and the phase in which it goes STRICT and enforced: the one after every caller (and the
 //! service itself) has a sidecar. A lock-down that no phase can make safe is held, with why.
-//! A workload that opts out of injection, or whose namespace does, gets no sidecar.
+//! A workload that opts out of injection, or whose namespace does, gets no sidecar; as a
+//! caller it does not hold its callee's lock-down where the callee stays PERMISSIVE for it
+//! and admits it without identity on the port it calls (enforcement is the lock-down then).
 
 use super::injection::{self, pod_choice, Injection};
 use super::source::{ConfigObject, RolloutConfig};
@@ -232,6 +234,9 @@ fn lock_phase(
         }
         match schedule.injected.get(&caller.id) {
             Some(p) => latest = latest.max(*p),
+            // A caller without a sidecar is admitted without identity where the callee stays
+            // PERMISSIVE for it and its policy admits plain requests on the port it calls.
+            None if admits_without_identity(resources, caller_port(topology, edge)) => {}
             None => {
                 return Err(format!(
                     "its caller {} never gets a sidecar in this plan; it would lose its calls",
@@ -255,6 +260,26 @@ fn lock_phase(
         }
     }
     Ok(latest + 1)
+}
+
+/// The workload port a call along `edge` reaches, if known.
+fn caller_port(topology: &Topology, edge: &Edge) -> Option<u16> {
+    topology
+        .service(&edge.to)
+        .and_then(|callee| super::simulate::edge_port(callee, edge))
+}
+
+/// The service stays PERMISSIVE (no STRICT PeerAuthentication) and every AuthorizationPolicy
+/// of it admits requests without identity on `port`.
+fn admits_without_identity(resources: &[ConfigObject], port: Option<u16>) -> bool {
+    let Some(port) = port else {
+        return false;
+    };
+    !resources.iter().any(ConfigObject::is_strict)
+        && resources
+            .iter()
+            .filter(|r| r.kind() == Kind::AuthorizationPolicy)
+            .all(|r| r.plain_ports().contains(&port))
 }
 
 /// Spreads the non-empty tiers over `count` phases, in tier order, none over `max`.

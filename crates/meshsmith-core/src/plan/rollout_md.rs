@@ -76,7 +76,14 @@ pub fn rollout_markdown(plan: &Plan) -> String {
          the restart is all a step does, and its rollback opts the workload out \
          (`sidecar.istio.io/inject: \"false\"`). A namespace labelled \
          `istio-injection=disabled`, or a workload labelled or annotated \"false\", gets no \
-         sidecar.\n\n\
+         sidecar; a service it calls stays PERMISSIVE for it and admits its requests without \
+         identity on the ports it calls, and is still locked down (enforced) once its other \
+         callers are meshed.\n\n\
+         A caller that shared its ServiceAccount with workloads that do not call what it calls \
+         gets one of its own first: the phase that onboards it applies the account and patches \
+         its pod template's `serviceAccountName` (a restart), long before any service it calls \
+         is locked down, since the enforced policies name the new account. Its rollback patches \
+         the workload back to the account its manifest names and deletes the new one.\n\n\
          Smoke tests run in throwaway pods (`kubectl run --rm`, images `curlimages/curl` and \
          `busybox`) in the caller's namespace, under its service account and, once the caller \
          has one, with a sidecar; nothing assumes a tool inside your own images.\n\n\

@@ -1,6 +1,6 @@
 //! The mesh as the plan changes it, modelled just far enough to tell whether a call still
-//! works: which services run a sidecar, each service's mTLS mode, and each
-//! AuthorizationPolicy's state with the principals it admits.
+//! works: which services run a sidecar, the account each moved workload runs as, each
+//! service's mTLS mode, and each AuthorizationPolicy's state with the principals it admits.
 //!
 //! A call from C to S works when S has no sidecar (nothing enforces anything), or when S's
 //! mode accepts C's traffic (PERMISSIVE takes plaintext; STRICT, and an inherited default that
@@ -24,6 +24,8 @@ pub struct State {
     sidecars: BTreeSet<QualifiedName>,
     mtls: BTreeMap<QualifiedName, MtlsState>,
     authz: BTreeMap<QualifiedName, Authz>,
+    /// (service, workload) -> the account it runs as, where a step moved it.
+    accounts: BTreeMap<(QualifiedName, String), String>,
 }
 
 /// Why a call fails.
@@ -74,12 +76,30 @@ impl State {
                     );
                 }
                 Effect::Traffic { .. } => {}
+                Effect::Account {
+                    service,
+                    workload,
+                    account,
+                } => {
+                    self.accounts
+                        .insert((service.clone(), workload.clone()), account.clone());
+                }
             }
         }
     }
 
     pub fn has_sidecar(&self, s: &QualifiedName) -> bool {
         self.sidecars.contains(s)
+    }
+
+    /// The account a workload of `s` runs as: where a step moved it, else its manifest's.
+    fn account<'a>(&'a self, s: &QualifiedName, w: &'a WorkloadRef) -> &'a str {
+        if self.accounts.is_empty() {
+            return &w.service_account;
+        }
+        self.accounts
+            .get(&(s.clone(), w.name.clone()))
+            .map_or(&w.service_account, String::as_str)
     }
 
     /// Every call of the graph (and from the ingress gateway, which always has a sidecar)
@@ -97,15 +117,11 @@ impl State {
             if caller.workloads.is_empty() {
                 continue;
             }
-            let port = e
-                .port
-                .and_then(|p| callee.port(p))
-                .or_else(|| callee.primary_port())
-                .map(|p| p.target_port.unwrap_or(p.port));
+            let port = edge_port(callee, e);
             let principals: Vec<String> = caller
                 .workloads
                 .iter()
-                .map(|w| principal(plan, &caller.id.namespace, &w.service_account))
+                .map(|w| principal(plan, &caller.id.namespace, self.account(&caller.id, w)))
                 .collect();
             if let Some(why) =
                 self.refuses(&callee.id, self.has_sidecar(&caller.id), &principals, port)
@@ -193,6 +209,15 @@ impl State {
             ))
         }
     }
+}
+
+/// The workload port a call along `e` reaches: the Service port's target port (the callee's
+/// first port when the edge names none).
+pub fn edge_port(callee: &MeshService, e: &Edge) -> Option<u16> {
+    e.port
+        .and_then(|p| callee.port(p))
+        .or_else(|| callee.primary_port())
+        .map(|p| p.target_port.unwrap_or(p.port))
 }
 
 /// `<trust-domain>/ns/<ns>/sa/<sa>`.

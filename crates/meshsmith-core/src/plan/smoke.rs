@@ -47,7 +47,12 @@ pub(crate) fn for_phase(cx: &Cx, phase: &Phase) -> Vec<SmokeTest> {
             .injected
             .get(&caller.id)
             .is_some_and(|p| *p <= phase.number);
-        out.extend(call(caller, callee, e.port, meshed));
+        // Under the account the caller runs as by then: its own once its phase moved it.
+        let account = caller
+            .workloads
+            .first()
+            .map(|w| cx.account_at(&caller.id, w, phase.number));
+        out.extend(call(caller, callee, e.port, meshed, account));
     }
     for s in &touched {
         if let Some(m) = topology.service(s) {
@@ -117,6 +122,7 @@ fn call(
     callee: &MeshService,
     port: Option<u16>,
     meshed: bool,
+    account: Option<&str>,
 ) -> Option<SmokeTest> {
     let w = caller.workloads.first()?;
     let test = |command: String, expect: &str| SmokeTest {
@@ -154,7 +160,7 @@ fn call(
             callee.service.as_deref().unwrap_or(&callee.id.name),
         ]),
         namespace: ns,
-        account: Some(w.service_account.as_str()).filter(|a| !a.is_empty()),
+        account: account.filter(|a| !a.is_empty()),
         sidecar: meshed,
     };
     let url = format!("http://{host}:{}/", info.port);
@@ -235,10 +241,14 @@ fn load_balancer(cx: &Cx, s: &MeshService) -> Vec<SmokeTest> {
     }
     let ns = &s.id.namespace;
     let lbs = &cx.settings.cluster.load_balancers;
-    let found = s.service.iter().chain(&s.aliases).find_map(|n| {
-        lbs.get(&QualifiedName::new(ns, n))
-            .map(|lb| (n.as_str(), lb))
-    });
+    let found = s
+        .service
+        .iter()
+        .chain(s.aliases.iter().map(|a| &a.name))
+        .find_map(|n| {
+            lbs.get(&QualifiedName::new(ns, n))
+                .map(|lb| (n.as_str(), lb))
+        });
     let (name, ports): (&str, Vec<(u16, bool)>) = match found {
         Some((name, lb)) => (
             name,

@@ -158,7 +158,7 @@ fn key_of(v: &Value) -> Option<(&str, &str, &str)> {
 fn kind_of(text: &str) -> Option<Kind> {
     Kind::ALL
         .into_iter()
-        .find(|k| *k != Kind::NamespacePatch && k.as_str() == text)
+        .find(|k| !k.is_patch() && k.as_str() == text)
 }
 
 impl<'a> RolloutConfig<'a> {
@@ -244,7 +244,7 @@ impl<'a> RolloutConfig<'a> {
         let Some(kind) = kind_of(kind_text) else {
             return Err(format!(
                 "a {kind_text} is not a kind the rollout applies (VirtualService, DestinationRule, \
-                 PeerAuthentication, AuthorizationPolicy, Sidecar, ServiceEntry); move it out of \
+                 PeerAuthentication, AuthorizationPolicy, Sidecar, ServiceEntry, ServiceAccount); move it out of \
                  config/ and apply it yourself, or run again with --force to restore the generated file"
             ));
         };
@@ -276,7 +276,7 @@ impl<'a> RolloutConfig<'a> {
         self.config
             .resources
             .iter()
-            .filter(|r| r.kind != Kind::NamespacePatch)
+            .filter(|r| !r.kind.is_patch())
             .filter(move |r| {
                 self.replaced.is_empty()
                     || !self
@@ -285,6 +285,16 @@ impl<'a> RolloutConfig<'a> {
             })
             .map(|r| ConfigObject::Generated(r))
             .chain(self.edited.iter().map(ConfigObject::Edited))
+    }
+
+    /// The generated patches that move workloads to accounts of their own, with the service
+    /// each belongs to, in the configuration's order. Patches are applied by command, not
+    /// copied into step folders, so a person's edit of one does not change the rollout.
+    pub fn account_patches(&self) -> impl Iterator<Item = (&QualifiedName, &WorkloadPatchSpec)> {
+        self.config.resources.iter().filter_map(|r| match &r.spec {
+            Spec::WorkloadPatch(patch) => Some((&r.owner, patch)),
+            _ => None,
+        })
     }
 
     /// Whether generation asks for the namespace's injection label (it has none yet).

@@ -2,8 +2,9 @@
 //! edited them, PERMISSIVE or dry-run copies) go into each step's folder, the commands that
 //! apply them, what they change, and how each is undone.
 //!
-//! Onboarding steps, for the phase's services: sidecars (PERMISSIVE first, then injection;
-//! see `sidecar_step`), dry-run authorization, DestinationRules, then VirtualServices.
+//! Onboarding steps, for the phase's services: accounts of their own for callers that shared
+//! one (see `account_step`), sidecars (PERMISSIVE first, then injection; see
+//! `sidecar_step`), dry-run authorization, DestinationRules, then VirtualServices.
 //! Lock-down steps, for the services whose callers all have sidecars: STRICT, then
 //! enforcement. A rollback must be safe even when run after later phases: going back from
 //! STRICT re-applies PERMISSIVE rather than deleting (a deleted policy inherits a default
@@ -20,6 +21,8 @@ pub(crate) struct Cx<'a> {
     pub schedule: &'a Schedule,
     /// The configuration's objects by the service they belong to.
     by_owner: std::collections::HashMap<&'a QualifiedName, Vec<ConfigObject<'a>>>,
+    /// The patches that move workloads to accounts of their own, by service.
+    patches: std::collections::HashMap<&'a QualifiedName, Vec<&'a WorkloadPatchSpec>>,
     pub(super) edges: EdgeIndex<'a>,
 }
 
@@ -30,12 +33,42 @@ impl<'a> Cx<'a> {
         schedule: &'a Schedule,
         settings: &'a PlanSettings,
     ) -> Self {
+        let mut patches: std::collections::HashMap<_, Vec<_>> = Default::default();
+        for (owner, patch) in config.account_patches() {
+            patches.entry(owner).or_default().push(patch);
+        }
         Cx {
             settings,
             topology,
             schedule,
             by_owner: super::phases::by_owner(config),
+            patches,
             edges: topology.edge_index(),
+        }
+    }
+
+    /// The patches that move workloads of `s` to accounts of their own.
+    pub(super) fn patches(&self, s: &QualifiedName) -> &[&'a WorkloadPatchSpec] {
+        self.patches.get(s).map_or(&[], Vec::as_slice)
+    }
+
+    /// The account a workload of `s` runs as by the end of `phase`: its own once the phase
+    /// that onboards `s` has moved it there, else its manifest's.
+    pub(super) fn account_at<'w>(
+        &'w self,
+        s: &QualifiedName,
+        w: &'w WorkloadRef,
+        phase: u32,
+    ) -> &'w str {
+        let moved = self
+            .patches(s)
+            .iter()
+            .find(|p| p.workload_kind == w.kind && p.workload == w.name);
+        match moved {
+            Some(p) if self.schedule.onboarded.get(s).is_some_and(|o| *o <= phase) => {
+                &p.service_account
+            }
+            _ => &w.service_account,
         }
     }
 
@@ -84,6 +117,9 @@ impl<'a> Cx<'a> {
             format!("phase-{p}/{n}-{}", action.as_str())
         };
         if !phase.services.is_empty() {
+            if phase.services.iter().any(|s| !self.patches(s).is_empty()) {
+                out.push(self.accounts(&id(StepAction::ServiceAccounts), phase));
+            }
             out.push(self.sidecars(&id(StepAction::Sidecars), phase));
             let onboard = [
                 (

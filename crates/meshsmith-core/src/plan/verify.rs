@@ -104,7 +104,8 @@ pub fn verify(plan: &Plan, topology: &Topology) -> Vec<PlanViolation> {
                         if !has_workloads {
                             continue;
                         }
-                        let ok = meshed.get(&edge.from).is_some_and(|m| *m < pi);
+                        let ok = meshed.get(&edge.from).is_some_and(|m| *m < pi)
+                            || admits_without_identity(e, topology, edge);
                         if !ok {
                             let when = match meshed.get(&edge.from) {
                                 Some(m) => format!("only in phase {}", plan.phases[*m].number),
@@ -178,6 +179,23 @@ pub fn verify(plan: &Plan, topology: &Topology) -> Vec<PlanViolation> {
     out.sort();
     out.dedup();
     out
+}
+
+/// An enforced policy that admits requests without an identity on the port the edge uses:
+/// a caller without a sidecar is let in there (its callee stays PERMISSIVE for it).
+fn admits_without_identity(e: &Effect, topology: &Topology, edge: &Edge) -> bool {
+    let Effect::Authorization {
+        state: AuthzState::Enforced,
+        plain_ports,
+        ..
+    } = e
+    else {
+        return false;
+    };
+    let port = topology
+        .service(&edge.to)
+        .and_then(|callee| super::simulate::edge_port(callee, edge));
+    port.is_some_and(|p| plain_ports.contains(&p))
 }
 
 /// MS401 / MS407 for each call that fails after some step, at the first step it fails, unless

@@ -1,6 +1,7 @@
 //! kubectl commands for one workload: the restart that brings its pods back (with or without
-//! a sidecar), and the merge patch of its pod template's `sidecar.istio.io/inject` label that
-//! asks for a sidecar, refuses one, or removes the label again. A change to a pod template
+//! a sidecar), the merge patch of its pod template's `sidecar.istio.io/inject` label that
+//! asks for a sidecar, refuses one, or removes the label again, and the merge patch of its
+//! pod template's account. A change to a pod template
 //! rolls a Deployment, StatefulSet or DaemonSet by itself, so a patch is followed by waiting
 //! for that rollout. Kinds whose pods cannot be restarted in place (Job, Pod) get a comment
 //! saying what to do instead, never a command that would fail.
@@ -101,6 +102,45 @@ pub(crate) fn set_pod_label(ns: &str, w: &WorkloadRef, value: Option<&str>) -> V
                 w.name
             )]
         }
+    }
+}
+
+/// Moves a workload's pods to `account` (`None`: the field removed, so they run as
+/// `default`) by a merge patch of its pod template, and brings the pods back under it.
+pub(crate) fn set_account(
+    ns: &str,
+    w: &WorkloadRef,
+    patch: &WorkloadPatchSpec,
+    account: Option<&str>,
+) -> Vec<String> {
+    let body = patch.body(account);
+    let command = |kind: &str| {
+        format!(
+            "kubectl patch {kind}/{} -n {ns} --type merge -p '{body}'",
+            w.name
+        )
+    };
+    let runs_as = account.unwrap_or("default");
+    if let Some(kind) = rollout_kind(w.kind) {
+        return vec![command(kind), wait(kind, ns, w)];
+    }
+    match w.kind {
+        WorkloadKind::ReplicaSet => vec![
+            command("replicaset"),
+            format!("kubectl delete pods -n {ns} -l {}", selector_text(w)),
+        ],
+        WorkloadKind::CronJob => vec![
+            command("cronjob"),
+            format!(
+                "# cronjob/{} in {ns}: its next job runs as {runs_as}",
+                w.name
+            ),
+        ],
+        other => vec![format!(
+            "# {}/{} in {ns}: its pod spec cannot change; recreate it from its manifest with serviceAccountName: {runs_as}",
+            other.as_str().to_ascii_lowercase(),
+            w.name
+        )],
     }
 }
 

@@ -48,6 +48,7 @@ pub fn policy() -> Policy {
             max_services_per_phase: None,
         },
         checks: Default::default(),
+        egress_allow: Vec::new(),
         lines: Default::default(),
     }
 }

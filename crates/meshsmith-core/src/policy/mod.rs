@@ -1,5 +1,6 @@
 //! The policy file (`meshsmith.yaml`) -> [`Policy`]: trust domain, target Istio version,
-//! defaults per role, per-service overrides and mTLS exceptions.
+//! defaults per role, per-service overrides, mTLS exceptions and the restricted external
+//! hosts callers may reach.
 //!
 //! In: the file's name and text. Out: a [`Policy`] whose every value is either the built-in
 //! default (the table in the product description) or was written in the file, in which case
@@ -8,6 +9,7 @@
 //! file is ignored.
 
 mod defaults;
+mod egress;
 mod parse;
 mod resolve;
 mod scalars;
@@ -161,6 +163,30 @@ impl ServiceOverride {
     }
 }
 
+/// A cloud metadata endpoint or link-local address callers may reach, and why
+/// (`egress.allow`). Without one, such a host gets a finding and no ServiceEntry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EgressAllowance {
+    /// As callers name it, lower-case: a host name or an IP address.
+    pub host: String,
+    pub reason: String,
+    /// The line of the entry.
+    pub line: u32,
+}
+
+impl EgressAllowance {
+    /// Whether `host` (as the graph records it) is the allowed one: names compare without
+    /// case or a trailing dot, addresses as addresses.
+    pub fn matches(&self, host: &str) -> bool {
+        let host = egress::normalized(host);
+        host == self.host
+            || matches!(
+                (host.parse::<std::net::IpAddr>(), self.host.parse::<std::net::IpAddr>()),
+                (Ok(a), Ok(b)) if a == b
+            )
+    }
+}
+
 /// How `meshsmith plan` paces the rollout (the `rollout:` section).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rollout {
@@ -187,6 +213,8 @@ pub struct Policy {
     pub rollout: Rollout,
     /// Per check code (`MS106`), the level it is reported at: off, info, warning or error.
     pub checks: BTreeMap<String, String>,
+    /// Restricted external hosts callers may reach, each with its reason; sorted by host.
+    pub egress_allow: Vec<EgressAllowance>,
     /// Dotted key path (`roles.sync-api.timeout`, `services.x.mtls`) -> line it was written on.
     pub lines: BTreeMap<String, u32>,
 }
@@ -238,6 +266,11 @@ impl Policy {
             self.file.as_deref().unwrap_or(FILE_NAME),
             line
         ))
+    }
+
+    /// The `egress.allow` entry for a restricted external host, if the file has one.
+    pub fn egress_allowance(&self, host: &str) -> Option<&EgressAllowance> {
+        self.egress_allow.iter().find(|a| a.matches(host))
     }
 
     pub fn skips(&self, namespace: &str) -> bool {

@@ -92,6 +92,7 @@ const TOP: &[&str] = &[
     "services",
     "rollout",
     "checks",
+    "egress",
 ];
 /// What `checks:` may set a code to.
 pub const CHECK_LEVELS: [&str; 4] = ["off", "info", "warning", "error"];
@@ -192,6 +193,7 @@ impl Reader<'_> {
                         }
                     }
                 }
+                "egress" => self.egress(node)?,
                 "services" => {
                     for (name, block) in self.any_entries(node, key)? {
                         if let Err(e) = self.service_entry(name, block) {

@@ -53,6 +53,15 @@ pub fn init_template() -> String {
          checks: {}\n",
     );
     out.push_str(
+        "\n# Cloud metadata endpoints (metadata.google.internal, 169.254.169.254, ...) and other\n\
+         # link-local addresses the manifests name get no ServiceEntry and a finding\n\
+         # (`meshsmith explain cloud-metadata-egress`) unless allowed here, each with a reason:\n\
+         #   allow:\n\
+         #     - host: metadata.google.internal\n\
+         #       reason: \"the collector reads the instance's zone; Workload Identity limits what it gets\"\n\
+         egress:\n  allow: []\n",
+    );
+    out.push_str(
         "\n# Per-service exceptions, keyed by `name` or `name.namespace`. Any role key above can be\n\
          # set here too, plus `role` and `mtls`. Anything but STRICT needs a reason, e.g.:\n\
          #   stripe-webhook.shop:\n\

@@ -235,3 +235,98 @@ fn every_problem_of_the_file_is_reported_at_once_in_line_order() {
     // `parse` keeps giving the first.
     assert_eq!(parse("meshsmith.yaml", text).unwrap_err().line(), 1);
 }
+
+#[test]
+fn egress_allowances_need_a_host_and_a_reason_and_keep_their_lines() {
+    let p = parsed(
+        "egress:\n  allow:\n    - host: Metadata.Google.Internal.\n      reason: \"reads the zone\"\n    - {host: \"[fd00:ec2::254]\", reason: IMDS over IPv6}\n",
+    )
+    .expect("valid");
+    let hosts: Vec<(&str, &str, u32)> = p
+        .egress_allow
+        .iter()
+        .map(|a| (a.host.as_str(), a.reason.as_str(), a.line))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("fd00:ec2::254", "IMDS over IPv6", 5),
+            ("metadata.google.internal", "reads the zone", 3),
+        ]
+    );
+    assert_eq!(
+        p.set_at("egress.allow.metadata.google.internal").as_deref(),
+        Some("meshsmith.yaml:3")
+    );
+    assert!(p.egress_allowance("metadata.google.internal").is_some());
+    assert!(p.egress_allowance("FD00:EC2:0::254").is_some());
+    assert!(p.egress_allowance("169.254.169.254").is_none());
+    assert!(Policy::default().egress_allow.is_empty());
+}
+
+#[test]
+fn egress_allowances_are_strict() {
+    for (text, line, needle) in [
+        (
+            "egress:\n  allow:\n    - host: metadata.google.internal\n",
+            3,
+            "needs a `reason`",
+        ),
+        (
+            "egress:\n  allow:\n    - {host: 169.254.169.254, reason: \"  \"}\n",
+            3,
+            "expected a text value",
+        ),
+        ("egress:\n  allow:\n    - reason: why\n", 3, "needs a `host`"),
+        (
+            "egress:\n  allow:\n    - {host: \"http://169.254.169.254\", reason: x}\n",
+            3,
+            "is not a host",
+        ),
+        (
+            "egress:\n  allow:\n    - {host: \"169.254.169.254:80\", reason: x}\n",
+            3,
+            "is not a host",
+        ),
+        (
+            "egress:\n  allow:\n    - {host: \"*.internal\", reason: x}\n",
+            3,
+            "is not a host",
+        ),
+        (
+            "egress:\n  allow:\n    - {host: a.internal, reason: x}\n    - {host: A.internal, reason: y}\n",
+            4,
+            "allowed twice",
+        ),
+        (
+            "egress:\n  allow:\n    - {host: a.internal, reason: x, from: web}\n",
+            3,
+            "unknown key `from`",
+        ),
+        ("egress:\n  deny: []\n", 2, "unknown key `deny`"),
+        ("egress:\n  allow: metadata.google.internal\n", 2, "expected a list"),
+    ] {
+        let err = parse_all("meshsmith.yaml", text).expect_err(text);
+        let first = &err.errors[0];
+        assert_eq!(first.line(), line, "{text}: {first}");
+        assert!(first.to_string().contains(needle), "{text}: {first}");
+        assert!(
+            first.to_string().starts_with(&format!("meshsmith.yaml:{line}:")),
+            "{first}"
+        );
+    }
+}
+
+#[test]
+fn the_init_template_shows_the_egress_section() {
+    let text = init_template();
+    assert!(text.contains("egress:\n  allow: []"), "{text}");
+    assert!(
+        text.contains("#     - host: metadata.google.internal"),
+        "{text}"
+    );
+    assert!(parsed(&text)
+        .expect("template parses")
+        .egress_allow
+        .is_empty());
+}

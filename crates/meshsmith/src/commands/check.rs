@@ -26,6 +26,7 @@ pub enum Format {
     Text,
     Json,
     Sarif,
+    Html,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,7 +111,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if args.format == Format::Text {
         read_again_for_lines(&findings, &mut sources);
     }
-    write(args.format, &findings, &sources)?;
+    write(args.format, &findings, &sources, &args.input)?;
     Ok(exit_code(&findings, args.fail_on, usable))
 }
 
@@ -186,7 +187,12 @@ fn config(args: &CheckArgs, policy: &Policy, file: Option<&str>) -> anyhow::Resu
     Ok(config)
 }
 
-fn write(format: Format, findings: &[Finding], sources: &Sources) -> anyhow::Result<()> {
+fn write(
+    format: Format,
+    findings: &[Finding],
+    sources: &Sources,
+    input: &InputArgs,
+) -> anyhow::Result<()> {
     let text = match format {
         Format::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -194,13 +200,17 @@ fn write(format: Format, findings: &[Finding], sources: &Sources) -> anyhow::Res
         }
         Format::Json => check_json::render(findings),
         Format::Sarif => format!("{:#}\n", sarif::render(findings, env!("CARGO_PKG_VERSION"))),
+        Format::Html => crate::commands::report::check_page(findings, input),
     };
     crate::output::print(&text)
 }
 
 /// The levels the policy file's `checks:` section sets, on top of the defaults.
 pub fn policy_config(policy: &Policy, file: Option<&str>) -> anyhow::Result<CheckConfig> {
-    let mut config = CheckConfig::default();
+    let mut config = CheckConfig {
+        egress_allow: policy.egress_allow.clone(),
+        ..CheckConfig::default()
+    };
     for (code, level) in &policy.checks {
         let Some(r) = rule(code) else {
             let line = policy

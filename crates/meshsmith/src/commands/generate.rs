@@ -99,6 +99,11 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
         api_version: config.api_version,
         istio_version: config.istio_version,
         namespace_labels: inventory.namespace_labels(),
+        service_accounts: inventory
+            .service_accounts
+            .iter()
+            .map(|a| (a.namespace.clone(), a.name.clone()))
+            .collect(),
         without_reasons: !reasons,
         enforce_unverified: config.enforce_unverified,
     };
@@ -272,6 +277,7 @@ mod tests {
                 from: QualifiedName::new("shop", "web"),
                 to: QualifiedName::new("shop", "orders"),
                 port: Some(8080),
+                via: vec![],
                 protocol: Protocol::Http,
                 confidence: Confidence::High,
                 evidence: vec![],

@@ -109,10 +109,13 @@ fn edited_files(
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (rel, generated, on_disk) in kept_files(dir, config, force)? {
-        // Kustomizations and namespace patches are in no step's folder.
+        // Kustomizations and patches (of namespaces, of workloads' accounts) are in no
+        // step's folder.
         let resources = rel.extension().is_some_and(|e| e == "yaml")
             && rel.file_name().is_some_and(|n| {
-                n != "kustomization.yaml" && n != Kind::NamespacePatch.file_name()
+                n != "kustomization.yaml"
+                    && n != Kind::NamespacePatch.file_name()
+                    && !n.to_string_lossy().ends_with(".patch.yaml")
             });
         if !resources {
             continue;

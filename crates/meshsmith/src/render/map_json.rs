@@ -45,7 +45,7 @@ fn service(s: &MeshService) -> Value {
         "name": s.id.name,
         "namespace": s.id.namespace,
         "service": s.service,
-        "aliases": s.aliases,
+        "aliases": s.aliases.iter().map(|a| &a.name).collect::<Vec<_>>(),
         "external_name": s.external_name,
         "protocol": s.protocol.as_str(),
         "declared_protocol": s.declared_protocol.as_str(),

@@ -13,7 +13,8 @@ declare_rule! {
     /// namespace-wide and selector policies; DENY before ALLOW; no ALLOW policy means allow
     /// all; an ALLOW policy without rules allows nothing) for every edge of the service graph,
     /// and reports edges whose caller identity is denied. Callees without a sidecar enforce
-    /// no policy and are skipped.
+    /// no policy and are skipped; callers without a sidecar present no identity (MS325 checks
+    /// them). A workload named by a generated ServiceAccount is evaluated as that account.
     ///
     /// ## Why it matters
     /// A call the application makes today gets `403 RBAC: access denied` from the moment the
@@ -34,12 +35,18 @@ declare_rule! {
     }
 }
 
-/// The distinct identities a node's workloads run as.
-pub fn identities(node: &MeshService) -> Vec<Identity> {
+/// The distinct identities a node's workloads present: the accounts of those with a
+/// sidecar (a workload without one presents none; MS325 covers it), each as the account
+/// it runs as once the generated configuration is applied (see [`Index::account_of`]).
+///
+/// [`Index::account_of`]: crate::check::Index::account_of
+pub fn identities(ctx: &Context, node: &MeshService) -> Vec<Identity> {
+    let ns = &node.id.namespace;
     let mut ids: Vec<Identity> = node
         .workloads
         .iter()
-        .map(|w| Identity::new(&node.id.namespace, &w.service_account))
+        .filter(|w| workload_in_mesh(&ctx.index, ns, w))
+        .map(|w| Identity::new(ns, ctx.index.account_of(ns, w)))
         .collect();
     ids.sort();
     ids.dedup();
@@ -72,7 +79,7 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let in_mesh = |w: &&WorkloadRef| workload_in_mesh(&ctx.index, &callee.id.namespace, w);
         let denied = callee.workloads.iter().filter(in_mesh).find_map(|w| {
             let applicable = evaluator.applicable(&callee.id.namespace, &w.pod_labels);
-            identities(caller).into_iter().find_map(|id| {
+            identities(ctx, caller).into_iter().find_map(|id| {
                 match evaluator.decide(&applicable, &id, port) {
                     Verdict::Denied(by) => Some((id, by, applicable.first().copied())),
                     Verdict::Allowed(_) => None,

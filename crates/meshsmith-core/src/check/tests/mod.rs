@@ -5,6 +5,7 @@
 //! the same kind and name (the first of two duplicates wins), so each file shows exactly the
 //! one mistake it is named after.
 
+mod identity;
 mod plan_edit;
 mod registry;
 mod world;
@@ -61,6 +62,16 @@ pub fn run_fixture(overlay: Option<&Path>, crds: bool) -> Vec<Finding> {
     let wants_crds = docs
         .iter()
         .any(|d| d.doc.path(&["config", "crds"]).as_bool() == Some(true));
+    // `config: {egressAllow: [host, ...]}`: what the policy file's `egress.allow` lists.
+    for doc in &docs {
+        for host in doc.doc.path(&["config", "egressAllow"]).as_seq() {
+            config.egress_allow.push(crate::policy::EgressAllowance {
+                host: host.as_str().unwrap_or("").to_string(),
+                reason: "test fixture".into(),
+                line: host.line,
+            });
+        }
+    }
     if crds || wants_crds {
         let crd_dir = Input::Path(Path::new(FIXTURES).join("crds"));
         config.crds = load(&[crd_dir], &Limits::default())

@@ -15,6 +15,8 @@
 //!   - {from: edge/api-gateway, to: shop/orders, port: 8080}
 //! unresolved:
 //!   - {from: shop/orders, host: paymnts.shop, port: 8080}
+//! external:               # hosts outside the cluster, classified as inference does
+//!   - {from: shop/payments, host: api.stripe.com, port: 443}
 //! remove_edges: [...]    # same shape; drops edges other documents add
 //! traffic:                # what `--traffic` showed beyond edges
 //!   unmatched: [{side: source, name: legacy, why: "no workload of that name", requests: 3}]
@@ -162,6 +164,7 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
             from: id(&from),
             to: to_id,
             port,
+            via: Vec::new(),
             protocol,
             confidence: Confidence::High,
             evidence: vec![Evidence {
@@ -189,6 +192,23 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
                 port: u.at("port").as_i64().and_then(|p| u16::try_from(p).ok()),
                 evidence: vec![Evidence {
                     origin: doc.origin_at(u),
+                    kind: HintKind::Env,
+                    detail: format!("test reference to {host}"),
+                }],
+                host,
+            });
+        }
+        for x in doc.doc.at("external").as_seq() {
+            let host = x.at("host").as_str().unwrap_or("").to_string();
+            let port = x.at("port").as_i64().and_then(|p| u16::try_from(p).ok());
+            topology.external.push(ExternalCall {
+                from: id(x.at("from").as_str().unwrap_or("")),
+                port,
+                protocol: Protocol::Http,
+                tls: port == Some(443),
+                restricted: crate::infer::restricted_host(&host),
+                evidence: vec![Evidence {
+                    origin: doc.origin_at(x),
                     kind: HintKind::Env,
                     detail: format!("test reference to {host}"),
                 }],

@@ -1,0 +1,233 @@
+//! `cargo xtask bench-memory`: peak resident memory against input size, from 1 MB to 250 MB,
+//! for a folder of many files and for the same organisation as one file; and what `onboard`
+//! writes and holds beside the configuration it generates.
+//!
+//! Every figure is the whole-process peak (VmHWM) of a fresh process, so nothing an earlier
+//! measurement left behind hides in it: `xtask pipeline` for map + generate + check, and the
+//! release `meshsmith` binary (`MESHSMITH_BENCH_RSS=1` makes it print its peak) for `onboard`.
+//! The program's own size (its code, the allocator's first pages) is measured on a one-object
+//! input and printed beside, so what the input costs can be told from what the program costs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use xtask::synth;
+
+/// Bytes of every regular file under `dir` (a file: its own size).
+fn bytes_under(dir: &Path) -> u64 {
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return 0;
+    };
+    if meta.is_file() {
+        return meta.len();
+    }
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(t) if t.is_file() => total += e.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+/// Every `.yaml` file under `dir`, sorted.
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The organisation's files joined into one multi-document file, as `kubectl get -o yaml`
+/// dumps or a rendered chart would give it.
+fn one_file(dir: &Path, to: &Path) -> anyhow::Result<()> {
+    if to.exists() {
+        return Ok(());
+    }
+    let partial = to.with_extension("partial");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+    for p in yaml_files(dir) {
+        let text = std::fs::read(&p)?;
+        out.write_all(b"---\n")?;
+        out.write_all(&text)?;
+        if !text.ends_with(b"\n") {
+            out.write_all(b"\n")?;
+        }
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&partial, to)?;
+    Ok(())
+}
+
+fn peak_from(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("peak_rss_bytes "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// The peak of a fresh `xtask pipeline PATH`.
+fn pipeline_peak(path: &Path) -> anyhow::Result<u64> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("pipeline")
+        .arg(path)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "xtask pipeline {} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    peak_from(&String::from_utf8_lossy(&out.stdout))
+        .ok_or_else(|| anyhow::anyhow!("xtask pipeline printed no peak"))
+}
+
+struct Onboarded {
+    seconds: f64,
+    peak: u64,
+    config: u64,
+    plan: u64,
+    total: u64,
+}
+
+/// `meshsmith onboard DIR -o OUT` in a fresh process, into an empty folder.
+fn onboard(meshsmith: &Path, input: &Path, out: &Path) -> anyhow::Result<Onboarded> {
+    if out.exists() {
+        std::fs::remove_dir_all(out)?;
+    }
+    let start = std::time::Instant::now();
+    let run = std::process::Command::new(meshsmith)
+        .arg("onboard")
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .env("MESHSMITH_BENCH_RSS", "1")
+        .output()?;
+    let seconds = start.elapsed().as_secs_f64();
+    // Exit 1 is findings at or above the bar, which a synthetic organisation's planted
+    // mistakes give; anything else is a failure.
+    anyhow::ensure!(
+        matches!(run.status.code(), Some(0 | 1)),
+        "meshsmith onboard {} failed: {}",
+        input.display(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let peak = peak_from(&String::from_utf8_lossy(&run.stderr)).ok_or_else(|| {
+        anyhow::anyhow!(
+            "meshsmith printed no peak (is {} current?)",
+            meshsmith.display()
+        )
+    })?;
+    let total = bytes_under(out);
+    let config = bytes_under(&out.join("config"));
+    Ok(Onboarded {
+        seconds,
+        peak,
+        config,
+        plan: total - config,
+        total,
+    })
+}
+
+pub fn run(
+    sizes: &[usize],
+    seed: u64,
+    work: &Path,
+    meshsmith: &Path,
+    onboard_size: usize,
+) -> anyhow::Result<()> {
+    let tiny = work.join("one-object.yaml");
+    std::fs::create_dir_all(work)?;
+    std::fs::write(
+        &tiny,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: one\n",
+    )?;
+    let floor = pipeline_peak(&tiny)?;
+    println!(
+        "program alone (one-object input): {:.1} MB",
+        floor as f64 / 1e6
+    );
+    println!(
+        "{:>8} {:>8} | {:>12} {:>7} {:>11} | {:>12} {:>7}",
+        "services", "input MB", "folder peak", "xinput", "above prog", "one file", "xinput"
+    );
+    for &n in sizes {
+        let dir = work.join(format!("synth-{n}-{seed}"));
+        if !dir.join("namespaces.yaml").exists() {
+            synth::write(&synth::Org::new(n, seed), &dir)?;
+        }
+        let file = work.join(format!("synth-{n}-{seed}.yaml"));
+        one_file(&dir, &file)?;
+        let bytes = bytes_under(&dir) as f64;
+        let folder = pipeline_peak(&dir)? as f64;
+        let single = pipeline_peak(&file)? as f64;
+        println!(
+            "{:>8} {:>8.1} | {:>9.1} MB {:>7.2} {:>11.2} | {:>9.1} MB {:>7.2}",
+            n,
+            bytes / 1e6,
+            folder / 1e6,
+            folder / bytes,
+            (folder - floor as f64) / bytes,
+            single / 1e6,
+            single / bytes,
+        );
+    }
+    println!(
+        "xinput = whole-process peak / input bytes; above prog = (peak - program alone) / input."
+    );
+    if onboard_size == 0 {
+        return Ok(());
+    }
+    if !meshsmith.exists() {
+        println!(
+            "onboard not measured: {} is not there (cargo build --release -p meshsmith)",
+            meshsmith.display()
+        );
+        return Ok(());
+    }
+    let dir = work.join(format!("synth-{onboard_size}-{seed}"));
+    if !dir.join("namespaces.yaml").exists() {
+        synth::write(&synth::Org::new(onboard_size, seed), &dir)?;
+    }
+    let o = onboard(
+        meshsmith,
+        &dir,
+        &work.join(format!("onboard-{onboard_size}")),
+    )?;
+    println!();
+    println!(
+        "onboard, {onboard_size} services ({:.1} MB input): {:.1} s, peak {:.1} MB ({:.2}x the configuration)",
+        bytes_under(&dir) as f64 / 1e6,
+        o.seconds,
+        o.peak as f64 / 1e6,
+        o.peak as f64 / o.config as f64,
+    );
+    println!(
+        "  written: configuration {:.1} MB, plan (steps, plan.json, ROLLOUT.md, report) {:.1} MB, all {:.1} MB ({:.2}x the configuration)",
+        o.config as f64 / 1e6,
+        o.plan as f64 / 1e6,
+        o.total as f64 / 1e6,
+        o.total as f64 / o.config as f64,
+    );
+    Ok(())
+}
