@@ -124,6 +124,15 @@ fn admitted_exactly(
         .iter()
         .map(|s| (&names[&s.id], s))
         .collect();
+    // A caller that shared its account with a non-caller runs as the account generated for
+    // it (annotated with the workload) once its patch is applied.
+    let moved: BTreeMap<(String, String), String> = mesh
+        .of_kind(Kind::ServiceAccount)
+        .filter_map(|a| {
+            let workload = a.annotations.get(ACCOUNT_FOR_ANNOTATION)?;
+            Some(((a.namespace.clone(), workload.to_string()), a.name.clone()))
+        })
+        .collect();
     let mut problems = Vec::new();
     let mut checked = 0;
     for r in mesh.of_kind(Kind::AuthorizationPolicy) {
@@ -148,10 +157,11 @@ fn admitted_exactly(
             .filter_map(|(from, _)| by_name.get(from))
             .flat_map(|caller| {
                 caller.workloads.iter().map(|w| {
-                    format!(
-                        "{}/ns/{}/sa/{}",
-                        policy.trust_domain, caller.id.namespace, w.service_account
-                    )
+                    let ns = &caller.id.namespace;
+                    let account = moved
+                        .get(&(ns.clone(), format!("{}/{}", w.kind.as_str(), w.name)))
+                        .unwrap_or(&w.service_account);
+                    format!("{}/ns/{ns}/sa/{account}", policy.trust_domain)
                 })
             })
             .collect();
