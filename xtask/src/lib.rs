@@ -1,7 +1,9 @@
 //! Shared by the `xtask` binary and the benches: the synthetic organisation generator and
-//! the pipeline runner used for measurements.
+//! the pipeline runner used for measurements; and, for the HTML report's browser test and
+//! bench, headless Chromium over the DevTools protocol.
 #![forbid(unsafe_code)]
 
+pub mod chromium;
 pub mod pipeline;
 pub mod synth;
 pub mod traffic;

@@ -1,11 +1,10 @@
 //! Project tasks: `cargo xtask synth` writes a synthetic organisation's manifests;
 //! `cargo xtask traffic` writes a corpus's traffic fixtures; `cargo xtask bench` measures the
-//! pipeline against a parse-only baseline, and traffic ingestion against a plain line read;
-//! `cargo xtask istio-tools istioctl` builds an Istio tool from the pin in istio-tools.toml;
-//! `cargo xtask conformance` measures `check` against Istio's analyzers.
+//! pipeline against a parse-only baseline, and traffic ingestion against a plain line read.
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_report;
 mod memory;
 
 use xtask::synth;
@@ -87,27 +86,28 @@ enum Task {
         #[arg(long, default_value_t = 10_000)]
         onboard: usize,
     },
+    /// The HTML report of a synthetic organisation as `onboard` writes it: its size, and how
+    /// long headless Chromium takes to load and paint it (budget: 2 MB, one second).
+    BenchReport {
+        #[arg(long, default_value_t = 300)]
+        services: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "target/synth")]
+        work: PathBuf,
+        /// The meshsmith binary that writes the report.
+        #[arg(long, default_value = "target/release/meshsmith")]
+        meshsmith: PathBuf,
+        /// Page loads measured; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Read traffic files once and print what was read and the process's peak resident
     /// memory (what `bench` reads).
     ReadTraffic { path: PathBuf },
     /// Run only the pipeline on a directory once and print its stage times and the process's
     /// peak resident memory (what `bench` reads), for profilers.
     Pipeline { dir: PathBuf },
-    /// Build Istio tools from the version pinned in istio-tools.toml (istioctl,
-    /// istio-cluster-analyze, pilot-discovery) into target/istio-tools/<version>/, reusing
-    /// what is there; print each one's path.
-    IstioTools {
-        #[arg(required = true, value_name = "TOOL")]
-        tools: Vec<String>,
-    },
-    /// Compare `meshsmith check` with Istio's analyzers, per IST code meshsmith claims, on
-    /// Istio's analyzer test inputs and the corpora; print the table. Exit 1 when a code
-    /// misses the goal (recall >= 0.9 on Istio's inputs, nothing Istio does not give).
-    Conformance {
-        /// Also write the table into this file between its conformance markers.
-        #[arg(long, value_name = "FILE")]
-        readme: Option<PathBuf>,
-    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -163,6 +163,13 @@ fn main() -> anyhow::Result<()> {
             meshsmith,
             onboard,
         } => memory::run(&services, seed, &work, &meshsmith, onboard)?,
+        Task::BenchReport {
+            services,
+            seed,
+            work,
+            meshsmith,
+            runs,
+        } => bench_report::run(services, seed, &work, &meshsmith, runs)?,
         Task::ReadTraffic { path } => {
             let input = [meshsmith_core::load::Input::Path(path)];
             let limits = meshsmith_core::load::Limits::default();
@@ -170,25 +177,6 @@ fn main() -> anyhow::Result<()> {
             let bytes: u64 = traffic.sources.iter().map(|s| s.bytes).sum();
             println!("observations {} bytes {bytes}", traffic.observations.len());
             println!("peak_rss_bytes {}", xtask::peak_rss());
-        }
-        Task::IstioTools { tools } => {
-            let pin = xtask::istio_tools::pin()?;
-            for name in &tools {
-                let tool = xtask::istio_tools::tool(name)?;
-                let clock = std::time::Instant::now();
-                let path = xtask::istio_tools::build(tool, &pin)?;
-                eprintln!(
-                    "{name} {} ready in {:.1}s",
-                    pin.build_version(),
-                    clock.elapsed().as_secs_f64()
-                );
-                println!("{}", path.display());
-            }
-        }
-        Task::Conformance { readme } => {
-            if !xtask::conformance::task(readme.as_deref())? {
-                std::process::exit(1);
-            }
         }
         Task::Pipeline { dir } => {
             let counts = xtask::pipeline::run(&dir)?;

@@ -1,6 +1,7 @@
 //! The last line of `cargo test --workspace`: which tests could not run on this machine for
-//! want of what they need (Envoy, kubectl, the shared corpora and Istio CRDs). Each of those
-//! tests says so where it skips; this says it once, where a person reads the end of the run.
+//! want of what they need (Envoy, kubectl, Chromium, the shared corpora and Istio CRDs). Each
+//! of those tests says so where it skips; this says it once, where a person reads the end of
+//! the run.
 //! It never fails: CI makes the same tests fail instead (`MESHSMITH_REQUIRE_*=1`).
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,10 @@ fn kubectl() -> bool {
     runs(&kubectl, &["version", "--client"])
 }
 
+fn chromium() -> bool {
+    xtask::chromium::locate().is_some_and(|c| runs(&c.display().to_string(), &["--version"]))
+}
+
 fn shared() -> bool {
     let dir = std::env::var("MESHSMITH_SHARED")
         .map(PathBuf::from)
@@ -42,13 +47,18 @@ fn main() {
             "rendering the rollout's folders with kubectl's kustomize (no `kubectl`, or set MESHSMITH_KUBECTL)",
         );
     }
+    if !chromium() {
+        missing.push(
+            "the HTML report in headless Chromium (no `chromium`: apt-get install chromium, or set MESHSMITH_CHROMIUM)",
+        );
+    }
     if !shared() {
         missing.push(
             "the corpora and Istio CRD checks (no ../shared beside the checkout, or set MESHSMITH_SHARED)",
         );
     }
     if missing.is_empty() {
-        println!("\nmeshsmith tests: every test ran (Envoy, kubectl and the shared corpora were found)\n");
+        println!("\nmeshsmith tests: every test ran (Envoy, kubectl, Chromium and the shared corpora were found)\n");
     } else {
         println!(
             "\nmeshsmith tests: NOT RUN here for want of what they need (every other test ran): {}\n",

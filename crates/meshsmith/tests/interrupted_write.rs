@@ -133,10 +133,7 @@ fn a_kill_at_any_point_leaves_the_old_tree_the_new_one_or_a_repairable_state() {
         } else if after == old {
             untouched += 1;
         } else {
-            assert_eq!(
-                after, new,
-                "killed at point {point}: a mix of old and new"
-            );
+            assert_eq!(after, new, "killed at point {point}: a mix of old and new");
             finished += 1;
         }
         // The next run leaves the new tree, and says what it repaired.

@@ -73,13 +73,13 @@ fn assert_clean(what: &str, text: &str) {
 fn no_credential_reaches_any_output() {
     let input = fixture();
     let tmp = tempfile::tempdir().expect("temp dir");
-    for format in ["text", "json", "dot", "mermaid"] {
+    for format in ["text", "json", "dot", "mermaid", "html"] {
         assert_clean(
             &format!("map --format {format}"),
             &output(&["map", &input, "--format", format]),
         );
     }
-    for format in ["text", "json", "sarif"] {
+    for format in ["text", "json", "sarif", "html"] {
         assert_clean(
             &format!("check --format {format}"),
             &output(&["check", &input, "--format", format]),
@@ -98,6 +98,13 @@ fn no_credential_reaches_any_output() {
         assert_clean(command, &text);
         assert_clean(&format!("{command}'s files"), &files_below(&dir));
     }
+    let report = tmp.path().join("report.html");
+    let text = output(&["report", &input, "-o", report.to_str().expect("path")]);
+    assert_clean("report", &text);
+    assert_clean(
+        "report's file",
+        &std::fs::read_to_string(&report).expect("report written"),
+    );
     // The evidence is still there, with the credentials masked.
     let map = output(&["map", &input, "--format", "json"]);
     assert!(map.contains("postgres://***@db.shop:5432/orders"), "{map}");

@@ -14,7 +14,7 @@ use crate::generate::yaml::to_yaml;
 use crate::generate::Header;
 use crate::model::*;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use crate::model::DRY_RUN_ANNOTATION;
@@ -74,26 +74,54 @@ pub fn layout(plan: &Plan, config: &MeshConfig, header: &Header) -> Vec<(PathBuf
 
 /// Every file of the plan, relative to the output folder, sorted by path.
 pub fn layout_from(plan: &Plan, config: &RolloutConfig, header: &Header) -> Vec<(PathBuf, String)> {
-    let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut files = Vec::new();
+    let _ = layout_each(plan, config, header, |path, text| {
+        files.push((path, text));
+        Ok::<(), std::convert::Infallible>(())
+    });
+    files.sort();
+    files
+}
+
+/// Every file of the plan, relative to the output folder, handed to `sink` one at a time as
+/// it is built (the step copies, then each folder's kustomization, `plan.json` and
+/// `ROLLOUT.md`), so no more than one is held; the first error of `sink` stops it.
+pub fn layout_each<E>(
+    plan: &Plan,
+    config: &RolloutConfig,
+    header: &Header,
+    mut sink: impl FnMut(PathBuf, String) -> Result<(), E>,
+) -> Result<(), E> {
     let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let refs = plan.phases.iter().flat_map(|p| &p.steps).flat_map(|s| {
-        s.resources.iter().map(|r| (s.id.clone(), r)).chain(
+        s.resources.iter().map(|r| (s.id.as_str(), r)).chain(
             s.rollback
                 .folder
                 .iter()
-                .flat_map(|f| s.rollback.resources.iter().map(move |r| (f.clone(), r))),
+                .flat_map(|f| s.rollback.resources.iter().map(move |r| (f.as_str(), r))),
         )
     });
     let index = by_name(config);
+    let mut seen: HashSet<&str> = HashSet::new();
     for (folder, r) in refs {
+        let Some(name) = r
+            .file
+            .strip_prefix(folder)
+            .and_then(|rest| rest.strip_prefix('/'))
+        else {
+            continue;
+        };
+        if !seen.insert(r.file.as_str()) {
+            continue;
+        }
         let Some(object) = materialize(&index, r) else {
             continue;
         };
-        let Some(name) = r.file.strip_prefix(&format!("{folder}/")) else {
-            continue;
-        };
-        files.insert(PathBuf::from(&r.file), header.file(&to_yaml(&object)));
-        folders.entry(folder).or_default().push(name.to_string());
+        sink(PathBuf::from(&r.file), header.file(&to_yaml(&object)))?;
+        folders
+            .entry(folder.to_string())
+            .or_default()
+            .push(name.to_string());
     }
     for (folder, mut names) in folders {
         names.sort();
@@ -103,24 +131,170 @@ pub fn layout_from(plan: &Plan, config: &RolloutConfig, header: &Header) -> Vec<
             "kind": "Kustomization",
             "resources": names,
         }));
-        files.insert(
+        sink(
             PathBuf::from(folder).join("kustomization.yaml"),
             header.file(&body),
-        );
+        )?;
     }
-    files.insert(PathBuf::from("plan.json"), plan_json(plan, header));
-    files.insert(
-        PathBuf::from("ROLLOUT.md"),
-        header.file(&super::rollout_markdown(plan)),
-    );
-    files.into_iter().collect()
+    sink(PathBuf::from("plan.json"), plan_json(plan, header))?;
+    let mut rollout = header.start();
+    super::write_rollout_markdown(&mut rollout, plan);
+    sink(PathBuf::from("ROLLOUT.md"), header.finish(rollout))
 }
 
-/// `plan.json`: the plan, pretty-printed, headed by a `generated` key.
+/// `plan.json`: the plan, headed by a `generated` key, one entry of a list per line: a
+/// resource, an effect, a service of a step each on one line, the plan's outline above
+/// them indented as usual. Written once, header included, with no copy of the text.
 pub fn plan_json(plan: &Plan, header: &Header) -> String {
-    // Plain data of strings, numbers and lists: serializing it cannot fail.
-    let text = serde_json::to_string_pretty(plan).unwrap_or_else(|_| "{\n}".to_string());
-    header.json_file(&format!("{text}\n"))
+    let mut text = header.json_start().into_bytes();
+    let mut body = SkipFirst {
+        out: &mut text,
+        skip: 2,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(&mut body, Outline::default());
+    // Plain data of strings, numbers and lists into memory: serializing it cannot fail.
+    let _ = serde::Serialize::serialize(plan, &mut ser);
+    text.push(b'\n');
+    // serde_json writes UTF-8 and the header is text.
+    let text = String::from_utf8(text).unwrap_or_default();
+    header.json_finish(text)
+}
+
+/// Drops the first `skip` bytes written (the `{\n` that opens the object: the header's
+/// opening takes its place).
+struct SkipFirst<'a> {
+    out: &'a mut Vec<u8>,
+    skip: usize,
+}
+
+impl std::io::Write for SkipFirst<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let dropped = self.skip.min(buf.len());
+        self.skip -= dropped;
+        self.out.extend_from_slice(&buf[dropped..]);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Objects nested deeper than this are written on one line.
+const OUTLINE_DEPTH: usize = 6;
+
+/// JSON indented by two spaces down to [`OUTLINE_DEPTH`], every object below it on one
+/// line (`{"kind": "DestinationRule", "namespace": "shop", ...}`); lists outside such an
+/// object keep one entry per line.
+#[derive(Default)]
+struct Outline {
+    depth: usize,
+    /// Depth of the outermost one-line object being written, if any.
+    flat_from: Option<usize>,
+    has_value: bool,
+}
+
+impl Outline {
+    fn flat(&self) -> bool {
+        self.flat_from.is_some()
+    }
+
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        bracket: &[u8],
+        object: bool,
+    ) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        if object && self.flat_from.is_none() && self.depth > OUTLINE_DEPTH {
+            self.flat_from = Some(self.depth);
+        }
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        bracket: &[u8],
+    ) -> std::io::Result<()> {
+        let was_flat = self.flat();
+        if self.flat_from == Some(self.depth) {
+            self.flat_from = None;
+        }
+        self.depth -= 1;
+        if self.has_value && !was_flat {
+            self.newline(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn entry<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if !first {
+            w.write_all(if self.flat() { b", " } else { b"," })?;
+        }
+        if self.flat() {
+            Ok(())
+        } else {
+            self.newline(w)
+        }
+    }
+}
+
+impl serde_json::ser::Formatter for Outline {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"[", false)
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.entry(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"{", true)
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.entry(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Why `plan.json` text is not a plan this meshsmith reads, and on which line.

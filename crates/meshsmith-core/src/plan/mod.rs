@@ -56,7 +56,7 @@ use crate::policy::{Millis, Policy};
 
 pub use cluster_facts::ClusterFacts;
 pub use layout::layout;
-pub use rollout_md::{outline, rollout_markdown};
+pub use rollout_md::{outline, rollout_markdown, write_rollout_markdown};
 pub use source::{EditError, EditedFile, RolloutConfig};
 pub use verify::{verify, PlanViolation};
 

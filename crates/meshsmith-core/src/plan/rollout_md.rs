@@ -53,6 +53,12 @@ pub fn outline(plan: &Plan) -> String {
 /// The whole of `ROLLOUT.md`.
 pub fn rollout_markdown(plan: &Plan) -> String {
     let mut out = String::new();
+    write_rollout_markdown(&mut out, plan);
+    out
+}
+
+/// `ROLLOUT.md` appended to `out` (which may hold the room for its header).
+pub fn write_rollout_markdown(out: &mut String, plan: &Plan) {
     let _ = writeln!(out, "\n# Rollout plan\n");
     let _ = writeln!(
         out,
@@ -98,7 +104,7 @@ pub fn rollout_markdown(plan: &Plan) -> String {
         plan.window
     );
     for p in &plan.phases {
-        phase(&mut out, p, &plan.window);
+        phase(out, p, &plan.window);
     }
     if !plan.held.is_empty() {
         let _ = writeln!(out, "## Held\n\nThese stay PERMISSIVE and in dry-run at the end of the plan; lock them down by hand once the reason is gone:\n");
@@ -121,7 +127,6 @@ pub fn rollout_markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    out
 }
 
 fn phase(out: &mut String, p: &Phase, window: &str) {

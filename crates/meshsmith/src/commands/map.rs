@@ -11,6 +11,7 @@ pub enum MapFormat {
     Json,
     Dot,
     Mermaid,
+    Html,
 }
 
 #[derive(clap::Args, Debug)]
@@ -46,6 +47,7 @@ pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
         MapFormat::Json => map_json::render(&topology),
         MapFormat::Dot => graph::dot(&topology),
         MapFormat::Mermaid => graph::mermaid(&topology),
+        MapFormat::Html => crate::commands::report::map_page(&topology, &args.input),
     };
     crate::output::print(&out)?;
     Ok(ExitCode::SUCCESS)

@@ -8,3 +8,4 @@ pub mod lab;
 pub mod map;
 pub mod onboard;
 pub mod plan;
+pub mod report;

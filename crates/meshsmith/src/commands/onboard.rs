@@ -6,7 +6,7 @@
 use crate::commands::check::{policy_config, FailOn};
 use crate::commands::generate::{build, ConfigArgs};
 use crate::input::InputArgs;
-use crate::output::{write_tree_with, WriteOptions};
+use crate::output::WriteOptions;
 use meshsmith_core::check::check;
 use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::{load_each_without_text, Input, Limits};
@@ -41,17 +41,19 @@ pub struct OnboardArgs {
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     let mut built = build(&args.input, &args.config, false)?;
     // The steps are built from config/ as it will be on disk, a person's edits included.
-    let crate::commands::plan::Rollout {
-        plan,
-        violations,
-        files,
-        edited: _,
-    } = crate::commands::plan::rollout(&args.output, &built, args.force)?;
+    let mut rollout = crate::commands::plan::rollout(&args.output, &built, args.force)?;
     let options = WriteOptions {
         force: args.force,
         prune: args.prune,
     };
-    let report = write_tree_with(&args.output, &files, options)?;
+    let mut report = rollout.write(&args.output, options)?;
+    let crate::commands::plan::Rollout {
+        plan, violations, ..
+    } = rollout;
+    // The report is written on its own once the check is done; it is not stale.
+    report
+        .stale
+        .retain(|p| p != std::path::Path::new(crate::commands::report::REPORT_FILE));
     // Check what was written, as a reviewer would: the manifests with the configuration.
     let config_dir = args.output.join("config");
     let written = load_each_without_text(
@@ -63,6 +65,16 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     parts.extend(written.parts);
     let levels = policy_config(&built.policy, built.policy.file.as_deref())?;
     let findings = check(&merge(parts), &built.topology, &levels);
+    let report_line = crate::commands::report::write_beside(&crate::commands::report::Beside {
+        dir: &args.output,
+        built: &built,
+        plan: &plan,
+        violations: &violations,
+        findings: &findings,
+        input: &args.input,
+        enforce_unverified: args.config.enforce_unverified,
+        force: args.force,
+    })?;
     let mut out = String::new();
     let t = &built.topology;
     let _ = writeln!(
@@ -101,6 +113,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     for line in crate::output::describe(&args.output, &report).lines() {
         let _ = writeln!(out, "  {line}");
     }
+    let _ = writeln!(out, "  {report_line}");
     out.push_str("\nExceptions\n");
     let mut exceptions = 0;
     for r in built.mesh.of_kind(Kind::PeerAuthentication) {

@@ -6,7 +6,7 @@
 
 use crate::commands::generate::{build, Built, ConfigArgs};
 use crate::input::InputArgs;
-use crate::output::{kept_files, write_tree_with, WriteOptions};
+use crate::output::{kept_files, TreeWriter, WriteOptions, WriteReport};
 use anyhow::{anyhow, Context};
 use meshsmith_core::generate::layout as generated;
 use meshsmith_core::load::{load_text, Limits};
@@ -56,21 +56,43 @@ fn config_files(mesh: &MeshConfig, header: &generated::Header) -> Vec<(PathBuf, 
 }
 
 /// A rollout ready to be written into its folder.
-pub struct Rollout {
+pub struct Rollout<'a> {
     pub plan: Plan,
     /// The rules the plan breaks (none, unless the configuration was edited into breaking one).
     pub violations: Vec<PlanViolation>,
-    /// Every file, relative to the folder, sorted.
-    pub files: Vec<(PathBuf, String)>,
+    /// The configuration's files (under `config/`), sorted; the plan's own files are built
+    /// as they are written (see [`Rollout::write`]).
+    pub config: Vec<(PathBuf, String)>,
+    /// The configuration the steps are built from: as generated, with a person's edits.
+    source: RolloutConfig<'a>,
+    header: &'a generated::Header,
     /// The files of `config/` a person edited, which the steps apply as they are.
     pub edited: Vec<String>,
+}
+
+impl Rollout<'_> {
+    /// Writes the configuration, then each file of the plan as it is built (step copies,
+    /// kustomizations, plan.json, ROLLOUT.md), so the rollout's files are never all in
+    /// memory at once; atomic as [`TreeWriter`] is. The configuration's text is let go.
+    pub fn write(&mut self, dir: &Path, options: WriteOptions) -> anyhow::Result<WriteReport> {
+        // A refusal (a path out of the folder) or an error part-way drops what was staged:
+        // nothing is written.
+        let mut writer = TreeWriter::begin(dir, options)?;
+        for (rel, text) in std::mem::take(&mut self.config) {
+            writer.add(&rel, &text)?;
+        }
+        plan::layout::layout_each(&self.plan, &self.source, self.header, |rel, text| {
+            writer.add(&rel, &text)
+        })?;
+        writer.finish()
+    }
 }
 
 /// The rollout of `built` for the folder `dir`: its steps are built from the configuration as
 /// `dir/config/` will hold it, so a file a person edited (and `write_tree` keeps) is what the
 /// steps apply; with `force` the edits are overwritten, and the steps apply what is generated.
 /// An edited file that no step can be built from stops it, naming every such file.
-pub fn rollout(dir: &Path, built: &Built, force: bool) -> anyhow::Result<Rollout> {
+pub fn rollout<'a>(dir: &Path, built: &'a Built, force: bool) -> anyhow::Result<Rollout<'a>> {
     let config = config_files(&built.mesh, &built.header);
     let edits = edited_files(dir, &config, force)?;
     let source = RolloutConfig::with_edits(&built.mesh, &edits).map_err(|errors| {
@@ -87,14 +109,13 @@ pub fn rollout(dir: &Path, built: &Built, force: bool) -> anyhow::Result<Rollout
     settings.cluster = ClusterFacts::from_inventory(&built.inventory);
     let plan = plan::plan_from(&built.topology, &source, &settings);
     let violations = plan::verify(&plan, &built.topology);
-    let mut files = config;
-    files.extend(plan::layout::layout_from(&plan, &source, &built.header));
-    files.sort();
     let edited = source.edited_files().to_vec();
     Ok(Rollout {
         plan,
         violations,
-        files,
+        config,
+        source,
+        header: &built.header,
         edited,
     })
 }
@@ -175,17 +196,18 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let Some(dir) = &args.output else {
         return Err(anyhow!("give -o DIR or --verify FILE"));
     };
-    let Rollout {
-        plan,
-        violations,
-        files,
-        edited,
-    } = rollout(dir, &built, args.force)?;
+    let mut rollout = rollout(dir, &built, args.force)?;
     let options = WriteOptions {
         force: args.force,
         prune: args.prune,
     };
-    let report = write_tree_with(dir, &files, options)?;
+    let report = rollout.write(dir, options)?;
+    let Rollout {
+        plan,
+        violations,
+        edited,
+        ..
+    } = rollout;
     for note in &built.mesh.notes {
         eprintln!("note: {note}");
     }

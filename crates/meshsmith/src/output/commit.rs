@@ -25,12 +25,6 @@ use std::sync::Arc;
 pub const WORK: &str = ".meshsmith";
 const JOURNAL: &str = "journal";
 
-/// What a commit does: files to move from staging into place, files to remove.
-pub struct Changes<'a> {
-    pub write: Vec<&'a (PathBuf, String)>,
-    pub remove: Vec<PathBuf>,
-}
-
 /// Finishes or undoes a write an earlier run left part-way, and says which.
 pub fn recover(dir: &Path) -> anyhow::Result<Option<String>> {
     remove_dead_siblings(dir);
@@ -78,64 +72,127 @@ fn replay(dir: &Path, journal: &str) -> anyhow::Result<usize> {
     Ok(moved)
 }
 
-/// Writes `changes` into `dir` atomically as the module says.
-pub fn commit(dir: &Path, changes: &Changes) -> anyhow::Result<()> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let _guard = Interrupts::watch(&stop);
-    if !dir.exists() {
-        if let Some(staging) = sibling(dir) {
-            let result = stage(&staging, &changes.write, &stop)
-                .and_then(|()| fs::rename(&staging, dir).context("moving the output into place"));
-            if result.is_err() {
-                let _ = fs::remove_dir_all(&staging);
-            }
-            return stopped(&stop).and(result);
-        }
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let work = dir.join(WORK);
-    let staging_rel = PathBuf::from(WORK).join(format!("staging-{}", std::process::id()));
-    let staging = dir.join(&staging_rel);
-    if let Err(e) = stage(&staging, &changes.write, &stop) {
-        let _ = fs::remove_dir_all(&work);
-        return Err(e);
-    }
-    if stop.load(Ordering::SeqCst) {
-        let _ = fs::remove_dir_all(&work);
-        return stopped(&stop);
-    }
-    let mut journal = String::new();
-    for (rel, _) in &changes.write {
-        let staged = staging_rel.join(rel);
-        journal.push_str(&format!("W {}\t{}\n", staged.display(), rel.display()));
-    }
-    for rel in &changes.remove {
-        journal.push_str(&format!("R {}\n", rel.display()));
-    }
-    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let pending = work.join(format!("{JOURNAL}.tmp"));
-    fs::write(&pending, &journal).with_context(|| format!("writing {}", pending.display()))?;
-    fs::File::open(&pending).and_then(|f| f.sync_all()).ok();
-    // The commit point: from here on the new tree is what the output folder holds.
-    fs::rename(&pending, work.join(JOURNAL)).context("committing the write")?;
-    replay(dir, &journal)?;
-    fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
-    stopped(&stop)
+/// A write in progress: each file is staged as it comes, so the caller need not hold the
+/// whole tree; [`Staged::finish`] commits them all. Dropped unfinished (an error, an
+/// interruption), it removes what it staged and the output folder is as it was.
+pub struct Staged {
+    dir: PathBuf,
+    /// Where files are staged; created with the first file.
+    root: Option<PathBuf>,
+    /// `root` is a sibling of a new output folder, renamed into place whole.
+    beside: bool,
+    staged: Vec<PathBuf>,
+    stop: Arc<AtomicBool>,
+    _interrupts: Interrupts,
+    done: bool,
 }
 
-/// Writes every file under `root`, stopping early (with an error) when asked to.
-fn stage(root: &Path, files: &[&(PathBuf, String)], stop: &AtomicBool) -> anyhow::Result<()> {
-    for (rel, contents) in files {
-        if stop.load(Ordering::SeqCst) {
+impl Staged {
+    /// From here on Ctrl-C and SIGTERM stop the write at its next file instead of the process.
+    pub fn begin(dir: &Path) -> Staged {
+        let stop = Arc::new(AtomicBool::new(false));
+        let interrupts = Interrupts::watch(&stop);
+        Staged {
+            dir: dir.to_path_buf(),
+            root: None,
+            beside: false,
+            staged: Vec::new(),
+            stop,
+            _interrupts: interrupts,
+            done: false,
+        }
+    }
+
+    fn staging_rel() -> PathBuf {
+        PathBuf::from(WORK).join(format!("staging-{}", std::process::id()))
+    }
+
+    fn root(&mut self) -> anyhow::Result<PathBuf> {
+        if let Some(root) = &self.root {
+            return Ok(root.clone());
+        }
+        let root = match (!self.dir.exists()).then(|| sibling(&self.dir)).flatten() {
+            Some(beside) => {
+                self.beside = true;
+                beside
+            }
+            None => {
+                fs::create_dir_all(&self.dir)
+                    .with_context(|| format!("creating {}", self.dir.display()))?;
+                self.dir.join(Self::staging_rel())
+            }
+        };
+        self.root = Some(root.clone());
+        Ok(root)
+    }
+
+    /// Stages one file (a path relative to the output folder).
+    pub fn put(&mut self, rel: &Path, contents: &str) -> anyhow::Result<()> {
+        if self.stop.load(Ordering::SeqCst) {
             bail!("interrupted while writing; the output folder is as it was");
         }
-        let path = root.join(rel);
+        let path = self.root()?.join(rel);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+        self.staged.push(rel.to_path_buf());
+        Ok(())
     }
-    Ok(())
+
+    /// Commits what was staged and removes `remove` (paths relative to the output folder).
+    pub fn finish(mut self, remove: &[PathBuf]) -> anyhow::Result<()> {
+        if self.stop.load(Ordering::SeqCst) {
+            bail!("interrupted while writing; the output folder is as it was");
+        }
+        if self.staged.is_empty() && remove.is_empty() {
+            self.done = true;
+            return Ok(());
+        }
+        if self.beside {
+            let root = self.root()?;
+            fs::rename(&root, &self.dir).context("moving the output into place")?;
+            self.done = true;
+            return stopped(&self.stop);
+        }
+        let dir = self.dir.clone();
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let work = dir.join(WORK);
+        let staging_rel = Self::staging_rel();
+        let mut journal = String::new();
+        for rel in &self.staged {
+            let staged = staging_rel.join(rel);
+            journal.push_str(&format!("W {}\t{}\n", staged.display(), rel.display()));
+        }
+        for rel in remove {
+            journal.push_str(&format!("R {}\n", rel.display()));
+        }
+        fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+        let pending = work.join(format!("{JOURNAL}.tmp"));
+        fs::write(&pending, &journal).with_context(|| format!("writing {}", pending.display()))?;
+        fs::File::open(&pending).and_then(|f| f.sync_all()).ok();
+        // The commit point: from here on the new tree is what the output folder holds.
+        fs::rename(&pending, work.join(JOURNAL)).context("committing the write")?;
+        self.done = true;
+        replay(&dir, &journal)?;
+        fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+        stopped(&self.stop)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if self.beside {
+            if let Some(root) = &self.root {
+                let _ = fs::remove_dir_all(root);
+            }
+        } else if self.root.is_some() {
+            let _ = fs::remove_dir_all(self.dir.join(WORK));
+        }
+    }
 }
 
 /// A staging folder beside a new output folder, or `None` when its parent cannot hold one.

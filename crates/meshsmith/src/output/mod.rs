@@ -13,12 +13,21 @@
 //! what is built from them (the rollout's step folders) can follow a person's edit.
 
 mod commit;
+mod tree;
+
+pub use tree::TreeWriter;
 
 use anyhow::{bail, Context};
-use meshsmith_core::generate::layout::edited;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+
+/// Whether a generated file's body no longer matches the hash in its header (`None`: it
+/// has none): the YAML and JSON files, and the HTML report, whose header is a comment.
+fn edited(contents: &str) -> Option<bool> {
+    meshsmith_core::generate::layout::edited(contents)
+        .or_else(|| crate::render::html::edited(contents))
+}
 
 /// What happened to each file, paths relative to the output folder, sorted.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -99,40 +108,53 @@ pub fn write_tree_with(
     files: &[(PathBuf, String)],
     options: WriteOptions,
 ) -> anyhow::Result<WriteReport> {
+    // Every path is checked before anything is staged, so a refusal writes nothing.
     for (rel, _) in files {
         check_relative(rel)?;
     }
-    let mut report = WriteReport {
-        repaired: commit::recover(dir)?,
-        ..WriteReport::default()
-    };
-    let mut write: Vec<&(PathBuf, String)> = Vec::new();
-    for file in files {
-        let (rel, contents) = file;
-        match outcome(dir, rel, contents, options.force)? {
-            Outcome::Unchanged => report.unchanged.push(rel.clone()),
-            Outcome::Write => write.push(file),
-            Outcome::Keep(_) => report.kept.push(rel.clone()),
-        }
+    let mut writer = TreeWriter::begin(dir, options)?;
+    for (rel, contents) in files {
+        writer.add(rel, contents)?;
     }
-    report.stale = stale(dir, files)?;
-    report.pruned = options.prune && !report.stale.is_empty();
-    let remove = if options.prune {
-        report.stale.clone()
-    } else {
-        Vec::new()
+    writer.finish()
+}
+
+/// What [`write_file`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOutcome {
+    Written,
+    Unchanged,
+    /// Edited by a person (or not written by meshsmith) and left as it was.
+    Kept,
+}
+
+/// Writes one generated file on its own, as [`write_tree_with`] writes each of its files
+/// (identical: left; edited by a person: kept unless `force`), atomically: the text goes to
+/// a temporary file beside it, which is then renamed over it.
+pub fn write_file(path: &Path, contents: &str, force: bool) -> anyhow::Result<FileOutcome> {
+    let (Some(name), dir) = (path.file_name(), path.parent().unwrap_or(Path::new(""))) else {
+        bail!("{}: not a file name", path.display());
     };
-    if !write.is_empty() || !remove.is_empty() {
-        commit::commit(
-            dir,
-            &commit::Changes {
-                write: write.clone(),
-                remove,
-            },
-        )?;
+    match outcome(dir, Path::new(name), contents, force)? {
+        Outcome::Unchanged => return Ok(FileOutcome::Unchanged),
+        Outcome::Keep(_) => return Ok(FileOutcome::Kept),
+        Outcome::Write => {}
     }
-    report.written = write.iter().map(|(p, _)| p.clone()).collect();
-    Ok(report)
+    if !dir.as_os_str().is_empty() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let staged = dir.join(format!(
+        ".{}.meshsmith-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = fs::write(&staged, contents)
+        .and_then(|()| fs::rename(&staged, path))
+        .with_context(|| format!("writing {}", path.display()));
+    if written.is_err() {
+        let _ = fs::remove_file(&staged);
+    }
+    written.map(|()| FileOutcome::Written)
 }
 
 /// What a write did, for people: one line of counts, then what a person must know (files
@@ -178,8 +200,7 @@ pub fn describe(dir: &Path, report: &WriteReport) -> String {
 
 /// Files under `dir` that meshsmith generated (their header and hash still match) and that
 /// `files` no longer has, sorted. Edited ones are not listed: they are a person's now.
-fn stale(dir: &Path, files: &[(PathBuf, String)]) -> anyhow::Result<Vec<PathBuf>> {
-    let wanted: BTreeSet<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+fn stale(dir: &Path, wanted: &BTreeSet<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {

@@ -3,6 +3,7 @@
 pub mod check_json;
 pub mod check_text;
 pub mod graph;
+pub mod html;
 pub mod lab;
 pub mod map_json;
 pub mod map_text;

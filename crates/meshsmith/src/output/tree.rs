@@ -1,0 +1,76 @@
+//! [`TreeWriter`]: the tree written one file at a time, each staged as it comes, so a large
+//! output (a rollout's step folders) is never held whole in memory. What it does with each
+//! file, and how it commits, is what [`super::write_tree_with`] does with a list.
+
+use super::commit::{self, Staged};
+use super::{check_relative, outcome, stale, Outcome, WriteOptions, WriteReport};
+use anyhow::bail;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub struct TreeWriter {
+    dir: PathBuf,
+    options: WriteOptions,
+    staged: Staged,
+    report: WriteReport,
+    paths: BTreeSet<PathBuf>,
+}
+
+impl TreeWriter {
+    /// Finishes or undoes a write an earlier run left part-way, then starts this one.
+    pub fn begin(dir: &Path, options: WriteOptions) -> anyhow::Result<TreeWriter> {
+        let report = WriteReport {
+            repaired: commit::recover(dir)?,
+            ..WriteReport::default()
+        };
+        Ok(TreeWriter {
+            dir: dir.to_path_buf(),
+            options,
+            staged: Staged::begin(dir),
+            report,
+            paths: BTreeSet::new(),
+        })
+    }
+
+    /// One file of the new tree (a path relative to the folder): staged when it differs
+    /// from what is there and that is not a person's edit (unless forced).
+    pub fn add(&mut self, rel: &Path, contents: &str) -> anyhow::Result<()> {
+        check_relative(rel)?;
+        if !self.paths.insert(rel.to_path_buf()) {
+            bail!("{}: written twice in one run", rel.display());
+        }
+        match outcome(&self.dir, rel, contents, self.options.force)? {
+            Outcome::Unchanged => self.report.unchanged.push(rel.to_path_buf()),
+            Outcome::Write => {
+                self.staged.put(rel, contents)?;
+                self.report.written.push(rel.to_path_buf());
+            }
+            Outcome::Keep(_) => self.report.kept.push(rel.to_path_buf()),
+        }
+        Ok(())
+    }
+
+    /// Commits the staged files; generated files the tree no longer has are listed, and
+    /// removed with `prune`.
+    pub fn finish(self) -> anyhow::Result<WriteReport> {
+        let TreeWriter {
+            dir,
+            options,
+            staged,
+            mut report,
+            paths,
+        } = self;
+        report.stale = stale(&dir, &paths)?;
+        report.pruned = options.prune && !report.stale.is_empty();
+        let remove = if options.prune {
+            report.stale.clone()
+        } else {
+            Vec::new()
+        };
+        staged.finish(&remove)?;
+        report.written.sort();
+        report.unchanged.sort();
+        report.kept.sort();
+        Ok(report)
+    }
+}
