@@ -181,6 +181,12 @@ pub fn layout(config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
     render(borrowed(config), header, None, None, &|o| o).0
 }
 
+/// Every file [`layout`] gives, handed to `sink` as each is rendered (from several threads,
+/// in no particular order) instead of being kept: the configuration is left as it is.
+pub fn layout_each(config: &MeshConfig, header: &Header, sink: &(dyn Fn(PathBuf, String) + Sync)) {
+    render(borrowed(config), header, None, Some(sink), &|_| ());
+}
+
 /// The files to write and the objects checking them needs.
 #[derive(Debug, Default)]
 pub struct Layout {

@@ -236,34 +236,33 @@ fn walked(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
 /// MS403: each rollback, run at the end of its own phase or of any later one, must leave
 /// every call working.
 fn rollbacks(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
-    // State after each step, and at the end of each phase.
+    // The state at the end of each phase, and the calls already failing there; the state
+    // after each step is the walk's own, so only one per phase is kept.
     let mut state = State::default();
-    let mut after_step = Vec::new();
     let mut phase_end = Vec::new();
     for phase in &plan.phases {
         for step in &phase.steps {
             state.apply(&step.effects);
-            after_step.push(state.clone());
         }
-        phase_end.push(state.clone());
+        let broken = state.broken(topology, plan);
+        phase_end.push((state.clone(), broken));
     }
-    let mut k = 0;
+    let mut state = State::default();
     for (pi, phase) in plan.phases.iter().enumerate() {
         for (si, step) in phase.steps.iter().enumerate() {
-            let mut points = vec![(phase.number, &after_step[k])];
-            points.extend(
+            state.apply(&step.effects);
+            let broken_here = state.broken(topology, plan);
+            let points = std::iter::once((phase.number, &state, &broken_here)).chain(
                 plan.phases[pi..]
                     .iter()
                     .zip(&phase_end[pi..])
-                    .map(|(p, s)| (p.number, s)),
+                    .map(|(p, (s, b))| (p.number, s, b)),
             );
-            k += 1;
-            for (when, base) in points {
+            for (when, base, before) in points {
                 let mut s = base.clone();
                 s.apply(&step.rollback.effects);
                 // Only what the rollback itself breaks; calls already failing are the
                 // forward walk's findings.
-                let before = base.broken(topology, plan);
                 let after = s.broken(topology, plan);
                 let new = after
                     .iter()

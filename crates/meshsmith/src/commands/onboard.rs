@@ -41,7 +41,7 @@ pub struct OnboardArgs {
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     let mut built = build(&args.input, &args.config, false)?;
     // The steps are built from config/ as it will be on disk, a person's edits included.
-    let mut rollout = crate::commands::plan::rollout(&args.output, &built, args.force)?;
+    let rollout = crate::commands::plan::rollout(&args.output, &built, args.force)?;
     let options = WriteOptions {
         force: args.force,
         prune: args.prune,

@@ -60,27 +60,37 @@ pub struct Rollout<'a> {
     pub plan: Plan,
     /// The rules the plan breaks (none, unless the configuration was edited into breaking one).
     pub violations: Vec<PlanViolation>,
-    /// The configuration's files (under `config/`), sorted; the plan's own files are built
-    /// as they are written (see [`Rollout::write`]).
-    pub config: Vec<(PathBuf, String)>,
     /// The configuration the steps are built from: as generated, with a person's edits.
     source: RolloutConfig<'a>,
+    mesh: &'a MeshConfig,
     header: &'a generated::Header,
     /// The files of `config/` a person edited, which the steps apply as they are.
     pub edited: Vec<String>,
 }
 
 impl Rollout<'_> {
-    /// Writes the configuration, then each file of the plan as it is built (step copies,
-    /// kustomizations, plan.json, ROLLOUT.md), so the rollout's files are never all in
-    /// memory at once; atomic as [`TreeWriter`] is. The configuration's text is let go.
-    pub fn write(&mut self, dir: &Path, options: WriteOptions) -> anyhow::Result<WriteReport> {
+    /// Writes the configuration, then each file of the plan, each as it is built (the
+    /// configuration's files, step copies, kustomizations, plan.json, ROLLOUT.md), so the
+    /// rollout's files are never all in memory at once; atomic as [`TreeWriter`] is.
+    pub fn write(&self, dir: &Path, options: WriteOptions) -> anyhow::Result<WriteReport> {
         // A refusal (a path out of the folder) or an error part-way drops what was staged:
         // nothing is written.
-        let mut writer = TreeWriter::begin(dir, options)?;
-        for (rel, text) in std::mem::take(&mut self.config) {
-            writer.add(&rel, &text)?;
+        let writer = std::sync::Mutex::new(TreeWriter::begin(dir, options)?);
+        let failed: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
+        generated::layout_each(self.mesh, self.header, &|rel, text| {
+            let mut failed = failed.lock().unwrap_or_else(|e| e.into_inner());
+            if failed.is_some() {
+                return;
+            }
+            let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = writer.add(&Path::new(CONFIG_FOLDER).join(rel), &text) {
+                *failed = Some(e);
+            }
+        });
+        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
         }
+        let mut writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
         plan::layout::layout_each(&self.plan, &self.source, self.header, |rel, text| {
             writer.add(&rel, &text)
         })?;
@@ -93,8 +103,13 @@ impl Rollout<'_> {
 /// steps apply; with `force` the edits are overwritten, and the steps apply what is generated.
 /// An edited file that no step can be built from stops it, naming every such file.
 pub fn rollout<'a>(dir: &Path, built: &'a Built, force: bool) -> anyhow::Result<Rollout<'a>> {
-    let config = config_files(&built.mesh, &built.header);
-    let edits = edited_files(dir, &config, force)?;
+    // Edits are looked for only where there is a configuration already; the files are
+    // written later, each as it is rendered again.
+    let edits = if dir.join(CONFIG_FOLDER).is_dir() {
+        edited_files(dir, &config_files(&built.mesh, &built.header), force)?
+    } else {
+        Vec::new()
+    };
     let source = RolloutConfig::with_edits(&built.mesh, &edits).map_err(|errors| {
         let lines: Vec<String> = errors
             .iter()
@@ -113,8 +128,8 @@ pub fn rollout<'a>(dir: &Path, built: &'a Built, force: bool) -> anyhow::Result<
     Ok(Rollout {
         plan,
         violations,
-        config,
         source,
+        mesh: &built.mesh,
         header: &built.header,
         edited,
     })
@@ -196,7 +211,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let Some(dir) = &args.output else {
         return Err(anyhow!("give -o DIR or --verify FILE"));
     };
-    let mut rollout = rollout(dir, &built, args.force)?;
+    let rollout = rollout(dir, &built, args.force)?;
     let options = WriteOptions {
         force: args.force,
         prune: args.prune,
