@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod chromium;
+pub mod conformance;
+pub mod istio_tools;
 pub mod pipeline;
 pub mod synth;
 pub mod traffic;

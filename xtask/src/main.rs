@@ -1,6 +1,8 @@
 //! Project tasks: `cargo xtask synth` writes a synthetic organisation's manifests;
 //! `cargo xtask traffic` writes a corpus's traffic fixtures; `cargo xtask bench` measures the
-//! pipeline against a parse-only baseline, and traffic ingestion against a plain line read.
+//! pipeline against a parse-only baseline, and traffic ingestion against a plain line read;
+//! `cargo xtask istio-tools istioctl` builds an Istio tool from the pin in istio-tools.toml;
+//! `cargo xtask conformance` measures `check` against Istio's analyzers.
 #![forbid(unsafe_code)]
 
 mod bench;
@@ -108,6 +110,21 @@ enum Task {
     /// Run only the pipeline on a directory once and print its stage times and the process's
     /// peak resident memory (what `bench` reads), for profilers.
     Pipeline { dir: PathBuf },
+    /// Build Istio tools from the version pinned in istio-tools.toml (istioctl,
+    /// istio-cluster-analyze, pilot-discovery) into target/istio-tools/<version>/, reusing
+    /// what is there; print each one's path.
+    IstioTools {
+        #[arg(required = true, value_name = "TOOL")]
+        tools: Vec<String>,
+    },
+    /// Compare `meshsmith check` with Istio's analyzers, per IST code meshsmith claims, on
+    /// Istio's analyzer test inputs and the corpora; print the table. Exit 1 when a code
+    /// misses the goal (recall >= 0.9 on Istio's inputs, nothing Istio does not give).
+    Conformance {
+        /// Also write the table into this file between its conformance markers.
+        #[arg(long, value_name = "FILE")]
+        readme: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -177,6 +194,25 @@ fn main() -> anyhow::Result<()> {
             let bytes: u64 = traffic.sources.iter().map(|s| s.bytes).sum();
             println!("observations {} bytes {bytes}", traffic.observations.len());
             println!("peak_rss_bytes {}", xtask::peak_rss());
+        }
+        Task::IstioTools { tools } => {
+            let pin = xtask::istio_tools::pin()?;
+            for name in &tools {
+                let tool = xtask::istio_tools::tool(name)?;
+                let clock = std::time::Instant::now();
+                let path = xtask::istio_tools::build(tool, &pin)?;
+                eprintln!(
+                    "{name} {} ready in {:.1}s",
+                    pin.build_version(),
+                    clock.elapsed().as_secs_f64()
+                );
+                println!("{}", path.display());
+            }
+        }
+        Task::Conformance { readme } => {
+            if !xtask::conformance::task(readme.as_deref())? {
+                std::process::exit(1);
+            }
         }
         Task::Pipeline { dir } => {
             let counts = xtask::pipeline::run(&dir)?;

@@ -4,6 +4,7 @@
 
 mod commands;
 mod input;
+mod istioctl;
 mod output;
 mod render;
 

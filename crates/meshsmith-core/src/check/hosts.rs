@@ -20,7 +20,7 @@ pub enum HostRef<'a> {
     /// A wildcard (`*`, `*.shop.svc.cluster.local`): matches whatever is there.
     Wildcard,
     /// A cluster-local name with no Service behind it.
-    MissingService(QualifiedName),
+    MissingService,
     /// Not a cluster-local name and no ServiceEntry declares it.
     Unknown,
 }
@@ -41,7 +41,7 @@ pub fn resolve_host<'a>(index: &Index<'a>, host: &str, namespace: &str) -> HostR
     };
     match index.inventory.service(&id.namespace, &id.name) {
         Some(svc) => HostRef::Service(svc),
-        None => HostRef::MissingService(id),
+        None => HostRef::MissingService,
     }
 }
 
@@ -136,7 +136,8 @@ pub fn node_label(node: &MeshService) -> String {
     }
 }
 
-/// Every `destination` a VirtualService routes or mirrors to, with its path for messages.
+/// Every `destination` a VirtualService routes or mirrors to (`mirror`, `mirrors`), with its
+/// path for messages.
 pub fn destinations(spec: &Node) -> Vec<(&Node, String)> {
     let mut found = Vec::new();
     for section in ["http", "tcp", "tls"] {
@@ -149,6 +150,12 @@ pub fn destinations(spec: &Node) -> Vec<(&Node, String)> {
             }
             if route.at("mirror").is_map() {
                 found.push((route.at("mirror"), format!("{section}[{i}].mirror")));
+            }
+            for (j, mirror) in route.at("mirrors").as_seq().iter().enumerate() {
+                let d = mirror.at("destination");
+                if d.is_map() {
+                    found.push((d, format!("{section}[{i}].mirrors[{j}].destination")));
+                }
             }
         }
     }

@@ -17,15 +17,18 @@ pub mod duration;
 mod graph;
 mod hosts;
 mod index;
+pub mod istioctl;
 mod macros;
 mod mtls;
 mod plan_findings;
 mod population;
 pub mod reachability;
 pub mod registry;
+mod route_matches;
 mod routes;
 pub mod rules;
 mod schema;
+mod visibility;
 
 #[cfg(test)]
 mod tests;

@@ -16,11 +16,13 @@ use std::path::{Path, PathBuf};
 
 /// Codes a check of manifests plus generated configuration reports because of the
 /// manifests, each with why generation cannot (and must not) make it go away.
-pub(super) const INPUT_CAUSED: [(&str, &str); 16] = [
+pub(super) const INPUT_CAUSED: [(&str, &str); 18] = [
     ("MS101", "a manifest that reads with a warning, such as a key written twice (kubectl keeps the later value): the user's YAML"),
     ("MS102", "a Service port with neither appProtocol nor a protocol-prefixed name: the fix is a merge patch to the user's Service, which generate does not rewrite"),
     ("MS104", "a namespace without the istio-injection label in the manifests: the generated namespace patch adds it when applied, but check reads the Namespace as written"),
     ("MS106", "a workload whose pod template does not say whether it wants a sidecar: an annotation in the user's Deployment"),
+    ("MS107", "a Deployment behind several of the user's Services that declare one port with two protocols: the user's Services"),
+    ("MS108", "a Deployment behind several of the user's Services that reach one container port through different Service ports: the user's Services"),
     ("MS206", "a name in the manifests that no Service has (dangling): only the user knows what it should name"),
     ("MS208", "callers unknown: the manifests do not show who calls the service, so its policies ship in dry-run"),
     ("MS209", "a workload whose calls may be hidden (registry client, configuration in the image, a proxy)"),

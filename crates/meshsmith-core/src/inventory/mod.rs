@@ -345,15 +345,17 @@ fn istio_resource(object: Object, namespace: String) -> IstioResource {
     let meta = object.doc.at("metadata");
     let labels = string_map(meta.at("labels"));
     let annotations = string_map(meta.at("annotations"));
-    // The spec is moved out of the document, which is then let go.
+    // The spec and status are moved out of the document, which is then let go.
     let mut doc = object.doc;
-    let spec = match &mut doc.value {
+    let mut take = |key: &str| match &mut doc.value {
         Value::Map(entries) => entries
             .iter_mut()
-            .find(|(k, _)| k == "spec")
+            .find(|(k, _)| k == key)
             .map(|(_, v)| std::mem::replace(v, Node::new(Value::Null, 0))),
         _ => None,
     };
+    let spec = take("spec");
+    let status = take("status");
     IstioResource {
         kind: object.kind.into(),
         api_version: object.api_version.into(),
@@ -362,6 +364,7 @@ fn istio_resource(object: Object, namespace: String) -> IstioResource {
         labels,
         annotations,
         spec: spec.unwrap_or_else(|| Node::new(Value::Null, 0)),
+        status: status.unwrap_or_else(|| Node::new(Value::Null, 0)),
         file: object.file,
         source: object.source,
         line: object.line,

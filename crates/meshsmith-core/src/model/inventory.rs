@@ -316,6 +316,9 @@ pub struct IstioResource {
     pub annotations: StringMap,
     /// A null node when the object has no `spec`.
     pub spec: Node,
+    /// What the cluster wrote back (e.g. the addresses Istio allocated a ServiceEntry); a
+    /// null node when the object has no `status`, as manifests usually do not.
+    pub status: Node,
     /// Where it was written: the file, its source id and the line of the object's first key.
     pub file: Arc<str>,
     pub source: SourceId,

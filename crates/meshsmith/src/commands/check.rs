@@ -3,12 +3,14 @@
 //! 2 when the input (or `--crds`) cannot be used, in which case the load problems are still
 //! reported as findings in the chosen format. With `--plan FILE`, the plan is verified
 //! against the graph inferred from the same manifests and what it breaks is reported as
-//! MS4xx findings at lines of the plan file.
+//! MS4xx findings at lines of the plan file. With `--istioctl`, `istioctl analyze` runs
+//! offline on the same inputs and its messages join the report under their IST codes.
 
 use crate::commands::plan::read_plan_file;
 use crate::input::{read, InputArgs};
 use crate::render::{check_json, check_text, sarif};
 use anyhow::bail;
+use meshsmith_core::check::istioctl::{merge, IstioctlSummary};
 use meshsmith_core::check::{
     check, load_error_findings, plan_violations_with_origins, rule, CheckConfig, Level,
 };
@@ -77,9 +79,29 @@ pub struct CheckArgs {
     /// to verify against the manifests: what it breaks is reported as MS4xx findings.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Also run `istioctl analyze --use-kube=false` on the same inputs and merge its messages
+    /// (IST codes) into the report, leaving out those meshsmith reports already. `istioctl`
+    /// from PATH, or `--istioctl=PATH`.
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "istioctl"
+    )]
+    pub istioctl: Option<PathBuf>,
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    // Asked for and missing is a usage problem, found before any work.
+    let istioctl = args
+        .istioctl
+        .as_deref()
+        .map(crate::istioctl::find)
+        .transpose()?;
+    if istioctl.is_none() && crate::istioctl::on_path() {
+        eprintln!("note: istioctl is on PATH; `--istioctl` adds its analysis to this report");
+    }
     let (policy, policy_file) = crate::commands::generate::load_policy(args.policy.as_deref())?;
     let mut config = config(args, &policy, policy_file.as_deref())?;
     let plan = args.plan.as_deref().map(read_plan_file).transpose()?;
@@ -108,11 +130,46 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             (findings, Sources::default(), false)
         }
     };
+    let (findings, summary) = match (&istioctl, usable) {
+        (Some((program, version)), true) => {
+            let (findings, summary) = with_istioctl(args, findings, &sources, program, version)?;
+            (findings, Some(summary))
+        }
+        _ => (findings, None),
+    };
     if args.format == Format::Text {
         read_again_for_lines(&findings, &mut sources);
     }
-    write(args.format, &findings, &sources, &args.input)?;
+    write(
+        args.format,
+        &findings,
+        &sources,
+        &args.input,
+        summary.as_ref(),
+    )?;
     Ok(exit_code(&findings, args.fail_on, usable))
+}
+
+/// `findings` with istioctl's messages on the same inputs merged in.
+fn with_istioctl(
+    args: &CheckArgs,
+    findings: Vec<Finding>,
+    sources: &Sources,
+    program: &std::path::Path,
+    version: &str,
+) -> anyhow::Result<(Vec<Finding>, IstioctlSummary)> {
+    let stdin = (0..sources.len() as SourceId)
+        .find(|id| sources.name(*id) == "<stdin>")
+        .map(|id| sources.text(id));
+    let messages =
+        crate::istioctl::analyze(program, &args.input.paths, stdin, &args.input.namespace)?;
+    Ok(merge(findings, &messages, version, |file| {
+        if file == "-" {
+            "<stdin>".to_string()
+        } else {
+            file.to_string()
+        }
+    }))
 }
 
 /// Largest file re-read to show the line a load problem points at.
@@ -192,14 +249,22 @@ fn write(
     findings: &[Finding],
     sources: &Sources,
     input: &InputArgs,
+    istioctl: Option<&IstioctlSummary>,
 ) -> anyhow::Result<()> {
     let text = match format {
         Format::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            check_text::render(findings, sources, color)
+            let mut text = check_text::render(findings, sources, color);
+            if let Some(istioctl) = istioctl {
+                text.push_str(&check_text::istioctl_line(istioctl));
+            }
+            text
         }
-        Format::Json => check_json::render(findings),
-        Format::Sarif => format!("{:#}\n", sarif::render(findings, env!("CARGO_PKG_VERSION"))),
+        Format::Json => check_json::render(findings, istioctl),
+        Format::Sarif => format!(
+            "{:#}\n",
+            sarif::render(findings, env!("CARGO_PKG_VERSION"), istioctl)
+        ),
         Format::Html => crate::commands::report::check_page(findings, input),
     };
     crate::output::print(&text)

@@ -91,9 +91,15 @@ pub fn explain_code(name: &str) -> anyhow::Result<String> {
         bail!("`{name}` is not a check code or rule name (codes look like MS301)");
     };
     let m = &r.meta;
-    let istio = m
-        .istio_code
-        .map_or(String::new(), |c| format!(", istioctl analyze {c}"));
+    let istio = m.istio_code.map_or(String::new(), |c| {
+        let section = m.section("istioctl");
+        let analyzers = istio_analyzers(&section);
+        if analyzers.is_empty() {
+            format!(", istioctl analyze {c}")
+        } else {
+            format!(", istioctl analyze {c} from {}", analyzers.join(", "))
+        }
+    });
     Ok(format!(
         "{} {} ({}{istio})\n\n{}",
         m.code,
@@ -101,6 +107,18 @@ pub fn explain_code(name: &str) -> anyhow::Result<String> {
         m.severity,
         m.doc_markdown()
     ))
+}
+
+/// The istioctl analyzers a rule's `## istioctl` section names (`virtualservice.GatewayAnalyzer`).
+fn istio_analyzers(section: &str) -> Vec<&str> {
+    let mut found: Vec<&str> = section
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.contains("Analyzer") && !w.contains(' '))
+        .collect();
+    found.dedup();
+    found
 }
 
 /// Every generated resource of one service with the reason for each value, as text.
@@ -136,8 +154,19 @@ mod tests {
     fn explains_a_code_from_its_doc_comment() {
         let text = explain_code("MS303").expect("MS303 exists");
         assert!(
-            text.starts_with("MS303 unknown-destination-host (error, istioctl analyze IST0101)")
+            text.starts_with(
+                "MS303 unknown-destination-host (error, istioctl analyze IST0101 from \
+                 virtualservice.DestinationHostAnalyzer)"
+            ),
+            "{text}"
         );
+        assert!(text.contains("## istioctl"));
+        let unmapped = explain_code("MS301").expect("MS301 exists");
+        assert!(
+            unmapped.starts_with("MS301 invalid-istio-field (error)"),
+            "{unmapped}"
+        );
+        assert!(unmapped.contains("Not mapped."), "{unmapped}");
         assert!(text.contains("## Why it matters"));
         assert!(text.contains("## Fix"));
         assert!(explain_code("MS999").is_err());

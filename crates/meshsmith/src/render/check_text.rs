@@ -2,6 +2,7 @@
 //! (from the loaded files), the rule name and what to do, then a one-line summary.
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use meshsmith_core::check::istioctl::IstioctlSummary;
 use meshsmith_core::model::{Finding, Severity, Sources};
 use std::collections::HashMap;
 
@@ -56,6 +57,17 @@ pub fn render(findings: &[Finding], sources: &Sources, color: bool) -> String {
     }
     out.push_str(&summary(findings));
     out
+}
+
+/// The line `--istioctl` adds under the summary: which istioctl, and what it added.
+pub fn istioctl_line(istioctl: &IstioctlSummary) -> String {
+    format!(
+        "istioctl {} analyzed the same inputs (--use-kube=false): {}, {} of them also \
+         reported by meshsmith\n",
+        istioctl.version,
+        super::counted(istioctl.messages, "message"),
+        istioctl.duplicates
+    )
 }
 
 /// `2 errors, 1 warning, 0 infos`, or `no findings`.

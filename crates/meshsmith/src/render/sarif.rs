@@ -1,7 +1,8 @@
 //! Findings as SARIF 2.1.0 for code-scanning tools: one run, the full rule table as the
 //! driver's rules (descriptions and help taken from each rule's doc comment), one result per
-//! finding with its file and line.
+//! finding with its file and line; with `check --istioctl`, a second run holds istioctl's.
 
+use meshsmith_core::check::istioctl::IstioctlSummary;
 use meshsmith_core::check::RULES;
 use meshsmith_core::model::{Finding, Severity};
 use serde_json::{json, Value};
@@ -29,7 +30,53 @@ pub fn uri_reference(path: &str) -> String {
     out
 }
 
-pub fn render(findings: &[Finding], version: &str) -> Value {
+/// The SARIF log: meshsmith's findings in meshsmith's run and, with what `--istioctl` added,
+/// istioctl's (code `IST...`) in a second run whose driver is istioctl.
+pub fn render(findings: &[Finding], version: &str, istioctl: Option<&IstioctlSummary>) -> Value {
+    let (ours, theirs): (Vec<Finding>, Vec<Finding>) = findings
+        .iter()
+        .cloned()
+        .partition(|f| f.code.starts_with("MS"));
+    let mut log = meshsmith_run(&ours, version);
+    if let Some(istioctl) = istioctl {
+        if let Some(runs) = log["runs"].as_array_mut() {
+            runs.push(istioctl_run(&theirs, istioctl));
+        }
+    }
+    log
+}
+
+/// The run of istioctl: a rule per IST code it reported, a result per message.
+fn istioctl_run(findings: &[Finding], istioctl: &IstioctlSummary) -> Value {
+    let mut codes: Vec<(&str, &str)> = findings.iter().map(|f| (f.code, f.name)).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let rules: Vec<Value> = codes
+        .iter()
+        .map(|(code, name)| json!({"id": code, "name": name}))
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut r = result(f);
+            if let Some(i) = codes.iter().position(|(c, _)| *c == f.code) {
+                r["ruleIndex"] = json!(i);
+            }
+            r
+        })
+        .collect();
+    json!({
+        "tool": {"driver": {
+            "name": "istioctl",
+            "version": istioctl.version,
+            "informationUri": "https://istio.io/latest/docs/reference/config/analysis/",
+            "rules": rules,
+        }},
+        "results": results,
+    })
+}
+
+fn meshsmith_run(findings: &[Finding], version: &str) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {

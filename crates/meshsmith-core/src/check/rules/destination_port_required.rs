@@ -1,15 +1,16 @@
 //! Rule MS305 `destination-port-required`. The doc comment on its struct is the rule's documentation:
 //! `meshsmith explain MS305`, the SARIF rule metadata and the generated docs read it.
 
-use crate::check::hosts::{destinations, resolve_host, resource_label, HostRef};
+use crate::check::hosts::{destinations, resource_label};
 use crate::check::macros::declare_rule;
+use crate::check::visibility::{export_to, Visibility};
 use crate::check::Context;
 use crate::model::Finding;
 
 declare_rule! {
     /// ## What it does
-    /// Reports VirtualService destinations without `port` that name a Service exposing more
-    /// than one port.
+    /// Reports VirtualService destinations (routes and mirrors) without `port` whose host
+    /// names a Service or ServiceEntry with more than one port.
     ///
     /// ## Why it matters
     /// Istio cannot tell which port the route is for; it is rejected by `istioctl analyze`
@@ -23,6 +24,9 @@ declare_rule! {
     ///
     /// ## Fix
     /// Add `port: {number: 8080}` to the destination.
+    ///
+    /// ## istioctl
+    /// `virtualservice.DestinationHostAnalyzer` (IST0112).
     pub struct DestinationPortRequired {
         code: "MS305",
         name: "destination-port-required",
@@ -32,12 +36,14 @@ declare_rule! {
 }
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
+    let visible = Visibility::new(ctx.inventory);
     for vs in ctx
         .inventory
         .istio
         .iter()
         .filter(|r| r.kind == "VirtualService")
     {
+        let exported = export_to(vs.spec());
         for (dest, at) in destinations(vs.spec()) {
             let Some(host) = dest.at("host").as_str() else {
                 continue;
@@ -45,20 +51,19 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             if !dest.at("port").is_null() {
                 continue;
             }
-            let HostRef::Service(svc) = resolve_host(&ctx.index, host, &vs.namespace) else {
+            let Some(target) = visible.lookup(&vs.namespace, &exported, host) else {
                 continue;
             };
-            if svc.ports.len() < 2 {
+            let ports: Vec<String> = target.ports().iter().map(i64::to_string).collect();
+            if ports.len() < 2 {
                 continue;
             }
-            let ports: Vec<String> = svc.ports.iter().map(|p| p.port.to_string()).collect();
             out.push(DestinationPortRequired::META.finding(
                 resource_label(vs),
                 Some(vs.origin_at(dest)),
                 format!(
-                    "{at}: Service {}/{} exposes ports {}; the destination must name one",
-                    svc.namespace,
-                    svc.name,
+                    "{at}: {} exposes ports {}; the destination must name one",
+                    target.label(),
                     ports.join(", ")
                 ),
                 format!("add `port: {{number: {}}}` to the destination", ports[0]),

@@ -30,11 +30,19 @@ declare_rule! {
     ///
     /// ## Fix
     /// Write the value in the type shown in the message.
+    ///
+    /// ## istioctl
+    /// Not mapped. istioctl's `schema.ValidationAnalyzer.*` (IST0106) runs istiod's whole
+    /// validation on every Istio kind (Gateways, ServiceEntries, EnvoyFilters, route
+    /// weights...), of which this rule checks the fields meshsmith reads; on Istio's analyzer
+    /// test inputs it found 1 of istioctl's 23 messages, and it asks for `hosts` on a
+    /// VirtualService, which Istio accepts without them as a delegate. The goal for a mapped
+    /// code (recall 0.9, nothing istioctl does not report) is out of its reach.
     pub struct InvalidIstioField {
         code: "MS301",
         name: "invalid-istio-field",
         severity: Error,
-        istio: Some("IST0106"),
+        istio: None,
     }
 }
 

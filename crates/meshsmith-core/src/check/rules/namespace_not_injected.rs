@@ -7,8 +7,11 @@ use crate::model::Finding;
 
 declare_rule! {
     /// ## What it does
-    /// Reports namespaces that run workloads but carry neither `istio-injection` nor
-    /// `istio.io/rev`, so whether their pods get a sidecar is left to the mesh defaults.
+    /// Reports Namespace objects that carry neither `istio-injection` nor `istio.io/rev`, so
+    /// whether their pods get a sidecar is left to the mesh defaults. The root namespace
+    /// (`istio-system`), ambient namespaces (`istio.io/dataplane-mode: ambient`) and the
+    /// namespaces Istio never reads (`kube-system`, `kube-public`, `kube-node-lease`,
+    /// `local-path-storage`) are left alone.
     ///
     /// ## Why it matters
     /// Pods without a sidecar are outside the mesh: once their callees go STRICT they can no
@@ -24,6 +27,9 @@ declare_rule! {
     /// ## Fix
     /// `kubectl label namespace shop istio-injection=enabled` (or `istio.io/rev=<revision>`),
     /// or `istio-injection=disabled` to keep it out of the mesh on purpose.
+    ///
+    /// ## istioctl
+    /// `injection.Analyzer` (IST0102, reported by istioctl at level Info).
     pub struct NamespaceNotInjected {
         code: "MS104",
         name: "namespace-not-injected",
@@ -37,16 +43,21 @@ pub fn is_system_namespace(name: &str, root_namespace: &str) -> bool {
     name == root_namespace || name.starts_with("kube-")
 }
 
+/// Namespaces whose objects Istio never reads (its injector and analyzers skip them).
+pub fn ignored_by_istio(name: &str) -> bool {
+    matches!(
+        name,
+        "kube-system" | "kube-public" | "kube-node-lease" | "local-path-storage"
+    )
+}
+
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     for ns in &ctx.inventory.namespaces {
-        if is_system_namespace(&ns.name, &ctx.config.root_namespace)
+        if ns.name == ctx.config.root_namespace
+            || ignored_by_istio(&ns.name)
+            || ns.labels.get("istio.io/dataplane-mode") == Some("ambient")
             || ns.labels.contains_key("istio-injection")
             || ns.labels.contains_key("istio.io/rev")
-            || !ctx
-                .inventory
-                .workloads
-                .iter()
-                .any(|w| w.namespace == ns.name)
         {
             continue;
         }

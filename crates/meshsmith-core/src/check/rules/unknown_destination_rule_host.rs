@@ -1,15 +1,16 @@
 //! Rule MS307 `unknown-destination-rule-host`. The doc comment on its struct is the rule's documentation:
 //! `meshsmith explain MS307`, the SARIF rule metadata and the generated docs read it.
 
-use crate::check::hosts::{resolve_host, resource_label, HostRef};
+use crate::check::hosts::resource_label;
 use crate::check::macros::declare_rule;
+use crate::check::visibility::{export_to, Visibility};
 use crate::check::Context;
 use crate::model::Finding;
 
 declare_rule! {
     /// ## What it does
-    /// Reports DestinationRules whose `host` is neither a Service in the inventory nor
-    /// declared by a ServiceEntry.
+    /// Reports DestinationRules whose `host` names no Service and no ServiceEntry visible
+    /// where the rule applies (resolved as MS303 resolves a destination host).
     ///
     /// ## Why it matters
     /// The rule applies to nothing: the connection pool, outlier detection and TLS settings
@@ -24,6 +25,9 @@ declare_rule! {
     ///
     /// ## Fix
     /// Use the Service's name, fully qualified across namespaces.
+    ///
+    /// ## istioctl
+    /// `destinationrule.SubsetSelectPodAnalyzer` (IST0174).
     pub struct UnknownDestinationRuleHost {
         code: "MS307",
         name: "unknown-destination-rule-host",
@@ -33,6 +37,7 @@ declare_rule! {
 }
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
+    let visible = Visibility::new(ctx.inventory);
     for dr in ctx
         .inventory
         .istio
@@ -43,15 +48,21 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
         let Some(host) = host_node.as_str() else {
             continue;
         };
-        let missing = match resolve_host(&ctx.index, host, &dr.namespace) {
-            HostRef::MissingService(id) => format!("no Service {}/{}", id.namespace, id.name),
-            HostRef::Unknown => "no Service or ServiceEntry declares it".to_string(),
-            _ => continue,
-        };
+        let exported = export_to(dr.spec());
+        if visible.lookup(&dr.namespace, &exported, host).is_some() {
+            continue;
+        }
+        let why = super::unknown_destination_host::why_missing(
+            ctx,
+            &visible,
+            &dr.namespace,
+            &exported,
+            host,
+        );
         out.push(UnknownDestinationRuleHost::META.finding(
             resource_label(dr),
             Some(dr.origin_at(host_node)),
-            format!("host `{host}` does not exist ({missing}); the rule applies to nothing"),
+            format!("host `{host}` does not exist ({why}); the rule applies to nothing"),
             "name an existing Service, or declare the host with a ServiceEntry",
         ));
     }

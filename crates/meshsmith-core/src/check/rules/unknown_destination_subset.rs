@@ -27,6 +27,10 @@ declare_rule! {
     /// ## Fix
     /// Define the subset in the host's DestinationRule (`subsets: [{name: v2, labels: ...}]`)
     /// or route to an existing one.
+    ///
+    /// ## istioctl
+    /// `virtualservice.DestinationRuleAnalyzer` (IST0101 "Referenced host+subset in
+    /// destinationrule not found").
     pub struct UnknownDestinationSubset {
         code: "MS306",
         name: "unknown-destination-subset",

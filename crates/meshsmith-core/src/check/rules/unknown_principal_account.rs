@@ -25,11 +25,16 @@ declare_rule! {
     ///
     /// ## Fix
     /// Use the caller's `serviceAccountName` (`default` when it sets none).
+    ///
+    /// ## istioctl
+    /// Not mapped. istioctl's `auth.AuthorizationPoliciesAnalyzer` checks the source
+    /// namespaces a policy names (MS330), not its principals: it reports nothing for a
+    /// principal of an account that does not exist.
     pub struct UnknownPrincipalAccount {
         code: "MS321",
         name: "unknown-principal-account",
         severity: Error,
-        istio: Some("IST0101"),
+        istio: None,
     }
 }
 

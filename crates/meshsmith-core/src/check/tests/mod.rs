@@ -151,9 +151,10 @@ fn every_rule_fires_on_its_fixture_and_nothing_else() {
             "{} did not fire on its fixture",
             rule.meta.code
         );
+        let companions = companions(&path);
         let others: Vec<&Finding> = findings
             .iter()
-            .filter(|f| f.code != rule.meta.code)
+            .filter(|f| f.code != rule.meta.code && !companions.contains(&f.code.to_string()))
             .collect();
         assert!(
             others.is_empty(),
@@ -172,6 +173,18 @@ fn every_rule_fires_on_its_fixture_and_nothing_else() {
         ));
         assert!(snapshot.exists(), "{} has no snapshot", rule.meta.code);
     }
+}
+
+/// The codes a fixture says fire with its rule by necessity, in a `# Also fires: MS332
+/// (why)` comment line: istioctl reports a missing Gateway twice, for example (IST0101 and
+/// IST0132), and MS331 and MS332 do as it does.
+fn companions(fixture: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(fixture).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# Also fires: "))
+        .flat_map(|l| l.split([',', ' ']).filter(|w| w.starts_with("MS")))
+        .map(str::to_string)
+        .collect()
 }
 
 /// `<folder>/<code>-...yaml` fixtures with the code they are about.

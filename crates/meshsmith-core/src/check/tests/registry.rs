@@ -83,6 +83,26 @@ fn istio_codes_are_well_formed() {
 }
 
 #[test]
+fn every_istio_code_names_the_analyzer_it_matches() {
+    for r in RULES {
+        let section = r.meta.section("istioctl");
+        if let Some(code) = r.meta.istio_code {
+            assert!(
+                section.contains(code) && section.contains("Analyzer"),
+                "{} maps to {code} but its `## istioctl` section does not name the analyzer and code",
+                r.meta.code
+            );
+        } else if !section.is_empty() {
+            assert!(
+                section.starts_with("Not mapped."),
+                "{}: an unmapped rule's `## istioctl` section says why: {section}",
+                r.meta.code
+            );
+        }
+    }
+}
+
+#[test]
 fn rules_are_found_by_code_or_name() {
     assert_eq!(
         rule("ms303").map(|r| r.meta.name),
