@@ -39,6 +39,7 @@ pub fn node(ns: &str, name: &str, role: Role, protocol: Protocol) -> MeshService
             declared_reason: String::new(),
             server_first: false,
             main: false,
+            app_protocol: None,
         }],
         protocol,
         declared_protocol: protocol,

@@ -37,6 +37,7 @@ pub(crate) fn port_infos(
                 declared_reason,
                 server_first: belief.server_first,
                 main: belief.main,
+                app_protocol: p.app_protocol.clone(),
             }
         })
         .collect()

@@ -198,6 +198,8 @@ pub struct PortInfo {
     /// The catalogue names this port its server's main one (the one callers use when
     /// nothing else shows which).
     pub main: bool,
+    /// The `appProtocol` the manifest writes, if any.
+    pub app_protocol: Option<String>,
 }
 
 /// A workload that belongs to a service node.

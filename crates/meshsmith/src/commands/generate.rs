@@ -262,6 +262,7 @@ mod tests {
                 declared_reason: String::new(),
                 server_first: false,
                 main: false,
+                app_protocol: None,
             }],
             protocol: Protocol::Http,
             declared_protocol: Protocol::Http,

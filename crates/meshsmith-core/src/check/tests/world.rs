@@ -111,6 +111,7 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
                         .and_then(|x| x.at("server_first").at(&p.port.to_string()).as_bool())
                         .unwrap_or(false),
                     main: false,
+                    app_protocol: p.app_protocol.clone(),
                 }
             })
             .collect();

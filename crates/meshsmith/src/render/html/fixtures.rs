@@ -22,6 +22,7 @@ pub fn service(ns: &str, name: &str, reason: &str) -> MeshService {
             declared_reason: String::new(),
             server_first: false,
             main: false,
+            app_protocol: None,
         }],
         protocol: Protocol::Http,
         declared_protocol: Protocol::Http,
