@@ -109,6 +109,7 @@ pub static RULES: &[Rule] = &[
     entry!(http_port_declared_tcp::HttpPortDeclaredTcp),
     entry!(tcp_port_declared_http::TcpPortDeclaredHttp),
     entry!(server_first_port_sniffed::ServerFirstPortSniffed),
+    entry!(undeclared_port_with_known_protocol::UndeclaredPortWithKnownProtocol),
     entry!(dependency_cycle::DependencyCycle),
     entry!(retries_exceed_timeout::RetriesExceedTimeout),
     entry!(deadline_inversion::DeadlineInversion),

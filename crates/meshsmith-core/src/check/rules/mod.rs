@@ -53,6 +53,7 @@ pub mod timeout_too_long;
 pub mod tls_breaks_mesh_mtls;
 pub mod tls_origination_without_ca;
 pub mod undeclared_port_protocol;
+pub mod undeclared_port_with_known_protocol;
 pub mod unknown_destination_host;
 pub mod unknown_destination_port;
 pub mod unknown_destination_rule_host;
