@@ -311,3 +311,25 @@ fn patched_json(kubectl: &str, file: &Path, body: Option<&str>) -> Value {
         None => patched(kubectl, file, &["-p", "{}"]),
     }
 }
+
+#[test]
+fn explain_says_what_a_service_speaks_and_what_istio_will_do() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = meshsmith(
+        tmp.path(),
+        &["explain", "orders", &fixture().display().to_string()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l
+            == "  protocol http: port 8080 (the port its callers use): callers use http://; \
+                Istio: tcp (port name `tcp-service`)"),
+        "{text}"
+    );
+    assert!(text.contains("spec.ports[0].appProtocol = http"), "{text}");
+}
