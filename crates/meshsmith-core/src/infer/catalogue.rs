@@ -93,10 +93,11 @@ pub fn all() -> &'static [Server] {
 /// own (or the server speaks one protocol on every port). An image may match several names
 /// (`rabbitmq-exporter`): a listed port wins over a server's every-port protocol.
 pub fn by_image(image: &str, port: u16) -> Option<Match> {
+    let path = ImagePath::new(image);
     let matching = || {
         servers()
             .iter()
-            .filter(move |s| s.images.iter().any(|pattern| image_matches(image, pattern)))
+            .filter(|s| s.images.iter().any(|pattern| path.is(pattern)))
     };
     let listed = matching().find_map(|s| s.ports.iter().find(|p| p.port == port).map(|p| (s, p)));
     if let Some((server, p)) = listed {
@@ -149,19 +150,39 @@ pub fn by_port(port: u16) -> Option<Match> {
 /// segment is `pattern`, `pattern-*` or `*-pattern`, whatever the registry, tag or digest
 /// (`docker.io/library/redis:7`, `bitnami/redis-cluster`).
 pub fn image_matches(image: &str, pattern: &str) -> bool {
-    let path = image.split('@').next().unwrap_or(image);
-    let path = match path.rsplit_once(':') {
-        Some((before, tag)) if !tag.contains('/') => before,
-        _ => path,
-    };
-    let path = path.to_ascii_lowercase();
-    if pattern.contains('/') {
-        return path == pattern || path.ends_with(&format!("/{pattern}"));
+    ImagePath::new(image).is(pattern)
+}
+
+/// An image reduced to its lower-case path (no tag, no digest), read once for many patterns.
+struct ImagePath(String);
+
+impl ImagePath {
+    fn new(image: &str) -> Self {
+        let path = image.split('@').next().unwrap_or(image);
+        let path = match path.rsplit_once(':') {
+            Some((before, tag)) if !tag.contains('/') => before,
+            _ => path,
+        };
+        ImagePath(path.to_ascii_lowercase())
     }
-    let name = path.rsplit('/').next().unwrap_or(&path);
-    name == pattern
-        || name.starts_with(&format!("{pattern}-"))
-        || name.ends_with(&format!("-{pattern}"))
+
+    fn is(&self, pattern: &str) -> bool {
+        let path = self.0.as_str();
+        if pattern.contains('/') {
+            return path == pattern
+                || path
+                    .strip_suffix(pattern)
+                    .is_some_and(|rest| rest.ends_with('/'));
+        }
+        let name = path.rsplit('/').next().unwrap_or(path);
+        name == pattern
+            || name
+                .strip_prefix(pattern)
+                .is_some_and(|rest| rest.starts_with('-'))
+            || name
+                .strip_suffix(pattern)
+                .is_some_and(|rest| rest.ends_with('-'))
+    }
 }
 
 #[cfg(test)]
