@@ -3,6 +3,7 @@
 SHARED/tools/score_graph.py, and enforces the bounds over the totals:
 
   corpora with visible edges: recall >= 0.90, precision >= 0.90, protocol accuracy >= 0.90
+  every corpus: believed-protocol accuracy >= 0.95 (a service reported `unknown` is undecided)
   corpora whose edges are invisible in the manifests: at most 2 invented edges in total
   dangling names listed in the ground truth appear as unresolved
 
@@ -48,6 +49,8 @@ def main(binary, shared):
         if missing:
             failures.append(f"{name}: dangling names not reported as unresolved: {missing}")
         print(f"{name:<24} {s['recall']:>8.3f} {s['precision']:>10.3f} {s['protocol_accuracy']:>9.3f}  {', '.join(dangling) or '-'}")
+        if s["protocol_accuracy"] < 0.95:
+            failures.append(f"{name}: protocol accuracy {s['protocol_accuracy']:.3f} < 0.95")
         for k in ("missed", "false_positives", "wrong_protocol"):
             for line in s[k]:
                 print(f"    {k}: {line}")

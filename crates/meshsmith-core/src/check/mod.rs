@@ -22,6 +22,7 @@ mod macros;
 mod mtls;
 mod plan_findings;
 mod population;
+mod port_fix;
 pub mod reachability;
 pub mod registry;
 mod route_matches;

@@ -325,6 +325,8 @@ fn service(name: &str) -> MeshService {
         ports: Vec::new(),
         protocol: Protocol::Tcp,
         declared_protocol: Protocol::Tcp,
+        declared_reason: String::new(),
+        protocol_reason: String::new(),
         role: Role::SyncApi,
         role_reason: String::new(),
         exposure: Exposure::default(),

@@ -143,6 +143,7 @@ pub fn to_value(r: &Resource) -> Value {
             return json!({ "metadata": metadata });
         }
         Spec::WorkloadPatch(patch) => return patch.body(Some(&patch.service_account)),
+        Spec::ServicePatch(patch) => return patch.body(true),
         _ => {}
     }
     metadata.insert("name".into(), json!(r.name));
@@ -240,6 +241,7 @@ fn file_key(r: &Resource) -> (&str, &str, Cow<'static, str>) {
     };
     let file = match &r.spec {
         Spec::WorkloadPatch(patch) => Cow::Owned(patch.file_name()),
+        Spec::ServicePatch(patch) => Cow::Owned(patch.file_name()),
         _ => Cow::Borrowed(r.kind.file_name()),
     };
     (r.owner.namespace.as_str(), folder, file)
@@ -417,6 +419,14 @@ fn render_file<R: Borrow<Resource>>(
             "# Merge patch, not a full {}: kubectl patch {kind}/{} -n {ns} --type merge --patch-file {}",
             patch.workload_kind.as_str(),
             patch.workload,
+            path.display()
+        );
+    }
+    if let Some(Spec::ServicePatch(patch)) = resources.first().map(|r| &r.borrow().spec) {
+        let _ = writeln!(
+            body,
+            "# Strategic merge patch (ports merge by `port`), not a full Service: kubectl patch service/{} -n {ns} --patch-file {}",
+            patch.service,
             path.display()
         );
     }

@@ -4,7 +4,8 @@
 //!  Topology ─┐                 ┌─ virtual_service      ┌─ sidecar
 //!            ├─ generate() ────┼─ destination_rule     ├─ service_entry
 //!  Policy ───┘  (per service:  ├─ peer_authentication  ├─ namespace (injection patch)
-//!               Resolved)      └─ authorization_policy └─ service_account (+ account patch)
+//!               Resolved)      └─ authorization_policy ├─ service_account (+ account patch)
+//!                                                      └─ service_patch (port declarations)
 //! ```
 //!
 //! Before any resource is built, three passes over the whole graph settle what depends on
@@ -28,6 +29,7 @@ mod provenance;
 mod retry_budget;
 mod service_account;
 mod service_entry;
+mod service_patch;
 mod sidecar;
 mod virtual_service;
 pub mod yaml;
@@ -134,6 +136,7 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
                 authorization_policy::build(&cx, targets, &mut part);
                 sidecar::build(&cx, targets, &mut part);
                 service_account::build(&cx, targets, &mut part);
+                service_patch::build(&cx, targets, &mut part);
                 part
             })
             .collect();
@@ -408,13 +411,10 @@ pub(crate) fn fqdn(service: &str, namespace: &str) -> String {
     format!("{service}.{namespace}.svc.cluster.local")
 }
 
-/// What a port speaks: the evidence when it has an opinion, else what is declared.
+/// What a port is configured for: what it speaks, as far as Istio will proxy it so before
+/// its port patch is applied (see [`service_patch::routed`]).
 pub(crate) fn speaks(port: &PortInfo) -> Protocol {
-    if port.believed == Protocol::Unknown {
-        port.declared
-    } else {
-        port.believed
-    }
+    service_patch::routed(port)
 }
 
 /// The Kubernetes Service a node routes through, unless it has none or is an ExternalName.

@@ -5,6 +5,7 @@
 //! cluster external calls; a node calling itself is not an edge.
 
 use super::evidence::{Callee, Candidate, Cx};
+use super::protocol::{self, CallerHint};
 use super::resolve::Target;
 use crate::model::*;
 use std::collections::BTreeMap;
@@ -18,10 +19,25 @@ pub(crate) struct EdgeDraft {
     /// Ports named with an alias, which are the alias's own: (alias, port).
     pub alias_ports: SmallSet<(String, u16)>,
     pub schemes: SmallSet<String>,
+    /// What each call shows about the protocol of the port it reaches, paired with that
+    /// call's own port. A scheme or a client setting.
+    pub hints: SmallSet<PortHint>,
     pub evidence: SmallSet<Evidence>,
     pub confidence: Option<Confidence>,
     pub observed: Option<CallCounts>,
     pub observed_protocol: Option<Protocol>,
+}
+
+/// One call's protocol hint and the port it names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct PortHint {
+    /// The port the call names.
+    pub port: Option<u16>,
+    /// The port its scheme implies when it names none.
+    pub default_port: Option<u16>,
+    /// The alias it went through, whose ports are its own.
+    pub alias: Option<String>,
+    pub hint: CallerHint,
 }
 
 #[derive(Default)]
@@ -73,6 +89,16 @@ pub(crate) fn merge(cx: &Cx, candidates: impl IntoIterator<Item = Candidate>) ->
             continue;
         }
         let e = out.edges.entry((from, to)).or_default();
+        if let Some(hint) = hint_of(scheme.as_deref(), &c.evidence) {
+            let alias = via.clone().filter(|name| !is_own_service(cx, to, name));
+            let default_port = scheme.as_deref().and_then(protocol::scheme_default_port);
+            e.hints.insert(PortHint {
+                port,
+                default_port,
+                alias,
+                hint,
+            });
+        }
         match via {
             Some(name) if !is_own_service(cx, to, &name) => {
                 e.alias_ports.extend(port.map(|p| (name.clone(), p)));
@@ -95,6 +121,36 @@ pub(crate) fn merge(cx: &Cx, candidates: impl IntoIterator<Item = Candidate>) ->
         }
     }
     out
+}
+
+/// What one call shows about its callee port's protocol: the URL's scheme, else a client
+/// setting's name (`CATALOG_GRPC_ADDR`).
+fn hint_of(scheme: Option<&str>, evidence: &Evidence) -> Option<CallerHint> {
+    if let Some(s) = scheme {
+        let p = protocol::scheme_protocol(s)?;
+        return Some(CallerHint {
+            observed: false,
+            protocol: p,
+            server_first: protocol::scheme_server_first(s),
+            how: format!("callers use {s}://"),
+        });
+    }
+    let settings = matches!(
+        evidence.kind,
+        HintKind::Env
+            | HintKind::EnvFromConfigMap
+            | HintKind::ConfigMapKeyRef
+            | HintKind::EnvHostPort
+    );
+    let (p, how) = settings
+        .then(|| protocol::setting_protocol(&evidence.detail))
+        .flatten()?;
+    Some(CallerHint {
+        observed: false,
+        protocol: p,
+        server_first: false,
+        how,
+    })
 }
 
 /// Whether `name` is node `node`'s own Service rather than an alias of it.

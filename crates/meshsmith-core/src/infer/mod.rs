@@ -12,6 +12,7 @@
 //! place becomes an unresolved name, an unmatched traffic name or a note.
 
 mod address;
+mod catalogue;
 mod completeness;
 mod edges;
 mod env;
@@ -69,7 +70,8 @@ pub fn infer_with(inventory: &Inventory, extra: &Extra) -> Topology {
 
     let inputs = services::node_inputs(inventory, &nodes);
     let observed_protocols = whole.traffic.as_ref().map_or(&[][..], |t| &t.protocols[..]);
-    let mut services = services::skeletons(&nodes, &inputs, &drafts, observed_protocols);
+    let mut services = services::skeletons(&nodes, &inputs);
+    services::caller_evidence(&mut services, &nodes, &inputs, &drafts, observed_protocols);
     let mut edges = services::edges(&services, std::mem::take(&mut drafts.edges));
     services::main_protocols(&mut services, &edges);
     services::exposure(&mut services, &nodes, inventory, &whole.istio);
@@ -195,6 +197,8 @@ pub fn workload_ref(w: &Workload) -> WorkloadRef {
 
 #[cfg(test)]
 mod observed_tests;
+#[cfg(test)]
+mod protocol_tests;
 #[cfg(test)]
 mod role_tests;
 #[cfg(test)]

@@ -3,32 +3,70 @@
 //! callee's own Service port, and a call made through an alias on the node's port with the
 //! same target port (an alias's ports are its own and may differ).
 
-use super::edges::{EdgeDraft, SmallSet};
-use super::protocol;
+use super::edges::{EdgeDraft, PortHint, SmallSet};
+use super::protocol::{self, CallerHint};
 use crate::model::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What callers show, per target port of a node.
+pub(crate) type HintsByTarget = BTreeMap<u16, BTreeSet<CallerHint>>;
 
 /// A Service's ports with what Istio will do and what the evidence says.
 pub(crate) fn port_infos(
     svc: &Service,
     workloads: &[&Workload],
-    schemes: &[&str],
+    hints: &HintsByTarget,
 ) -> Vec<PortInfo> {
     svc.ports
         .iter()
         .map(|p| {
             let target = protocol::target_port(p, workloads);
-            let (declared, _) = protocol::declared(p);
-            let (believed, reason) = protocol::believed(p, target, workloads, schemes);
+            let (declared, declared_reason) = protocol::declared(p);
+            let shown: Vec<CallerHint> = hints
+                .get(&target.unwrap_or(p.port))
+                .map(|h| h.iter().cloned().collect())
+                .unwrap_or_default();
+            let belief = protocol::believed(p, target, workloads, &shown);
             PortInfo {
                 port: p.port,
                 name: p.name.clone(),
                 target_port: target,
                 declared,
-                believed,
-                reason,
+                believed: belief.protocol,
+                reason: belief.reason,
+                declared_reason,
+                server_first: belief.server_first,
+                main: belief.main,
+                app_protocol: p.app_protocol.clone(),
             }
         })
         .collect()
+}
+
+/// The target port a call's hint is about: the port it names (a Service port of the callee or
+/// of the alias it used, or a target port), else its scheme's default port when the callee
+/// has it, else the first port whose evidence already agrees with the hint, else the first.
+pub(crate) fn hinted_target(callee: &MeshService, h: &PortHint) -> Option<u16> {
+    let ports = h
+        .alias
+        .as_deref()
+        .and_then(|a| callee.aliases.iter().find(|x| x.name == a))
+        .map_or(&callee.ports[..], |a| &a.ports[..]);
+    let target = |p: &PortInfo| p.target_port.unwrap_or(p.port);
+    let find = |n: u16| {
+        ports
+            .iter()
+            .find(|p| p.port == n)
+            .or_else(|| ports.iter().find(|p| p.target_port == Some(n)))
+    };
+    if let Some(n) = h.port {
+        return find(n).map(target);
+    }
+    h.default_port
+        .and_then(find)
+        .or_else(|| ports.iter().find(|p| p.believed == h.hint.protocol))
+        .or(ports.first())
+        .map(target)
 }
 
 /// The callee port a merged call uses, and the alias port it went through when the caller
@@ -80,11 +118,9 @@ fn alias_call_port<'a>(
 
 /// The port a URL's scheme implies when it names none.
 fn scheme_default(schemes: &SmallSet<String>) -> Option<u16> {
-    schemes.iter().find_map(|s| match s.as_str() {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    })
+    schemes
+        .iter()
+        .find_map(|s| protocol::scheme_default_port(s))
 }
 
 /// The callee port an edge uses: the one named (a Service port, or a target port mapped back),

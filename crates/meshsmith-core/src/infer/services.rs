@@ -3,14 +3,16 @@
 //! main protocol, its exposure, role, today's timeouts, and the workloads whose outbound calls
 //! may be hidden.
 
-use super::edges::{Drafts, EdgeDraft};
+use super::edges::{Drafts, EdgeDraft, PortHint};
 use super::env::EnvEntry;
 use super::evidence::istio::IstioFacts;
 use super::hidden::{self, NodeFacts};
 use super::nodes::Nodes;
+use super::ports::HintsByTarget;
+use super::protocol::CallerHint;
 use super::{ports, protocol, roles, settings, workload_ref};
 use crate::model::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A node's workloads and its Service, looked up once.
 pub(crate) struct NodeInputs<'a> {
@@ -45,49 +47,70 @@ pub(crate) fn node_inputs<'a>(inventory: &'a Inventory, nodes: &Nodes) -> Vec<No
         .collect()
 }
 
-/// Each node as a service with its ports; role, protocol and exposure are filled in later.
-pub(crate) fn skeletons(
-    nodes: &Nodes,
-    inputs: &[NodeInputs],
-    drafts: &Drafts,
-    observed: &[(usize, Option<u16>, Protocol)],
-) -> Vec<MeshService> {
-    // Schemes callers used, per callee node, to help name unlabelled ports.
-    let mut schemes_of: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-    for ((_, to), e) in &drafts.edges {
-        schemes_of
-            .entry(*to)
-            .or_default()
-            .extend(e.schemes.iter().cloned());
-    }
-    for (node, _, p) in observed {
-        let scheme = match p {
-            Protocol::Grpc => "grpc",
-            Protocol::Http | Protocol::Http2 => "http",
-            _ => continue,
-        };
-        schemes_of.entry(*node).or_default().insert(scheme.into());
-    }
+/// Each node as a service with its ports as their own evidence shows them; what callers show
+/// is added by [`caller_evidence`], role, protocol and exposure later.
+pub(crate) fn skeletons(nodes: &Nodes, inputs: &[NodeInputs]) -> Vec<MeshService> {
     nodes
         .drafts
         .iter()
         .zip(inputs)
-        .enumerate()
-        .map(|(ni, (draft, input))| {
-            let schemes: Vec<&str> = schemes_of
-                .get(&ni)
-                .map(|s| s.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            skeleton(draft, input, &schemes)
-        })
+        .map(|(draft, input)| skeleton(draft, input, &HintsByTarget::new()))
         .collect()
 }
 
-fn skeleton(draft: &super::nodes::NodeDraft, input: &NodeInputs, schemes: &[&str]) -> MeshService {
+/// Each node's ports believed again with what its callers show about them, port by port:
+/// the schemes and client settings of the calls that reach a port, and the protocol traffic
+/// was seen in.
+pub(crate) fn caller_evidence(
+    services: &mut [MeshService],
+    nodes: &Nodes,
+    inputs: &[NodeInputs],
+    drafts: &Drafts,
+    observed: &[(usize, Option<u16>, Protocol)],
+) {
+    let mut hints: Vec<HintsByTarget> = vec![HintsByTarget::new(); services.len()];
+    for ((_, to), e) in &drafts.edges {
+        for h in &e.hints {
+            if let Some(target) = ports::hinted_target(&services[*to], h) {
+                hints[*to].entry(target).or_default().insert(h.hint.clone());
+            }
+        }
+    }
+    for (node, port, p) in observed {
+        if !p.is_http_family() && *p != Protocol::Tcp {
+            continue;
+        }
+        let h = PortHint {
+            port: *port,
+            default_port: None,
+            alias: None,
+            hint: CallerHint {
+                observed: true,
+                protocol: *p,
+                server_first: false,
+                how: format!("observed in traffic as {}", p.as_str()),
+            },
+        };
+        if let Some(target) = ports::hinted_target(&services[*node], &h) {
+            hints[*node].entry(target).or_default().insert(h.hint);
+        }
+    }
+    for (ni, shown) in hints.iter().enumerate() {
+        if !shown.is_empty() {
+            services[ni] = skeleton(&nodes.drafts[ni], &inputs[ni], shown);
+        }
+    }
+}
+
+fn skeleton(
+    draft: &super::nodes::NodeDraft,
+    input: &NodeInputs,
+    hints: &HintsByTarget,
+) -> MeshService {
     let svc = input.service;
     let workloads = &input.workloads;
     let ports = svc
-        .map(|s| ports::port_infos(s, workloads, schemes))
+        .map(|s| ports::port_infos(s, workloads, hints))
         .unwrap_or_default();
     let mut aliases: Vec<ServiceAlias> = input
         .aliases
@@ -95,7 +118,7 @@ fn skeleton(draft: &super::nodes::NodeDraft, input: &NodeInputs, schemes: &[&str
         .map(|a| ServiceAlias {
             name: a.name.clone(),
             headless: a.headless,
-            ports: ports::port_infos(a, workloads, schemes),
+            ports: ports::port_infos(a, workloads, hints),
             origin: a.origin.clone(),
         })
         .collect();
@@ -108,7 +131,9 @@ fn skeleton(draft: &super::nodes::NodeDraft, input: &NodeInputs, schemes: &[&str
         workloads: workloads.iter().map(|w| workload_ref(w)).collect(),
         ports,
         protocol: Protocol::Unknown,
+        protocol_reason: String::new(),
         declared_protocol: Protocol::Unknown,
+        declared_reason: String::new(),
         role: Role::SyncApi,
         role_reason: String::new(),
         exposure: Exposure::default(),
@@ -158,8 +183,10 @@ pub(crate) fn edges(
         .collect()
 }
 
-/// Each service's protocol: its most-called port's, else its first port's; a node without
-/// ports speaks what it speaks out.
+/// Each service's protocol: its most-called port's (a multi-port Service speaks what its
+/// callers use), else the port the catalogue names its server's main one, else its first port
+/// with evidence, else its first port. A node without ports serves nothing: it speaks what it
+/// speaks to its callees.
 pub(crate) fn main_protocols(services: &mut [MeshService], edges: &[(usize, usize, Edge)]) {
     let mut calls_per_port: Vec<BTreeMap<u16, usize>> = vec![BTreeMap::new(); services.len()];
     let mut spoken_out: Vec<Vec<Protocol>> = vec![Vec::new(); services.len()];
@@ -170,24 +197,51 @@ pub(crate) fn main_protocols(services: &mut [MeshService], edges: &[(usize, usiz
         spoken_out[*from].push(e.protocol);
     }
     for (ni, s) in services.iter_mut().enumerate() {
-        let main_port = calls_per_port[ni]
+        let called = calls_per_port[ni]
             .iter()
             .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
-            .and_then(|(p, _)| s.port(*p))
-            .or(s.ports.first());
-        (s.protocol, s.declared_protocol) = match main_port {
-            Some(p) => (p.believed, p.declared),
+            .and_then(|(p, _)| s.port(*p));
+        let (main, why) = if let Some(p) = called {
+            (Some(p), "the port its callers use")
+        } else if let Some(p) = s.ports.iter().find(|p| p.main) {
+            (Some(p), "its server's main port")
+        } else if let Some(p) = s.ports.iter().find(|p| p.believed != Protocol::Unknown) {
+            (Some(p), "its first port with evidence")
+        } else {
+            (s.ports.first(), "its first port")
+        };
+        match main.cloned() {
+            Some(p) => {
+                s.protocol = p.believed;
+                s.protocol_reason = if s.ports.len() > 1 {
+                    format!("port {} ({why}): {}", p.port, p.reason)
+                } else {
+                    p.reason.clone()
+                };
+                s.declared_protocol = p.declared;
+                s.declared_reason = p.declared_reason.clone();
+            }
             None => {
                 let out = &spoken_out[ni];
                 let spoken = out
                     .iter()
                     .copied()
                     .find(|p| p.is_http_family())
-                    .or(out.first().copied())
-                    .unwrap_or(Protocol::Http);
-                (spoken, Protocol::Unknown)
+                    .or(out.iter().copied().find(|p| *p != Protocol::Unknown))
+                    .unwrap_or(Protocol::Unknown);
+                s.protocol = spoken;
+                s.protocol_reason = if spoken == Protocol::Unknown {
+                    "no Service: it serves nothing, and its calls show no protocol".into()
+                } else {
+                    format!(
+                        "no Service: it serves nothing; it speaks {} to its callees",
+                        spoken.as_str()
+                    )
+                };
+                s.declared_protocol = Protocol::Unknown;
+                s.declared_reason = "no Service: nothing for Istio to declare".into();
             }
-        };
+        }
     }
 }
 

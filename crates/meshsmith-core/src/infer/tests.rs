@@ -267,11 +267,13 @@ fn protocols_declared_and_believed() {
         (search.declared, search.believed),
         (Protocol::Tcp, Protocol::Grpc)
     );
+    // No evidence is no guess: Istio sniffs it and meshsmith does not know.
     let web = port("web");
     assert_eq!(
         (web.declared, web.believed),
-        (Protocol::Unknown, Protocol::Http)
+        (Protocol::Unknown, Protocol::Unknown)
     );
+    assert!(web.reason.starts_with("no evidence"), "{}", web.reason);
     assert_eq!(t.find("search").map(|s| s.protocol), Some(Protocol::Grpc));
 }
 

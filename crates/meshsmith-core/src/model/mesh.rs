@@ -7,7 +7,7 @@
 //!
 //! Only the fields meshsmith writes are modelled; empty ones are left out of the output.
 
-use super::{QualifiedName, StringMap, WorkloadPatchSpec};
+use super::{QualifiedName, ServicePatchSpec, StringMap, WorkloadPatchSpec};
 use serde::Serialize;
 
 /// Istio's annotation that logs what an AuthorizationPolicy would deny instead of denying it.
@@ -47,10 +47,12 @@ pub enum Kind {
     ServiceAccount,
     /// A merge patch of a workload's pod template: the account its pods run as.
     WorkloadPatch,
+    /// A patch of a Service's ports: the `appProtocol` that declares what each speaks.
+    ServicePatch,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::VirtualService,
         Kind::DestinationRule,
         Kind::PeerAuthentication,
@@ -60,20 +62,24 @@ impl Kind {
         Kind::NamespacePatch,
         Kind::ServiceAccount,
         Kind::WorkloadPatch,
+        Kind::ServicePatch,
     ];
 
     /// A merge patch of an object the team owns, not an object to apply: it is written
     /// next to the configuration, listed in no kustomization and applied with
     /// `kubectl patch`.
     pub fn is_patch(self) -> bool {
-        matches!(self, Self::NamespacePatch | Self::WorkloadPatch)
+        matches!(
+            self,
+            Self::NamespacePatch | Self::WorkloadPatch | Self::ServicePatch
+        )
     }
 
     /// An Istio resource (validated against Istio's CRDs), not a Kubernetes core object.
     pub fn is_istio(self) -> bool {
         !matches!(
             self,
-            Self::NamespacePatch | Self::ServiceAccount | Self::WorkloadPatch
+            Self::NamespacePatch | Self::ServiceAccount | Self::WorkloadPatch | Self::ServicePatch
         )
     }
 
@@ -88,6 +94,7 @@ impl Kind {
             Self::NamespacePatch => "Namespace",
             Self::ServiceAccount => "ServiceAccount",
             Self::WorkloadPatch => "Workload",
+            Self::ServicePatch => "Service",
         }
     }
 
@@ -104,6 +111,7 @@ impl Kind {
             Self::NamespacePatch => "namespace-patch.yaml",
             Self::ServiceAccount => "service-account.yaml",
             Self::WorkloadPatch => "workload-patch.yaml",
+            Self::ServicePatch => "service-patch.yaml",
         }
     }
 
@@ -111,7 +119,10 @@ impl Kind {
     pub fn group(self) -> &'static str {
         match self {
             Self::PeerAuthentication | Self::AuthorizationPolicy => "security.istio.io",
-            Self::NamespacePatch | Self::ServiceAccount | Self::WorkloadPatch => "",
+            Self::NamespacePatch
+            | Self::ServiceAccount
+            | Self::WorkloadPatch
+            | Self::ServicePatch => "",
             _ => "networking.istio.io",
         }
     }
@@ -193,6 +204,8 @@ pub enum Spec {
     ServiceAccount,
     /// The account a workload's pod template is patched to run as.
     WorkloadPatch(WorkloadPatchSpec),
+    /// What a Service's ports are patched to declare.
+    ServicePatch(ServicePatchSpec),
 }
 
 /// What `generate` returns: resources sorted by (owner, kind, name) and notes about what

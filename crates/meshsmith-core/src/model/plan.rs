@@ -80,6 +80,9 @@ pub struct Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepAction {
+    /// The patch of each Service whose ports need a declaration (`appProtocol`), so that
+    /// Istio proxies them as what they speak before their routes and policies arrive.
+    ServicePorts,
     /// ServiceAccounts of their own for callers that shared one, and the patch of each such
     /// workload's pod template that moves it there.
     ServiceAccounts,
@@ -103,6 +106,7 @@ pub enum StepAction {
 impl StepAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::ServicePorts => "service-ports",
             Self::ServiceAccounts => "service-accounts",
             Self::Sidecars => "sidecars",
             Self::AuthorizationDryRun => "authorization-dry-run",

@@ -190,6 +190,16 @@ pub struct PortInfo {
     pub believed: Protocol,
     /// Why `believed` is what it is.
     pub reason: String,
+    /// Why Istio will do what `declared` says (`port name \`tcp-api\``, `unnamed port; Istio
+    /// will sniff it`).
+    pub declared_reason: String,
+    /// The server talks first (MySQL, SMTP, NATS): Istio's sniffing stalls its connections.
+    pub server_first: bool,
+    /// The catalogue names this port its server's main one (the one callers use when
+    /// nothing else shows which).
+    pub main: bool,
+    /// The `appProtocol` the manifest writes, if any.
+    pub app_protocol: Option<String>,
 }
 
 /// A workload that belongs to a service node.
@@ -341,8 +351,14 @@ pub struct MeshService {
     pub external_name: Option<String>,
     pub workloads: Vec<WorkloadRef>,
     pub ports: Vec<PortInfo>,
+    /// What the service speaks: its main port's believed protocol (the port its callers use),
+    /// or for a workload with no Service, what it speaks to its callees.
     pub protocol: Protocol,
+    /// Why `protocol`: which port, and the evidence.
+    pub protocol_reason: String,
+    /// What Istio will do with the same port.
     pub declared_protocol: Protocol,
+    pub declared_reason: String,
     pub role: Role,
     /// Why the role: the evidence or the override that decided it.
     pub role_reason: String,

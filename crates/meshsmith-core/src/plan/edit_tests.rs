@@ -189,9 +189,15 @@ fn a_sidecar_without_permissive_first_is_a_broken_call() {
     let t = shopfront_and_odd_shapes();
     let (plan, _) = planned(&t, 4);
     // ledger-service gets its sidecar in phase 2; payment-service calls it from phase 3 on.
+    // The phase may open with port declarations; the sidecars step is found by its action.
+    let sidecars = plan.phases[1]
+        .steps
+        .iter()
+        .position(|s| s.action == StepAction::Sidecars)
+        .expect("a sidecars step");
     let edited = edited(&plan, |v| {
         let steps = v["phases"][1]["steps"].as_array_mut().expect("steps");
-        let effects = steps[0]["effects"].as_array_mut().expect("effects");
+        let effects = steps[sidecars]["effects"].as_array_mut().expect("effects");
         effects.retain(|e| !(e["effect"] == "mtls" && e["service"]["name"] == "ledger-service"));
     });
     let found = verify(&edited, &t);
@@ -205,7 +211,7 @@ fn a_sidecar_without_permissive_first_is_a_broken_call() {
         .collect();
     assert!(
         ledger.iter().any(|v| v.code == "MS401"
-            && v.pointer == "/phases/1/steps/0"
+            && v.pointer == format!("/phases/1/steps/{sidecars}")
             && v.message.contains("inherited")),
         "{found:?}"
     );

@@ -27,6 +27,7 @@ mod injection;
 pub mod layout;
 mod phases;
 mod policy_facts;
+mod port_step;
 pub mod rollout_md;
 mod sidecar_step;
 pub mod simulate;

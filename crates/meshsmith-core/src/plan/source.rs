@@ -297,6 +297,15 @@ impl<'a> RolloutConfig<'a> {
         })
     }
 
+    /// The generated patches that declare Services' ports, with the service each belongs to.
+    /// Applied by command, like the account patches.
+    pub fn port_patches(&self) -> impl Iterator<Item = (&QualifiedName, &ServicePatchSpec)> {
+        self.config.resources.iter().filter_map(|r| match &r.spec {
+            Spec::ServicePatch(patch) => Some((&r.owner, patch)),
+            _ => None,
+        })
+    }
+
     /// Whether generation asks for the namespace's injection label (it has none yet).
     pub fn labels_namespace(&self, namespace: &str) -> bool {
         self.config

@@ -23,6 +23,8 @@ pub(crate) struct Cx<'a> {
     by_owner: std::collections::HashMap<&'a QualifiedName, Vec<ConfigObject<'a>>>,
     /// The patches that move workloads to accounts of their own, by service.
     patches: std::collections::HashMap<&'a QualifiedName, Vec<&'a WorkloadPatchSpec>>,
+    /// The patches that declare what Services' ports speak, by service.
+    port_patches: std::collections::HashMap<&'a QualifiedName, &'a ServicePatchSpec>,
     pub(super) edges: EdgeIndex<'a>,
 }
 
@@ -43,6 +45,7 @@ impl<'a> Cx<'a> {
             schedule,
             by_owner: super::phases::by_owner(config),
             patches,
+            port_patches: config.port_patches().collect(),
             edges: topology.edge_index(),
         }
     }
@@ -50,6 +53,11 @@ impl<'a> Cx<'a> {
     /// The patches that move workloads of `s` to accounts of their own.
     pub(super) fn patches(&self, s: &QualifiedName) -> &[&'a WorkloadPatchSpec] {
         self.patches.get(s).map_or(&[], Vec::as_slice)
+    }
+
+    /// The patch that declares what the ports of `s` speak, if it needs one.
+    pub(super) fn port_patch(&self, s: &QualifiedName) -> Option<&'a ServicePatchSpec> {
+        self.port_patches.get(s).copied()
     }
 
     /// The account a workload of `s` runs as by the end of `phase`: its own once the phase
@@ -117,6 +125,9 @@ impl<'a> Cx<'a> {
             format!("phase-{p}/{n}-{}", action.as_str())
         };
         if !phase.services.is_empty() {
+            if phase.services.iter().any(|s| self.port_patch(s).is_some()) {
+                out.push(self.service_ports(&id(StepAction::ServicePorts), phase));
+            }
             if phase.services.iter().any(|s| !self.patches(s).is_empty()) {
                 out.push(self.accounts(&id(StepAction::ServiceAccounts), phase));
             }

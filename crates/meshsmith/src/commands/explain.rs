@@ -58,11 +58,15 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let reasons = render_reasons(&service.id, &built.mesh);
     let (header, resources) = reasons.split_once('\n').unwrap_or((&reasons, ""));
     crate::output::print(&format!(
-        "{header}\n  role {}: {}\n  callers {}: {}\n{resources}",
+        "{header}\n  role {}: {}\n  callers {}: {}\n  protocol {}: {}; Istio: {} ({})\n{resources}",
         service.role.as_str(),
         service.role_reason,
         service.callers.level.as_str(),
         service.callers.summary(),
+        service.protocol.as_str(),
+        service.protocol_reason,
+        service.declared_protocol.as_str(),
+        service.declared_reason,
     ))?;
     Ok(ExitCode::SUCCESS)
 }

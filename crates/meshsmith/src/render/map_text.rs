@@ -77,14 +77,20 @@ pub fn render(topology: &Topology, summary: &Summary) -> String {
         .services
         .iter()
         .flat_map(|s| s.ports.iter().map(move |p| (s, p)))
-        .filter(|(_, p)| p.declared != p.believed && p.declared != Protocol::Unknown)
+        .filter(|(_, p)| {
+            p.declared != p.believed
+                && p.declared != Protocol::Unknown
+                && p.believed != Protocol::Unknown
+        })
         .map(|(s, p)| {
             format!(
-                "{}:{} declared {} but speaks {}",
+                "{}:{} declared {} ({}) but speaks {} ({})",
                 names.get(&s.id),
                 p.port,
                 p.declared.as_str(),
-                p.believed.as_str()
+                p.declared_reason,
+                p.believed.as_str(),
+                p.reason
             )
         })
         .collect();
@@ -309,7 +315,21 @@ fn services_section(out: &mut String, topology: &Topology, names: &Names) {
             s.id.namespace,
             names.get(&s.id),
             s.role.as_str(),
-            protocol_label(s.protocol)
+            protocol_column(s)
         );
+    }
+}
+
+/// What a service speaks, and what Istio will take it for where the two differ:
+/// `HTTP (declared TCP)`, `gRPC (undeclared: Istio sniffs)`, `unknown (declared TCP)`.
+fn protocol_column(s: &MeshService) -> String {
+    let speaks = protocol_label(s.protocol);
+    if s.ports.is_empty() {
+        return speaks.to_string();
+    }
+    match s.declared_protocol {
+        d if d == s.protocol => speaks.to_string(),
+        Protocol::Unknown => format!("{speaks} (undeclared: Istio sniffs)"),
+        d => format!("{speaks} (declared {})", protocol_label(d)),
     }
 }

@@ -9,17 +9,18 @@ declare_rule! {
     /// ## What it does
     /// Reports ports whose declared protocol (port name or `appProtocol`, what Istio will do)
     /// contradicts what the evidence says the port speaks (gRPC health probes, client URLs,
-    /// well-known images and ports).
+    /// well-known images and ports) within one kind of proxying: HTTP/1.1 against HTTP/2 or
+    /// gRPC, or UDP against TCP. HTTP taken for TCP is MS109, TCP taken for HTTP MS110.
     ///
     /// ## Why it matters
-    /// Istio proxies the port as declared. A gRPC service on a `tcp-` port is plain TCP to
-    /// Envoy: no timeouts, retries, outlier detection on status codes or HTTP authorization
-    /// apply to it. An `http-` port carrying gRPC is proxied as HTTP/1.1 and breaks.
+    /// Istio proxies the port as declared. An `http-` port carrying gRPC is proxied as
+    /// HTTP/1.1 and breaks; an `http2-` port carrying HTTP/1.1 clients is upgraded where they
+    /// do not expect it.
     ///
     /// ## Example
     /// ```yaml
     /// ports:
-    ///   - name: tcp-api     # the pods answer gRPC health checks on 9090
+    ///   - name: http-api    # the pods answer gRPC health checks on 9090
     ///     port: 9090
     /// ```
     ///
@@ -48,9 +49,14 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     for node in &ctx.topology.services {
         for port in &node.ports {
             let (declared, believed) = (port.declared, port.believed);
+            let http_and_tcp = |a: Protocol, b: Protocol| {
+                a.is_http_family() && matches!(b, Protocol::Tcp | Protocol::Tls)
+            };
             if family(declared) == 0
                 || family(believed) == 0
                 || family(declared) == family(believed)
+                || http_and_tcp(declared, believed)
+                || http_and_tcp(believed, declared)
             {
                 continue;
             }

@@ -10,6 +10,7 @@
 //! metadata: {name: topology}
 //! services:
 //!   shop/orders: {role: aggregator, exposure: ingress-gateway, believed: {"9090": grpc},
+//!                 server_first: {"4222": true},
 //!                 settings: [{key: PAYMENTS_TIMEOUT, timeout: 30}, {key: PAYMENTS_RETRIES, retries: 3}]}
 //! edges:
 //!   - {from: edge/api-gateway, to: shop/orders, port: 8080}
@@ -105,6 +106,12 @@ pub fn build(inv: &Inventory, docs: &[&Object]) -> Topology {
                     declared,
                     believed,
                     reason: "test fixture".into(),
+                    declared_reason: "test fixture".into(),
+                    server_first: extra
+                        .and_then(|x| x.at("server_first").at(&p.port.to_string()).as_bool())
+                        .unwrap_or(false),
+                    main: false,
+                    app_protocol: p.app_protocol.clone(),
                 }
             })
             .collect();
@@ -276,7 +283,9 @@ fn node(
         workloads,
         ports,
         protocol,
+        protocol_reason: "test fixture".into(),
         declared_protocol,
+        declared_reason: "test fixture".into(),
         role,
         role_reason: "test fixture".into(),
         exposure,

@@ -108,6 +108,8 @@ mod tests {
             ports: vec![],
             protocol: Protocol::Http,
             declared_protocol: Protocol::Http,
+            declared_reason: String::new(),
+            protocol_reason: String::new(),
             role: Role::SyncApi,
             role_reason: String::new(),
             exposure: Exposure::default(),
