@@ -24,8 +24,9 @@ pub struct GateThresholds {
     pub p99_factor: f64,
     /// ...and by more than this many milliseconds.
     pub p99_added_ms: f64,
-    /// Requests an enforced AuthorizationPolicy denied (403, `rbac_access_denied`) allowed
-    /// on an edge of the graph in the window.
+    /// 403s (what an enforced AuthorizationPolicy's `rbac_access_denied` looks like in
+    /// Istio's metrics) allowed on an edge of the graph in the window beyond the baseline's
+    /// share of 403s.
     pub denials: u64,
     /// Requests a dry-run policy would have denied, allowed in the window.
     pub dry_run_denials: u64,
@@ -109,7 +110,8 @@ pub struct Figures {
     pub tcp_failures: f64,
     pub outlier_ejections: f64,
     pub dry_run_denials: f64,
-    /// 403 with `rbac_access_denied` (response flag `RBAC`).
+    /// 403s on edges of the graph: Istio's metrics do not tell a policy's
+    /// `rbac_access_denied` from an application's own 403.
     pub denials: f64,
     /// Connections the service's inbound listener refused for want of TLS.
     pub plaintext_refusals: f64,
