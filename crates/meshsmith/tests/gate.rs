@@ -520,7 +520,7 @@ fn too_little_traffic_holds_with_the_numbers() {
         text.lines().next().unwrap_or("").ends_with("HOLD"),
         "{text}"
     );
-    assert!(text.contains("hold order-service.shop: traffic 12 requests (baseline 1002 requests): needs at least 100 requests"), "{text}");
+    assert!(text.contains("hold order-service.shop: traffic 12 requests (baseline 1002 requests); needs at least 100 requests"), "{text}");
 }
 
 #[test]

@@ -114,11 +114,7 @@ fn rates(b: &Figures, w: &Figures, t: &GateThresholds, crossed: &mut Vec<GateRea
                     count(b.errors),
                     count(b.requests)
                 ),
-                format!(
-                    "more than {} percentage points above the baseline and more than {}x it",
-                    number(t.error_rate_points),
-                    number(t.error_rate_factor)
-                ),
+                points_rule(t),
             ));
         }
     }
@@ -141,11 +137,7 @@ fn rates(b: &Figures, w: &Figures, t: &GateThresholds, crossed: &mut Vec<GateRea
                     count(b.tcp_failures),
                     count(b.tcp_connections)
                 ),
-                format!(
-                    "more than {} percentage points above the baseline and more than {}x it",
-                    number(t.error_rate_points),
-                    number(t.error_rate_factor)
-                ),
+                points_rule(t),
             ));
         }
     }
@@ -163,6 +155,19 @@ fn rates(b: &Figures, w: &Figures, t: &GateThresholds, crossed: &mut Vec<GateRea
             ));
         }
     }
+}
+
+fn points_rule(t: &GateThresholds) -> String {
+    let unit = if t.error_rate_points == 1.0 {
+        "percentage point"
+    } else {
+        "percentage points"
+    };
+    format!(
+        "more than {} {unit} above the baseline and more than {}x it",
+        number(t.error_rate_points),
+        number(t.error_rate_factor)
+    )
 }
 
 fn reason(figure: &'static str, window: String, baseline: String, rule: String) -> GateReason {

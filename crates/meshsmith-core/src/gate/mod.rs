@@ -17,6 +17,9 @@ mod judge;
 pub mod quantile;
 mod series;
 
+#[cfg(test)]
+mod tests;
+
 use crate::model::{
     Figures, GateReport, GateRow, GateThresholds, MetricSet, Phase, QualifiedName, Verdict,
 };

@@ -98,9 +98,14 @@ pub fn write_rollout_markdown(out: &mut String, plan: &Plan) {
          (taking a sidecar away also returns the services it calls to PERMISSIVE and dry-run, \
          and going back from STRICT re-applies PERMISSIVE rather than deleting, since a deleted \
          policy falls back to a default that may be STRICT).\n\n\
-         The Envoy metrics below (outlier ejections, dry-run denials) are exported by Istio's \
-         proxies only when `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` \
-         includes `.*outlier_detection.*` and `.*rbac.*`.\n",
+         The Envoy metrics below (outlier ejections, dry-run denials, refused plaintext) are \
+         exported by Istio's proxies only when \
+         `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` includes \
+         `.*outlier_detection.*`, `.*rbac.*` and `.*no_filter_chain_match.*`.\n\n\
+         At the end of each window, `meshsmith gate` compares the window's metrics with the \
+         window before the phase and says proceed, hold (too little traffic to judge) or roll \
+         back (with the figures and the phase's rollback commands); each phase's \
+         \"Gate at the end of the window\" gives the commands.\n",
         plan.window
     );
     for p in &plan.phases {

@@ -26,9 +26,14 @@ pub fn render(report: &GateReport) -> String {
     }
     for row in judged {
         for r in &row.reasons {
+            let rule = if row.verdict == Verdict::Hold {
+                "needs"
+            } else {
+                "threshold:"
+            };
             let _ = writeln!(
                 out,
-                "{} {}: {} {} (baseline {}): needs {}",
+                "{} {}: {} {} (baseline {}); {rule} {}",
                 row.verdict.as_str(),
                 subject(row),
                 r.figure,
@@ -51,8 +56,11 @@ pub fn render(report: &GateReport) -> String {
     if report.verdict == Verdict::Hold {
         let _ = writeln!(out, "\nHold: let the window run longer, or send traffic, then fetch the window's answers again.");
     }
+    if !report.notes.is_empty() {
+        out.push('\n');
+    }
     for n in &report.notes {
-        let _ = writeln!(out, "\nnote: {n}");
+        let _ = writeln!(out, "note: {n}");
     }
     out
 }
