@@ -5,7 +5,7 @@
 //! then a window after each bad change a person could make, then one after the rollback; the
 //! gate reads the Prometheus answers the lab derives from its sidecars (Istio's standard
 //! metrics, see `meshsmith_lab::istio_metrics`):
-//! - api's route timeout cut to 10 ms while api takes 30 ms: phase 2 rolls back on api's error
+//! - api's route timeout cut to 10 ms while api takes 120 ms: phase 2 rolls back on api's error
 //!   rate, with phase 2's rollback commands;
 //! - api's AuthorizationPolicy without web's principal: phase 4 rolls back on denials on the
 //!   edge web -> api;
@@ -33,8 +33,11 @@ const FIXTURE: &str = concat!(
     "/../meshsmith/tests/fixtures/lab-hidden-edge"
 );
 /// Enough requests for the gate to judge rates (its default minimum is 100).
-const REQUESTS: u32 = 120;
-const API_DELAY_MS: u64 = 30;
+const REQUESTS: u32 = 110;
+/// What api takes for every request: inside Istio's (100, 250] ms bucket with room to spare,
+/// so a loaded machine's jitter leaves every duration in that bucket and the p99 computed
+/// from the buckets is the same in every window (a quantile is exact only to its bucket).
+const API_DELAY_MS: u64 = 120;
 
 fn pipeline() -> (Topology, MeshConfig, Plan, String) {
     let loaded = load(&[Input::parse(FIXTURE)], &Limits::default()).expect("fixture loads");
@@ -169,9 +172,9 @@ fn the_gate_rolls_back_a_bad_change_on_real_envoy_and_proceeds_after_the_rollbac
         .clone();
     assert_eq!(base.requests, f64::from(REQUESTS), "{base:?}");
     assert_eq!(base.errors, 0.0, "{base:?}");
-    // 30 ms in Istio's (25, 50] bucket.
+    // No request is faster than api's delay: none below the bucket that holds 120 ms.
     let p99 = base.p99_ms.expect("p99");
-    assert!((25.0..=50.0).contains(&p99), "{base:?}");
+    assert!(p99 > 100.0, "{base:?}");
 
     // A timeout too short for the callee: every request ends in 504 at the caller's sidecar.
     let short = window(
