@@ -2,7 +2,9 @@
 //!
 //! Hard signals (denials on an edge of the graph, dry-run denials, refused plaintext, new
 //! ejections) roll back whatever the traffic. Rates and latency are compared only when both
-//! the baseline and the window carry enough requests; a service without enough is held.
+//! the baseline and the window carry enough requests; a service without enough is held,
+//! unless it had no request at all in either (nothing will ever arrive to judge; the report
+//! notes it).
 
 use crate::model::{Figures, GateReason, GateThresholds, Verdict};
 
@@ -80,7 +82,10 @@ pub(super) fn judge(
     if !crossed.is_empty() {
         return (Verdict::RollBack, crossed);
     }
-    if !enough && row == Row::Service {
+    // Nobody called it before or during the window (a worker that only calls out, a service
+    // whose callers are all outside the files): there is nothing to wait for.
+    let silent = traffic(w) == 0.0 && traffic(b) == 0.0;
+    if !enough && row == Row::Service && !silent {
         let held = reason(
             "traffic",
             format!("{} requests", count(traffic(w))),

@@ -91,6 +91,15 @@ pub fn gate(input: &GateInput<'_>) -> Result<GateReport, MissingMetrics> {
         }
     }
     let rows = rows(input, &services, &before, &during);
+    for r in rows.iter().filter(|r| r.caller.is_none()) {
+        let quiet = |f: &Figures| f.requests == 0.0 && f.tcp_connections == 0.0;
+        if quiet(&r.baseline) && quiet(&r.window) {
+            notes.push(format!(
+                "{}: no request before or during the window (no caller in the files): its rates are not judged",
+                r.service
+            ));
+        }
+    }
     let verdict = rows
         .iter()
         .filter(|r| r.caller.is_none() || r.verdict == Verdict::RollBack)

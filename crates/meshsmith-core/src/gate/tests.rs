@@ -8,7 +8,8 @@ use crate::model::{GateThresholds, Phase, QualifiedName};
 
 fn phase() -> Phase {
     let text = r#"{"number": 2, "title": "internal services", "tiers": ["internal"],
-        "services": [{"namespace": "shop", "name": "orders"}], "locked": [], "steps": [],
+        "services": [{"namespace": "shop", "name": "orders"}, {"namespace": "shop", "name": "sweeper"}],
+        "locked": [], "steps": [],
         "smoke_tests": [], "watch": [], "proceed_when": "", "roll_back_when": ""}"#;
     serde_json::from_str(text).expect("phase")
 }
@@ -52,6 +53,21 @@ fn exposition_text_is_judged_by_the_metric_names() {
     assert_eq!(report.verdict, Verdict::Proceed);
     let row = &report.rows[0];
     assert_eq!(row.service, QualifiedName::new("shop", "orders"));
+    // A worker nobody calls: nothing to wait for, and the report says so.
+    let sweeper = report
+        .rows
+        .iter()
+        .find(|r| r.service.name == "sweeper")
+        .expect("row");
+    assert_eq!(sweeper.verdict, Verdict::Proceed);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("sweeper.shop: no request before or during")),
+        "{:?}",
+        report.notes
+    );
     assert_eq!(row.window.requests, 1002.0);
     // Every request under 10 ms, none under 5: p50 interpolated in (5, 10].
     assert_eq!(row.window.p50_ms, Some(7.5));
