@@ -73,6 +73,23 @@ pub fn gate(input: &GateInput<'_>) -> Result<GateReport, MissingMetrics> {
             }
         }
     }
+    if missing.is_empty() && !services.is_empty() {
+        // Series, but none about this phase's services: answers of another phase's queries.
+        for (side, tallies, set) in [
+            ("baseline", &before, input.baseline),
+            ("window", &during, input.metrics),
+        ] {
+            if tallies.is_empty() {
+                let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+                missing.push(format!(
+                    "{side}: no series about the services of phase {} ({}) in {}; are these the answers of this phase's queries?",
+                    input.phase.number,
+                    names.join(", "),
+                    files(set)
+                ));
+            }
+        }
+    }
     if !missing.is_empty() {
         return Err(MissingMetrics { missing });
     }

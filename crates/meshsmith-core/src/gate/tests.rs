@@ -120,4 +120,8 @@ fn missing_metrics_name_the_metric_the_side_and_the_files() {
     );
     let err = judge("# TYPE x counter\n", "# TYPE x counter\n").unwrap_err();
     assert_eq!(err.missing.len(), 4, "{err}");
+    let other = scrape(1000, 0).replace("orders.shop", "billing.shop");
+    let err = judge(&scrape(1000, 0), &other).unwrap_err();
+    assert_eq!(err.missing.len(), 1, "{err}");
+    assert!(err.missing[0].starts_with("window: no series about the services of phase 2 (orders.shop, sweeper.shop) in window.prom"), "{err}");
 }
