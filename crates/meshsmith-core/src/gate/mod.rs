@@ -58,41 +58,11 @@ pub fn gate(input: &GateInput<'_>) -> Result<GateReport, MissingMetrics> {
         .collect();
     let (before, seen_before) = series::fold(&input.baseline.samples, &services);
     let (during, seen_during) = series::fold(&input.metrics.samples, &services);
-    let mut missing = Vec::new();
-    for (side, seen, set) in [
-        ("baseline", &seen_before, input.baseline),
-        ("window", &seen_during, input.metrics),
-    ] {
-        for need in [Family::Requests, Family::Buckets] {
-            if !seen.contains(&need) {
-                missing.push(format!(
-                    "{side}: no `{}` series in {}; fetch it with the {side} commands of ROLLOUT.md",
-                    need.metric(),
-                    files(set)
-                ));
-            }
-        }
-    }
-    if missing.is_empty() && !services.is_empty() {
-        // Series, but none about this phase's services: answers of another phase's queries.
-        for (side, tallies, set) in [
-            ("baseline", &before, input.baseline),
-            ("window", &during, input.metrics),
-        ] {
-            if tallies.is_empty() {
-                let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
-                missing.push(format!(
-                    "{side}: no series about the services of phase {} ({}) in {}; are these the answers of this phase's queries?",
-                    input.phase.number,
-                    names.join(", "),
-                    files(set)
-                ));
-            }
-        }
-    }
-    if !missing.is_empty() {
-        return Err(MissingMetrics { missing });
-    }
+    require(
+        input,
+        &services,
+        [(&before, &seen_before), (&during, &seen_during)],
+    )?;
     let mut notes = Vec::new();
     for family in [
         Family::TcpClosed,
@@ -144,6 +114,53 @@ pub fn gate(input: &GateInput<'_>) -> Result<GateReport, MissingMetrics> {
         notes,
         thresholds: input.thresholds.clone(),
     })
+}
+
+/// The metrics the gate cannot judge without: request and latency series on both sides, and
+/// on each side at least one series about the phase's services.
+fn require(
+    input: &GateInput<'_>,
+    services: &[QualifiedName],
+    sides: [(&Tallies, &Vec<Family>); 2],
+) -> Result<(), MissingMetrics> {
+    let [(before, seen_before), (during, seen_during)] = sides;
+    let mut missing = Vec::new();
+    for (side, seen, set) in [
+        ("baseline", &seen_before, input.baseline),
+        ("window", &seen_during, input.metrics),
+    ] {
+        for need in [Family::Requests, Family::Buckets] {
+            if !seen.contains(&need) {
+                missing.push(format!(
+                    "{side}: no `{}` series in {}; fetch it with the {side} commands of ROLLOUT.md",
+                    need.metric(),
+                    files(set)
+                ));
+            }
+        }
+    }
+    if missing.is_empty() && !services.is_empty() {
+        // Series, but none about this phase's services: answers of another phase's queries.
+        for (side, tallies, set) in [
+            ("baseline", before, input.baseline),
+            ("window", during, input.metrics),
+        ] {
+            if tallies.is_empty() {
+                let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+                missing.push(format!(
+                    "{side}: no series about the services of phase {} ({}) in {}; are these the answers of this phase's queries?",
+                    input.phase.number,
+                    names.join(", "),
+                    files(set)
+                ));
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(MissingMetrics { missing })
+    }
 }
 
 fn files(set: &MetricSet) -> String {

@@ -43,6 +43,9 @@ use std::sync::Arc;
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// The most distinct calls kept; more is refused rather than truncated.
 pub const MAX_OBSERVATIONS: usize = 1_000_000;
+/// The most series one file of Prometheus answers may hold for `gate` (labels are kept whole,
+/// so this bounds memory to a few hundred megabytes at worst).
+pub const MAX_SERIES: usize = 200_000;
 /// Problems listed per file before the rest are only counted.
 const MAX_ERRORS_PER_FILE: usize = 20;
 

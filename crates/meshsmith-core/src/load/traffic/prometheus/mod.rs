@@ -86,11 +86,11 @@ pub(crate) fn record(
     }
 }
 
-/// Metrics mode: the series as it is, with the file and line it was read on. The number of
-/// series kept is bounded like the number of calls.
+/// Metrics mode: the series as it is, with the file and line it was read on, at most
+/// [`super::MAX_SERIES`] per file (a phase's answers hold far fewer).
 fn keep(ctx: &mut FileContext, series: &Series<'_>, line: u64) {
     let file = ctx.file.clone();
-    let limit = ctx.limits.max_observations;
+    let limit = ctx.limits.max_observations.min(super::MAX_SERIES);
     let Some(samples) = ctx.samples.as_mut() else {
         return;
     };
