@@ -353,7 +353,7 @@ fn thresholds_come_from_the_policy_file_and_its_errors_name_file_and_line() {
         (0, Some("proceed")),
         "{doc:#}"
     );
-    assert_eq!(doc["thresholds"]["errorRatePoints"], 5.0);
+    assert_eq!(doc["thresholds"]["error_rate_points"], 5.0);
     std::fs::write(
         w.tmp.path().join("meshsmith.yaml"),
         "rollout:\n  gate:\n    errorRatePoints: 5\n    p99Facter: 2\n",

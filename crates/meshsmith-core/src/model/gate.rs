@@ -12,7 +12,6 @@ use serde::Serialize;
 /// When a window is judged too thin or too bad. Every field has a default with its reason
 /// ([`GateThresholds::reasons`]); `rollout.gate:` in the policy file sets any of them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct GateThresholds {
     /// Fewer requests than this to a service in the window (or the baseline): hold.
     pub min_requests: u64,
