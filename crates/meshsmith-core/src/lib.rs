@@ -3,6 +3,7 @@
 //! ```text
 //!  load ──▶ inventory ──▶ infer ──▶ generate ──▶ check ──▶ plan
 //!  (I/O)     (typed)      (graph)   (Istio)      (findings) (rollout)
+//!  plan + metrics (load::traffic::read_metrics) ──▶ gate (proceed, hold, roll back)
 //! ```
 //!
 //! Each stage is one function named after its module; stages never call each other.
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod gate;
 pub mod generate;
 pub mod infer;
 pub mod inventory;

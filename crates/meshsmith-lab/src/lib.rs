@@ -10,6 +10,7 @@
 //!                                                hidden call
 //!                          access logs (Istio's text and JSON, one per pod) ──▶ --logs DIR
 //!   LabSpec ──▶ incident::replay ──▶ IncidentReport (old settings vs generated policy)
+//!   LabSpec ──▶ istio_metrics::record ──▶ Prometheus answers of a window (for `gate`)
 //! ```
 //!
 //! The only async crate of the workspace. It never prints: front ends pass a progress callback.
@@ -27,6 +28,7 @@ pub mod envoy;
 pub mod fleet;
 pub mod from_mesh;
 pub mod incident;
+pub mod istio_metrics;
 pub mod report;
 pub mod scenario;
 pub mod spec;

@@ -42,6 +42,8 @@ enum Command {
     Lab(commands::lab::LabArgs),
     /// Plan a phased rollout: ROLLOUT.md, plan.json and one kustomize folder per step.
     Plan(commands::plan::PlanArgs),
+    /// Judge a phase's monitoring window from Prometheus answers: proceed, hold or roll back.
+    Gate(commands::gate::GateArgs),
     /// Write the self-contained HTML report onboard writes (graph, timeouts, exceptions, dry-run, phases), alone.
     Report(commands::report::ReportArgs),
 }
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Lab(args) => commands::lab::run(args),
         Command::Plan(args) => commands::plan::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Gate(args) => commands::gate::run(args),
     };
     report_peak_memory();
     match result {

@@ -9,8 +9,10 @@
 //! Nothing here does I/O or printing.
 
 pub mod finding;
+pub mod gate;
 pub mod inventory;
 pub mod mesh;
+pub mod metrics;
 pub mod node;
 pub mod object;
 pub mod plan;
@@ -21,8 +23,10 @@ pub mod traffic;
 pub mod workload_patch;
 
 pub use finding::*;
+pub use gate::*;
 pub use inventory::*;
 pub use mesh::*;
+pub use metrics::*;
 pub use node::{shared, text, Node, Text, Value};
 pub use object::{Object, Origin, SourceId, Sources};
 pub use plan::*;

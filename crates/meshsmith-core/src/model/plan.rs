@@ -75,6 +75,33 @@ pub struct Phase {
     pub watch: Vec<Watch>,
     pub proceed_when: String,
     pub roll_back_when: String,
+    /// How to judge the window with `meshsmith gate`: the queries, the commands that fetch
+    /// their answers, and the gate's command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<PhaseGate>,
+}
+
+/// The gate of one phase, for a person (ROLLOUT.md) and a pipeline (plan.json).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseGate {
+    /// The PromQL queries the gate reads, each answered for the baseline and the window.
+    pub queries: Vec<GateQuery>,
+    /// Shell commands that fetch the answers for the window before the phase began, into
+    /// `baseline_dir` (they use `$PROMETHEUS` and `$PHASE_START`).
+    pub baseline: Vec<String>,
+    /// The same for the window after the phase, into `window_dir`.
+    pub window: Vec<String>,
+    pub baseline_dir: String,
+    pub window_dir: String,
+    /// The `meshsmith gate` command to run once the window is over.
+    pub command: String,
+}
+
+/// One query of the gate and the file its answer is saved as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateQuery {
+    pub name: String,
+    pub query: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

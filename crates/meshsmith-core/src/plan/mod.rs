@@ -23,6 +23,7 @@ mod account_step;
 mod checks;
 pub mod cluster_facts;
 mod collect;
+mod gate_commands;
 mod injection;
 pub mod layout;
 mod phases;
@@ -134,9 +135,15 @@ pub fn plan_from(topology: &Topology, config: &RolloutConfig, settings: &PlanSet
             watch: Vec::new(),
             proceed_when: String::new(),
             roll_back_when: String::new(),
+            gate: None,
         };
         phase.steps = cx.steps(&phase);
         checks::fill(topology, &cx, &mut phase, &out.window);
+        phase.gate = Some(gate_commands::for_phase(
+            &phase,
+            &out.window,
+            settings.window.0 / 1000,
+        ));
         out.phases.push(phase);
     }
     // Once every workload of the plan has its sidecar, traffic shows every caller of the

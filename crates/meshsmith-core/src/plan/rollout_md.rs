@@ -98,9 +98,14 @@ pub fn write_rollout_markdown(out: &mut String, plan: &Plan) {
          (taking a sidecar away also returns the services it calls to PERMISSIVE and dry-run, \
          and going back from STRICT re-applies PERMISSIVE rather than deleting, since a deleted \
          policy falls back to a default that may be STRICT).\n\n\
-         The Envoy metrics below (outlier ejections, dry-run denials) are exported by Istio's \
-         proxies only when `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` \
-         includes `.*outlier_detection.*` and `.*rbac.*`.\n",
+         The Envoy metrics below (outlier ejections, dry-run denials, refused plaintext) are \
+         exported by Istio's proxies only when \
+         `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` includes \
+         `.*outlier_detection.*`, `.*rbac.*` and `.*no_filter_chain_match.*`.\n\n\
+         At the end of each window, `meshsmith gate` compares the window's metrics with the \
+         window before the phase and says proceed, hold (too little traffic to judge) or roll \
+         back (with the figures and the phase's rollback commands); each phase's \
+         \"Gate at the end of the window\" gives the commands.\n",
         plan.window
     );
     for p in &plan.phases {
@@ -171,4 +176,35 @@ fn phase(out: &mut String, p: &Phase, window: &str) {
     }
     let _ = writeln!(out, "Proceed when {}.\n", p.proceed_when);
     let _ = writeln!(out, "Roll back when {}.\n", p.roll_back_when);
+    if let Some(gate) = &p.gate {
+        gate_section(out, gate, window);
+    }
+}
+
+fn gate_section(out: &mut String, gate: &PhaseGate, window: &str) {
+    let _ = writeln!(
+        out,
+        "### Gate at the end of the window
+"
+    );
+    let _ = writeln!(
+        out,
+        "Set `PROMETHEUS` to Prometheus' address (e.g. `http://localhost:9090` with \
+         `kubectl -n istio-system port-forward svc/prometheus 9090`) and `PHASE_START` to the \
+         Unix time the phase's first step was applied (`date +%s`). The baseline is the {window} \
+         before that, the window the {window} after it.\n\nBaseline:\n\n```sh"
+    );
+    for c in &gate.baseline {
+        let _ = writeln!(out, "{c}");
+    }
+    let _ = writeln!(out, "```\n\nWindow, once it is over:\n\n```sh");
+    for c in &gate.window {
+        let _ = writeln!(out, "{c}");
+    }
+    let _ = writeln!(
+        out,
+        "```\n\nThen (exit 0 proceed; 1 hold or roll back, with the figures and this phase's \
+         rollback commands; 2 metrics missing):\n\n```sh\n{}\n```\n",
+        gate.command
+    );
 }

@@ -46,6 +46,7 @@ pub fn policy() -> Policy {
             phases: ROLLOUT_PHASES,
             window: ROLLOUT_WINDOW,
             max_services_per_phase: None,
+            gate: Default::default(),
         },
         checks: Default::default(),
         egress_allow: Vec::new(),

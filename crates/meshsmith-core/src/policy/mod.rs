@@ -196,6 +196,8 @@ pub struct Rollout {
     pub window: Millis,
     /// Splits a phase further when it would onboard more services than this.
     pub max_services_per_phase: Option<u32>,
+    /// When `meshsmith gate` holds or rolls back a phase (`rollout.gate:`).
+    pub gate: crate::model::GateThresholds,
 }
 
 /// The whole policy. [`Default`] is the built-in table.

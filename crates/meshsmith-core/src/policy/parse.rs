@@ -174,11 +174,12 @@ impl Reader<'_> {
                     }
                 }
                 "rollout" => {
-                    let keys = &["phases", "window", "maxServicesPerPhase"];
+                    let keys = &["phases", "window", "maxServicesPerPhase", "gate"];
                     for (k, v) in self.entries(node, key, key, keys)? {
                         match k {
                             "phases" => self.policy.rollout.phases = self.number(v, k, 1, 20)?,
                             "window" => self.policy.rollout.window = self.millis(v, k)?,
+                            "gate" => self.gate(v)?,
                             _ => {
                                 self.policy.rollout.max_services_per_phase =
                                     Some(self.number(v, k, 1, 100_000)?)
@@ -204,6 +205,37 @@ impl Reader<'_> {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// `rollout.gate:`: the thresholds of `meshsmith gate`; every problem is recorded.
+    fn gate(&mut self, node: &Node) -> Result<(), PolicyError> {
+        let keys: Vec<&str> = crate::model::GateThresholds::reasons()
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        for (k, v) in self.entries(node, "rollout.gate", "rollout.gate", &keys)? {
+            if let Err(e) = self.gate_key(k, v) {
+                self.errors.push(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn gate_key(&mut self, key: &str, v: &Node) -> Result<(), PolicyError> {
+        let mut g = self.policy.rollout.gate.clone();
+        match key {
+            "minRequests" => g.min_requests = self.number(v, key, 1, 1_000_000_000)?.into(),
+            "errorRatePoints" => g.error_rate_points = self.decimal(v, key, 0.0, 100.0)?,
+            "errorRateFactor" => g.error_rate_factor = self.decimal(v, key, 1.0, 1000.0)?,
+            "p99Factor" => g.p99_factor = self.decimal(v, key, 1.0, 1000.0)?,
+            "p99AddedMs" => g.p99_added_ms = self.decimal(v, key, 0.0, 3_600_000.0)?,
+            "denials" => g.denials = self.number(v, key, 0, u32::MAX)?.into(),
+            "dryRunDenials" => g.dry_run_denials = self.number(v, key, 0, u32::MAX)?.into(),
+            "plaintextRefusals" => g.plaintext_refusals = self.number(v, key, 0, u32::MAX)?.into(),
+            _ => g.outlier_ejections = self.number(v, key, 0, u32::MAX)?.into(),
+        }
+        self.policy.rollout.gate = g;
         Ok(())
     }
 

@@ -113,6 +113,24 @@ impl Reader<'_> {
         }
     }
 
+    /// A plain number (decimals allowed) from `min` to `max`.
+    pub(super) fn decimal(
+        &self,
+        node: &Node,
+        key: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<f64, PolicyError> {
+        let wrong = || self.bad(node, key, format!("expected a number from {min} to {max}"));
+        match &node.value {
+            Value::Scalar { text, plain: true } => match text.parse::<f64>() {
+                Ok(n) if n.is_finite() && (min..=max).contains(&n) => Ok(n),
+                _ => Err(wrong()),
+            },
+            _ => Err(wrong()),
+        }
+    }
+
     pub(super) fn millis(&self, node: &Node, key: &str) -> Result<Millis, PolicyError> {
         Millis::parse(&self.text(node, key)?).map_err(|m| self.bad(node, key, m))
     }

@@ -47,6 +47,7 @@ pub fn init_template() -> String {
         p.rollout.phases,
         crate::plan::window_text(p.rollout.window),
     );
+    gate_block(&mut out, &p.rollout.gate);
     out.push_str(
         "\n# How `meshsmith check` reports a code: off, info, warning or error (see `meshsmith\n\
          # explain` for every code), e.g. `MS106: off` when sidecar injection is namespace-wide.\n\
@@ -113,4 +114,35 @@ fn role_block(out: &mut String, p: &Policy, role: Role) {
         "    retryBudget: {{percent: {}, minRetryConcurrency: {}}}  # Istio 1.27 and later",
         b.percent, b.min_retry_concurrency
     );
+}
+
+/// `rollout.gate:` with each threshold's value and the reason for its default.
+fn gate_block(out: &mut String, g: &crate::model::GateThresholds) {
+    let number = |n: f64| {
+        if n.fract() == 0.0 {
+            format!("{}", n as i64)
+        } else {
+            format!("{n}")
+        }
+    };
+    let values = [
+        g.min_requests.to_string(),
+        number(g.error_rate_points),
+        number(g.error_rate_factor),
+        number(g.p99_factor),
+        number(g.p99_added_ms),
+        g.denials.to_string(),
+        g.dry_run_denials.to_string(),
+        g.plaintext_refusals.to_string(),
+        g.outlier_ejections.to_string(),
+    ];
+    let _ = writeln!(
+        out,
+        "  # When `meshsmith gate` holds a phase (too little traffic) or rolls it back (a figure\n  \
+         # of the window crossed its threshold against the baseline). An error rate or p99 rolls\n  \
+         # back only when both of its thresholds are crossed.\n  gate:"
+    );
+    for ((key, reason), value) in crate::model::GateThresholds::reasons().iter().zip(values) {
+        let _ = writeln!(out, "    # {reason}\n    {key}: {value}");
+    }
 }

@@ -54,6 +54,50 @@ fn the_rollout_section_sets_phases_and_window_with_lines() {
 }
 
 #[test]
+fn rollout_gate_sets_the_thresholds_and_reports_every_problem_with_its_line() {
+    let p = parsed(
+        "rollout:\n  gate:\n    minRequests: 500\n    errorRatePoints: 0.5\n    p99AddedMs: 100\n    denials: 3\n",
+    )
+    .expect("valid");
+    let g = &p.rollout.gate;
+    assert_eq!(g.min_requests, 500);
+    assert_eq!(g.error_rate_points, 0.5);
+    assert_eq!(g.p99_added_ms, 100.0);
+    assert_eq!(g.denials, 3);
+    // What is not written keeps its default.
+    assert_eq!(g.error_rate_factor, 2.0);
+    assert_eq!(g.p99_factor, 1.5);
+    assert_eq!(
+        p.set_at("rollout.gate.denials").as_deref(),
+        Some("meshsmith.yaml:6")
+    );
+    let all = parse_all(
+        "meshsmith.yaml",
+        "rollout:\n  gate:\n    p99Facter: 2\n    errorRateFactor: 0.5\n    minRequests: many\n",
+    )
+    .unwrap_err();
+    let lines: Vec<u32> = all.errors.iter().map(PolicyError::line).collect();
+    assert_eq!(lines, vec![3, 4, 5], "{all}");
+    assert!(
+        matches!(&all.errors[0], PolicyError::UnknownKey { key, .. } if key == "p99Facter"),
+        "{all}"
+    );
+    assert!(
+        all.errors[1].to_string().contains("from 1 to 1000"),
+        "{all}"
+    );
+    for text in [
+        "rollout:\n  gate:\n    p99Factor: .nan\n",
+        "rollout:\n  gate:\n    p99Factor: \"2\"\n",
+    ] {
+        assert!(
+            matches!(parsed(text), Err(PolicyError::BadValue { line: 3, .. })),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn defaults_follow_the_product_table() {
     let p = Policy::default();
     assert_eq!(p.role(Role::SyncApi).timeout, Millis::secs(3));

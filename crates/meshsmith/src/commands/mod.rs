@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod gate;
 pub mod generate;
 pub mod init;
 pub mod lab;

@@ -227,8 +227,8 @@ fn next_steps(
         out,
         "  3. The cluster needs: Istio {} or newer; an ingress gateway running as `{}` (or set \
          `ingressGateway` in meshsmith.yaml); and, for the plan's metrics, \
-         `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` with `.*outlier_detection.*` \
-         and `.*rbac.*`.",
+         `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` with `.*outlier_detection.*`, \
+         `.*rbac.*` and `.*no_filter_chain_match.*` (the gate reads them).",
         policy.istio_version, policy.ingress_gateway_principal
     );
 }

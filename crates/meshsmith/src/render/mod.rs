@@ -2,6 +2,8 @@
 
 pub mod check_json;
 pub mod check_text;
+pub mod gate_json;
+pub mod gate_text;
 pub mod graph;
 pub mod html;
 pub mod lab;

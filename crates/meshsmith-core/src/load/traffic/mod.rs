@@ -32,7 +32,7 @@ mod reader;
 mod tests;
 
 use crate::load::{walk, Input, Limits};
-use crate::model::{Traffic, TrafficSource};
+use crate::model::{MetricSet, Traffic, TrafficFormat, TrafficSource};
 use aggregate::Aggregate;
 use rayon::prelude::*;
 use std::io::BufRead;
@@ -43,6 +43,9 @@ use std::sync::Arc;
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// The most distinct calls kept; more is refused rather than truncated.
 pub const MAX_OBSERVATIONS: usize = 1_000_000;
+/// The most series one file of Prometheus answers may hold for `gate` (labels are kept whole,
+/// so this bounds memory to a few hundred megabytes at worst).
+pub const MAX_SERIES: usize = 200_000;
 /// Problems listed per file before the rest are only counted.
 const MAX_ERRORS_PER_FILE: usize = 20;
 
@@ -152,6 +155,9 @@ pub enum TrafficError {
     /// More distinct calls than [`TrafficLimits::max_observations`].
     #[error("{file}: more than {limit} distinct calls; narrow the query (fewer labels) or split the input")]
     TooManyCalls { file: String, limit: usize },
+    /// A file `gate` reads that holds no Prometheus series (an access log, a Kiali graph).
+    #[error("{file}: not a Prometheus answer or exposition text; the gate reads the answers of the queries ROLLOUT.md prints")]
+    NotPrometheus { file: String },
     /// The problems past [`MAX_ERRORS_PER_FILE`] in one file.
     #[error("{file}: {count} more problems in this file not listed")]
     MoreProblems { file: String, count: usize },
@@ -167,6 +173,55 @@ pub fn read(inputs: &[Input], limits: &Limits) -> Result<Traffic, TrafficFailure
 
 /// [`read`] with explicit limits.
 pub fn read_with(inputs: &[Input], limits: &TrafficLimits) -> Result<Traffic, TrafficFailure> {
+    let (results, errors) = read_files(inputs, limits, false);
+    finish(results, errors, limits)
+}
+
+/// Reads Prometheus answers (JSON, or exposition text) as they are: every series with its
+/// labels, its amount and where it was read, for `gate`. The files, folders and standard input
+/// are taken as [`read`] takes them; a file in another traffic format is an error.
+pub fn read_metrics(inputs: &[Input], limits: &Limits) -> Result<MetricSet, TrafficFailure> {
+    let limits = TrafficLimits::from_limits(limits);
+    let (results, mut errors) = read_files(inputs, &limits, true);
+    metric_set(results, &mut errors).ok_or(TrafficFailure { errors })
+}
+
+/// [`read_metrics`] of one text in memory (tests).
+pub fn read_metrics_bytes(name: &str, bytes: &[u8]) -> Result<MetricSet, TrafficFailure> {
+    let file: Arc<str> = Arc::from(name);
+    let result = reader::read_file_as(&file, bytes, &TrafficLimits::default(), true);
+    let mut errors = Vec::new();
+    metric_set(vec![result], &mut errors).ok_or(TrafficFailure { errors })
+}
+
+fn metric_set(results: Vec<FileResult>, errors: &mut Vec<TrafficError>) -> Option<MetricSet> {
+    let mut set = MetricSet::default();
+    for result in results {
+        errors.extend(result.errors);
+        if let Some(source) = result.source {
+            let prometheus = matches!(
+                source.format,
+                TrafficFormat::PrometheusJson | TrafficFormat::PrometheusText
+            );
+            if !prometheus {
+                errors.push(TrafficError::NotPrometheus {
+                    file: source.name.clone(),
+                });
+            }
+            set.files.push(source.name);
+        }
+        set.samples.extend(result.samples);
+    }
+    set.files.sort();
+    errors.is_empty().then_some(set)
+}
+
+/// Each input's files, read in parallel, in input order; and the problems finding them.
+fn read_files(
+    inputs: &[Input],
+    limits: &TrafficLimits,
+    metrics: bool,
+) -> (Vec<FileResult>, Vec<TrafficError>) {
     let mut errors = Vec::new();
     let mut files = Vec::new();
     for input in inputs {
@@ -181,13 +236,14 @@ pub fn read_with(inputs: &[Input], limits: &TrafficLimits) -> Result<Traffic, Tr
             None => {
                 let stdin = std::io::stdin();
                 let reader = std::io::BufReader::with_capacity(reader::BUFFER, stdin.lock());
-                read_one(name, reader, limits)
+                read_one(name, reader, limits, metrics)
             }
             Some(path) => match std::fs::File::open(path) {
                 Ok(file) => read_one(
                     name,
                     std::io::BufReader::with_capacity(reader::BUFFER, file),
                     limits,
+                    metrics,
                 ),
                 Err(e) => FileResult::failed(TrafficError::ReadFile {
                     file: name.clone(),
@@ -196,7 +252,7 @@ pub fn read_with(inputs: &[Input], limits: &TrafficLimits) -> Result<Traffic, Tr
             },
         })
         .collect();
-    finish(results, errors, limits)
+    (results, errors)
 }
 
 /// Reads one text already in memory (tests, fuzzing), as [`read`] reads a file of that name.
@@ -210,7 +266,11 @@ pub fn read_bytes_with(
     bytes: &[u8],
     limits: &TrafficLimits,
 ) -> Result<Traffic, TrafficFailure> {
-    finish(vec![read_one(name, bytes, limits)], Vec::new(), limits)
+    finish(
+        vec![read_one(name, bytes, limits, false)],
+        Vec::new(),
+        limits,
+    )
 }
 
 /// What reading one file gave: its calls, its summary, its problems.
@@ -218,6 +278,7 @@ pub(crate) struct FileResult {
     calls: Aggregate,
     source: Option<TrafficSource>,
     errors: Vec<TrafficError>,
+    samples: Vec<crate::model::MetricSample>,
 }
 
 impl FileResult {
@@ -226,13 +287,14 @@ impl FileResult {
             calls: Aggregate::new(0),
             source: None,
             errors: vec![error],
+            samples: Vec::new(),
         }
     }
 }
 
-fn read_one(name: &str, reader: impl BufRead, limits: &TrafficLimits) -> FileResult {
+fn read_one(name: &str, reader: impl BufRead, limits: &TrafficLimits, metrics: bool) -> FileResult {
     let file: Arc<str> = Arc::from(name);
-    let mut out = reader::read_file(&file, reader, limits);
+    let mut out = reader::read_file_as(&file, reader, limits, metrics);
     if out.errors.len() > MAX_ERRORS_PER_FILE {
         let count = out.errors.len() - MAX_ERRORS_PER_FILE;
         out.errors.truncate(MAX_ERRORS_PER_FILE);

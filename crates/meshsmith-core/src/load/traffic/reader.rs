@@ -28,6 +28,9 @@ pub(crate) struct FileContext {
     pub bytes: u64,
     /// Set once the aggregate is full; readers stop.
     pub full: bool,
+    /// In metrics mode ([`super::read_metrics`]), every Prometheus series as read, in place
+    /// of calls.
+    pub samples: Option<Vec<crate::model::MetricSample>>,
 }
 
 impl FileContext {
@@ -73,11 +76,13 @@ impl FileContext {
     }
 }
 
-/// Reads one file (or standard input) to the end.
-pub(crate) fn read_file(
+/// Reads one file (or standard input) to the end: its calls, or with `metrics` every
+/// Prometheus series instead.
+pub(crate) fn read_file_as(
     file: &Arc<str>,
     mut reader: impl BufRead,
     limits: &TrafficLimits,
+    metrics: bool,
 ) -> FileResult {
     let mut ctx = FileContext {
         file: file.clone(),
@@ -89,6 +94,7 @@ pub(crate) fn read_file(
         call_lines: 0,
         bytes: 0,
         full: false,
+        samples: metrics.then(Vec::new),
     };
     match first_lines(&mut reader, limits.max_line_bytes) {
         Err(e) => ctx.error(TrafficError::ReadFile {
@@ -114,6 +120,7 @@ pub(crate) fn read_file(
         calls: ctx.calls,
         source: Some(source),
         errors: ctx.errors,
+        samples: ctx.samples.unwrap_or_default(),
     }
 }
 

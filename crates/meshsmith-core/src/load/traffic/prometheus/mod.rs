@@ -68,6 +68,9 @@ pub(crate) fn record(
     format: TrafficFormat,
     line: u64,
 ) {
+    if ctx.samples.is_some() {
+        return keep(ctx, series, line);
+    }
     match series.name {
         None if series.label("authz_dry_run_result").is_some() => {
             dry_run(ctx, series, file_pod, format, line)
@@ -81,6 +84,36 @@ pub(crate) fn record(
         }
         Some(_) => {}
     }
+}
+
+/// Metrics mode: the series as it is, with the file and line it was read on, at most
+/// [`super::MAX_SERIES`] per file (a phase's answers hold far fewer).
+fn keep(ctx: &mut FileContext, series: &Series<'_>, line: u64) {
+    let file = ctx.file.clone();
+    let limit = ctx.limits.max_observations.min(super::MAX_SERIES);
+    let Some(samples) = ctx.samples.as_mut() else {
+        return;
+    };
+    if samples.len() >= limit {
+        if !ctx.full {
+            ctx.full = true;
+            let file = ctx.name();
+            ctx.error(TrafficError::TooManyCalls { file, limit });
+        }
+        return;
+    }
+    samples.push(crate::model::MetricSample {
+        name: series.name.map(str::to_string),
+        labels: series
+            .labels
+            .iter()
+            .filter(|(k, _)| k != "__name__")
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        amount: series.amount,
+        origin: crate::model::Origin::new(&file, u32::try_from(line).unwrap_or(u32::MAX)),
+    });
+    ctx.call_lines += 1;
 }
 
 fn is_dry_run_metric(name: &str, series: &Series<'_>) -> bool {
