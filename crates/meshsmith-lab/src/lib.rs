@@ -27,6 +27,7 @@ pub mod envoy;
 pub mod fleet;
 pub mod from_mesh;
 pub mod incident;
+pub mod istiod;
 pub mod report;
 pub mod scenario;
 pub mod spec;
@@ -77,6 +78,8 @@ pub struct LabOptions {
     pub scenarios: Vec<ScenarioKind>,
     /// Copy every sidecar's access log here when the scenarios are done.
     pub logs: Option<(PathBuf, LogFormat)>,
+    /// Configure the sidecars from istiod instead of the lab's own translation.
+    pub istiod: Option<istiod::IstiodOptions>,
 }
 
 /// Run the scenarios against a fresh fleet.
@@ -91,7 +94,7 @@ pub async fn run(
     progress(&Progress::Starting {
         sidecars: sidecar_count(spec),
     });
-    let fleet = fleet::Fleet::start(spec, &options.envoy).await?;
+    let fleet = fleet::Fleet::start(spec, &options.envoy, options.istiod.as_ref()).await?;
     let startup_ms = started.elapsed().as_millis() as u64;
     progress(&Progress::Ready {
         startup_ms,

@@ -50,7 +50,7 @@ pub(super) async fn connect_failures(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             }],
             calls: Vec::new(),
         };
-        let mut own = match Fleet::start(&spec, &ctx.fleet.envoy).await {
+        let mut own = match Fleet::start(&spec, &ctx.fleet.envoy, ctx.fleet.istiod_options.as_ref()).await {
             Ok(fleet) => fleet,
             Err(e) => {
                 out.push(ctx.broken(&subject, expected, format!("bringing up the hop: {e}")));
