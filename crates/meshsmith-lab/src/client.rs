@@ -271,7 +271,13 @@ pub async fn send_mtls(
         .with_custom_certificate_verifier(verifier)
         .with_client_auth_cert(vec![identity.cert_der.clone()], identity.private_key())
         .map_err(|e| e.to_string())?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // What a mesh client offers: Istio's in-mesh protocol first (a PERMISSIVE port takes a
+    // TLS connection as mutual TLS only when it carries it), then plain HTTP/1.1.
+    config.alpn_protocols = vec![
+        b"istio-http/1.1".to_vec(),
+        b"istio".to_vec(),
+        b"http/1.1".to_vec(),
+    ];
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let stream = connect(addr).await?;
     // The server does not check the SNI; the URI SAN check happens in the verifier.
