@@ -60,6 +60,9 @@ pub struct Sidecar {
     pub outbound: Vec<(u16, SocketAddrV4)>,
     pub logs: LogFiles,
     pub process: EnvoyProcess,
+    /// With istiod: the bootstrap meshsmith's own translation writes for this pod, for the
+    /// translation diff.
+    pub own_translation: Option<serde_json::Value>,
 }
 
 impl Sidecar {
@@ -252,6 +255,7 @@ fn own_sidecars(
             outbound: slot.outbound.iter().map(|(s, p)| (*s, loopback(*p))).collect(),
             logs: plan.logs.clone(),
             process,
+            own_translation: None,
         });
     }
     Ok(sidecars)
@@ -299,13 +303,19 @@ async fn istiod_sidecars(
     istiod::assign_addresses(&mut pods).map_err(FleetError::PickPort)?;
     let run = IstiodRun::start(options, spec, &pods, dir, &dir.join("certs")).await?;
     let mut sidecars = Vec::new();
-    for pod in &pods {
+    for (pod, slot) in pods.iter().zip(slots) {
         let Some(s) = spec.service(&pod.service) else {
             continue;
         };
         let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
             continue;
         };
+        let tls = TlsFiles {
+            cert: cert.cert_file.clone(),
+            key: cert.key_file.clone(),
+            ca: ca.ca_file.clone(),
+        };
+        let own = plan::sidecar_plan(spec, slot, slots, tls, pod.app_port, logs_dir);
         let node = istiod::bootstrap::Node {
             pod,
             namespace: &s.namespace,
@@ -353,6 +363,7 @@ async fn istiod_sidecars(
             outbound: pod.outbound(),
             logs: pod.logs.clone(),
             process,
+            own_translation: Some(bootstrap::bootstrap(&own)),
         });
     }
     Ok((sidecars, run))

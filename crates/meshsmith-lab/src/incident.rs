@@ -277,6 +277,7 @@ mod tests {
                 max_pending_requests: 100,
                 max_requests: 1000,
                 max_requests_per_connection: 0,
+                max_retries: u32::MAX,
             }),
         };
         assert_eq!(

@@ -106,6 +106,26 @@ pub async fn run(
     } else {
         options.scenarios.clone()
     };
+    let mut istiod_report = None;
+    if let Some(run) = &fleet.istiod {
+        let (differences, fields_compared, diff_error) = match istiod::translation_diff(&fleet).await {
+            Ok(fields) => {
+                let n = fields.len();
+                (fields.into_iter().filter(|f| f.differs()).collect(), n, None)
+            }
+            Err(e) => (Vec::new(), 0, Some(e)),
+        };
+        istiod_report = Some(report::IstiodReport {
+            version: run.version.clone(),
+            startup_ms: run.startup_ms,
+            given: run.written.generated.clone(),
+            left_out: run.written.left_out.clone(),
+            not_covered: istiod::not_covered(spec),
+            fields_compared,
+            differences,
+            diff_error,
+        });
+    }
     let results = scenario::run(&fleet, &kinds, progress).await;
     let access_logs = match &options.logs {
         Some((dir, format)) => {
@@ -119,7 +139,8 @@ pub async fn run(
         }
         None => Vec::new(),
     };
-    let envoy_pids = fleet.pids();
+    let mut envoy_pids = fleet.pids();
+    envoy_pids.extend(fleet.istiod.as_ref().map(|i| i.process.pid()));
     let run_dir = fleet.run_dir();
     let sidecars = fleet.sidecars.len();
     drop(fleet);
@@ -132,6 +153,8 @@ pub async fn run(
         envoy_pids,
         run_dir,
         access_logs,
+        control_plane: if istiod_report.is_some() { "istiod" } else { "meshsmith" }.into(),
+        istiod: istiod_report,
     })
 }
 

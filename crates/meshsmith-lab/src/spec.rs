@@ -131,6 +131,14 @@ pub struct ConnectionPool {
     pub max_requests: u32,
     /// 0 means unlimited.
     pub max_requests_per_connection: u32,
+    /// Retries outstanding at once to the host (`http.maxRetries`); Istio's unset value,
+    /// 2^32-1, when absent.
+    #[serde(default = "unlimited")]
+    pub max_retries: u32,
+}
+
+fn unlimited() -> u32 {
+    u32::MAX
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,8 @@
 //! Route fields follow the VirtualService: `timeout` (0 = off, as Istio writes it, because
 //! Envoy's own default is 15 s), `retry_policy` with `previous_hosts` so a retry goes to another
 //! instance. Cluster fields follow the DestinationRule: `circuit_breakers` (Istio replaces
-//! Envoy's 1024 defaults with 2^32-1 when unset), `outlier_detection` with the panic threshold
+//! Envoy's 1024 defaults with 2^32-1 when unset; `max_retries` is `http.maxRetries`), the load
+//! balancer Istio picks when none is named (`LEAST_REQUEST`), `outlier_detection` with the panic threshold
 //! Istio forces to 0, and an `UpstreamTlsContext` that only accepts the callee's SPIFFE ID.
 
 use super::{access_log, duration, outbound_stat_prefix, path, router, sni, socket};
@@ -155,7 +156,8 @@ pub(super) fn cluster(r: &OutboundRoute, tls: &TlsFiles) -> Value {
         "name": name,
         "type": "STATIC",
         "connect_timeout": "10s",
-        "lb_policy": "ROUND_ROBIN",
+        // Istio's default when the DestinationRule names no load balancer.
+        "lb_policy": "LEAST_REQUEST",
         "load_assignment": { "cluster_name": name, "endpoints": [{ "lb_endpoints": endpoints }] },
         "circuit_breakers": circuit_breakers(r.traffic.connection_pool.as_ref()),
         "typed_extension_protocol_options": protocol_options(r),
@@ -204,16 +206,21 @@ pub(super) fn cluster(r: &OutboundRoute, tls: &TlsFiles) -> Value {
 }
 
 fn circuit_breakers(pool: Option<&ConnectionPool>) -> Value {
-    let (cx, pending, requests) = match pool {
-        Some(p) => (p.max_connections, p.max_pending_requests, p.max_requests),
-        None => (UNLIMITED, UNLIMITED, UNLIMITED),
+    let (cx, pending, requests, retries) = match pool {
+        Some(p) => (
+            p.max_connections,
+            p.max_pending_requests,
+            p.max_requests,
+            p.max_retries,
+        ),
+        None => (UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED),
     };
     json!({ "thresholds": [{
         "priority": "DEFAULT",
         "max_connections": cx,
         "max_pending_requests": pending,
         "max_requests": requests,
-        "max_retries": UNLIMITED
+        "max_retries": retries
     }]})
 }
 

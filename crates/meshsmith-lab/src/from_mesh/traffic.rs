@@ -60,6 +60,7 @@ pub(super) fn policy(
         max_requests: http.http2_max_requests,
         // The generated DestinationRule leaves maxRequestsPerConnection unset: unlimited.
         max_requests_per_connection: 0,
+        max_retries: http.max_retries,
     });
     let o = &tp.outlier_detection;
     let outlier_detection = Some(OutlierDetection {

@@ -349,6 +349,7 @@ mod tests {
         max_pending_requests: 100,
         max_requests: 1000,
         max_requests_per_connection: 0,
+        max_retries: u32::MAX,
     };
 
     #[test]
@@ -367,6 +368,7 @@ mod tests {
             max_pending_requests: 4,
             max_requests: 64,
             max_requests_per_connection: 0,
+            max_retries: u32::MAX,
         };
         let l = load(&callee(Protocol::Http, 0, 0), &small);
         assert_eq!((l.capacity, l.burst, l.hold), (8, 14, MIN_HOLD_MS));
