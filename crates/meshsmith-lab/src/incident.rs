@@ -278,6 +278,7 @@ mod tests {
                 max_requests: 1000,
                 max_requests_per_connection: 0,
                 max_retries: u32::MAX,
+                retry_budget: None,
             }),
         };
         assert_eq!(

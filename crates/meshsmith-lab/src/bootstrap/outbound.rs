@@ -107,6 +107,12 @@ fn virtual_host(r: &OutboundRoute) -> Value {
     let mut route = Map::new();
     route.insert("cluster".into(), json!(r.cluster_name()));
     route.insert("timeout".into(), json!(duration(r.traffic.timeout_ms)));
+    // As Istio writes it: a gRPC request's `grpc-timeout` header is honoured up to the route
+    // timeout, and without one the route timeout applies.
+    route.insert(
+        "max_grpc_timeout".into(),
+        json!(duration(r.traffic.timeout_ms)),
+    );
     if let Some(retry) = retry_policy(&r.traffic.retries) {
         route.insert("retry_policy".into(), retry);
     }
@@ -215,13 +221,20 @@ fn circuit_breakers(pool: Option<&ConnectionPool>) -> Value {
         ),
         None => (UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED),
     };
-    json!({ "thresholds": [{
+    let mut thresholds = json!({
         "priority": "DEFAULT",
         "max_connections": cx,
         "max_pending_requests": pending,
         "max_requests": requests,
         "max_retries": retries
-    }]})
+    });
+    if let Some(b) = pool.and_then(|p| p.retry_budget.as_ref()) {
+        thresholds["retry_budget"] = json!({
+            "budget_percent": { "value": f64::from(b.permille) / 10.0 },
+            "min_retry_concurrency": b.min_retry_concurrency
+        });
+    }
+    json!({ "thresholds": [thresholds] })
 }
 
 fn protocol_options(r: &OutboundRoute) -> Value {

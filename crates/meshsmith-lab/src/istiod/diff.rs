@@ -211,6 +211,7 @@ pub fn route_values(config: &Config, port: u16, host: &str) -> Values {
     vec![
         ("found", (!route.is_null()).to_string()),
         ("timeout", millis(&r["timeout"])),
+        ("max_grpc_timeout", millis(&r["max_grpc_timeout"])),
         ("retry_on", joined(&retry_on)),
         ("num_retries", text(&retry["num_retries"])),
         ("per_try_timeout", millis(&retry["per_try_timeout"])),

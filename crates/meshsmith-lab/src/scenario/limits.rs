@@ -350,6 +350,7 @@ mod tests {
         max_requests: 1000,
         max_requests_per_connection: 0,
         max_retries: u32::MAX,
+        retry_budget: None,
     };
 
     #[test]
@@ -369,6 +370,7 @@ mod tests {
             max_requests: 64,
             max_requests_per_connection: 0,
             max_retries: u32::MAX,
+            retry_budget: None,
         };
         let l = load(&callee(Protocol::Http, 0, 0), &small);
         assert_eq!((l.capacity, l.burst, l.hold), (8, 14, MIN_HOLD_MS));
