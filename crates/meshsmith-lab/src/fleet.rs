@@ -178,8 +178,13 @@ impl Fleet {
         self.dir.path().to_path_buf()
     }
 
+    /// Every process of the run: the Envoys, then istiod.
     pub fn pids(&self) -> Vec<u32> {
-        self.sidecars.iter().map(|s| s.process.pid()).collect()
+        self.sidecars
+            .iter()
+            .map(|s| s.process.pid())
+            .chain(self.istiod.as_ref().map(|i| i.process.pid()))
+            .collect()
     }
 
     pub fn sidecar(&self, service: &str, instance: u32) -> Option<&Sidecar> {

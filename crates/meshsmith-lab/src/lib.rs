@@ -139,8 +139,7 @@ pub async fn run(
         }
         None => Vec::new(),
     };
-    let mut envoy_pids = fleet.pids();
-    envoy_pids.extend(fleet.istiod.as_ref().map(|i| i.process.pid()));
+    let envoy_pids = fleet.pids();
     let run_dir = fleet.run_dir();
     let sidecars = fleet.sidecars.len();
     drop(fleet);
