@@ -99,7 +99,11 @@ const STREAMS_PER_CONNECTION: u32 = 100;
 
 /// Send `n` copies of the gRPC request `req` at once over HTTP/2 connections to `addr`, at most
 /// `STREAMS_PER_CONNECTION` streams on each; one result per request, timed from its own send.
-pub async fn send_grpc_burst(addr: SocketAddrV4, req: &AppRequest, n: u32) -> Vec<Result<Reply, String>> {
+pub async fn send_grpc_burst(
+    addr: SocketAddrV4,
+    req: &AppRequest,
+    n: u32,
+) -> Vec<Result<Reply, String>> {
     let mut tasks = tokio::task::JoinSet::new();
     let mut out = Vec::new();
     let mut remaining = n;
@@ -201,9 +205,7 @@ fn grpc_status(h: &HeaderMap) -> Option<u32> {
 }
 
 async fn connect(addr: SocketAddrV4) -> Result<TcpStream, String> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| e.to_string())?;
+    let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     Ok(stream)
 }

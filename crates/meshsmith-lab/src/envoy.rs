@@ -158,7 +158,8 @@ impl EnvoyProcess {
 
     /// Read stats Envoy names with `actual` in them as if they said `canonical`.
     pub fn alias_stats(&mut self, canonical: &str, actual: &str) {
-        self.aliases.push((canonical.to_string(), actual.to_string()));
+        self.aliases
+            .push((canonical.to_string(), actual.to_string()));
     }
 
     pub fn pid(&self) -> u32 {
@@ -206,7 +207,10 @@ impl EnvoyProcess {
         for (canonical, actual) in &self.aliases {
             filter = filter.replace(&regex_escape(canonical), &regex_escape(actual));
         }
-        let path = format!("/stats?format=json&filter={}", client::query_escape(&filter));
+        let path = format!(
+            "/stats?format=json&filter={}",
+            client::query_escape(&filter)
+        );
         let reply = client::admin_get(self.admin_port, &path)
             .await
             .map_err(fail)?;

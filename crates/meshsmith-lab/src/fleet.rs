@@ -14,10 +14,10 @@ use crate::access_log::{self, pod_name, LogFiles, LogFormat};
 use crate::app::{self, AppHandle};
 use crate::bootstrap::{self, TlsFiles};
 use crate::certs::{CertError, LabCa, WorkloadCert};
+use crate::client::loopback;
 use crate::envoy::{EnvoyError, EnvoyProcess};
 use crate::istiod::{self, IstiodError, IstiodOptions, IstiodRun, PodPlan};
 use crate::spec::{LabSpec, ServiceSpec};
-use crate::client::loopback;
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -137,12 +137,29 @@ impl Fleet {
         let istiod_options = istiod.cloned();
         let (sidecars, istiod) = match istiod {
             None => (
-                own_sidecars(spec, envoy, &slots, &certs, &ca, &apps, dir.path(), &logs_dir)?,
+                own_sidecars(
+                    spec,
+                    envoy,
+                    &slots,
+                    &certs,
+                    &ca,
+                    &apps,
+                    dir.path(),
+                    &logs_dir,
+                )?,
                 None,
             ),
             Some(options) => {
                 let started = istiod_sidecars(
-                    spec, envoy, options, &slots, &certs, &ca, &apps, dir.path(), &logs_dir,
+                    spec,
+                    envoy,
+                    options,
+                    &slots,
+                    &certs,
+                    &ca,
+                    &apps,
+                    dir.path(),
+                    &logs_dir,
                 )
                 .await?;
                 (started.0, Some(started.1))
@@ -257,7 +274,11 @@ fn own_sidecars(
             instance: slot.instance,
             pod: plan.pod.clone(),
             inbound: plan.inbound.as_ref().map(|p| loopback(p.port)),
-            outbound: slot.outbound.iter().map(|(s, p)| (*s, loopback(*p))).collect(),
+            outbound: slot
+                .outbound
+                .iter()
+                .map(|(s, p)| (*s, loopback(*p)))
+                .collect(),
             logs: plan.logs.clone(),
             process,
             own_translation: None,

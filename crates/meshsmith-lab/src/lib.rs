@@ -108,13 +108,18 @@ pub async fn run(
     };
     let mut istiod_report = None;
     if let Some(run) = &fleet.istiod {
-        let (differences, fields_compared, diff_error) = match istiod::translation_diff(&fleet).await {
-            Ok(fields) => {
-                let n = fields.len();
-                (fields.into_iter().filter(|f| f.differs()).collect(), n, None)
-            }
-            Err(e) => (Vec::new(), 0, Some(e)),
-        };
+        let (differences, fields_compared, diff_error) =
+            match istiod::translation_diff(&fleet).await {
+                Ok(fields) => {
+                    let n = fields.len();
+                    (
+                        fields.into_iter().filter(|f| f.differs()).collect(),
+                        n,
+                        None,
+                    )
+                }
+                Err(e) => (Vec::new(), 0, Some(e)),
+            };
         istiod_report = Some(report::IstiodReport {
             version: run.version.clone(),
             startup_ms: run.startup_ms,
@@ -152,7 +157,12 @@ pub async fn run(
         envoy_pids,
         run_dir,
         access_logs,
-        control_plane: if istiod_report.is_some() { "istiod" } else { "meshsmith" }.into(),
+        control_plane: if istiod_report.is_some() {
+            "istiod"
+        } else {
+            "meshsmith"
+        }
+        .into(),
         istiod: istiod_report,
     })
 }

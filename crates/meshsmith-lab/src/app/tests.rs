@@ -25,9 +25,15 @@ async fn fail_first_counts_attempts_per_probe_across_replicas() {
             ("x-lab-fail-first", "2".to_string()),
         ]
     };
-    let first = send(loopback(a.port), &request(false, h())).await.expect("first");
-    let second = send(loopback(b.port), &request(false, h())).await.expect("second");
-    let third = send(loopback(a.port), &request(false, h())).await.expect("third");
+    let first = send(loopback(a.port), &request(false, h()))
+        .await
+        .expect("first");
+    let second = send(loopback(b.port), &request(false, h()))
+        .await
+        .expect("second");
+    let third = send(loopback(a.port), &request(false, h()))
+        .await
+        .expect("third");
     assert_eq!((first.status, second.status, third.status), (503, 503, 200));
     assert_eq!(a.control.probe_count("p1"), 3);
     assert_eq!((a.control.requests(), b.control.requests()), (2, 1));
@@ -42,7 +48,9 @@ async fn grpc_answers_carry_a_framed_message_and_grpc_status_trailers() {
     let app = start("payment-service", 0, Arc::default())
         .await
         .expect("app");
-    let ok = send(loopback(app.port), &request(true, vec![])).await.expect("ok");
+    let ok = send(loopback(app.port), &request(true, vec![]))
+        .await
+        .expect("ok");
     assert_eq!((ok.status, ok.grpc_status), (200, Some(0)));
     assert_eq!(ok.body[0], 0, "uncompressed frame");
     assert_eq!(ok.app_field("instance"), None,);

@@ -135,7 +135,12 @@ fn hops_of(fleet: &Fleet, chain: &[ServiceSpec]) -> Vec<Hop> {
 }
 
 /// `RATE_PER_S` requests a second for `LOAD_MS`, sampling the hops' queues until all answered.
-async fn send_load(fleet: &Fleet, hops: &[Hop], port: std::net::SocketAddrV4, req: &AppRequest) -> Load {
+async fn send_load(
+    fleet: &Fleet,
+    hops: &[Hop],
+    port: std::net::SocketAddrV4,
+    req: &AppRequest,
+) -> Load {
     let mut peaks = vec![0; hops.len()];
     let in_flight = Arc::new(AtomicU32::new(0));
     let peak_in_flight = Arc::new(AtomicU32::new(0));

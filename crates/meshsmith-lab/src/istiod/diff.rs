@@ -30,13 +30,29 @@ pub struct Field {
     pub field: String,
     pub meshsmith: String,
     pub istiod: String,
+    /// Why the difference is expected, when it is a known one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explained: Option<String>,
 }
 
 impl Field {
     pub fn differs(&self) -> bool {
         self.meshsmith != self.istiod
     }
+
+    /// Why a known difference is not a fault of either translation (README, "The lab on
+    /// istiod"), if it is one.
+    pub fn explanation(&self) -> Option<&'static str> {
+        let port = self.subject.strip_prefix("inbound ")?;
+        (self.field == "rbac.destination_ports" && self.meshsmith == "-" && self.istiod == port)
+            .then_some(PORT_CONDITION)
+    }
 }
+
+/// Why meshsmith's RBAC has no port condition where istiod's checks the inbound port.
+pub const PORT_CONDITION: &str = "meshsmith's own inbound listener is not on the target port \
+     (every pod shares 127.0.0.1), so it cannot match on it; it keeps only the rules that name \
+     the port its callers use, which makes the condition hold for every request it serves";
 
 /// The parts of one proxy's configuration the diff reads.
 #[derive(Debug, Default)]
@@ -95,15 +111,23 @@ fn list(v: &Value) -> Vec<Value> {
 
 /// The HTTP connection managers of a listener's filter chains, in chain order.
 fn managers(listener: &Value) -> Vec<&Value> {
-    let mut out = Vec::new();
-    for chain in listener["filter_chains"].as_array().into_iter().flatten() {
-        for f in chain["filters"].as_array().into_iter().flatten() {
-            if f["name"] == "envoy.filters.network.http_connection_manager" {
-                out.push(&f["typed_config"]);
-            }
-        }
-    }
-    out
+    listener["filter_chains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(chain_managers)
+        .collect()
+}
+
+/// The HTTP connection managers of one filter chain.
+fn chain_managers(chain: &Value) -> Vec<&Value> {
+    chain["filters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["name"] == "envoy.filters.network.http_connection_manager")
+        .map(|f| &f["typed_config"])
+        .collect()
 }
 
 /// A duration (`"1.500s"`, `"10s"`) in milliseconds, else the value as written.
@@ -245,7 +269,10 @@ pub fn cluster_values(config: &Config, name: &str) -> Values {
         ("found", (!cluster.is_null()).to_string()),
         ("lb_policy", lb),
         ("max_connections", text(&thresholds["max_connections"])),
-        ("max_pending_requests", text(&thresholds["max_pending_requests"])),
+        (
+            "max_pending_requests",
+            text(&thresholds["max_pending_requests"]),
+        ),
         ("max_requests", text(&thresholds["max_requests"])),
         ("max_retries", text(&thresholds["max_retries"])),
         (
@@ -259,9 +286,18 @@ pub fn cluster_values(config: &Config, name: &str) -> Values {
         ("max_requests_per_connection", joined(&per_connection)),
         ("outlier.consecutive_5xx", text(&outlier["consecutive_5xx"])),
         ("outlier.interval", millis(&outlier["interval"])),
-        ("outlier.base_ejection_time", millis(&outlier["base_ejection_time"])),
-        ("outlier.max_ejection_percent", text(&outlier["max_ejection_percent"])),
-        ("healthy_panic_threshold", percent(&cluster["common_lb_config"]["healthy_panic_threshold"])),
+        (
+            "outlier.base_ejection_time",
+            millis(&outlier["base_ejection_time"]),
+        ),
+        (
+            "outlier.max_ejection_percent",
+            text(&outlier["max_ejection_percent"]),
+        ),
+        (
+            "healthy_panic_threshold",
+            percent(&cluster["common_lb_config"]["healthy_panic_threshold"]),
+        ),
         ("upstream_sans", joined(&sans)),
     ]
 }
@@ -284,8 +320,9 @@ pub fn inbound_values(config: &Config) -> Values {
         .find(|c| c["transport_socket"]["name"] == "envoy.transport_sockets.tls")
         .cloned()
         .unwrap_or(Value::Null);
-    let require_cert = text(&tls_chain["transport_socket"]["typed_config"]["require_client_certificate"]);
-    let rbac = managers(&tls_chain)
+    let require_cert =
+        text(&tls_chain["transport_socket"]["typed_config"]["require_client_certificate"]);
+    let rbac = chain_managers(&tls_chain)
         .into_iter()
         .flat_map(|hcm| list(&hcm["http_filters"]))
         .find(|f| f["name"] == "envoy.filters.http.rbac")
@@ -303,11 +340,18 @@ pub fn inbound_values(config: &Config) -> Values {
     strings_under(&rules["policies"], "principal_name", &mut principals);
     let mut ports = BTreeSet::new();
     strings_under(&rules["policies"], "destination_port", &mut ports);
+    // JSON leaves out the enum's zero value, ALLOW.
+    let action = rules["action"]
+        .as_str()
+        .unwrap_or(if rules.is_object() { "ALLOW" } else { "-" });
     vec![
         ("found", (!listener.is_null()).to_string()),
-        ("mtls", if plaintext { "PERMISSIVE" } else { "STRICT" }.into()),
+        (
+            "mtls",
+            if plaintext { "PERMISSIVE" } else { "STRICT" }.into(),
+        ),
         ("require_client_certificate", require_cert),
-        ("rbac", format!("{mode} {}", text(&rules["action"]))),
+        ("rbac", format!("{mode} {action}")),
         ("rbac.principals", joined(&principals)),
         ("rbac.destination_ports", joined(&ports)),
     ]
@@ -317,12 +361,17 @@ pub fn inbound_values(config: &Config) -> Values {
 pub fn compare(pod: &str, subject: &str, ours: Values, theirs: Values) -> Vec<Field> {
     ours.into_iter()
         .zip(theirs)
-        .map(|((field, meshsmith), (_, istiod))| Field {
-            pod: pod.to_string(),
-            subject: subject.to_string(),
-            field: field.to_string(),
-            meshsmith,
-            istiod,
+        .map(|((field, meshsmith), (_, istiod))| {
+            let mut f = Field {
+                pod: pod.to_string(),
+                subject: subject.to_string(),
+                field: field.to_string(),
+                meshsmith,
+                istiod,
+                explained: None,
+            };
+            f.explained = f.explanation().map(str::to_string);
+            f
         })
         .collect()
 }
@@ -344,8 +393,14 @@ mod tests {
 
     #[test]
     fn equal_routes_written_differently_agree() {
-        let ours = routes("3.000s", json!({ "retry_on": "5xx,reset", "num_retries": 2, "per_try_timeout": "1.000s" }));
-        let theirs = routes("3s", json!({ "retry_on": "reset,5xx", "num_retries": 2, "per_try_timeout": "1s" }));
+        let ours = routes(
+            "3.000s",
+            json!({ "retry_on": "5xx,reset", "num_retries": 2, "per_try_timeout": "1.000s" }),
+        );
+        let theirs = routes(
+            "3s",
+            json!({ "retry_on": "reset,5xx", "num_retries": 2, "per_try_timeout": "1s" }),
+        );
         let rows = compare(
             "p",
             "route a",
@@ -353,7 +408,9 @@ mod tests {
             route_values(&theirs, 8080, "a.ns.svc.cluster.local"),
         );
         assert!(rows.iter().all(|r| !r.differs()), "{rows:?}");
-        assert!(rows.iter().any(|r| r.field == "timeout" && r.istiod == "3000 ms"));
+        assert!(rows
+            .iter()
+            .any(|r| r.field == "timeout" && r.istiod == "3000 ms"));
     }
 
     #[test]
@@ -368,7 +425,13 @@ mod tests {
         );
         let differing: Vec<_> = rows.iter().filter(|r| r.differs()).collect();
         assert_eq!(differing.len(), 1);
-        assert_eq!((differing[0].meshsmith.as_str(), differing[0].istiod.as_str()), ("2", "3"));
+        assert_eq!(
+            (
+                differing[0].meshsmith.as_str(),
+                differing[0].istiod.as_str()
+            ),
+            ("2", "3")
+        );
     }
 
     #[test]
@@ -398,12 +461,20 @@ mod tests {
                 { "authenticated": { "principal_name": { "exact": "spiffe://td/ns/a/sa/b" } } }
             ]}}]}}]
         }}}));
-        let rows = compare("p", "inbound 8080", inbound_values(&ours), inbound_values(&theirs));
+        let rows = compare(
+            "p",
+            "inbound 8080",
+            inbound_values(&ours),
+            inbound_values(&theirs),
+        );
         let get = |f: &str| rows.iter().find(|r| r.field == f).expect("field").clone();
         assert!(!get("rbac.principals").differs());
         assert_eq!(get("rbac.principals").istiod, "spiffe://td/ns/a/sa/b");
         assert_eq!(get("mtls").istiod, "STRICT");
         let ports = get("rbac.destination_ports");
-        assert_eq!((ports.meshsmith.as_str(), ports.istiod.as_str()), ("-", "8080"));
+        assert_eq!(
+            (ports.meshsmith.as_str(), ports.istiod.as_str()),
+            ("-", "8080")
+        );
     }
 }

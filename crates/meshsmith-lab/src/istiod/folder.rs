@@ -48,8 +48,7 @@ pub fn objects(spec: &LabSpec, generated: &Generated, pods: &[PodPlan]) -> (Vec<
             r["metadata"]["name"].as_str().unwrap_or_default()
         );
         match kind {
-            "VirtualService" | "DestinationRule" | "PeerAuthentication"
-            | "AuthorizationPolicy" => {
+            "VirtualService" | "DestinationRule" | "PeerAuthentication" | "AuthorizationPolicy" => {
                 written.generated.push(id);
                 out.push(r.clone());
             }

@@ -106,7 +106,11 @@ fn query_has(req: &Request<Incoming>, key: &str, values: &[&str]) -> bool {
 
 fn answer(req: &Request<Incoming>, watches: &Mutex<Vec<Watch>>) -> Response<Body> {
     if req.method() != Method::GET {
-        return status(StatusCode::FORBIDDEN, "Forbidden", "the lab's cluster is read-only");
+        return status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "the lab's cluster is read-only",
+        );
     }
     let path = req.uri().path();
     match path {
@@ -116,7 +120,12 @@ fn answer(req: &Request<Incoming>, watches: &Mutex<Vec<Watch>>) -> Response<Body
                 json!({ "major": "1", "minor": "33", "gitVersion": "v1.33.0" }),
             )
         }
-        "/api" => return reply(StatusCode::OK, json!({ "kind": "APIVersions", "versions": ["v1"] })),
+        "/api" => {
+            return reply(
+                StatusCode::OK,
+                json!({ "kind": "APIVersions", "versions": ["v1"] }),
+            )
+        }
         "/apis" => {
             return reply(
                 StatusCode::OK,
@@ -153,7 +162,11 @@ fn answer(req: &Request<Incoming>, watches: &Mutex<Vec<Watch>>) -> Response<Body
     // `<r>`, `namespaces/<ns>/<r>`: a list; `<r>/<name>`, `namespaces/<ns>/<r>/<name>`: a get.
     let list = matches!(rest.len(), 1 | 3);
     if !list {
-        return status(StatusCode::NOT_FOUND, "NotFound", "the lab's cluster is empty");
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "the lab's cluster is empty",
+        );
     }
     let resource = rest.last().copied().unwrap_or_default();
     reply(
@@ -183,8 +196,14 @@ fn kind(resource: &str) -> String {
         ("customresourcedefinition", "CustomResourceDefinition"),
         ("endpointslice", "EndpointSlice"),
         ("ingressclass", "IngressClass"),
-        ("mutatingwebhookconfiguration", "MutatingWebhookConfiguration"),
-        ("validatingwebhookconfiguration", "ValidatingWebhookConfiguration"),
+        (
+            "mutatingwebhookconfiguration",
+            "MutatingWebhookConfiguration",
+        ),
+        (
+            "validatingwebhookconfiguration",
+            "ValidatingWebhookConfiguration",
+        ),
         ("serviceaccount", "ServiceAccount"),
         ("serviceentry", "ServiceEntry"),
         ("workloadentry", "WorkloadEntry"),
@@ -212,7 +231,10 @@ mod tests {
         assert_eq!(kind("ingresses"), "Ingress");
         assert_eq!(kind("ingressclasses"), "IngressClass");
         assert_eq!(kind("endpointslices"), "EndpointSlice");
-        assert_eq!(kind("customresourcedefinitions"), "CustomResourceDefinition");
+        assert_eq!(
+            kind("customresourcedefinitions"),
+            "CustomResourceDefinition"
+        );
         assert_eq!(kind("policies"), "Policy");
         assert_eq!(kind("pods"), "Pod");
     }

@@ -46,7 +46,10 @@ pub const PASSTHROUGH_NOT_COVERED: &str = "not covered on istiod: without iptabl
 pub fn not_covered(spec: &crate::spec::LabSpec) -> Vec<String> {
     let mut out = Vec::new();
     for c in spec.calls.iter().filter(|c| !c.imported) {
-        out.push(format!("hidden-call {} -> {}: {PASSTHROUGH_NOT_COVERED}", c.from, c.to));
+        out.push(format!(
+            "hidden-call {} -> {}: {PASSTHROUGH_NOT_COVERED}",
+            c.from, c.to
+        ));
     }
     out
 }
@@ -123,7 +126,9 @@ pub fn assign_addresses(pods: &mut [PodPlan]) -> std::io::Result<()> {
             let n = 2 * i as u8 + 2;
             pod.inbound_ip = Ipv4Addr::new(127, x, y, n);
             pod.outbound_ip = Ipv4Addr::new(127, x, y, n + 1);
-            pod.inbound = pod.inbound_port.map(|p| SocketAddrV4::new(pod.inbound_ip, p));
+            pod.inbound = pod
+                .inbound_port
+                .map(|p| SocketAddrV4::new(pod.inbound_ip, p));
         }
         match all_free(pods) {
             Ok(()) => return Ok(()),

@@ -14,7 +14,8 @@
 //! `CertificateValidationContext{trusted_ca=1}`, `DataSource{inline_bytes=2}`.
 
 /// The type URL of an SDS secret.
-pub const SECRET_TYPE: &str = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+pub const SECRET_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
 /// What the lab reads from Envoy's `DiscoveryRequest`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -115,7 +116,10 @@ impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
-            let (&b, rest) = self.rest.split_first().ok_or(DecodeError("truncated varint"))?;
+            let (&b, rest) = self
+                .rest
+                .split_first()
+                .ok_or(DecodeError("truncated varint"))?;
             self.rest = rest;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {

@@ -39,7 +39,8 @@ pub enum IstiodError {
 /// Locate pilot-discovery: `--istiod`, then MESHSMITH_ISTIOD, then `pilot-discovery` on PATH.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, IstiodError> {
     if let Some(p) = explicit {
-        return executable(p).ok_or_else(|| IstiodError::NotFound(format!("--istiod {}", p.display())));
+        return executable(p)
+            .ok_or_else(|| IstiodError::NotFound(format!("--istiod {}", p.display())));
     }
     if let Some(p) = std::env::var_os("MESHSMITH_ISTIOD").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -128,7 +129,12 @@ impl IstiodProcess {
             .args(["--secureGRPCAddr", "", "--httpsAddr", ""])
             .args(["--ctrlz_address", "127.0.0.1"])
             .args(["--ctrlz_port", &ports.ctrlz.to_string()])
-            .args(["--domain", "cluster.local", "--log_output_level", "default:warn"])
+            .args([
+                "--domain",
+                "cluster.local",
+                "--log_output_level",
+                "default:warn",
+            ])
             .env("POD_NAMESPACE", "istio-system")
             .env("ENABLE_CA_SERVER", "false")
             .env("PILOT_ENABLE_METADATA_EXCHANGE", "false")
@@ -174,7 +180,10 @@ impl IstiodProcess {
 
     fn not_ready(&self, reason: String) -> IstiodError {
         let log = std::fs::read_to_string(&self.log_file).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().filter(|l| !l.starts_with(char::is_whitespace)).collect();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| !l.starts_with(char::is_whitespace))
+            .collect();
         IstiodError::NotReady {
             reason,
             log_tail: lines[lines.len().saturating_sub(12)..].join("\n"),

@@ -55,8 +55,7 @@ impl SdsServer {
             while let Ok((stream, _)) = listener.accept().await {
                 let state = state.clone();
                 connections.spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |req| handle(state.clone(), req));
+                    let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
                     let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -134,7 +133,8 @@ async fn handle(
     if !req.uri().path().ends_with("/StreamSecrets") {
         return Ok(grpc_error(12, "only StreamSecrets is served"));
     }
-    let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::convert::Infallible>::new(4);
+    let (mut tx, body) =
+        http_body_util::channel::Channel::<Bytes, std::convert::Infallible>::new(4);
     let mut incoming = req.into_body();
     tokio::spawn(async move {
         let mut buffer = BytesMut::new();
@@ -196,7 +196,10 @@ fn frame_message(message: &[u8]) -> Bytes {
 fn grpc_error(code: u32, message: &str) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::new()).boxed());
     let headers = response.headers_mut();
-    headers.insert("content-type", hyper::header::HeaderValue::from_static("application/grpc"));
+    headers.insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/grpc"),
+    );
     if let Ok(v) = code.to_string().parse() {
         headers.insert("grpc-status", v);
     }

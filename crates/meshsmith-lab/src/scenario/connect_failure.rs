@@ -52,13 +52,14 @@ pub(super) async fn connect_failures(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             }],
             calls: Vec::new(),
         };
-        let mut own = match Fleet::start(&spec, &ctx.fleet.envoy, ctx.fleet.istiod_options.as_ref()).await {
-            Ok(fleet) => fleet,
-            Err(e) => {
-                out.push(ctx.broken(&subject, expected, format!("bringing up the hop: {e}")));
-                continue;
-            }
-        };
+        let mut own =
+            match Fleet::start(&spec, &ctx.fleet.envoy, ctx.fleet.istiod_options.as_ref()).await {
+                Ok(fleet) => fleet,
+                Err(e) => {
+                    out.push(ctx.broken(&subject, expected, format!("bringing up the hop: {e}")));
+                    continue;
+                }
+            };
         // Stopping the sidecar (SIGKILL and reap) closes its inbound port.
         if let Some(i) = own
             .sidecars

@@ -291,18 +291,23 @@ fn istiod_summary(out: &mut String, i: &meshsmith_lab::report::IstiodReport) {
             out,
             "",
             &format!(
-                "translation diff (istiod vs meshsmith): {} fields compared, {} differ",
+                "translation diff (istiod vs meshsmith): {} fields compared, {} differ ({} of them as expected)",
                 i.fields_compared,
-                i.differences.len()
+                i.differences.len(),
+                i.differences.iter().filter(|d| d.explained.is_some()).count()
             ),
         ),
     }
     for d in &i.differences {
+        let why = d
+            .explained
+            .as_ref()
+            .map_or(String::new(), |e| format!(" (expected: {e})"));
         hanging(
             out,
             "  ",
             &format!(
-                "{} {} {}: meshsmith {}, istiod {}",
+                "{} {} {}: meshsmith {}, istiod {}{why}",
                 d.pod, d.subject, d.field, d.meshsmith, d.istiod
             ),
         );
