@@ -272,3 +272,6 @@ fn free_ports() -> std::io::Result<process::Ports> {
         ctrlz: port(3)?,
     })
 }
+
+#[cfg(test)]
+mod tests;

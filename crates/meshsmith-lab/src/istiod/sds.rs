@@ -208,3 +208,53 @@ fn grpc_error(code: u32, message: &str) -> Response<Body> {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_file_secrets_inside_the_lab_folder_are_served() {
+        let dir = tempfile::tempdir().expect("dir");
+        let outside = tempfile::tempdir().expect("dir");
+        for (d, f) in [
+            (&dir, "a.crt"),
+            (&dir, "a.key"),
+            (&dir, "ca.crt"),
+            (&outside, "x.key"),
+        ] {
+            std::fs::write(d.path().join(f), f).expect("write");
+        }
+        let state = State {
+            certs_dir: std::fs::canonicalize(dir.path()).expect("dir"),
+            unserved: Arc::default(),
+        };
+        let p = |d: &tempfile::TempDir, f: &str| d.path().join(f).display().to_string();
+        let cert = format!("file-cert:{}~{}", p(&dir, "a.crt"), p(&dir, "a.key"));
+        let root = format!("file-root:{}", p(&dir, "ca.crt"));
+        let stolen = format!("file-cert:{}~{}", p(&dir, "a.crt"), p(&outside, "x.key"));
+        let names = [
+            cert.clone(),
+            root.clone(),
+            stolen.clone(),
+            "default".to_string(),
+        ];
+        let served = state.secrets(&names);
+        assert_eq!(
+            served,
+            vec![
+                Secret::Certificate {
+                    name: cert,
+                    chain: b"a.crt".to_vec(),
+                    key: b"a.key".to_vec()
+                },
+                Secret::Root {
+                    name: root,
+                    ca: b"ca.crt".to_vec()
+                },
+            ]
+        );
+        let unserved = state.unserved.lock().expect("lock").clone();
+        assert_eq!(unserved, vec![stolen, "default".to_string()]);
+    }
+}

@@ -4,8 +4,8 @@
 //!
 //! It runs on a fleet of its own (the caller and the callee, started from the same spec
 //! entries), so the stopped sidecar never disturbs the main fleet. Probes are sent one at a time
-//! until one's first try meets the closed port (round robin over two hosts: the first or the
-//! second); that probe must be retried once, to the live instance (`previous_hosts`), and
+//! until one's first try meets the closed port (the callee has two hosts, and the load balancer
+//! picks one of them for each first try); that probe must be retried once, to the live instance (`previous_hosts`), and
 //! succeed: `upstream_cx_connect_fail` +1, `upstream_rq_retry` +1, `upstream_rq_retry_success`
 //! +1, and the live callee counts exactly one attempt (the failed try never reached an app).
 
