@@ -15,6 +15,7 @@
 //! - inbound (callee): the mTLS mode (STRICT when no plaintext chain exists, PERMISSIVE when
 //!   one does), whether a client certificate is required, and the RBAC filter: enforced or
 //!   shadow, the principals it names, the destination ports it checks.
+//!
 //! Durations are compared in milliseconds, so `10s` and `10.000s` agree.
 
 use serde_json::Value;

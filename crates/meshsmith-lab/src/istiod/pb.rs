@@ -108,6 +108,9 @@ pub fn discovery_response(version: &str, nonce: &str, secrets: &[Secret]) -> Vec
     out
 }
 
+/// A field's number and, when length-delimited, its bytes.
+type WireField<'a> = (u64, Option<&'a [u8]>);
+
 struct Reader<'a> {
     rest: &'a [u8],
 }
@@ -141,7 +144,7 @@ impl<'a> Reader<'a> {
 
     /// The next (field number, value) with length-delimited values as bytes; other wire
     /// types are skipped and reported with an empty value.
-    fn field(&mut self) -> Result<Option<(u64, Option<&'a [u8]>)>, DecodeError> {
+    fn field(&mut self) -> Result<Option<WireField<'a>>, DecodeError> {
         if self.rest.is_empty() {
             return Ok(None);
         }
