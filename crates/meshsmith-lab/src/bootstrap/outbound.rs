@@ -11,8 +11,8 @@
 //! Route fields follow the VirtualService: `timeout` (0 = off, as Istio writes it, because
 //! Envoy's own default is 15 s), `retry_policy` with `previous_hosts` so a retry goes to another
 //! instance. Cluster fields follow the DestinationRule: `circuit_breakers` (Istio replaces
-//! Envoy's 1024 defaults with 2^32-1 when unset; `max_retries` is `http.maxRetries`), the load
-//! balancer Istio picks when none is named (`LEAST_REQUEST`), `outlier_detection` with the panic threshold
+//! Envoy's 1024 defaults with 2^32-1 when unset; `max_retries` is `http.maxRetries`, plus the retry
+//! budget), round robin, `outlier_detection` with the panic threshold
 //! Istio forces to 0, and an `UpstreamTlsContext` that only accepts the callee's SPIFFE ID.
 
 use super::{access_log, duration, outbound_stat_prefix, path, router, sni, socket};
@@ -162,8 +162,9 @@ pub(super) fn cluster(r: &OutboundRoute, tls: &TlsFiles) -> Value {
         "name": name,
         "type": "STATIC",
         "connect_timeout": "10s",
-        // Istio's default when the DestinationRule names no load balancer.
-        "lb_policy": "LEAST_REQUEST",
+        // Not Istio's default (LEAST_REQUEST, see `istiod::diff::LOAD_BALANCER`): round robin
+        // keeps the lab's pool, ejection and connect-failure counts exact.
+        "lb_policy": "ROUND_ROBIN",
         "load_assignment": { "cluster_name": name, "endpoints": [{ "lb_endpoints": endpoints }] },
         "circuit_breakers": circuit_breakers(r.traffic.connection_pool.as_ref()),
         "typed_extension_protocol_options": protocol_options(r),

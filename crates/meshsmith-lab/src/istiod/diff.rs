@@ -44,11 +44,23 @@ impl Field {
     /// Why a known difference is not a fault of either translation (README, "The lab on
     /// istiod"), if it is one.
     pub fn explanation(&self) -> Option<&'static str> {
+        if self.field == "lb_policy"
+            && self.meshsmith == "ROUND_ROBIN"
+            && self.istiod == "LEAST_REQUEST"
+        {
+            return Some(LOAD_BALANCER);
+        }
         let port = self.subject.strip_prefix("inbound ")?;
         (self.field == "rbac.destination_ports" && self.meshsmith == "-" && self.istiod == port)
             .then_some(PORT_CONDITION)
     }
 }
+
+/// Why meshsmith balances round robin where Istio's default is least request.
+pub const LOAD_BALANCER: &str = "Istio's default balancer picks between idle hosts at random; \
+     meshsmith's lab keeps round robin so its pool, ejection and connect-failure counts are \
+     exact (under least request an HTTP/1.1 burst was seen admitted below maxConnections + \
+     http1MaxPendingRequests)";
 
 /// Why meshsmith's RBAC has no port condition where istiod's checks the inbound port.
 pub const PORT_CONDITION: &str = "meshsmith's own inbound listener is not on the target port \
