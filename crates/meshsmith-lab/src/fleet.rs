@@ -77,7 +77,7 @@ impl Sidecar {
 /// Everything one lab run started.
 pub struct Fleet {
     pub sidecars: Vec<Sidecar>,
-    /// istiod and its helpers, when it configures the sidecars.
+    /// istiod and the servers it needs, when it configures the sidecars.
     pub istiod: Option<IstiodRun>,
     /// How istiod was asked to run, for a scenario that brings up a fleet of its own.
     pub istiod_options: Option<IstiodOptions>,

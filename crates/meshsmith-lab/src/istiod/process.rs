@@ -19,7 +19,7 @@ pub enum IstiodError {
     /// No pilot-discovery at `--istiod`, in MESHSMITH_ISTIOD or on PATH.
     #[error("pilot-discovery not found ({0}); `cargo xtask istio-tools pilot-discovery` builds it from istio-tools.toml; pass `--istiod PATH` or set MESHSMITH_ISTIOD")]
     NotFound(String),
-    /// The configuration folder or a helper server could not be set up.
+    /// The configuration folder or a server istiod needs could not be set up.
     #[error("preparing istiod's configuration: {0}")]
     Prepare(std::io::Error),
     /// Spawning the process failed.
