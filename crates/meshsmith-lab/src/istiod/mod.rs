@@ -42,9 +42,40 @@ pub const PASSTHROUGH_NOT_COVERED: &str = "not covered on istiod: without iptabl
      mode NONE) istiod gives the caller no listener for a destination its Sidecar does not \
      import, and PassthroughCluster needs the original destination iptables keeps in a pod";
 
+/// Why a sidecar's call to a PERMISSIVE HTTP port fails on istiod.
+pub const PERMISSIVE_NOT_COVERED: &str = "not covered on istiod: a PERMISSIVE HTTP port takes \
+     mutual TLS only with Istio's ALPN (`istio-http/1.1`, `istio-h2`), which istio/proxy's \
+     `istio.alpn` filter sets and plain Envoy lacks (istiod runs with \
+     PILOT_ENABLE_ALPN_FILTER=false), so such calls fail here although a mesh serves them";
+
 /// What the lab on istiod does not cover, scenario by scenario; empty when it covers all.
 pub fn not_covered(spec: &crate::spec::LabSpec) -> Vec<String> {
     let mut out = Vec::new();
+    for callee in spec
+        .services
+        .iter()
+        .filter(|s| s.mtls == crate::spec::MtlsMode::Permissive)
+    {
+        let callers: Vec<&str> = spec
+            .edges
+            .iter()
+            .filter(|e| e.to == callee.name)
+            .map(|e| e.from.as_str())
+            .chain(
+                spec.calls
+                    .iter()
+                    .filter(|c| c.to == callee.name && c.imported)
+                    .map(|c| c.from.as_str()),
+            )
+            .collect();
+        if !callers.is_empty() {
+            out.push(format!(
+                "calls from {} to {} (PERMISSIVE): {PERMISSIVE_NOT_COVERED}",
+                callers.join(", "),
+                callee.name
+            ));
+        }
+    }
     for c in spec.calls.iter().filter(|c| !c.imported) {
         out.push(format!(
             "hidden-call {} -> {}: {PASSTHROUGH_NOT_COVERED}",

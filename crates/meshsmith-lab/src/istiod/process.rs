@@ -6,8 +6,9 @@
 //! workload certificates come from the lab's CA through the sidecars' SDS server. Two
 //! istio/proxy-only filters are switched off because plain Envoy lacks them:
 //! `PILOT_ENABLE_METADATA_EXCHANGE=false` (peer metadata for telemetry) and
-//! `PILOT_ENABLE_ALPN_FILTER=false` (the `istio-http/1.1` ALPN override). Neither carries
-//! policy. Killed and reaped on drop.
+//! `PILOT_ENABLE_ALPN_FILTER=false` (the `istio-http/1.1` ALPN override). The first carries no
+//! policy; without the second a sidecar's mTLS to a PERMISSIVE HTTP port matches none of the
+//! port's chains (see `not_covered`). Killed and reaped on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
