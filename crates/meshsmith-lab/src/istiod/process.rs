@@ -73,7 +73,10 @@ pub fn version(binary: &Path) -> Result<String, IstiodError> {
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
     match text.lines().rev().find(|l| !l.trim().is_empty()) {
-        Some(line) if out.status.success() => Ok(line.trim().to_string()),
+        // `client version: 1.31-dev+eed52ebb66ad`: the version is after the label.
+        Some(line) if out.status.success() => {
+            Ok(line.rsplit(": ").next().unwrap_or(line).trim().to_string())
+        }
         _ => Err(IstiodError::NotFound(format!(
             "{} does not run as pilot-discovery",
             binary.display()
