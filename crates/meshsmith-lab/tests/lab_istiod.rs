@@ -31,7 +31,12 @@ fn istiod_or_skip(test: &str) -> Option<PathBuf> {
             std::env::var("MESHSMITH_REQUIRE_ISTIOD").as_deref() != Ok("1"),
             "{test}: no pilot-discovery and MESHSMITH_REQUIRE_ISTIOD=1 ({how})"
         );
-        eprintln!("\n*** SKIPPED: {test}: no pilot-discovery ({how}) ***\n");
+        // Straight to the real stderr, past the test harness's capture.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: {test}: no pilot-discovery ({how}) ***\n"
+        );
     }
     found
 }
