@@ -306,26 +306,7 @@ async fn istiod_sidecars(
     dir: &Path,
     logs_dir: &Path,
 ) -> Result<(Vec<Sidecar>, IstiodRun), FleetError> {
-    let mut pods: Vec<PodPlan> = slots
-        .iter()
-        .map(|slot| {
-            let s = slot.service;
-            let pod = pod_name(s.workload(), &s.namespace, slot.instance);
-            PodPlan {
-                service: s.name.clone(),
-                instance: slot.instance,
-                logs: LogFiles::in_dir(logs_dir, &pod),
-                pod,
-                admin: slot.admin,
-                app_port: app_port(apps, slot),
-                inbound_port: slot.inbound.map(|_| s.target_port()),
-                outbound_ports: slot.outbound.iter().map(|(p, _)| *p).collect(),
-                inbound_ip: std::net::Ipv4Addr::LOCALHOST,
-                outbound_ip: std::net::Ipv4Addr::LOCALHOST,
-                inbound: None,
-            }
-        })
-        .collect();
+    let mut pods = pod_plans(slots, apps, logs_dir);
     istiod::assign_addresses(&mut pods).map_err(FleetError::PickPort)?;
     let run = IstiodRun::start(options, spec, &pods, dir, &dir.join("certs")).await?;
     let mut sidecars = Vec::new();
@@ -364,23 +345,7 @@ async fn istiod_sidecars(
         std::fs::write(&config, text).map_err(FleetError::RunDir)?;
         let log = dir.join(format!("{}.envoy.log", pod.pod));
         let mut process = EnvoyProcess::spawn(envoy, &pod.pod, &config, pod.admin, &log)?;
-        // istiod names the inbound stats after the listener's address and ends every stat
-        // prefix with `;` (Istio's tag delimiter); scenarios read them under the names the
-        // lab's own translation uses.
-        if let Some(inbound) = pod.inbound {
-            process.alias_stats(
-                &bootstrap::inbound_stat_prefix(inbound.port()),
-                &format!("inbound_{}_{};", inbound.ip(), inbound.port()),
-            );
-            let cluster = bootstrap::inbound_cluster(inbound.port());
-            process.alias_stats(&cluster, &format!("{cluster};"));
-        }
-        for (callee, _) in spec.targets_of(&s.name) {
-            let cluster = bootstrap::outbound_cluster(callee.port, &fqdn(callee));
-            process.alias_stats(&cluster, &format!("{cluster};"));
-        }
-        let passthrough = bootstrap::PASSTHROUGH_CLUSTER;
-        process.alias_stats(passthrough, &format!("{passthrough};"));
+        alias_istiod_stats(&mut process, spec, s, pod);
         sidecars.push(Sidecar {
             service: s.name.clone(),
             instance: pod.instance,
@@ -393,6 +358,50 @@ async fn istiod_sidecars(
         });
     }
     Ok((sidecars, run))
+}
+
+/// Where each pod of an istiod-configured fleet lives; addresses are assigned afterwards.
+fn pod_plans(slots: &[plan::Slot<'_>], apps: &[AppHandle], logs_dir: &Path) -> Vec<PodPlan> {
+    slots
+        .iter()
+        .map(|slot| {
+            let s = slot.service;
+            let pod = pod_name(s.workload(), &s.namespace, slot.instance);
+            PodPlan {
+                service: s.name.clone(),
+                instance: slot.instance,
+                logs: LogFiles::in_dir(logs_dir, &pod),
+                pod,
+                admin: slot.admin,
+                app_port: app_port(apps, slot),
+                inbound_port: slot.inbound.map(|_| s.target_port()),
+                outbound_ports: slot.outbound.iter().map(|(p, _)| *p).collect(),
+                inbound_ip: std::net::Ipv4Addr::LOCALHOST,
+                outbound_ip: std::net::Ipv4Addr::LOCALHOST,
+                inbound: None,
+            }
+        })
+        .collect()
+}
+
+/// istiod names the inbound stats after the listener's address and ends every stat prefix
+/// with `;` (Istio's tag delimiter); scenarios read them under the names the lab's own
+/// translation uses.
+fn alias_istiod_stats(process: &mut EnvoyProcess, spec: &LabSpec, s: &ServiceSpec, pod: &PodPlan) {
+    if let Some(inbound) = pod.inbound {
+        process.alias_stats(
+            &bootstrap::inbound_stat_prefix(inbound.port()),
+            &format!("inbound_{}_{};", inbound.ip(), inbound.port()),
+        );
+        let cluster = bootstrap::inbound_cluster(inbound.port());
+        process.alias_stats(&cluster, &format!("{cluster};"));
+    }
+    for (callee, _) in spec.targets_of(&s.name) {
+        let cluster = bootstrap::outbound_cluster(callee.port, &fqdn(callee));
+        process.alias_stats(&cluster, &format!("{cluster};"));
+    }
+    let passthrough = bootstrap::PASSTHROUGH_CLUSTER;
+    process.alias_stats(passthrough, &format!("{passthrough};"));
 }
 
 /// Wait until every listener istiod was asked for accepts connections.

@@ -106,31 +106,7 @@ pub async fn run(
     } else {
         options.scenarios.clone()
     };
-    let mut istiod_report = None;
-    if let Some(run) = &fleet.istiod {
-        let (differences, fields_compared, diff_error) =
-            match istiod::translation_diff(&fleet).await {
-                Ok(fields) => {
-                    let n = fields.len();
-                    (
-                        fields.into_iter().filter(|f| f.differs()).collect(),
-                        n,
-                        None,
-                    )
-                }
-                Err(e) => (Vec::new(), 0, Some(e)),
-            };
-        istiod_report = Some(report::IstiodReport {
-            version: run.version.clone(),
-            startup_ms: run.startup_ms,
-            given: run.written.generated.clone(),
-            left_out: run.written.left_out.clone(),
-            not_covered: istiod::not_covered(spec),
-            fields_compared,
-            differences,
-            diff_error,
-        });
-    }
+    let istiod_report = istiod_report(&fleet, spec).await;
     let results = scenario::run(&fleet, &kinds, progress).await;
     let access_logs = match &options.logs {
         Some((dir, format)) => {
@@ -164,6 +140,32 @@ pub async fn run(
         }
         .into(),
         istiod: istiod_report,
+    })
+}
+
+/// istiod's part of the report, with the translation diff made before any scenario runs.
+async fn istiod_report(fleet: &fleet::Fleet, spec: &LabSpec) -> Option<report::IstiodReport> {
+    let run = fleet.istiod.as_ref()?;
+    let (differences, fields_compared, diff_error) = match istiod::translation_diff(fleet).await {
+        Ok(fields) => {
+            let n = fields.len();
+            (
+                fields.into_iter().filter(|f| f.differs()).collect(),
+                n,
+                None,
+            )
+        }
+        Err(e) => (Vec::new(), 0, Some(e)),
+    };
+    Some(report::IstiodReport {
+        version: run.version.clone(),
+        startup_ms: run.startup_ms,
+        given: run.written.generated.clone(),
+        left_out: run.written.left_out.clone(),
+        not_covered: istiod::not_covered(spec),
+        fields_compared,
+        differences,
+        diff_error,
     })
 }
 
