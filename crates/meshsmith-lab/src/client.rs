@@ -13,6 +13,7 @@ use hyper::header::HeaderMap;
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -58,16 +59,16 @@ pub struct AppRequest {
 /// guards against a hung run, every scenario bounds its own waiting far below it.
 const REQUEST_CAP: Duration = Duration::from_secs(60);
 
-/// Send `req` over plaintext to `port` (HTTP/1.1, or HTTP/2 prior knowledge for gRPC).
-pub async fn send(port: u16, req: &AppRequest) -> Result<Reply, String> {
-    tokio::time::timeout(REQUEST_CAP, send_uncapped(port, req))
+/// Send `req` over plaintext to `addr` (HTTP/1.1, or HTTP/2 prior knowledge for gRPC).
+pub async fn send(addr: SocketAddrV4, req: &AppRequest) -> Result<Reply, String> {
+    tokio::time::timeout(REQUEST_CAP, send_uncapped(addr, req))
         .await
         .map_err(|_| format!("no answer within {} s", REQUEST_CAP.as_secs()))?
 }
 
-async fn send_uncapped(port: u16, req: &AppRequest) -> Result<Reply, String> {
+async fn send_uncapped(addr: SocketAddrV4, req: &AppRequest) -> Result<Reply, String> {
     let start = Instant::now();
-    let stream = connect(port).await?;
+    let stream = connect(addr).await?;
     let request = build(req)?;
     if req.grpc {
         let (mut sender, conn) =
@@ -96,16 +97,20 @@ async fn send_uncapped(port: u16, req: &AppRequest) -> Result<Reply, String> {
 /// Streams per connection in a gRPC burst.
 const STREAMS_PER_CONNECTION: u32 = 100;
 
-/// Send `n` copies of the gRPC request `req` at once over HTTP/2 connections to `port`, at most
+/// Send `n` copies of the gRPC request `req` at once over HTTP/2 connections to `addr`, at most
 /// `STREAMS_PER_CONNECTION` streams on each; one result per request, timed from its own send.
-pub async fn send_grpc_burst(port: u16, req: &AppRequest, n: u32) -> Vec<Result<Reply, String>> {
+pub async fn send_grpc_burst(
+    addr: SocketAddrV4,
+    req: &AppRequest,
+    n: u32,
+) -> Vec<Result<Reply, String>> {
     let mut tasks = tokio::task::JoinSet::new();
     let mut out = Vec::new();
     let mut remaining = n;
     while remaining > 0 {
         let streams = remaining.min(STREAMS_PER_CONNECTION);
         remaining -= streams;
-        let sender = match open_h2(port).await {
+        let sender = match open_h2(addr).await {
             Ok(sender) => sender,
             Err(e) => {
                 out.extend((0..streams).map(|_| Err(e.clone())));
@@ -139,9 +144,9 @@ pub async fn send_grpc_burst(port: u16, req: &AppRequest, n: u32) -> Vec<Result<
 }
 
 async fn open_h2(
-    port: u16,
+    addr: SocketAddrV4,
 ) -> Result<hyper::client::conn::http2::SendRequest<Full<Bytes>>, String> {
-    let stream = connect(port).await?;
+    let stream = connect(addr).await?;
     let (sender, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await
@@ -199,18 +204,21 @@ fn grpc_status(h: &HeaderMap) -> Option<u32> {
     h.get("grpc-status")?.to_str().ok()?.parse().ok()
 }
 
-async fn connect(port: u16) -> Result<TcpStream, String> {
-    let stream = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|e| e.to_string())?;
+async fn connect(addr: SocketAddrV4) -> Result<TcpStream, String> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     Ok(stream)
+}
+
+/// `127.0.0.1:port`.
+pub fn loopback(port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)
 }
 
 /// GET on an Envoy admin port.
 pub async fn admin_get(port: u16, path: &str) -> Result<Reply, String> {
     let start = Instant::now();
-    let stream = connect(port).await?;
+    let stream = connect(loopback(port)).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| e.to_string())?;
@@ -227,15 +235,15 @@ pub async fn admin_get(port: u16, path: &str) -> Result<Reply, String> {
     collect(resp, start).await
 }
 
-/// A plain HTTP/1.1 request straight at an inbound port, as a client outside the mesh sends it.
-/// `Err` means the connection was closed without an HTTP answer.
-pub async fn send_plaintext(port: u16, host: &str) -> Result<Reply, String> {
+/// A plain HTTP/1.1 request straight at an inbound listener, as a client outside the mesh sends
+/// it. `Err` means the connection was closed without an HTTP answer.
+pub async fn send_plaintext(addr: SocketAddrV4, host: &str) -> Result<Reply, String> {
     let req = AppRequest {
         host: host.to_string(),
         grpc: false,
         headers: Vec::new(),
     };
-    tokio::time::timeout(Duration::from_secs(5), send(port, &req))
+    tokio::time::timeout(Duration::from_secs(5), send(addr, &req))
         .await
         .map_err(|_| "no answer within 5 s".to_string())?
 }
@@ -244,7 +252,7 @@ pub async fn send_plaintext(port: u16, host: &str) -> Result<Reply, String> {
 /// sending `sni` as a mesh client does, and accepting the server only if its certificate
 /// carries `server_id` and chains to `ca`.
 pub async fn send_mtls(
-    port: u16,
+    addr: SocketAddrV4,
     host: &str,
     sni: &str,
     identity: &WorkloadCert,
@@ -265,9 +273,15 @@ pub async fn send_mtls(
         .with_custom_certificate_verifier(verifier)
         .with_client_auth_cert(vec![identity.cert_der.clone()], identity.private_key())
         .map_err(|e| e.to_string())?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // What a mesh client offers: Istio's in-mesh protocol first (a PERMISSIVE port takes a
+    // TLS connection as mutual TLS only when it carries it), then plain HTTP/1.1.
+    config.alpn_protocols = vec![
+        b"istio-http/1.1".to_vec(),
+        b"istio".to_vec(),
+        b"http/1.1".to_vec(),
+    ];
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let stream = connect(port).await?;
+    let stream = connect(addr).await?;
     // The server does not check the SNI; the URI SAN check happens in the verifier.
     let name = ServerName::try_from(sni.to_string()).map_err(|e| e.to_string())?;
     let tls = connector

@@ -110,6 +110,8 @@ pub struct EnvoyProcess {
     pub admin_port: u16,
     log_file: PathBuf,
     child: Child,
+    /// (name the lab reads, name Envoy writes) pairs of stat name parts.
+    aliases: Vec<(String, String)>,
 }
 
 impl EnvoyProcess {
@@ -150,7 +152,14 @@ impl EnvoyProcess {
             admin_port,
             log_file: log_file.to_path_buf(),
             child,
+            aliases: Vec::new(),
         })
+    }
+
+    /// Read stats Envoy names with `actual` in them as if they said `canonical`.
+    pub fn alias_stats(&mut self, canonical: &str, actual: &str) {
+        self.aliases
+            .push((canonical.to_string(), actual.to_string()));
     }
 
     pub fn pid(&self) -> u32 {
@@ -194,7 +203,14 @@ impl EnvoyProcess {
             what: "stats".into(),
             reason,
         };
-        let path = format!("/stats?format=json&filter={}", client::query_escape(filter));
+        let mut filter = filter.to_string();
+        for (canonical, actual) in &self.aliases {
+            filter = filter.replace(&regex_escape(canonical), &regex_escape(actual));
+        }
+        let path = format!(
+            "/stats?format=json&filter={}",
+            client::query_escape(&filter)
+        );
         let reply = client::admin_get(self.admin_port, &path)
             .await
             .map_err(fail)?;
@@ -203,7 +219,11 @@ impl EnvoyProcess {
         let mut values = BTreeMap::new();
         for entry in doc["stats"].as_array().into_iter().flatten() {
             if let (Some(name), Some(value)) = (entry["name"].as_str(), entry["value"].as_u64()) {
-                values.insert(name.to_string(), value);
+                let mut name = name.to_string();
+                for (canonical, actual) in &self.aliases {
+                    name = name.replace(actual.as_str(), canonical);
+                }
+                values.insert(name, value);
             }
         }
         Ok(Stats(values))
@@ -216,6 +236,18 @@ impl Drop for EnvoyProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `s` with every regex metacharacter escaped, as the scenarios write stat filters.
+pub fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A snapshot of admin counters.

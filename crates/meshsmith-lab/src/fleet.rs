@@ -10,12 +10,15 @@ mod plan;
 
 pub use plan::fqdn;
 
-use crate::access_log::{self, LogFiles, LogFormat};
+use crate::access_log::{self, pod_name, LogFiles, LogFormat};
 use crate::app::{self, AppHandle};
 use crate::bootstrap::{self, TlsFiles};
 use crate::certs::{CertError, LabCa, WorkloadCert};
+use crate::client::loopback;
 use crate::envoy::{EnvoyError, EnvoyProcess};
+use crate::istiod::{self, IstiodError, IstiodOptions, IstiodRun, PodPlan};
 use crate::spec::{LabSpec, ServiceSpec};
+use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -40,6 +43,9 @@ pub enum FleetError {
     /// An Envoy failed to start.
     #[error(transparent)]
     Envoy(#[from] EnvoyError),
+    /// istiod failed to start or to configure a sidecar.
+    #[error(transparent)]
+    Istiod(#[from] IstiodError),
 }
 
 /// One Envoy and the ports it listens on.
@@ -48,16 +54,20 @@ pub struct Sidecar {
     pub instance: u32,
     /// The pod this sidecar stands for; its log files are named after it.
     pub pod: String,
-    pub inbound_port: Option<u16>,
-    /// (Service port, lab port) of each outbound listener.
-    pub outbound: Vec<(u16, u16)>,
+    /// Where its inbound listener listens.
+    pub inbound: Option<SocketAddrV4>,
+    /// (Service port, listener address) of each outbound listener.
+    pub outbound: Vec<(u16, SocketAddrV4)>,
     pub logs: LogFiles,
     pub process: EnvoyProcess,
+    /// With istiod: the bootstrap meshsmith's own translation writes for this pod, for the
+    /// translation diff.
+    pub own_translation: Option<serde_json::Value>,
 }
 
 impl Sidecar {
-    /// The lab port of the outbound listener for a Service port.
-    pub fn outbound_port(&self, service_port: u16) -> Option<u16> {
+    /// The address of the outbound listener for a Service port.
+    pub fn outbound_addr(&self, service_port: u16) -> Option<SocketAddrV4> {
         self.outbound
             .iter()
             .find(|(p, _)| *p == service_port)
@@ -67,6 +77,10 @@ impl Sidecar {
 /// Everything one lab run started.
 pub struct Fleet {
     pub sidecars: Vec<Sidecar>,
+    /// istiod and the servers it needs, when it configures the sidecars.
+    pub istiod: Option<IstiodRun>,
+    /// How istiod was asked to run, for a scenario that brings up a fleet of its own.
+    pub istiod_options: Option<IstiodOptions>,
     pub apps: Vec<AppHandle>,
     pub spec: LabSpec,
     pub ca: LabCa,
@@ -80,18 +94,28 @@ pub struct Fleet {
 impl Fleet {
     /// Start everything. Ports are picked by binding port 0 and releasing it, so another
     /// program may take one before Envoy binds it; such a clash gets one fresh attempt.
-    pub async fn start(spec: &LabSpec, envoy: &Path) -> Result<Fleet, FleetError> {
-        match Self::start_once(spec, envoy).await {
+    /// With `istiod`, the sidecars take their configuration from istiod instead of the lab's
+    /// own bootstraps.
+    pub async fn start(
+        spec: &LabSpec,
+        envoy: &Path,
+        istiod: Option<&IstiodOptions>,
+    ) -> Result<Fleet, FleetError> {
+        match Self::start_once(spec, envoy, istiod).await {
             Err(FleetError::Envoy(EnvoyError::NotReady { log_tail, .. }))
                 if log_tail.contains("Address already in use") =>
             {
-                Self::start_once(spec, envoy).await
+                Self::start_once(spec, envoy, istiod).await
             }
             other => other,
         }
     }
 
-    async fn start_once(spec: &LabSpec, envoy: &Path) -> Result<Fleet, FleetError> {
+    async fn start_once(
+        spec: &LabSpec,
+        envoy: &Path,
+        istiod: Option<&IstiodOptions>,
+    ) -> Result<Fleet, FleetError> {
         let dir = tempfile::Builder::new()
             .prefix("meshsmith-lab-")
             .tempdir()
@@ -109,64 +133,75 @@ impl Fleet {
         let intruder_id = format!("spiffe://{}/ns/lab/sa/lab-intruder", spec.trust_domain);
         let intruder = ca.issue(&certs_dir, "lab-intruder", &intruder_id)?;
         let apps = start_apps(spec).await?;
-
         let slots = plan::slots(spec)?;
-        let mut sidecars = Vec::new();
-        for slot in &slots {
-            let s = slot.service;
-            let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
-                continue;
-            };
-            let tls = TlsFiles {
-                cert: cert.cert_file.clone(),
-                key: cert.key_file.clone(),
-                ca: ca.ca_file.clone(),
-            };
-            let app_port = apps
-                .iter()
-                .find(|a| a.control.service == s.name && a.control.instance == slot.instance)
-                .map(|a| a.port);
-            let plan = plan::sidecar_plan(spec, slot, &slots, tls, app_port, &logs_dir);
-            let config = dir.path().join(format!("{}.json", plan.pod));
-            let text = serde_json::to_vec_pretty(&bootstrap::bootstrap(&plan))
-                .map_err(|e| FleetError::RunDir(std::io::Error::other(e)))?;
-            std::fs::write(&config, text).map_err(FleetError::RunDir)?;
-            let log = dir.path().join(format!("{}.envoy.log", plan.pod));
-            let process = EnvoyProcess::spawn(envoy, &plan.pod, &config, plan.admin_port, &log)?;
-            sidecars.push(Sidecar {
-                service: s.name.clone(),
-                instance: slot.instance,
-                pod: plan.pod.clone(),
-                inbound_port: plan.inbound.as_ref().map(|p| p.port),
-                outbound: slot.outbound.clone(),
-                logs: plan.logs.clone(),
-                process,
-            });
-        }
-        for s in &mut sidecars {
-            s.process.wait_ready(Duration::from_secs(20)).await?;
-        }
-        for app in &apps {
-            app.control
-                .set_outbound(app_routes(spec, &sidecars, &app.control.service));
-        }
-        Ok(Fleet {
+        let istiod_options = istiod.cloned();
+        let (sidecars, istiod) = match istiod {
+            None => (
+                own_sidecars(
+                    spec,
+                    envoy,
+                    &slots,
+                    &certs,
+                    &ca,
+                    &apps,
+                    dir.path(),
+                    &logs_dir,
+                )?,
+                None,
+            ),
+            Some(options) => {
+                let started = istiod_sidecars(
+                    spec,
+                    envoy,
+                    options,
+                    &slots,
+                    &certs,
+                    &ca,
+                    &apps,
+                    dir.path(),
+                    &logs_dir,
+                )
+                .await?;
+                (started.0, Some(started.1))
+            }
+        };
+        let mut fleet = Fleet {
             sidecars,
+            istiod,
+            istiod_options,
             apps,
             spec: spec.clone(),
             ca,
             intruder,
             envoy: envoy.to_path_buf(),
             dir,
-        })
+        };
+        for s in &mut fleet.sidecars {
+            s.process.wait_ready(Duration::from_secs(20)).await?;
+        }
+        if fleet.istiod.is_some() {
+            for s in &fleet.sidecars {
+                wait_listening(s).await?;
+            }
+        }
+        for app in &fleet.apps {
+            app.control
+                .set_outbound(app_routes(spec, &fleet.sidecars, &app.control.service));
+        }
+        Ok(fleet)
     }
 
     pub fn run_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
 
+    /// Every process of the run: the Envoys, then istiod.
     pub fn pids(&self) -> Vec<u32> {
-        self.sidecars.iter().map(|s| s.process.pid()).collect()
+        self.sidecars
+            .iter()
+            .map(|s| s.process.pid())
+            .chain(self.istiod.as_ref().map(|i| i.process.pid()))
+            .collect()
     }
 
     pub fn sidecar(&self, service: &str, instance: u32) -> Option<&Sidecar> {
@@ -204,6 +239,193 @@ impl Fleet {
     }
 }
 
+/// The lab's own translation: one static bootstrap per sidecar.
+#[allow(clippy::too_many_arguments)]
+fn own_sidecars(
+    spec: &LabSpec,
+    envoy: &Path,
+    slots: &[plan::Slot<'_>],
+    certs: &[WorkloadCert],
+    ca: &LabCa,
+    apps: &[AppHandle],
+    dir: &Path,
+    logs_dir: &Path,
+) -> Result<Vec<Sidecar>, FleetError> {
+    let mut sidecars = Vec::new();
+    for slot in slots {
+        let s = slot.service;
+        let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
+            continue;
+        };
+        let tls = TlsFiles {
+            cert: cert.cert_file.clone(),
+            key: cert.key_file.clone(),
+            ca: ca.ca_file.clone(),
+        };
+        let plan = plan::sidecar_plan(spec, slot, slots, tls, app_port(apps, slot), logs_dir);
+        let config = dir.join(format!("{}.json", plan.pod));
+        let text = serde_json::to_vec_pretty(&bootstrap::bootstrap(&plan))
+            .map_err(|e| FleetError::RunDir(std::io::Error::other(e)))?;
+        std::fs::write(&config, text).map_err(FleetError::RunDir)?;
+        let log = dir.join(format!("{}.envoy.log", plan.pod));
+        let process = EnvoyProcess::spawn(envoy, &plan.pod, &config, plan.admin_port, &log)?;
+        sidecars.push(Sidecar {
+            service: s.name.clone(),
+            instance: slot.instance,
+            pod: plan.pod.clone(),
+            inbound: plan.inbound.as_ref().map(|p| loopback(p.port)),
+            outbound: slot
+                .outbound
+                .iter()
+                .map(|(s, p)| (*s, loopback(*p)))
+                .collect(),
+            logs: plan.logs.clone(),
+            process,
+            own_translation: None,
+        });
+    }
+    Ok(sidecars)
+}
+
+fn app_port(apps: &[AppHandle], slot: &plan::Slot<'_>) -> Option<u16> {
+    apps.iter()
+        .find(|a| a.control.service == slot.service.name && a.control.instance == slot.instance)
+        .map(|a| a.port)
+}
+
+/// istiod's translation: the folder, istiod, and one xDS-configured Envoy per pod.
+#[allow(clippy::too_many_arguments)]
+async fn istiod_sidecars(
+    spec: &LabSpec,
+    envoy: &Path,
+    options: &IstiodOptions,
+    slots: &[plan::Slot<'_>],
+    certs: &[WorkloadCert],
+    ca: &LabCa,
+    apps: &[AppHandle],
+    dir: &Path,
+    logs_dir: &Path,
+) -> Result<(Vec<Sidecar>, IstiodRun), FleetError> {
+    let mut pods = pod_plans(slots, apps, logs_dir);
+    istiod::assign_addresses(&mut pods).map_err(FleetError::PickPort)?;
+    let run = IstiodRun::start(options, spec, &pods, dir, &dir.join("certs")).await?;
+    let mut sidecars = Vec::new();
+    for (pod, slot) in pods.iter().zip(slots) {
+        let Some(s) = spec.service(&pod.service) else {
+            continue;
+        };
+        let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
+            continue;
+        };
+        let tls = TlsFiles {
+            cert: cert.cert_file.clone(),
+            key: cert.key_file.clone(),
+            ca: ca.ca_file.clone(),
+        };
+        let own = plan::sidecar_plan(spec, slot, slots, tls, pod.app_port, logs_dir);
+        let node = istiod::bootstrap::Node {
+            pod,
+            namespace: &s.namespace,
+            workload: s.workload(),
+            service_account: &s.service_account,
+            labels: istiod::folder::pod_labels(s, pod, &options.generated),
+            trust_domain: &spec.trust_domain,
+            istio_version: istiod::PROXY_ISTIO_VERSION,
+            cert: bootstrap::path(&cert.cert_file),
+            key: bootstrap::path(&cert.key_file),
+            ca: bootstrap::path(&ca.ca_file),
+        };
+        let config = dir.join(format!("{}.json", pod.pod));
+        let text = serde_json::to_vec_pretty(&istiod::bootstrap::bootstrap(
+            &node,
+            run.process.ports.grpc,
+            run.sds.port,
+        ))
+        .map_err(|e| FleetError::RunDir(std::io::Error::other(e)))?;
+        std::fs::write(&config, text).map_err(FleetError::RunDir)?;
+        let log = dir.join(format!("{}.envoy.log", pod.pod));
+        let mut process = EnvoyProcess::spawn(envoy, &pod.pod, &config, pod.admin, &log)?;
+        alias_istiod_stats(&mut process, spec, s, pod);
+        sidecars.push(Sidecar {
+            service: s.name.clone(),
+            instance: pod.instance,
+            pod: pod.pod.clone(),
+            inbound: pod.inbound,
+            outbound: pod.outbound(),
+            logs: pod.logs.clone(),
+            process,
+            own_translation: Some(bootstrap::bootstrap(&own)),
+        });
+    }
+    Ok((sidecars, run))
+}
+
+/// Where each pod of an istiod-configured fleet lives; addresses are assigned afterwards.
+fn pod_plans(slots: &[plan::Slot<'_>], apps: &[AppHandle], logs_dir: &Path) -> Vec<PodPlan> {
+    slots
+        .iter()
+        .map(|slot| {
+            let s = slot.service;
+            let pod = pod_name(s.workload(), &s.namespace, slot.instance);
+            PodPlan {
+                service: s.name.clone(),
+                instance: slot.instance,
+                logs: LogFiles::in_dir(logs_dir, &pod),
+                pod,
+                admin: slot.admin,
+                app_port: app_port(apps, slot),
+                inbound_port: slot.inbound.map(|_| s.target_port()),
+                outbound_ports: slot.outbound.iter().map(|(p, _)| *p).collect(),
+                inbound_ip: std::net::Ipv4Addr::LOCALHOST,
+                outbound_ip: std::net::Ipv4Addr::LOCALHOST,
+                inbound: None,
+            }
+        })
+        .collect()
+}
+
+/// istiod names the inbound stats after the listener's address and ends every stat prefix
+/// with `;` (Istio's tag delimiter); scenarios read them under the names the lab's own
+/// translation uses.
+fn alias_istiod_stats(process: &mut EnvoyProcess, spec: &LabSpec, s: &ServiceSpec, pod: &PodPlan) {
+    if let Some(inbound) = pod.inbound {
+        process.alias_stats(
+            &bootstrap::inbound_stat_prefix(inbound.port()),
+            &format!("inbound_{}_{};", inbound.ip(), inbound.port()),
+        );
+        let cluster = bootstrap::inbound_cluster(inbound.port());
+        process.alias_stats(&cluster, &format!("{cluster};"));
+    }
+    for (callee, _) in spec.targets_of(&s.name) {
+        let cluster = bootstrap::outbound_cluster(callee.port, &fqdn(callee));
+        process.alias_stats(&cluster, &format!("{cluster};"));
+    }
+    let passthrough = bootstrap::PASSTHROUGH_CLUSTER;
+    process.alias_stats(passthrough, &format!("{passthrough};"));
+}
+
+/// Wait until every listener istiod was asked for accepts connections.
+async fn wait_listening(s: &Sidecar) -> Result<(), FleetError> {
+    let addrs: Vec<SocketAddrV4> = s
+        .inbound
+        .into_iter()
+        .chain(s.outbound.iter().map(|(_, a)| *a))
+        .collect();
+    let start = std::time::Instant::now();
+    for addr in addrs {
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            if start.elapsed() > Duration::from_secs(20) {
+                return Err(FleetError::Istiod(IstiodError::NotConfigured {
+                    pod: s.pod.clone(),
+                    reason: format!("nothing listens on {addr} after 20 s"),
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    Ok(())
+}
+
 /// One app per callee instance; replicas of a service share one probe book.
 async fn start_apps(spec: &LabSpec) -> Result<Vec<AppHandle>, FleetError> {
     let mut apps = Vec::new();
@@ -224,7 +446,7 @@ async fn start_apps(spec: &LabSpec) -> Result<Vec<AppHandle>, FleetError> {
 
 /// Where a service's app sends a call for each host it may name: its sidecar's outbound
 /// listener for that host's Service port.
-fn app_routes(spec: &LabSpec, sidecars: &[Sidecar], service: &str) -> Vec<(String, u16)> {
+fn app_routes(spec: &LabSpec, sidecars: &[Sidecar], service: &str) -> Vec<(String, SocketAddrV4)> {
     let (Some(caller), Some(sidecar)) = (
         spec.service(service),
         sidecars
@@ -235,10 +457,10 @@ fn app_routes(spec: &LabSpec, sidecars: &[Sidecar], service: &str) -> Vec<(Strin
     };
     let mut out = Vec::new();
     for (callee, _) in spec.targets_of(service) {
-        if let Some(port) = sidecar.outbound_port(callee.port) {
-            out.push((fqdn(callee), port));
+        if let Some(addr) = sidecar.outbound_addr(callee.port) {
+            out.push((fqdn(callee), addr));
             for alias in plan::aliases(caller, callee) {
-                out.push((alias, port));
+                out.push((alias, addr));
             }
         }
     }

@@ -17,11 +17,13 @@
 //! resource, never a silent approximation.
 
 mod calls;
+mod istiod;
 mod old;
 mod path;
 mod traffic;
 
 pub use calls::Call;
+pub use istiod::for_istiod;
 pub use old::{old_settings, OldHop};
 pub use path::choose_path;
 #[cfg(test)]

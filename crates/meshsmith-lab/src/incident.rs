@@ -277,6 +277,8 @@ mod tests {
                 max_pending_requests: 100,
                 max_requests: 1000,
                 max_requests_per_connection: 0,
+                max_retries: u32::MAX,
+                retry_budget: None,
             }),
         };
         assert_eq!(

@@ -29,6 +29,7 @@ pub mod fleet;
 pub mod from_mesh;
 pub mod incident;
 pub mod istio_metrics;
+pub mod istiod;
 pub mod report;
 pub mod scenario;
 pub mod spec;
@@ -79,6 +80,8 @@ pub struct LabOptions {
     pub scenarios: Vec<ScenarioKind>,
     /// Copy every sidecar's access log here when the scenarios are done.
     pub logs: Option<(PathBuf, LogFormat)>,
+    /// Configure the sidecars from istiod instead of the lab's own translation.
+    pub istiod: Option<istiod::IstiodOptions>,
 }
 
 /// Run the scenarios against a fresh fleet.
@@ -93,7 +96,7 @@ pub async fn run(
     progress(&Progress::Starting {
         sidecars: sidecar_count(spec),
     });
-    let fleet = fleet::Fleet::start(spec, &options.envoy).await?;
+    let fleet = fleet::Fleet::start(spec, &options.envoy, options.istiod.as_ref()).await?;
     let startup_ms = started.elapsed().as_millis() as u64;
     progress(&Progress::Ready {
         startup_ms,
@@ -105,6 +108,7 @@ pub async fn run(
     } else {
         options.scenarios.clone()
     };
+    let istiod_report = istiod_report(&fleet, spec).await;
     let results = scenario::run(&fleet, &kinds, progress).await;
     let access_logs = match &options.logs {
         Some((dir, format)) => {
@@ -131,6 +135,39 @@ pub async fn run(
         envoy_pids,
         run_dir,
         access_logs,
+        control_plane: if istiod_report.is_some() {
+            "istiod"
+        } else {
+            "meshsmith"
+        }
+        .into(),
+        istiod: istiod_report,
+    })
+}
+
+/// istiod's part of the report, with the translation diff made before any scenario runs.
+async fn istiod_report(fleet: &fleet::Fleet, spec: &LabSpec) -> Option<report::IstiodReport> {
+    let run = fleet.istiod.as_ref()?;
+    let (differences, fields_compared, diff_error) = match istiod::translation_diff(fleet).await {
+        Ok(fields) => {
+            let n = fields.len();
+            (
+                fields.into_iter().filter(|f| f.differs()).collect(),
+                n,
+                None,
+            )
+        }
+        Err(e) => (Vec::new(), 0, Some(e)),
+    };
+    Some(report::IstiodReport {
+        version: run.version.clone(),
+        startup_ms: run.startup_ms,
+        given: run.written.generated.clone(),
+        left_out: run.written.left_out.clone(),
+        not_covered: istiod::not_covered(spec),
+        fields_compared,
+        differences,
+        diff_error,
     })
 }
 

@@ -98,13 +98,48 @@ pub struct LabReport {
     pub startup_ms: u64,
     pub wall_ms: u64,
     pub results: Vec<ScenarioResult>,
-    /// Process ids of the Envoys this run started (all stopped by the time the report exists).
+    /// Process ids of the Envoys (and istiod) this run started, all stopped by the time the
+    /// report exists.
     pub envoy_pids: Vec<u32>,
     /// The run folder (removed by the time the report exists).
     pub run_dir: PathBuf,
     /// Where each sidecar's access log was copied (`--logs`), one file per pod.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_logs: Vec<PathBuf>,
+    /// Who translated the generated policy into the sidecars' configuration: `meshsmith` or
+    /// `istiod`.
+    #[serde(default = "meshsmith")]
+    pub control_plane: String,
+    /// istiod's run, when it configured the sidecars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub istiod: Option<IstiodReport>,
+}
+
+fn meshsmith() -> String {
+    "meshsmith".into()
+}
+
+/// istiod's part of a run: what it was given, how long it took to start, what the run could
+/// not cover, and where its translation differs from meshsmith's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IstiodReport {
+    /// `pilot-discovery version -s`.
+    pub version: String,
+    /// From starting istiod to its readiness.
+    pub startup_ms: u64,
+    /// The generated resources given to istiod.
+    pub given: Vec<String>,
+    /// Generated resources kept from istiod, each with why.
+    pub left_out: Vec<String>,
+    /// What the scenarios could not cover on istiod, each with why.
+    pub not_covered: Vec<String>,
+    /// Fields compared between istiod's translation and meshsmith's.
+    pub fields_compared: usize,
+    /// The compared fields where they differ.
+    pub differences: Vec<crate::istiod::diff::Field>,
+    /// Why the comparison could not be made, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_error: Option<String>,
 }
 
 impl ScenarioResult {

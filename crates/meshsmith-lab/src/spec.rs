@@ -131,6 +131,26 @@ pub struct ConnectionPool {
     pub max_requests: u32,
     /// 0 means unlimited.
     pub max_requests_per_connection: u32,
+    /// Retries outstanding at once to the host (`http.maxRetries`); Istio's unset value,
+    /// 2^32-1, when absent.
+    #[serde(default = "unlimited")]
+    pub max_retries: u32,
+    /// The DestinationRule's `retryBudget`: retries allowed as a share of active requests
+    /// (Envoy then ignores `max_retries`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_budget: Option<RetryBudget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryBudget {
+    /// `percent` in tenths of a percent (20.0 % is 200), so the spec compares exactly.
+    pub permille: u32,
+    pub min_retry_concurrency: u32,
+}
+
+fn unlimited() -> u32 {
+    u32::MAX
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! per probe across replicas, instance-wide failure, and gRPC framing with trailers.
 
 use super::*;
-use crate::client::{send, AppRequest};
+use crate::client::{loopback, send, AppRequest};
 
 fn request(grpc: bool, headers: Vec<(&'static str, String)>) -> AppRequest {
     AppRequest {
@@ -25,9 +25,15 @@ async fn fail_first_counts_attempts_per_probe_across_replicas() {
             ("x-lab-fail-first", "2".to_string()),
         ]
     };
-    let first = send(a.port, &request(false, h())).await.expect("first");
-    let second = send(b.port, &request(false, h())).await.expect("second");
-    let third = send(a.port, &request(false, h())).await.expect("third");
+    let first = send(loopback(a.port), &request(false, h()))
+        .await
+        .expect("first");
+    let second = send(loopback(b.port), &request(false, h()))
+        .await
+        .expect("second");
+    let third = send(loopback(a.port), &request(false, h()))
+        .await
+        .expect("third");
     assert_eq!((first.status, second.status, third.status), (503, 503, 200));
     assert_eq!(a.control.probe_count("p1"), 3);
     assert_eq!((a.control.requests(), b.control.requests()), (2, 1));
@@ -42,7 +48,9 @@ async fn grpc_answers_carry_a_framed_message_and_grpc_status_trailers() {
     let app = start("payment-service", 0, Arc::default())
         .await
         .expect("app");
-    let ok = send(app.port, &request(true, vec![])).await.expect("ok");
+    let ok = send(loopback(app.port), &request(true, vec![]))
+        .await
+        .expect("ok");
     assert_eq!((ok.status, ok.grpc_status), (200, Some(0)));
     assert_eq!(ok.body[0], 0, "uncompressed frame");
     assert_eq!(ok.app_field("instance"), None,);
@@ -51,7 +59,7 @@ async fn grpc_answers_carry_a_framed_message_and_grpc_status_trailers() {
         delay_ms: 0,
         fail: true,
     });
-    let failing = send(app.port, &request(true, vec![]))
+    let failing = send(loopback(app.port), &request(true, vec![]))
         .await
         .expect("failing");
     assert_eq!((failing.status, failing.grpc_status), (200, Some(14)));
@@ -65,7 +73,7 @@ async fn the_peer_is_read_from_the_sidecar_header_only() {
         .expect("app");
     let xfcc = "Hash=abc;URI=spiffe://cluster.local/ns/edge/sa/api-gateway".to_string();
     let with = send(
-        app.port,
+        loopback(app.port),
         &request(false, vec![("x-forwarded-client-cert", xfcc)]),
     )
     .await
@@ -74,7 +82,7 @@ async fn the_peer_is_read_from_the_sidecar_header_only() {
         with.app_field("peer").as_deref(),
         Some("spiffe://cluster.local/ns/edge/sa/api-gateway")
     );
-    let without = send(app.port, &request(false, vec![]))
+    let without = send(loopback(app.port), &request(false, vec![]))
         .await
         .expect("without");
     assert_eq!(without.app_field("peer").as_deref(), Some(""));
@@ -86,7 +94,7 @@ async fn a_call_without_a_sidecar_fails_instead_of_pretending() {
         .await
         .expect("app");
     let r = send(
-        app.port,
+        loopback(app.port),
         &request(false, vec![("x-lab-call", "payment-service".to_string())]),
     )
     .await

@@ -11,7 +11,8 @@
 //! Route fields follow the VirtualService: `timeout` (0 = off, as Istio writes it, because
 //! Envoy's own default is 15 s), `retry_policy` with `previous_hosts` so a retry goes to another
 //! instance. Cluster fields follow the DestinationRule: `circuit_breakers` (Istio replaces
-//! Envoy's 1024 defaults with 2^32-1 when unset), `outlier_detection` with the panic threshold
+//! Envoy's 1024 defaults with 2^32-1 when unset; `max_retries` is `http.maxRetries`, plus the retry
+//! budget), round robin, `outlier_detection` with the panic threshold
 //! Istio forces to 0, and an `UpstreamTlsContext` that only accepts the callee's SPIFFE ID.
 
 use super::{access_log, duration, outbound_stat_prefix, path, router, sni, socket};
@@ -106,6 +107,12 @@ fn virtual_host(r: &OutboundRoute) -> Value {
     let mut route = Map::new();
     route.insert("cluster".into(), json!(r.cluster_name()));
     route.insert("timeout".into(), json!(duration(r.traffic.timeout_ms)));
+    // As Istio writes it: a gRPC request's `grpc-timeout` header is honoured up to the route
+    // timeout, and without one the route timeout applies.
+    route.insert(
+        "max_grpc_timeout".into(),
+        json!(duration(r.traffic.timeout_ms)),
+    );
     if let Some(retry) = retry_policy(&r.traffic.retries) {
         route.insert("retry_policy".into(), retry);
     }
@@ -155,6 +162,8 @@ pub(super) fn cluster(r: &OutboundRoute, tls: &TlsFiles) -> Value {
         "name": name,
         "type": "STATIC",
         "connect_timeout": "10s",
+        // Not Istio's default (LEAST_REQUEST, see `istiod::diff::LOAD_BALANCER`): round robin
+        // keeps the lab's pool, ejection and connect-failure counts exact.
         "lb_policy": "ROUND_ROBIN",
         "load_assignment": { "cluster_name": name, "endpoints": [{ "lb_endpoints": endpoints }] },
         "circuit_breakers": circuit_breakers(r.traffic.connection_pool.as_ref()),
@@ -204,17 +213,29 @@ pub(super) fn cluster(r: &OutboundRoute, tls: &TlsFiles) -> Value {
 }
 
 fn circuit_breakers(pool: Option<&ConnectionPool>) -> Value {
-    let (cx, pending, requests) = match pool {
-        Some(p) => (p.max_connections, p.max_pending_requests, p.max_requests),
-        None => (UNLIMITED, UNLIMITED, UNLIMITED),
+    let (cx, pending, requests, retries) = match pool {
+        Some(p) => (
+            p.max_connections,
+            p.max_pending_requests,
+            p.max_requests,
+            p.max_retries,
+        ),
+        None => (UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED),
     };
-    json!({ "thresholds": [{
+    let mut thresholds = json!({
         "priority": "DEFAULT",
         "max_connections": cx,
         "max_pending_requests": pending,
         "max_requests": requests,
-        "max_retries": UNLIMITED
-    }]})
+        "max_retries": retries
+    });
+    if let Some(b) = pool.and_then(|p| p.retry_budget.as_ref()) {
+        thresholds["retry_budget"] = json!({
+            "budget_percent": { "value": f64::from(b.permille) / 10.0 },
+            "min_retry_concurrency": b.min_retry_concurrency
+        });
+    }
+    json!({ "thresholds": [thresholds] })
 }
 
 fn protocol_options(r: &OutboundRoute) -> Value {

@@ -46,12 +46,15 @@ fn policies(plan: &InboundPlan) -> Map<String, Value> {
         );
     }
     if plan.allow_unauthenticated {
-        // Matches requests whose connection carries no verified peer certificate.
+        // Matches requests whose connection carries no peer identity: `notPrincipals: ["*"]`,
+        // which Istio writes as "not an authenticated principal matching `.+`".
         policies.insert(
             name(1),
             json!({
                 "permissions": [{ "any": true }],
-                "principals": [{ "not_id": { "authenticated": {} } }]
+                "principals": [{ "not_id": { "authenticated": {
+                    "principal_name": { "safe_regex": { "regex": ".+" } }
+                } } }]
             }),
         );
     }

@@ -301,6 +301,8 @@ fn route_cluster_and_tls_carry_the_policy() {
             max_pending_requests: 2,
             max_requests: 8,
             max_requests_per_connection: 1,
+            max_retries: u32::MAX,
+            retry_budget: None,
         }),
     };
     let b = bootstrap(&outbound(traffic));

@@ -3,7 +3,7 @@
 //! outlier detection from its DestinationRule, durations and `retryOn` read as Istio reads them.
 
 use super::{route_for, FromMeshError};
-use crate::spec::{ConnectionPool, OutlierDetection, RetryPolicy, TrafficPolicy};
+use crate::spec::{ConnectionPool, OutlierDetection, RetryBudget, RetryPolicy, TrafficPolicy};
 use meshsmith_core::model::{DestinationRuleSpec, VirtualServiceSpec};
 
 /// The service's traffic policy for requests on `port`.
@@ -60,6 +60,11 @@ pub(super) fn policy(
         max_requests: http.http2_max_requests,
         // The generated DestinationRule leaves maxRequestsPerConnection unset: unlimited.
         max_requests_per_connection: 0,
+        max_retries: http.max_retries,
+        retry_budget: tp.retry_budget.as_ref().map(|b| RetryBudget {
+            permille: (b.percent * 10.0).round().clamp(0.0, 1000.0) as u32,
+            min_retry_concurrency: b.min_retry_concurrency,
+        }),
     });
     let o = &tp.outlier_detection;
     let outlier_detection = Some(OutlierDetection {

@@ -70,7 +70,7 @@ pub(super) async fn one_run(
     envoy: &Path,
     hold_ms: u64,
 ) -> Result<IncidentRun, LabError> {
-    let fleet = Fleet::start(spec, envoy).await?;
+    let fleet = Fleet::start(spec, envoy, None).await?;
     let chain = &spec.services;
     let (Some(front), Some(next), Some(slow)) = (chain.first(), chain.get(1), chain.last()) else {
         return Err(LabError::Incident(
@@ -79,7 +79,7 @@ pub(super) async fn one_run(
     };
     let port = fleet
         .sidecar(&front.name, 0)
-        .and_then(|s| s.outbound_port(next.port))
+        .and_then(|s| s.outbound_addr(next.port))
         .ok_or_else(|| LabError::Incident("the front caller has no outbound listener".into()))?;
     let req = front_request(next, slow);
     // Warm every pool on the chain so the slowdown, not connection set-up, shapes the figures.
@@ -135,7 +135,12 @@ fn hops_of(fleet: &Fleet, chain: &[ServiceSpec]) -> Vec<Hop> {
 }
 
 /// `RATE_PER_S` requests a second for `LOAD_MS`, sampling the hops' queues until all answered.
-async fn send_load(fleet: &Fleet, hops: &[Hop], port: u16, req: &AppRequest) -> Load {
+async fn send_load(
+    fleet: &Fleet,
+    hops: &[Hop],
+    port: std::net::SocketAddrV4,
+    req: &AppRequest,
+) -> Load {
     let mut peaks = vec![0; hops.len()];
     let in_flight = Arc::new(AtomicU32::new(0));
     let peak_in_flight = Arc::new(AtomicU32::new(0));

@@ -125,7 +125,7 @@ pub(super) async fn unauthorized(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         let subject = format!("{} -> {}", fleet.intruder.spiffe_id, callee.name);
         ctx.start(&subject);
         let expected = "403, rbac denied +1".to_string();
-        let Some(port) = fleet.sidecar(&callee.name, 0).and_then(|s| s.inbound_port) else {
+        let Some(port) = fleet.sidecar(&callee.name, 0).and_then(|s| s.inbound) else {
             out.push(ctx.broken(
                 &subject,
                 expected,
@@ -193,9 +193,10 @@ async fn plaintext_probe(
     service: &ServiceSpec,
 ) -> Result<(Result<client::Reply, String>, u64, u64), String> {
     let sidecar = ctx.fleet.sidecar(&service.name, 0).ok_or("no sidecar")?;
-    let port = sidecar.inbound_port.ok_or("no inbound listener")?;
-    let no_match = format!("listener.127.0.0.1_{port}.no_filter_chain_match");
-    let handshakes = format!("listener.127.0.0.1_{port}.ssl.handshake");
+    let port = sidecar.inbound.ok_or("no inbound listener")?;
+    let listener = format!("listener.{}_{}", port.ip(), port.port());
+    let no_match = format!("{listener}.no_filter_chain_match");
+    let handshakes = format!("{listener}.ssl.handshake");
     let completed = format!(
         "http.{}.downstream_rq_completed",
         crate::bootstrap::inbound_stat_prefix(service.target_port())

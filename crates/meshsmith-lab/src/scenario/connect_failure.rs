@@ -4,8 +4,8 @@
 //!
 //! It runs on a fleet of its own (the caller and the callee, started from the same spec
 //! entries), so the stopped sidecar never disturbs the main fleet. Probes are sent one at a time
-//! until one's first try meets the closed port (round robin over two hosts: the first or the
-//! second); that probe must be retried once, to the live instance (`previous_hosts`), and
+//! until one's first try meets the closed port (the callee has two hosts, and the load balancer
+//! picks one of them for each first try); that probe must be retried once, to the live instance (`previous_hosts`), and
 //! succeed: `upstream_cx_connect_fail` +1, `upstream_rq_retry` +1, `upstream_rq_retry_success`
 //! +1, and the live callee counts exactly one attempt (the failed try never reached an app).
 
@@ -14,8 +14,10 @@ use crate::fleet::Fleet;
 use crate::report::ScenarioResult;
 use crate::spec::{EdgeSpec, LabSpec};
 
-/// Probes sent at most before one meets the closed port.
-const MAX_PROBES: usize = 4;
+/// Probes sent at most before one meets the closed port: round robin meets it within two;
+/// least request (Istio's default) picks between two idle hosts at random, so all 16 miss it
+/// once in 65536 runs.
+const MAX_PROBES: usize = 16;
 
 pub(super) async fn connect_failures(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
@@ -50,13 +52,14 @@ pub(super) async fn connect_failures(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             }],
             calls: Vec::new(),
         };
-        let mut own = match Fleet::start(&spec, &ctx.fleet.envoy).await {
-            Ok(fleet) => fleet,
-            Err(e) => {
-                out.push(ctx.broken(&subject, expected, format!("bringing up the hop: {e}")));
-                continue;
-            }
-        };
+        let mut own =
+            match Fleet::start(&spec, &ctx.fleet.envoy, ctx.fleet.istiod_options.as_ref()).await {
+                Ok(fleet) => fleet,
+                Err(e) => {
+                    out.push(ctx.broken(&subject, expected, format!("bringing up the hop: {e}")));
+                    continue;
+                }
+            };
         // Stopping the sidecar (SIGKILL and reap) closes its inbound port.
         if let Some(i) = own
             .sidecars

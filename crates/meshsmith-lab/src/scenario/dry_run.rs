@@ -91,7 +91,7 @@ async fn unlisted(ctx: &Ctx<'_>, callee: &ServiceSpec) -> ScenarioResult {
     let subject = format!("{intruder} -> {}", callee.name);
     ctx.start(&subject);
     let expected = "HTTP 200 (not enforced), shadow denied +1, log dry_run_result=denied";
-    let Some(port) = fleet.sidecar(&callee.name, 0).and_then(|s| s.inbound_port) else {
+    let Some(port) = fleet.sidecar(&callee.name, 0).and_then(|s| s.inbound) else {
         return ctx.broken(&subject, expected.into(), "no inbound listener".into());
     };
     let rbac = RbacCounters::of(callee);

@@ -102,6 +102,13 @@ async fn one(
             "not in the graph"
         }
     );
+    if !call.imported && ctx.fleet.istiod.is_some() {
+        return ctx.not_run(
+            &subject,
+            expectation(&outcome(ctx, call, caller, callee)),
+            crate::istiod::PASSTHROUGH_NOT_COVERED.into(),
+        );
+    }
     ctx.start(&subject);
     let outcome = outcome(ctx, call, caller, callee);
     let expected = expectation(&outcome).to_string();

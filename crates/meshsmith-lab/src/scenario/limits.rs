@@ -225,7 +225,11 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             delay_ms: 0,
             fail: true,
         });
-        let sent = 2 * n + 2 * callee.instances;
+        // Enough requests for the failing instance to see `n` failures and then some, under
+        // any load balancer (round robin alternates; Istio's default, least request, picks
+        // between equally idle hosts at random): stop once it has served `n + 2`.
+        let cap = 8 * n + 4 * callee.instances;
+        let mut sent = 0;
         let enforced = cluster_stat(
             ctx.fleet,
             callee,
@@ -236,7 +240,10 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         // Envoy's main thread a moment after the worker saw the failure, so after each
         // failure served by the bad instance the counter is polled before the next request.
         let mut ejected_after: Option<u64> = None;
-        for _ in 0..sent {
+        // Once ejected, a few more requests show the instance gets no more traffic.
+        let mut until = cap;
+        while sent < until && bad.control.requests() - served_before < u64::from(n) + 2 {
+            sent += 1;
             let served = bad.control.requests();
             if ctx
                 .call(caller, callee, Vec::new())
@@ -257,6 +264,7 @@ pub(super) async fn outlier_ejection(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
                         .map(|s| s.delta(before, &enforced));
                     if seen.is_ok_and(|d| d > 0) {
                         ejected_after = Some(failures);
+                        until = cap.min(sent + 2 * callee.instances);
                         break;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(EJECTION_POLL_MS)).await;
@@ -341,6 +349,8 @@ mod tests {
         max_pending_requests: 100,
         max_requests: 1000,
         max_requests_per_connection: 0,
+        max_retries: u32::MAX,
+        retry_budget: None,
     };
 
     #[test]
@@ -359,6 +369,8 @@ mod tests {
             max_pending_requests: 4,
             max_requests: 64,
             max_requests_per_connection: 0,
+            max_retries: u32::MAX,
+            retry_budget: None,
         };
         let l = load(&callee(Protocol::Http, 0, 0), &small);
         assert_eq!((l.capacity, l.burst, l.hold), (8, 14, MIN_HOLD_MS));

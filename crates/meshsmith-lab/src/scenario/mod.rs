@@ -19,6 +19,7 @@ use crate::envoy::Stats;
 use crate::fleet::{fqdn, Fleet};
 use crate::report::{Progress, ScenarioKind, ScenarioResult};
 use crate::spec::{Protocol, ServiceSpec};
+use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Run `kinds` in the fixed order of `ScenarioKind::ALL`.
@@ -127,21 +128,21 @@ impl Ctx<'_> {
         callee: &ServiceSpec,
         headers: Vec<(&'static str, String)>,
     ) -> Result<Reply, String> {
-        let (port, req) = self.request(caller, callee, headers)?;
-        client::send(port, &req).await
+        let (addr, req) = self.request(caller, callee, headers)?;
+        client::send(addr, &req).await
     }
 
-    /// The outbound port of `caller` and the request its app would send to `callee`.
+    /// The outbound listener of `caller` and the request its app would send to `callee`.
     pub fn request(
         &self,
         caller: &ServiceSpec,
         callee: &ServiceSpec,
         headers: Vec<(&'static str, String)>,
-    ) -> Result<(u16, AppRequest), String> {
-        let port = self
+    ) -> Result<(SocketAddrV4, AppRequest), String> {
+        let addr = self
             .fleet
             .sidecar(&caller.name, 0)
-            .and_then(|s| s.outbound_port(callee.port))
+            .and_then(|s| s.outbound_addr(callee.port))
             .ok_or_else(|| {
                 format!(
                     "{} has no outbound listener for port {}",
@@ -149,7 +150,7 @@ impl Ctx<'_> {
                 )
             })?;
         Ok((
-            port,
+            addr,
             AppRequest {
                 host: fqdn(callee),
                 grpc: callee.protocol == Protocol::Grpc,
@@ -267,16 +268,7 @@ pub(crate) fn probe_id() -> String {
     format!("probe-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-pub(crate) fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use crate::envoy::regex_escape;
 
 pub(crate) fn secs(ms: u64) -> String {
     format!("{}.{:03} s", ms / 1000, ms % 1000)

@@ -56,6 +56,7 @@ pub fn options(envoy: PathBuf, scenarios: &[ScenarioKind]) -> LabOptions {
         envoy,
         scenarios: scenarios.to_vec(),
         logs: None,
+        istiod: None,
     }
 }
 

@@ -13,11 +13,23 @@ use crate::commands::generate::{build, load_policy, ConfigArgs};
 use crate::input::InputArgs;
 use crate::render::lab as render;
 use anyhow::{anyhow, Context};
-use meshsmith_lab::from_mesh::{choose_path, old_settings, spec_from_mesh, Call, OldHop};
+use meshsmith_lab::from_mesh::{
+    choose_path, for_istiod, old_settings, spec_from_mesh, Call, OldHop,
+};
+use meshsmith_lab::istiod::{Generated, IstiodOptions};
 use meshsmith_lab::{LabOptions, LabSpec, LogFormat, Progress, ScenarioKind};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Which control plane translates the generated configuration into Envoy's.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlPlaneArg {
+    /// meshsmith's own translation, one static bootstrap per sidecar.
+    Meshsmith,
+    /// Istio's: istiod (`pilot-discovery`) in file mode on loopback, sidecars over xDS.
+    Istiod,
+}
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LabFormat {
@@ -64,6 +76,14 @@ pub struct LabArgs {
     /// Envoy binary (else MESHSMITH_ENVOY, else `envoy` on PATH).
     #[arg(long, value_name = "PATH")]
     pub envoy: Option<PathBuf>,
+    /// Who translates the generated configuration for the sidecars: meshsmith, or istiod
+    /// (the sidecars then run exactly what Istio's control plane computes).
+    #[arg(long, value_enum, default_value = "meshsmith", conflicts_with_all = ["spec", "incident"])]
+    pub control_plane: ControlPlaneArg,
+    /// istiod binary, `pilot-discovery` (else MESHSMITH_ISTIOD, else on PATH); implies
+    /// `--control-plane istiod`. `cargo xtask istio-tools pilot-discovery` builds the pinned one.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["spec", "incident"])]
+    pub istiod: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: LabFormat,
@@ -86,14 +106,25 @@ pub struct LabArgs {
     pub log_format: LogFormatArg,
 }
 
-/// The spec to run and, when it was built from manifests, each hop's settings before the mesh.
-fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
+/// What the lab runs: the spec, each hop's settings before the mesh (when built from
+/// manifests), and the generated resources istiod is given.
+struct Prepared {
+    spec: LabSpec,
+    old: Option<Vec<OldHop>>,
+    generated: Option<Generated>,
+}
+
+fn spec(args: &LabArgs) -> anyhow::Result<Prepared> {
     if let Some(file) = &args.spec {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("reading lab spec {}", file.display()))?;
         let spec = serde_json::from_str(&text)
             .with_context(|| format!("lab spec {} is not valid", file.display()))?;
-        return Ok((spec, None));
+        return Ok(Prepared {
+            spec,
+            old: None,
+            generated: None,
+        });
     }
     let input = InputArgs {
         paths: args.paths.clone(),
@@ -120,7 +151,12 @@ fn spec(args: &LabArgs) -> anyhow::Result<(LabSpec, Option<Vec<OldHop>>)> {
         &policy.trust_domain,
     )?;
     let old = old_settings(&built.topology, &spec);
-    Ok((spec, Some(old)))
+    let generated = for_istiod(&built.topology, &built.mesh, &spec);
+    Ok(Prepared {
+        spec,
+        old: Some(old),
+        generated: Some(generated),
+    })
 }
 
 pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
@@ -132,7 +168,11 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         })?;
         scenarios.push(kind);
     }
-    let (spec, old) = spec(args)?;
+    let Prepared {
+        spec,
+        old,
+        generated,
+    } = spec(args)?;
     if args.incident.is_some() && old.is_none() {
         return Err(anyhow!(
             "--incident reads the old settings from the manifests: give PATH... instead of --spec"
@@ -169,10 +209,20 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         };
         (dir, format)
     });
+    let istiod = if args.control_plane == ControlPlaneArg::Istiod || args.istiod.is_some() {
+        let binary = meshsmith_lab::istiod::locate(args.istiod.as_deref())?;
+        Some(IstiodOptions {
+            binary,
+            generated: generated.unwrap_or_default(),
+        })
+    } else {
+        None
+    };
     let options = LabOptions {
         envoy,
         scenarios,
         logs,
+        istiod,
     };
     let report = meshsmith_lab::run_blocking(&spec, &options, &progress)?;
     match args.format {

@@ -267,6 +267,53 @@ pub fn report(r: &LabReport, colour: bool) -> String {
     out
 }
 
+/// Which control plane translated the policy, and where istiod's translation differs.
+fn istiod_summary(out: &mut String, i: &meshsmith_lab::report::IstiodReport) {
+    hanging(
+        out,
+        "",
+        &format!(
+            "policy translated by istiod {} (pilot-discovery in file mode on 127.0.0.1), ready in {} ms; {} generated resources given to it",
+            i.version,
+            i.startup_ms,
+            i.given.len()
+        ),
+    );
+    for l in &i.left_out {
+        hanging(out, "  left out: ", l);
+    }
+    for n in &i.not_covered {
+        hanging(out, "  not covered: ", n);
+    }
+    match &i.diff_error {
+        Some(e) => hanging(out, "", &format!("translation diff: not made: {e}")),
+        None => hanging(
+            out,
+            "",
+            &format!(
+                "translation diff (istiod vs meshsmith): {} fields compared, {} differ ({} of them as expected)",
+                i.fields_compared,
+                i.differences.len(),
+                i.differences.iter().filter(|d| d.explained.is_some()).count()
+            ),
+        ),
+    }
+    for d in &i.differences {
+        let why = d
+            .explained
+            .as_ref()
+            .map_or(String::new(), |e| format!(" (expected: {e})"));
+        hanging(
+            out,
+            "  ",
+            &format!(
+                "{} {} {}: meshsmith {}, istiod {}{why}",
+                d.pod, d.subject, d.field, d.meshsmith, d.istiod
+            ),
+        );
+    }
+}
+
 fn summary(out: &mut String, r: &LabReport) {
     let not_run = r.results.iter().filter(|x| x.not_run).count();
     let passed = r.results.iter().filter(|x| x.passed && !x.not_run).count();
@@ -294,6 +341,9 @@ fn summary(out: &mut String, r: &LabReport) {
             r.sidecars, r.startup_ms
         ),
     );
+    if let Some(istiod) = &r.istiod {
+        istiod_summary(out, istiod);
+    }
     if let Some(first) = r.access_logs.first() {
         let dir = first
             .parent()
