@@ -59,7 +59,7 @@ pub async fn record(
     dir: &Path,
 ) -> Result<WindowRecord, LabError> {
     spec.validate()?;
-    let fleet = crate::fleet::Fleet::start(spec, envoy).await?;
+    let fleet = crate::fleet::Fleet::start(spec, envoy, None).await?;
     for app in &fleet.apps {
         let delay_ms = traffic
             .delay_ms
@@ -117,7 +117,7 @@ async fn drive(
     let mut statuses = BTreeMap::new();
     let Some(port) = fleet
         .sidecar(&caller.name, 0)
-        .and_then(|s| s.outbound_port(callee.port))
+        .and_then(|s| s.outbound_addr(callee.port))
     else {
         return statuses;
     };
