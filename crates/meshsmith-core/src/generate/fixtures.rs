@@ -82,6 +82,7 @@ pub fn topology(
         external,
         notes: Vec::new(),
         traffic: None,
+        mesh_routes: Vec::new(),
     }
 }
 
