@@ -147,7 +147,11 @@ fn istioctl_is_content_with_every_corpus_at_every_step() {
     let mut problems = Vec::new();
     for corpus in &corpora {
         let name = corpus.file_name().map(|n| n.to_string_lossy().into_owned());
-        problems.extend(judge(&name.unwrap_or_default(), &[corpus.clone()], &tools));
+        problems.extend(judge(
+            &name.unwrap_or_default(),
+            std::slice::from_ref(corpus),
+            &tools,
+        ));
     }
     assert_clean(&problems);
 }
