@@ -21,6 +21,7 @@ use meshsmith_core::infer::infer;
 use meshsmith_core::inventory::inventory;
 use meshsmith_core::load::{load, Input, Limits};
 use rayon::prelude::*;
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -107,6 +108,8 @@ pub struct Verdicts {
     pub meshsmith: BTreeSet<Pair>,
     /// Why the case was left out of the comparison, when it was.
     pub skipped: Option<String>,
+    /// Pods both sides read with a stand-in container (see [`completed`]), as `ns/name`.
+    pub completed: Vec<String>,
 }
 
 /// One case's verdicts.
@@ -150,7 +153,19 @@ fn verdicts(
             .filter(|(code, _)| claimed.contains_key(code.as_str()))
             .collect()
     };
-    let files = yaml_files(&case.path);
+    // Both sides read the same text: the case, or its copy with stand-in containers.
+    let copy = tempfile_dir();
+    let (path, completed) = match (&copy, completed(&case.path)) {
+        (Some(dir), Some((text, pods))) => {
+            let file = dir.path().join(&case.name);
+            match std::fs::write(&file, text) {
+                Ok(()) => (file, pods),
+                Err(_) => (case.path.clone(), Vec::new()),
+            }
+        }
+        _ => (case.path.clone(), Vec::new()),
+    };
+    let files = yaml_files(&path);
     let offline = istio_pairs(
         &judges.istioctl,
         &[
@@ -173,7 +188,7 @@ fn verdicts(
             }
         }
     };
-    let meshsmith = match meshsmith_pairs(&case.path) {
+    let meshsmith = match meshsmith_pairs(&path) {
         Ok(pairs) => keep(pairs),
         Err(e) => {
             return Verdicts {
@@ -187,7 +202,59 @@ fn verdicts(
         offline,
         meshsmith,
         skipped: None,
+        completed,
     }
+}
+
+fn tempfile_dir() -> Option<tempfile::TempDir> {
+    tempfile::tempdir().ok()
+}
+
+/// A testdata file whose Pods are written without containers, with one stand-in container
+/// given to each such Pod, and those Pods' `ns/name`; `None` when no Pod needs one (or the
+/// file does not read as YAML). Istio's analyzer tests leave a Pod's spec out because the
+/// analyzers read only its labels and namespace; the API server refuses a Pod without a
+/// container, and so does meshsmith. With the container, both sides judge an input a cluster
+/// could hold, and Istio's analyzers see what they saw before.
+pub fn completed(path: &Path) -> Option<(String, Vec<String>)> {
+    if !path.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut docs = Vec::new();
+    let mut pods = Vec::new();
+    for doc in yaml_serde::Deserializer::from_str(&text) {
+        let mut value = serde_json::Value::deserialize(doc).ok()?;
+        let containers = &value["spec"]["containers"];
+        let empty = containers.as_array().is_none_or(Vec::is_empty);
+        if value["kind"] == "Pod" && empty {
+            let meta = &value["metadata"];
+            pods.push(format!(
+                "{}/{}",
+                meta["namespace"].as_str().unwrap_or("default"),
+                meta["name"].as_str().unwrap_or("")
+            ));
+            let stand_in = serde_json::json!([{"name": "app", "image": "app"}]);
+            match value.get_mut("spec").and_then(|s| s.as_object_mut()) {
+                Some(spec) => {
+                    spec.insert("containers".into(), stand_in);
+                }
+                None => value["spec"] = serde_json::json!({"containers": stand_in}),
+            }
+        }
+        if !value.is_null() {
+            docs.push(value);
+        }
+    }
+    if pods.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for doc in &docs {
+        out.push_str("---\n");
+        out.push_str(&yaml_serde::to_string(doc).ok()?);
+    }
+    Some((out, pods))
 }
 
 /// `path` itself, or every `.yaml`/`.yml`/`.json` file under it, sorted.
@@ -412,6 +479,25 @@ pub fn render_text(outcomes: &[Outcome], version: &str) -> String {
             let _ = writeln!(out, "  {:<28} {} {:<55} {side}", d.case, d.code, d.resource);
         }
     }
+    let completed: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| !o.verdicts.completed.is_empty())
+        .collect();
+    if !completed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nread by both sides with a stand-in container in each Pod written without one \
+             (the API server requires one; Istio's analyzers read only labels and namespace):"
+        );
+        for o in completed {
+            let _ = writeln!(
+                out,
+                "  {:<28} {}",
+                o.case.name,
+                o.verdicts.completed.join(", ")
+            );
+        }
+    }
     let skipped: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| o.verdicts.skipped.is_some())
@@ -464,6 +550,32 @@ pub fn render_markdown(outcomes: &[Outcome], version: &str) -> String {
             c.extra
         );
     }
+    let names = |pick: &dyn Fn(&Outcome) -> bool| -> Vec<String> {
+        outcomes
+            .iter()
+            .filter(|o| pick(o))
+            .map(|o| format!("`{}`", o.case.name))
+            .collect()
+    };
+    let completed = names(&|o| !o.verdicts.completed.is_empty());
+    if !completed.is_empty() {
+        let _ = write!(
+            out,
+            "\nBoth sides read {} with a stand-in container in each Pod Istio's test writes \
+             without one (the API server requires a container; Istio's analyzers read only a \
+             Pod's labels and namespace).",
+            completed.join(", ")
+        );
+    }
+    let left_out = names(&|o| o.verdicts.skipped.is_some());
+    if !left_out.is_empty() {
+        let _ = write!(
+            out,
+            " Left out, as inputs a cluster would refuse or templates to render first: {}.",
+            left_out.join(", ")
+        );
+    }
+    out.push('\n');
     out
 }
 
@@ -564,6 +676,7 @@ mod tests {
                 istio: set(istio),
                 meshsmith: set(ours),
                 skipped: None,
+                completed: Vec::new(),
             },
         }
     }

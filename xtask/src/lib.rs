@@ -3,6 +3,7 @@
 //! bench, headless Chromium over the DevTools protocol.
 #![forbid(unsafe_code)]
 
+pub mod applied;
 pub mod chromium;
 pub mod conformance;
 pub mod istio_tools;

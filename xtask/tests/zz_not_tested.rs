@@ -1,7 +1,7 @@
 //! The last line of `cargo test --workspace`: which tests could not run on this machine for
-//! want of what they need (Envoy, istiod, kubectl, Chromium, the shared corpora and Istio CRDs). Each
-//! of those tests says so where it skips; this says it once, where a person reads the end of
-//! the run.
+//! want of what they need (Envoy, istiod, istioctl, kubectl, Chromium, the shared corpora and
+//! Istio CRDs). Each of those tests says so where it skips; this says it once, where a person
+//! reads the end of the run.
 //! It never fails: CI makes the same tests fail instead (`MESHSMITH_REQUIRE_*=1`).
 
 use std::path::{Path, PathBuf};
@@ -35,6 +35,13 @@ fn istiod() -> bool {
         .is_some_and(|p| runs(&p.display().to_string(), &["version", "-s"]))
 }
 
+fn istioctl() -> bool {
+    xtask::istio_tools::tool("istioctl")
+        .ok()
+        .and_then(xtask::istio_tools::locate)
+        .is_some_and(|i| runs(&i.display().to_string(), &["version", "--remote=false"]))
+}
+
 fn shared() -> bool {
     let dir = std::env::var("MESHSMITH_SHARED")
         .map(PathBuf::from)
@@ -64,13 +71,19 @@ fn main() {
             "the HTML report in headless Chromium (no `chromium`: apt-get install chromium, or set MESHSMITH_CHROMIUM)",
         );
     }
+    if !istioctl() {
+        missing.push(
+            "Istio's own verdict on what meshsmith writes and `check --istioctl` (no `istioctl`: \
+             `cargo xtask istio-tools istioctl` builds the pinned one, or set MESHSMITH_ISTIOCTL)",
+        );
+    }
     if !shared() {
         missing.push(
             "the corpora and Istio CRD checks (no ../shared beside the checkout, or set MESHSMITH_SHARED)",
         );
     }
     if missing.is_empty() {
-        println!("\nmeshsmith tests: every test ran (Envoy, istiod, kubectl, Chromium and the shared corpora were found)\n");
+        println!("\nmeshsmith tests: every test ran (Envoy, istiod, istioctl, kubectl, Chromium and the shared corpora were found)\n");
     } else {
         println!(
             "\nmeshsmith tests: NOT RUN here for want of what they need (every other test ran): {}\n",

@@ -88,6 +88,7 @@ pub fn topology(
         external,
         notes: Vec::new(),
         traffic: None,
+        mesh_routes: Vec::new(),
     }
 }
 

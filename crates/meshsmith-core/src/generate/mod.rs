@@ -51,6 +51,8 @@ mod layout_tests;
 #[cfg(test)]
 pub(crate) mod least_privilege;
 #[cfg(test)]
+mod mesh_route_tests;
+#[cfg(test)]
 mod property_tests;
 #[cfg(test)]
 mod schema_tests;

@@ -44,6 +44,7 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
                 .entry(format!("{}/{}", s.id.namespace, call.host))
                 .or_insert_with(|| format!("it calls the external host {}", call.host));
         }
+        without_covered(&mut hosts);
         let reasons: Vec<Reason> = hosts
             .iter()
             .map(|(h, why)| Reason::new("spec.egress[0].hosts", h, why))
@@ -68,6 +69,28 @@ pub(crate) fn build(cx: &Context, targets: &[super::Target], out: &mut MeshConfi
     }
 }
 
+/// Drops each host that a wildcard already imports: `<ns>/<host>` beside `<ns>/*`, and
+/// everything beside `*/*`. Istio warns of both (IST0133: "duplicated egress host", and
+/// "`*/*` host select all resources, no other hosts can be added"), and the wildcard
+/// carries the same configuration.
+fn without_covered(hosts: &mut BTreeMap<String, String>) {
+    let wildcards: Vec<String> = hosts
+        .keys()
+        .filter_map(|h| h.strip_suffix("/*").map(str::to_string))
+        .collect();
+    if wildcards.is_empty() {
+        return;
+    }
+    if wildcards.iter().any(|ns| ns == "*") {
+        hosts.retain(|host, _| host == "*/*");
+        return;
+    }
+    hosts.retain(|host, _| match host.split_once('/') {
+        Some((ns, name)) => name == "*" || !wildcards.iter().any(|w| w == ns),
+        None => true,
+    });
+}
+
 /// The `<ns>/<fqdn>` hosts a caller reaches `callee` by: its own Service, and each alias
 /// the caller names it by (a call by an alias's name that the Sidecar did not import would
 /// leave through the passthrough cluster, in plain text, and a STRICT callee refuses it).
@@ -89,4 +112,44 @@ fn callee_hosts(callee: &MeshService, edge: &Edge) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(list: &[&str]) -> BTreeMap<String, String> {
+        list.iter()
+            .map(|h| (h.to_string(), String::new()))
+            .collect()
+    }
+
+    #[test]
+    fn a_host_its_namespace_wildcard_imports_is_not_listed_again() {
+        let mut h = hosts(&[
+            "istio-system/*",
+            "shop/*",
+            "shop/orders.shop.svc.cluster.local",
+            "billing/ledger.billing.svc.cluster.local",
+        ]);
+        without_covered(&mut h);
+        assert_eq!(
+            h.keys().collect::<Vec<_>>(),
+            [
+                "billing/ledger.billing.svc.cluster.local",
+                "istio-system/*",
+                "shop/*"
+            ]
+        );
+        let mut h = hosts(&[
+            "*/*",
+            "istio-system/*",
+            "shop/orders.shop.svc.cluster.local",
+        ]);
+        without_covered(&mut h);
+        assert_eq!(h.keys().collect::<Vec<_>>(), ["*/*"]);
+        let mut h = hosts(&["istio-system/*", "shop/orders.shop.svc.cluster.local"]);
+        without_covered(&mut h);
+        assert_eq!(h.len(), 2);
+    }
 }

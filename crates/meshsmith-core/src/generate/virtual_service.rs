@@ -5,7 +5,10 @@
 //! with a route per such port (matched by port when there are several), and one for each
 //! alias (another Service on the same pods, its own ports) with the same settings: callers
 //! that use the alias's name are routed by its host only. Retries fit in the timeout: the
-//! per-try timeout is lowered so that every try (1 + attempts) fits.
+//! per-try timeout is lowered so that every try (1 + attempts) fits. A host the manifests'
+//! own VirtualService already routes for sidecars gets none (a note says so), since two for
+//! one host conflict; unless theirs only passes traffic through, which meshsmith's then
+//! replaces under its name.
 
 use super::{alias_reason, fqdn, hosts, routable, speaks, Context, Host, Target};
 use crate::model::*;
@@ -50,6 +53,29 @@ fn build_host(cx: &Context, target: &Target, host: &Host, out: &mut MeshConfig) 
         ));
         return;
     }
+    let own = QualifiedName::new(&s.id.namespace, host.name);
+    let theirs = cx.topology.mesh_routes.iter().find(|r| r.service == own);
+    let mut name = host.name;
+    if let Some(theirs) = theirs {
+        // A second VirtualService for the host would conflict with theirs (IST0109). One
+        // that only passes traffic through is replaced (same name and namespace); any other
+        // is left to govern the host.
+        let here = theirs.virtual_service.namespace == s.id.namespace;
+        if !(theirs.pass_through && here) {
+            out.notes.push(format!(
+                "{}: VirtualService {} ({}) already routes {}, no VirtualService; set the \
+                 timeout and retries there",
+                s.id, theirs.virtual_service, theirs.origin, host.name
+            ));
+            return;
+        }
+        name = &theirs.virtual_service.name;
+        out.notes.push(format!(
+            "{}: VirtualService {} ({}) only passes {} through; meshsmith's, of the same name, \
+             replaces it",
+            s.id, theirs.virtual_service, theirs.origin, host.name
+        ));
+    }
     let fqdn = fqdn(host.name, &s.id.namespace);
     let mut reasons = vec![Reason::new(
         "role",
@@ -83,7 +109,7 @@ fn build_host(cx: &Context, target: &Target, host: &Host, out: &mut MeshConfig) 
     };
     let mut r = cx.resource(
         Kind::VirtualService,
-        host.name,
+        name,
         &s.id,
         Spec::VirtualService(spec),
     );

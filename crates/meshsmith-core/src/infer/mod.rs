@@ -98,7 +98,11 @@ pub fn infer_with(inventory: &Inventory, extra: &Extra) -> Topology {
     }
     let mut notes = inventory.notes.clone();
     notes.append(&mut whole.declared.notes);
-    assemble(services, edges, drafts, report, notes)
+    let mut topology = assemble(services, edges, drafts, report, notes);
+    topology.mesh_routes = std::mem::take(&mut whole.istio.mesh_routes);
+    topology.mesh_routes.sort();
+    topology.mesh_routes.dedup();
+    topology
 }
 
 /// Sorts everything into the topology's order.
@@ -136,6 +140,7 @@ fn assemble(
         external,
         notes,
         traffic,
+        mesh_routes: Vec::new(),
     }
 }
 

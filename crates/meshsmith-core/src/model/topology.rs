@@ -484,6 +484,23 @@ pub struct Topology {
     pub notes: Vec<Note>,
     /// What `--traffic` showed beyond the edges; `None` when no traffic was given.
     pub traffic: Option<TrafficReport>,
+    /// Services the manifests' own VirtualServices already route inside the mesh.
+    pub mesh_routes: Vec<MeshRoute>,
+}
+
+/// A VirtualService of the manifests that routes a Service's host for sidecars (the `mesh`
+/// gateway): a second one for the same host would conflict with it (Istio's IST0109), and
+/// one of the same name would replace it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MeshRoute {
+    /// The Service whose host it routes.
+    pub service: QualifiedName,
+    /// The VirtualService, as `namespace/name`.
+    pub virtual_service: QualifiedName,
+    /// It routes this one host to its Service and does nothing else (no match, weight,
+    /// subset, timeout or retry): a VirtualService of meshsmith's in its place loses nothing.
+    pub pass_through: bool,
+    pub origin: Origin,
 }
 
 /// A name in the traffic that matches nothing in the manifests: reported, never a node.

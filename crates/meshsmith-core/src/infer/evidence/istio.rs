@@ -12,6 +12,8 @@ pub struct IstioFacts {
     pub gateway_routes: Vec<(QualifiedName, Origin)>,
     pub ingress_routes: Vec<(QualifiedName, Origin)>,
     pub calls: Vec<Candidate>,
+    /// Services whose host a VirtualService routes on the `mesh` gateway.
+    pub mesh_routes: Vec<MeshRoute>,
 }
 
 pub(crate) fn read(cx: &Cx) -> IstioFacts {
@@ -29,6 +31,7 @@ pub(crate) fn read(cx: &Cx) -> IstioFacts {
             .iter()
             .filter_map(Node::as_str)
             .any(|g| g != "mesh");
+        mesh_routes(cx, vs, &mut facts.mesh_routes);
         for family in ["http", "tcp", "tls"] {
             for route in vs.spec().at(family).as_seq() {
                 read_route(cx, vs, route, bound_to_gateway, &mut facts);
@@ -44,6 +47,60 @@ pub(crate) fn read(cx: &Cx) -> IstioFacts {
         }
     }
     facts
+}
+
+/// The Services whose hosts `vs` routes for sidecars: it names no gateway, or `mesh`.
+fn mesh_routes(cx: &Cx, vs: &IstioResource, out: &mut Vec<MeshRoute>) {
+    let gateways = vs.spec().at("gateways").as_seq();
+    let for_sidecars = gateways.is_empty() || gateways.iter().any(|g| g.as_str() == Some("mesh"));
+    if !for_sidecars {
+        return;
+    }
+    let hosts = vs.spec().at("hosts").as_seq();
+    for host in hosts {
+        let Some(name) = host.as_str() else {
+            continue;
+        };
+        if let Target::Service(service) = cx.resolver.resolve(name, &vs.namespace) {
+            let pass_through = hosts.len() == 1 && passes_through(cx, vs, &service);
+            out.push(MeshRoute {
+                service,
+                virtual_service: QualifiedName::new(&vs.namespace, &vs.name),
+                pass_through,
+                origin: vs.origin_at(host),
+            });
+        }
+    }
+}
+
+/// `vs` only sends its HTTP traffic to `service`: one route, with nothing but one
+/// destination (a port at most) that is `service`, and no TCP or TLS routes.
+fn passes_through(cx: &Cx, vs: &IstioResource, service: &QualifiedName) -> bool {
+    let spec = vs.spec();
+    let plain_keys = spec
+        .as_map()
+        .iter()
+        .all(|(k, _)| matches!(k.as_str(), "hosts" | "http" | "gateways"));
+    let [route] = spec.at("http").as_seq() else {
+        return false;
+    };
+    let [destination] = route.at("route").as_seq() else {
+        return false;
+    };
+    let only = |node: &Node, keys: &[&str]| {
+        node.as_map()
+            .iter()
+            .all(|(k, _)| keys.contains(&k.as_str()))
+    };
+    let d = destination.at("destination");
+    let same = d.at("host").as_str().is_some_and(
+        |h| matches!(cx.resolver.resolve(h, &vs.namespace), Target::Service(s) if &s == service),
+    );
+    plain_keys
+        && only(route, &["route"])
+        && only(destination, &["destination"])
+        && only(d, &["host", "port"])
+        && same
 }
 
 /// One route of a VirtualService: its destinations are exposed when the route applies to a
