@@ -4,17 +4,18 @@
 //! ```text
 //!  manifests ──load──▶ Cluster (user's objects)
 //!  config/ or a step ──kubectl kustomize──▶ apply ──┐
-//!  `kubectl patch ... --type merge` of a step ──────┴─▶ Cluster (objects, who wrote each)
+//!  `kubectl patch ...` of a step ───────────────────┴─▶ Cluster (objects, who wrote each)
 //!  Cluster ──write──▶ state.yaml ──istioctl analyze --use-kube=false──▶ messages
 //! ```
 //!
 //! Objects are keyed as the API server keys them (API group, kind, namespace, name); a
 //! namespaced object written without a namespace lands in `default`, as `kubectl apply`
-//! puts it. Applying an object replaces the one of the same key; a merge patch changes it
-//! in place (RFC 7386). The rollout's steps are replayed from their commands in plan.json:
-//! `kubectl apply -k`, `kubectl delete -k`, `kubectl patch ... --type merge -p/--patch-file`
-//! and `kubectl label`; commands that change nothing stored (restarts, waits, smoke tests,
-//! `curl`) are passed over, and any other `kubectl` command is an error, so a new kind of
+//! puts it. Applying an object replaces the one of the same key; a patch changes it in
+//! place, as a merge patch (RFC 7386, `--type merge`) or a strategic merge patch (kubectl's
+//! default: lists with a merge key, such as a Service's ports, merge element by element).
+//! The rollout's steps are replayed from their commands in plan.json: `kubectl apply -k`,
+//! `kubectl delete -k`, `kubectl patch ... -p/--patch-file` and `kubectl label`; commands
+//! that change nothing stored (restarts, waits, smoke tests, `curl`) are passed over, and any other `kubectl` command is an error, so a new kind of
 //! step cannot go unjudged.
 
 use anyhow::{anyhow, bail, Context};
@@ -184,11 +185,27 @@ impl Cluster {
         name: &str,
         patch: &Value,
     ) -> anyhow::Result<()> {
+        self.patch(kind, namespace, name, patch, Patch::Merge)
+    }
+
+    /// Patches the object `kind/name` of `namespace` as kubectl's patch of that type does.
+    pub fn patch(
+        &mut self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        patch: &Value,
+        style: Patch,
+    ) -> anyhow::Result<()> {
+        let combine = |target: &mut Value, patch: &Value| match style {
+            Patch::Merge => merge(target, patch),
+            Patch::Strategic => strategic_merge(target, patch),
+        };
         let found = self.objects.iter_mut().find(|((_, k, ns, n), _)| {
             k.eq_ignore_ascii_case(kind) && n == name && (ns.is_empty() || ns == namespace)
         });
         if let Some((_, (_, object))) = found {
-            merge(object, patch);
+            combine(object, patch);
             return Ok(());
         }
         if kind != "Namespace" {
@@ -197,7 +214,7 @@ impl Cluster {
         // A cluster has every namespace its objects live in, written in the manifests or not
         // (`default` always).
         let mut namespace = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        merge(&mut namespace, patch);
+        combine(&mut namespace, patch);
         self.apply(vec![namespace], Author::User);
         Ok(())
     }
@@ -210,6 +227,68 @@ impl Cluster {
             out.push_str(&yaml_serde::to_string(object)?);
         }
         Ok(out)
+    }
+}
+
+/// How a patch combines with the object it patches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patch {
+    /// RFC 7386 (`--type merge`): lists are replaced whole.
+    Merge,
+    /// Kubernetes' strategic merge patch (kubectl's default): as a merge patch, except that
+    /// the lists Kubernetes declares with a merge key merge element by element on that key.
+    Strategic,
+}
+
+/// The merge key of the lists of built-in kinds a strategic merge patch merges by element
+/// (the `patchMergeKey` of the Kubernetes API types), by the list's field name; other
+/// lists are replaced.
+fn merge_key(field: &str) -> Option<&'static str> {
+    match field {
+        // ServiceSpec.ports
+        "ports" => Some("port"),
+        // PodSpec containers, init containers, volumes; Container env
+        "containers" | "initContainers" | "volumes" | "env" => Some("name"),
+        // Container volumeMounts
+        "volumeMounts" => Some("mountPath"),
+        _ => None,
+    }
+}
+
+/// A strategic merge patch: [`merge`], with lists of a known merge key merged element by
+/// element (an element of the patch replaces-by-merging the element of the same key, or is
+/// appended).
+fn strategic_merge(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(map) = target else {
+        return;
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            map.remove(key);
+            continue;
+        }
+        match (merge_key(key), value, map.get_mut(key)) {
+            (Some(merge_key), Value::Array(items), Some(Value::Array(existing))) => {
+                for item in items {
+                    let id = item.get(merge_key);
+                    match existing
+                        .iter_mut()
+                        .find(|e| id.is_some() && e.get(merge_key) == id)
+                    {
+                        Some(element) => strategic_merge(element, item),
+                        None => existing.push(item.clone()),
+                    }
+                }
+            }
+            _ => strategic_merge(map.entry(key.clone()).or_insert(Value::Null), value),
+        }
     }
 }
 
@@ -319,9 +398,12 @@ fn patch(cluster: &mut Cluster, dir: &Path, target: &str, rest: &[&str]) -> anyh
             None => bail!("kubectl patch {target}: no name"),
         },
     };
-    if flag(rest, "--type") != Some("merge") {
-        bail!("kubectl patch {target}: only merge patches are replayed");
-    }
+    // kubectl's default for built-in kinds is a strategic merge patch.
+    let strategic = match flag(rest, "--type") {
+        Some("merge") => false,
+        None | Some("strategic") => true,
+        Some(other) => bail!("kubectl patch {target}: --type {other} patches are not replayed"),
+    };
     let patch: Value = match (flag(rest, "-p"), flag(rest, "--patch-file")) {
         (Some(json), _) => serde_json::from_str(json)?,
         (None, Some(file)) => {
@@ -337,9 +419,15 @@ fn patch(cluster: &mut Cluster, dir: &Path, target: &str, rest: &[&str]) -> anyh
         "daemonset" | "ds" => "DaemonSet",
         "namespace" | "ns" => "Namespace",
         "serviceaccount" | "sa" => "ServiceAccount",
+        "service" | "svc" => "Service",
         other => other,
     };
-    cluster.merge_patch(kind, namespace_of(rest), name, &patch)
+    let style = if strategic {
+        Patch::Strategic
+    } else {
+        Patch::Merge
+    };
+    cluster.patch(kind, namespace_of(rest), name, &patch, style)
 }
 
 /// `kubectl label namespace NAME key=value... [--overwrite]` (and `key-` to take one off).
@@ -586,6 +674,41 @@ mod tests {
             Author::Meshsmith,
         );
         assert_eq!(c.replaced, ["Service shop/web"]);
+    }
+
+    #[test]
+    fn a_strategic_patch_merges_service_ports_by_port_and_a_merge_patch_replaces_them() {
+        let service = "apiVersion: v1\nkind: Service\nmetadata: {name: mq, namespace: shop}\n\
+            spec: {selector: {app: mq}, ports: [{name: amqp, port: 5672}, {name: mgmt, port: 15672, nodePort: 30001}]}\n";
+        let kubectl = Path::new("kubectl");
+        let mut c = Cluster::default();
+        c.apply(objects_of(service, "s.yaml").expect("yaml"), Author::User);
+        let cmd = r#"kubectl patch service/mq -n shop -p '{"spec":{"ports":[{"port":15672,"appProtocol":"http"},{"port":5672,"appProtocol":"tcp"}]}}'"#;
+        run_command(&mut c, kubectl, Path::new("."), cmd).expect("strategic patch");
+        let key = (String::new(), "Service".into(), "shop".into(), "mq".into());
+        assert_eq!(
+            c.objects[&key].1["spec"]["ports"],
+            serde_json::json!([
+                {"name": "amqp", "port": 5672, "appProtocol": "tcp"},
+                {"name": "mgmt", "port": 15672, "nodePort": 30001, "appProtocol": "http"}
+            ])
+        );
+        assert_eq!(c.objects[&key].1["spec"]["selector"]["app"], "mq");
+        // The rollback takes the declaration off again, element by element.
+        let undo = r#"kubectl patch service/mq -n shop -p '{"spec":{"ports":[{"port":15672,"appProtocol":null}]}}'"#;
+        run_command(&mut c, kubectl, Path::new("."), undo).expect("strategic patch");
+        assert_eq!(
+            c.objects[&key].1["spec"]["ports"][1],
+            serde_json::json!({"name": "mgmt", "port": 15672, "nodePort": 30001})
+        );
+        let replace = r#"kubectl patch service/mq -n shop --type merge -p '{"spec":{"ports":[{"port":80}]}}'"#;
+        run_command(&mut c, kubectl, Path::new("."), replace).expect("merge patch");
+        assert_eq!(
+            c.objects[&key].1["spec"]["ports"],
+            serde_json::json!([{"port": 80}])
+        );
+        let json = r#"kubectl patch service/mq -n shop --type json -p '[]'"#;
+        assert!(run_command(&mut c, kubectl, Path::new("."), json).is_err());
     }
 
     #[test]
