@@ -14,6 +14,7 @@
 //! codes meshsmith's rules claim are compared; a pair is an input, a code and a resource
 //! (`VirtualService shop/orders`), so two messages on one resource count once.
 
+use crate::applied::yaml_files;
 use crate::istio_tools;
 use meshsmith_core::check::istioctl::parse;
 use meshsmith_core::check::{check, CheckConfig, RULES};
@@ -255,30 +256,6 @@ pub fn completed(path: &Path) -> Option<(String, Vec<String>)> {
         out.push_str(&yaml_serde::to_string(doc).ok()?);
     }
     Some((out, pods))
-}
-
-/// `path` itself, or every `.yaml`/`.yml`/`.json` file under it, sorted.
-fn yaml_files(path: &Path) -> Vec<PathBuf> {
-    if path.is_file() {
-        return vec![path.to_path_buf()];
-    }
-    let mut found = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .extension()
-                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-            {
-                found.push(p);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// Runs one of Istio's programs and reads its JSON messages as pairs.

@@ -257,11 +257,7 @@ fn own_sidecars(
         let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
             continue;
         };
-        let tls = TlsFiles {
-            cert: cert.cert_file.clone(),
-            key: cert.key_file.clone(),
-            ca: ca.ca_file.clone(),
-        };
+        let tls = tls_files(cert, ca);
         let plan = plan::sidecar_plan(spec, slot, slots, tls, app_port(apps, slot), logs_dir);
         let config = dir.join(format!("{}.json", plan.pod));
         let text = serde_json::to_vec_pretty(&bootstrap::bootstrap(&plan))
@@ -285,6 +281,15 @@ fn own_sidecars(
         });
     }
     Ok(sidecars)
+}
+
+/// The certificate files a sidecar presents and trusts.
+fn tls_files(cert: &WorkloadCert, ca: &LabCa) -> TlsFiles {
+    TlsFiles {
+        cert: cert.cert_file.clone(),
+        key: cert.key_file.clone(),
+        ca: ca.ca_file.clone(),
+    }
 }
 
 fn app_port(apps: &[AppHandle], slot: &plan::Slot<'_>) -> Option<u16> {
@@ -317,11 +322,7 @@ async fn istiod_sidecars(
         let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
             continue;
         };
-        let tls = TlsFiles {
-            cert: cert.cert_file.clone(),
-            key: cert.key_file.clone(),
-            ca: ca.ca_file.clone(),
-        };
+        let tls = tls_files(cert, ca);
         let own = plan::sidecar_plan(spec, slot, slots, tls, pod.app_port, logs_dir);
         let node = istiod::bootstrap::Node {
             pod,

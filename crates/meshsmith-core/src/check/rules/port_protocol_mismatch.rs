@@ -60,19 +60,14 @@ pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            let svc_name = node.service.as_deref().unwrap_or(&node.id.name);
-            let origin = ctx
-                .inventory
-                .service(&node.id.namespace, svc_name)
-                .and_then(|s| s.ports.iter().find(|p| p.port == port.port))
-                .map_or_else(|| node.origin.clone(), |p| p.origin.clone());
+            let (resource, origin) = crate::check::port_fix::place(ctx, node, port);
             let consequence = if believed.is_http_family() && !declared.is_http_family() {
                 "; it gets no HTTP policy (timeouts, retries, HTTP authorization)"
             } else {
                 ""
             };
             out.push(PortProtocolMismatch::META.finding(
-                format!("Service {}/{}", node.id.namespace, svc_name),
+                resource,
                 Some(origin),
                 format!(
                     "port {} is declared {} but speaks {} ({}){consequence}",
