@@ -128,10 +128,15 @@ pub(super) async fn timeouts(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             ("x-lab-probe", probe.clone()),
             ("x-lab-delay-ms", hold.to_string()),
         ];
+        let inbound = inbound_timeouts(callee);
         let before = ctx.cluster_stats(caller, callee).await;
+        let inbound_before = ctx.service_stats(&callee.name, &inbound).await;
         let reply = ctx.call(caller, callee, headers).await;
         let after = ctx.cluster_stats(caller, callee).await;
-        let (Ok(before), Ok(after), Ok(reply)) = (before, after, reply) else {
+        let inbound_after = ctx.service_stats(&callee.name, &inbound).await;
+        let (Ok(before), Ok(after), Ok(inbound_before), Ok(inbound_after), Ok(reply)) =
+            (before, after, inbound_before, inbound_after, reply)
+        else {
             out.push(ctx.broken(
                 &subject,
                 expected,
@@ -140,19 +145,34 @@ pub(super) async fn timeouts(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             continue;
         };
         let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
-        let (global, per_try, retried) = (
+        let (caller_global, per_try, retried) = (
             stat("upstream_rq_timeout"),
             stat("upstream_rq_per_try_timeout"),
             stat("upstream_rq_retry"),
         );
+        // A gRPC caller's sidecar passes the time left on to the callee in `grpc-timeout`,
+        // and an inbound route that honours it (Istio's do, with `max_stream_duration`'s
+        // `grpc_timeout_header_max`) cuts the request at the same deadline from the callee's
+        // side, answering DEADLINE_EXCEEDED. Whichever proxy's timer fires first, Envoy cut
+        // the request at the configured time; the callee's cut is counted on its inbound side.
+        let callee_cut: u64 = inbound_timeout_stats(callee)
+            .iter()
+            .map(|name| inbound_after.delta(&inbound_before, name))
+            .sum();
+        let global = caller_global + callee_cut;
         let seen = ctx
             .fleet
             .apps_of(&callee.name)
             .first()
             .map_or(0, |a| a.control.probe_count(&probe));
         let elapsed = reply.elapsed.as_millis() as u64;
+        let callee_side = if callee_cut > 0 {
+            format!(" (+{callee_cut} at the callee's sidecar, from the deadline passed on in grpc-timeout)")
+        } else {
+            String::new()
+        };
         let measured = format!(
-            "{} after {}, {seen} attempt(s) at callee; timeout +{global}, per-try timeout +{per_try}, retry +{retried}",
+            "{} after {}, {seen} attempt(s) at callee; timeout +{global}{callee_side}, per-try timeout +{per_try}, retry +{retried}",
             describe(&reply),
             secs(elapsed)
         );
@@ -201,6 +221,32 @@ pub(super) async fn timeouts(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         out.push(ctx.finish(&subject, expected, measured, failure));
     }
     out
+}
+
+/// The counters of `callee`'s own sidecar that move when it cuts a request at the deadline
+/// the caller passed on: a route timeout on its inbound cluster, or the stream's maximum
+/// duration taken from `grpc-timeout` on its inbound listener.
+fn inbound_timeout_stats(callee: &ServiceSpec) -> [String; 2] {
+    let port = callee.target_port();
+    [
+        format!(
+            "cluster.{}.upstream_rq_timeout",
+            crate::bootstrap::inbound_cluster(port)
+        ),
+        format!(
+            "http.{}.downstream_rq_max_duration_reached",
+            crate::bootstrap::inbound_stat_prefix(port)
+        ),
+    ]
+}
+
+/// A stats filter for [`inbound_timeout_stats`].
+fn inbound_timeouts(callee: &ServiceSpec) -> String {
+    let names: Vec<String> = inbound_timeout_stats(callee)
+        .iter()
+        .map(|n| super::regex_escape(n))
+        .collect();
+    format!("^({})$", names.join("|"))
 }
 
 /// The transient failure the lab injects into `s`, and whether its policy retries it: an HTTP
