@@ -11,26 +11,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use xtask::{pipeline, synth};
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn time<T>(f: &mut impl FnMut() -> T) -> (T, Duration) {
     let start = Instant::now();
     let out = f();
@@ -127,7 +107,7 @@ pub fn run(sizes: &[usize], seed: u64, work: &Path, runs: usize) -> anyhow::Resu
         if !dir.join("namespaces.yaml").exists() {
             synth::write(&synth::Org::new(n, seed), &dir)?;
         }
-        let paths = files(&dir);
+        let paths = xtask::applied::yaml_files(&dir);
         let bytes: u64 = paths
             .iter()
             .filter_map(|p| std::fs::metadata(p).ok())

@@ -9,7 +9,7 @@
 //! input and printed beside, so what the input costs can be told from what the program costs.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use xtask::synth;
 
 /// Bytes of every regular file under `dir` (a file: its own size).
@@ -38,27 +38,6 @@ fn bytes_under(dir: &Path) -> u64 {
     total
 }
 
-/// Every `.yaml` file under `dir`, sorted.
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The organisation's files joined into one multi-document file, as `kubectl get -o yaml`
 /// dumps or a rendered chart would give it.
 fn one_file(dir: &Path, to: &Path) -> anyhow::Result<()> {
@@ -67,7 +46,7 @@ fn one_file(dir: &Path, to: &Path) -> anyhow::Result<()> {
     }
     let partial = to.with_extension("partial");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-    for p in yaml_files(dir) {
+    for p in xtask::applied::yaml_files(dir) {
         let text = std::fs::read(&p)?;
         out.write_all(b"---\n")?;
         out.write_all(&text)?;
