@@ -11,9 +11,16 @@ pub mod pipeline;
 pub mod synth;
 pub mod traffic;
 
-/// The allocator the `meshsmith` binary uses, so benchmarks measure what it does.
+/// The allocator the `meshsmith` binary uses, configured as it is (freed memory given back at
+/// once, no huge pages), so benchmarks measure what it does.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: MiMalloc = MiMalloc::new(Config {
+    purge: Purge::After(std::time::Duration::ZERO),
+    transparent_huge_pages: false,
+    ..Config::DEFAULT
+});
+
+use commonware_allocator::mimalloc::{Config, MiMalloc, Purge};
 
 /// This process's peak resident memory so far (or since the last reset), in bytes; 0 where
 /// `/proc` is not there.
