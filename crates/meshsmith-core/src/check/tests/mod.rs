@@ -47,6 +47,15 @@ pub fn run_fixture(overlay: Option<&Path>, crds: bool) -> Vec<Finding> {
     let mut inputs: Vec<Input> = vec![Input::Path(Path::new(FIXTURES).join("clean"))];
     inputs.extend(overlay.map(|o| Input::Path(o.to_path_buf())));
     let mut config = CheckConfig::default();
+    // An overlay replaces clean objects of the same name by design; only the fixtures of
+    // MS341 are about an object defined twice.
+    let about_duplicates = overlay
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("MS341-"));
+    if !about_duplicates {
+        config.levels.insert("MS341".to_string(), Level::Off);
+    }
     let loaded = match load(&inputs, &Limits::default()) {
         Ok(loaded) => loaded,
         Err(failure) => return load_error_findings(&failure.errors, &config),
@@ -264,6 +273,8 @@ fn levels_silence_or_change_a_code() {
     let path = Path::new(FIXTURES).join("fires/MS303-unknown-destination-host.yaml");
     let (inv, topology) = world_with(&path);
     let mut config = CheckConfig::default();
+    // The overlay replaces a clean VirtualService by design (see `run_fixture`).
+    config.levels.insert("MS341".into(), Level::Off);
     config.levels.insert("MS303".into(), Level::Warning);
     let findings = check(&inv, &topology, &config);
     assert!(!findings.is_empty());
