@@ -154,8 +154,14 @@ pub(crate) fn would_set(r: &Resource) -> String {
             let pool = &tp.connection_pool;
             let od = &tp.outlier_detection;
             let mut parts = vec![
-                format!("connectionPool.tcp.maxConnections {}", pool.tcp.max_connections),
-                format!("connectionPool.tcp.connectTimeout {}", pool.tcp.connect_timeout),
+                format!(
+                    "connectionPool.tcp.maxConnections {}",
+                    pool.tcp.max_connections
+                ),
+                format!(
+                    "connectionPool.tcp.connectTimeout {}",
+                    pool.tcp.connect_timeout
+                ),
             ];
             if let Some(http) = &pool.http {
                 parts.push(format!(

@@ -275,9 +275,8 @@ fn duplicates(istio: &[IstioResource], out: &mut Vec<DuplicateObject>) {
         if kept.to_json() == r.to_json() {
             continue;
         }
-        let generated = |x: &IstioResource| {
-            x.labels.get("app.kubernetes.io/managed-by") == Some("meshsmith")
-        };
+        let generated =
+            |x: &IstioResource| x.labels.get("app.kubernetes.io/managed-by") == Some("meshsmith");
         let theirs = if generated(kept) { r } else { kept };
         out.push(DuplicateObject {
             kind: r.kind.to_string(),

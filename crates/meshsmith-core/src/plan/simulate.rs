@@ -53,7 +53,11 @@ impl State {
     /// and no step changes it).
     pub fn before(topology: &Topology) -> State {
         let mut state = State::default();
-        for o in topology.own_config.iter().filter(|o| o.kind == "PeerAuthentication") {
+        for o in topology
+            .own_config
+            .iter()
+            .filter(|o| o.kind == "PeerAuthentication")
+        {
             let Some(mode) = o.mtls_mode.as_deref() else {
                 continue;
             };
