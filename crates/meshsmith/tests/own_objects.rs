@@ -81,6 +81,13 @@ fn onboard_keeps_the_teams_peer_authentication_and_destination_rule() {
         assert!(text.contains(wanted), "no `{wanted}` in:\n{text}");
     }
     assert!(!text.contains("MS401"), "{text}");
+    // And the check of what was written reports both, under their rule.
+    assert!(
+        text.lines().any(|l| l
+            .trim_start()
+            .starts_with("warning MS342 own-object-kept: 2")),
+        "{text}"
+    );
     // The check of what was written finds no object defined twice.
     let (_, check) = meshsmith(
         dir.path(),

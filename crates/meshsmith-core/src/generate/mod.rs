@@ -54,6 +54,8 @@ pub(crate) mod least_privilege;
 #[cfg(test)]
 mod mesh_route_tests;
 #[cfg(test)]
+mod own_objects_tests;
+#[cfg(test)]
 mod property_tests;
 #[cfg(test)]
 mod schema_tests;
