@@ -2,7 +2,7 @@
 //! not in the manifests (root namespace, trust domain, installed CRDs), and what a rollout
 //! plan was found to break.
 
-use crate::model::{Object, Origin, PlanViolation, Severity};
+use crate::model::{KeptObject, Object, Origin, PlanViolation, Severity};
 use crate::policy::EgressAllowance;
 use std::collections::BTreeMap;
 
@@ -61,6 +61,9 @@ pub struct CheckConfig {
     pub plan_violations: Vec<(PlanViolation, Option<Origin>)>,
     /// Cloud metadata and link-local hosts the policy file lets callers reach (`egress.allow`).
     pub egress_allow: Vec<EgressAllowance>,
+    /// What `generate` left to the manifests' own objects (its `MeshConfig::kept`); MS342
+    /// reports them.
+    pub kept: Vec<KeptObject>,
 }
 
 impl Default for CheckConfig {
@@ -73,6 +76,7 @@ impl Default for CheckConfig {
             crds: Vec::new(),
             plan_violations: Vec::new(),
             egress_allow: Vec::new(),
+            kept: Vec::new(),
         }
     }
 }

@@ -155,6 +155,8 @@ pub static RULES: &[Rule] = &[
     entry!(ineffective_route_match::IneffectiveRouteMatch),
     entry!(service_entry_without_addresses::ServiceEntryWithoutAddresses),
     entry!(conflicting_mesh_virtual_services::ConflictingMeshVirtualServices),
+    entry!(object_defined_twice::ObjectDefinedTwice),
+    entry!(own_object_kept::OwnObjectKept),
     entry!(plan_locked_before_callers_meshed::PlanLockedBeforeCallersMeshed),
     entry!(plan_enforced_without_dry_run::PlanEnforcedWithoutDryRun),
     entry!(plan_rollback_breaks_later_phase::PlanRollbackBreaksLaterPhase),

@@ -89,6 +89,7 @@ pub fn topology(
         notes: Vec::new(),
         traffic: None,
         mesh_routes: Vec::new(),
+        own_config: Vec::new(),
     }
 }
 

@@ -24,6 +24,7 @@ mod hosts;
 pub mod layout;
 mod namespace;
 mod outside;
+mod own_objects;
 mod peer_authentication;
 mod provenance;
 mod retry_budget;
@@ -52,6 +53,8 @@ mod layout_tests;
 pub(crate) mod least_privilege;
 #[cfg(test)]
 mod mesh_route_tests;
+#[cfg(test)]
+mod own_objects_tests;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]
@@ -145,12 +148,14 @@ pub fn generate(topology: &Topology, policy: &Policy, options: &GenerateOptions)
         for part in built {
             out.resources.extend(part.resources);
             out.notes.extend(part.notes);
+            out.kept.extend(part.kept);
         }
     }
     out.notes.extend(cx.deadline_notes.iter().cloned());
     out.notes.extend(cx.identities.notes.iter().cloned());
     service_entry::build(&cx, &mut out);
     namespace::build(&cx, &mut out);
+    own_objects::keep_theirs(&cx.own, &mut out);
     // Stable: two resources with the same owner, kind and name stay in the order built. A
     // node's own route and rule come before its aliases', so that a reader taking the first
     // of a kind for a service gets the node's own.
@@ -240,6 +245,8 @@ pub(crate) struct Context<'a> {
     unverified_hosts: Vec<(String, String)>,
     /// The account each caller presents once its own is applied (see [`service_account`]).
     pub identities: service_account::Identities,
+    /// The manifests' own Istio objects by what they govern (see [`own_objects`]).
+    pub own: own_objects::OwnIndex<'a>,
 }
 
 /// One service that gets configuration.
@@ -321,6 +328,7 @@ impl<'a> Context<'a> {
             deadline_notes: derived.notes,
             unverified_hosts,
             identities,
+            own: own_objects::OwnIndex::new(topology),
         }
     }
 

@@ -62,6 +62,26 @@ fn build_host(cx: &Context, target: &Target, host: &Host, out: &mut MeshConfig) 
         // is left to govern the host.
         let here = theirs.virtual_service.namespace == s.id.namespace;
         if !(theirs.pass_through && here) {
+            let timeout = cx
+                .deadline(&s.id)
+                .map_or(target.resolved.settings.timeout, |d| d.timeout);
+            let attempts = cx
+                .retry_allowance(&s.id)
+                .map_or(target.resolved.settings.retries.attempts, |a| a.attempts);
+            out.kept.push(KeptObject {
+                service: s.id.clone(),
+                kind: Kind::VirtualService,
+                object: theirs.virtual_service.clone(),
+                origin: theirs.origin.clone(),
+                instead_of: QualifiedName::new(&s.id.namespace, host.name),
+                would_set: format!(
+                    "route timeout {timeout} and {attempts} retry attempt(s) for {}",
+                    host.name
+                ),
+                why: "it routes the same host for the sidecars, and Istio applies one \
+                      VirtualService per host there (IST0109): two are not merged"
+                    .to_string(),
+            });
             out.notes.push(format!(
                 "{}: VirtualService {} ({}) already routes {}, no VirtualService; set the \
                  timeout and retries there",

@@ -102,6 +102,8 @@ pub fn infer_with(inventory: &Inventory, extra: &Extra) -> Topology {
     topology.mesh_routes = std::mem::take(&mut whole.istio.mesh_routes);
     topology.mesh_routes.sort();
     topology.mesh_routes.dedup();
+    topology.own_config = std::mem::take(&mut whole.istio.own_config);
+    topology.own_config.sort();
     topology
 }
 
@@ -141,6 +143,7 @@ fn assemble(
         notes,
         traffic,
         mesh_routes: Vec::new(),
+        own_config: Vec::new(),
     }
 }
 

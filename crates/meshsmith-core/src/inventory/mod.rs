@@ -77,6 +77,7 @@ pub fn merge(mut parts: Vec<Inventory>) -> Inventory {
         ingresses: Vec::with_capacity(total(|p| p.ingresses.len())),
         istio: Vec::with_capacity(total(|p| p.istio.len())),
         notes: Vec::with_capacity(total(|p| p.notes.len())),
+        duplicates: Vec::new(),
     };
     for p in parts {
         all.workloads.extend(p.workloads);
@@ -88,6 +89,7 @@ pub fn merge(mut parts: Vec<Inventory>) -> Inventory {
         all.ingresses.extend(p.ingresses);
         all.istio.extend(p.istio);
         all.notes.extend(p.notes);
+        all.duplicates.extend(p.duplicates);
     }
     tidy(all)
 }
@@ -119,6 +121,7 @@ fn tidy(mut all: Inventory) -> Inventory {
     keep_last(&mut all.ingresses, &mut notes, |c| {
         ["Ingress", &c.namespace, &c.name]
     });
+    duplicates(&all.istio, &mut all.duplicates);
     keep_last(&mut all.istio, &mut notes, |r| {
         [&r.kind, &r.namespace, &r.name]
     });
@@ -256,6 +259,57 @@ fn missing_config_maps(all: &Inventory, notes: &mut Vec<Note>) {
             }
         }
     }
+}
+
+/// The Istio resources defined again with other content (see [`DuplicateObject`]); the
+/// same object read twice (a re-run's output read beside the one before) is no conflict.
+fn duplicates(istio: &[IstioResource], out: &mut Vec<DuplicateObject>) {
+    let mut last: HashMap<[&str; 3], usize> = HashMap::with_capacity(istio.len());
+    for (i, r) in istio.iter().enumerate().rev() {
+        let key = [r.kind.as_str(), r.namespace.as_str(), r.name.as_str()];
+        let Some(&winner) = last.get(&key) else {
+            last.insert(key, i);
+            continue;
+        };
+        let kept = &istio[winner];
+        if kept.to_json() == r.to_json() {
+            continue;
+        }
+        let generated =
+            |x: &IstioResource| x.labels.get("app.kubernetes.io/managed-by") == Some("meshsmith");
+        let theirs = if generated(kept) { r } else { kept };
+        out.push(DuplicateObject {
+            kind: r.kind.to_string(),
+            namespace: r.namespace.to_string(),
+            name: r.name.to_string(),
+            origin: r.origin(),
+            kept: kept.origin(),
+            generated: generated(kept) || generated(r),
+            pass_through: r.kind.as_str() == "VirtualService" && passes_through(theirs),
+        });
+    }
+    out.sort();
+}
+
+/// A VirtualService with hosts and one HTTP route to one destination, nothing else.
+fn passes_through(vs: &IstioResource) -> bool {
+    let spec = vs.spec();
+    let only = |node: &Node, keys: &[&str]| {
+        node.as_map()
+            .iter()
+            .all(|(k, _)| keys.contains(&k.as_str()))
+    };
+    let [route] = spec.at("http").as_seq() else {
+        return false;
+    };
+    let [destination] = route.at("route").as_seq() else {
+        return false;
+    };
+    spec.at("hosts").as_seq().len() == 1
+        && only(spec, &["hosts", "http", "gateways"])
+        && only(route, &["route"])
+        && only(destination, &["destination"])
+        && only(destination.at("destination"), &["host", "port"])
 }
 
 fn keep_last<T: Defined>(

@@ -393,6 +393,27 @@ pub struct Inventory {
     pub ingresses: Vec<Ingress>,
     pub istio: Vec<IstioResource>,
     pub notes: Vec<Note>,
+    /// Istio resources defined more than once with different content: the definition that
+    /// lost, with the place of the one kept.
+    pub duplicates: Vec<DuplicateObject>,
+}
+
+/// An Istio resource of the same kind, namespace and name as another of the input, not the
+/// same object: applying both, the later silently replaces the earlier.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DuplicateObject {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// The definition that was replaced.
+    pub origin: Origin,
+    /// The definition kept (the later one read).
+    pub kept: Origin,
+    /// Either is labelled `app.kubernetes.io/managed-by: meshsmith`.
+    pub generated: bool,
+    /// The one of the two that is not generated only passes its one host's HTTP traffic
+    /// through (one route, one destination): the VirtualService meshsmith replaces on purpose.
+    pub pass_through: bool,
 }
 
 impl Inventory {

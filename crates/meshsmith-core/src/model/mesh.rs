@@ -7,7 +7,7 @@
 //!
 //! Only the fields meshsmith writes are modelled; empty ones are left out of the output.
 
-use super::{QualifiedName, ServicePatchSpec, StringMap, WorkloadPatchSpec};
+use super::{Origin, QualifiedName, ServicePatchSpec, StringMap, WorkloadPatchSpec};
 use serde::Serialize;
 
 /// Istio's annotation that logs what an AuthorizationPolicy would deny instead of denying it.
@@ -217,6 +217,42 @@ pub struct MeshConfig {
     #[allow(clippy::vec_box)]
     pub resources: Vec<Box<Resource>>,
     pub notes: Vec<String>,
+    /// Objects of the manifests left in place of one meshsmith would have generated, sorted.
+    pub kept: Vec<KeptObject>,
+    /// Objects of the manifests a generated one replaces under their name, sorted: a
+    /// rollback of the step that applies the replacement applies these again.
+    pub replaced: Vec<ReplacedObject>,
+}
+
+/// An object of the manifests that governs what a generated object would have: meshsmith
+/// writes none in its place (Istio would not merge the two), and says what it would have set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeptObject {
+    /// The service the generated object was for.
+    pub service: QualifiedName,
+    /// The kind of both objects.
+    pub kind: Kind,
+    /// The manifests' object, as `namespace/name`.
+    pub object: QualifiedName,
+    pub origin: Origin,
+    /// The object meshsmith would have generated, as `namespace/name`.
+    pub instead_of: QualifiedName,
+    /// What that object would have set, e.g. `mtls.mode STRICT`.
+    pub would_set: String,
+    /// Why the two cannot both apply.
+    pub why: String,
+}
+
+/// An object of the manifests that a generated one of the same kind, namespace and name
+/// replaces on purpose (a VirtualService that only passes traffic through).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReplacedObject {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+    /// The object as the manifests hold it, as JSON text.
+    pub original: String,
+    pub origin: Origin,
 }
 
 impl MeshConfig {

@@ -156,6 +156,9 @@ pub enum Variant {
     Permissive,
     /// An AuthorizationPolicy annotated `istio.io/dry-run: "true"`.
     DryRun,
+    /// The manifests' own object that a generated one replaces under its name, as the
+    /// manifests hold it: a rollback applies it again rather than leave it deleted.
+    Original,
 }
 
 /// One generated resource, by kind (as in the YAML), namespace and name.

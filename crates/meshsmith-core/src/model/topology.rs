@@ -486,6 +486,29 @@ pub struct Topology {
     pub traffic: Option<TrafficReport>,
     /// Services the manifests' own VirtualServices already route inside the mesh.
     pub mesh_routes: Vec<MeshRoute>,
+    /// The manifests' own Istio objects, with the workloads and hosts each governs, so that
+    /// generated configuration never replaces one or conflicts with it.
+    pub own_config: Vec<OwnObject>,
+}
+
+/// An Istio object of the manifests: what it is, and what it governs that a generated object
+/// of the same kind would too. Istio does not merge two PeerAuthentications (or Sidecars)
+/// selecting one workload, nor two DestinationRules for one host: one of them silently
+/// loses, so the team's object stays the truth for what it governs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OwnObject {
+    /// Its kind as written, e.g. `PeerAuthentication`.
+    pub kind: String,
+    /// The object, as `namespace/name`.
+    pub object: QualifiedName,
+    /// The workloads its `selector` / `workloadSelector` picks (namespace, workload name);
+    /// empty for a kind without one or an object without a selector.
+    pub workloads: Vec<QualifiedName>,
+    /// The in-cluster hosts (FQDN) a DestinationRule is for.
+    pub hosts: Vec<String>,
+    /// A PeerAuthentication's mode, as written (`UNSET` when it names none).
+    pub mtls_mode: Option<String>,
+    pub origin: Origin,
 }
 
 /// A VirtualService of the manifests that routes a Service's host for sidecars (the `mesh`
@@ -500,6 +523,9 @@ pub struct MeshRoute {
     /// It routes this one host to its Service and does nothing else (no match, weight,
     /// subset, timeout or retry): a VirtualService of meshsmith's in its place loses nothing.
     pub pass_through: bool,
+    /// The VirtualService as the manifests hold it (YAML), kept where it passes traffic
+    /// through: meshsmith's replaces it, and a rollback applies it again.
+    pub original: Option<String>,
     pub origin: Origin,
 }
 

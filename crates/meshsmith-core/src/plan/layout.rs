@@ -66,6 +66,15 @@ pub fn materialize(index: &ByName, r: &ResourceRef) -> Option<Value> {
     Some(object)
 }
 
+/// The manifests' own object a reference of variant `Original` names, as they hold it.
+fn original(config: &RolloutConfig, r: &ResourceRef) -> Option<Value> {
+    let found = config
+        .replaced()
+        .iter()
+        .find(|o| o.kind.as_str() == r.kind && o.namespace == r.namespace && o.name == r.name)?;
+    serde_json::from_str(&found.original).ok()
+}
+
 /// Every file of the plan, relative to the output folder, sorted by path, from the
 /// configuration as generated.
 pub fn layout(plan: &Plan, config: &MeshConfig, header: &Header) -> Vec<(PathBuf, String)> {
@@ -114,7 +123,12 @@ pub fn layout_each<E>(
         if !seen.insert(r.file.as_str()) {
             continue;
         }
-        let Some(object) = materialize(&index, r) else {
+        let object = if r.variant == Variant::Original {
+            original(config, r)
+        } else {
+            materialize(&index, r)
+        };
+        let Some(object) = object else {
             continue;
         };
         sink(PathBuf::from(&r.file), header.file(&to_yaml(&object)))?;

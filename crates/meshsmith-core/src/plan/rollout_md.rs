@@ -152,6 +152,19 @@ fn phase(out: &mut String, p: &Phase, window: &str) {
             let _ = writeln!(out, "{c}");
         }
         let _ = writeln!(out, "```\n");
+        for r in s
+            .rollback
+            .resources
+            .iter()
+            .filter(|r| r.variant == Variant::Original)
+        {
+            let _ = writeln!(
+                out,
+                "This step replaces the manifests' own {} {}/{} under its name; the rollback \
+                 applies that original again ({}) rather than leave it deleted.\n",
+                r.kind, r.namespace, r.name, r.file
+            );
+        }
     }
     if !p.smoke_tests.is_empty() {
         let _ = writeln!(out, "### Smoke tests\n");

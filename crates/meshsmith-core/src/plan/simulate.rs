@@ -48,6 +48,38 @@ pub struct Broken {
 }
 
 impl State {
+    /// The mesh before the first step: no sidecars, and the mTLS mode of each service whose
+    /// workload the manifests' own PeerAuthentication selects (meshsmith writes none there,
+    /// and no step changes it).
+    pub fn before(topology: &Topology) -> State {
+        let mut state = State::default();
+        for o in topology
+            .own_config
+            .iter()
+            .filter(|o| o.kind == "PeerAuthentication")
+        {
+            let Some(mode) = o.mtls_mode.as_deref() else {
+                continue;
+            };
+            let state_of = match mode.split(',').next().unwrap_or("") {
+                "STRICT" => MtlsState::Strict,
+                "PERMISSIVE" | "DISABLE" => MtlsState::Permissive,
+                _ => continue,
+            };
+            for s in &topology.services {
+                let selected = s.workloads.iter().any(|w| {
+                    o.workloads
+                        .iter()
+                        .any(|x| x.namespace == s.id.namespace && x.name == w.name)
+                });
+                if selected {
+                    state.mtls.insert(s.id.clone(), state_of);
+                }
+            }
+        }
+        state
+    }
+
     pub fn apply(&mut self, effects: &[Effect]) {
         for e in effects {
             match e {
@@ -227,7 +259,7 @@ pub fn principal(plan: &Plan, namespace: &str, account: &str) -> String {
 
 /// The calls broken after each step, in plan order: (phase index, step index, broken).
 pub fn walk(plan: &Plan, topology: &Topology) -> Vec<(usize, usize, Vec<Broken>)> {
-    let mut state = State::default();
+    let mut state = State::before(topology);
     let mut out = Vec::new();
     for (pi, phase) in plan.phases.iter().enumerate() {
         for (si, step) in phase.steps.iter().enumerate() {

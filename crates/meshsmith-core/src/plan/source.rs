@@ -272,6 +272,11 @@ impl<'a> RolloutConfig<'a> {
     }
 
     /// Every object, the generated ones first, in the configuration's order.
+    /// The manifests' objects that generated ones replace under their names.
+    pub fn replaced(&self) -> &'a [ReplacedObject] {
+        &self.config.replaced
+    }
+
     pub fn objects(&self) -> impl Iterator<Item = ConfigObject<'_>> {
         self.config
             .resources

@@ -26,6 +26,8 @@ pub(crate) struct Cx<'a> {
     /// The patches that declare what Services' ports speak, by service.
     port_patches: std::collections::HashMap<&'a QualifiedName, &'a ServicePatchSpec>,
     pub(super) edges: EdgeIndex<'a>,
+    /// The manifests' objects that generated ones replace under their names.
+    replaced: &'a [ReplacedObject],
 }
 
 impl<'a> Cx<'a> {
@@ -47,6 +49,7 @@ impl<'a> Cx<'a> {
             patches,
             port_patches: config.port_patches().collect(),
             edges: topology.edge_index(),
+            replaced: config.replaced(),
         }
     }
 
@@ -215,12 +218,34 @@ impl<'a> Cx<'a> {
                 }
             }
         }
+        // An object of the manifests that the step replaces under its name is applied again
+        // once the step's objects are deleted: deleting alone would lose it.
+        let rb_folder = format!("{folder}/rollback");
+        let originals: Vec<ResourceRef> = resources
+            .iter()
+            .filter(|r| {
+                self.replaced.iter().any(|o| {
+                    o.kind.as_str() == r.kind && o.namespace == r.namespace && o.name == r.name
+                })
+            })
+            .map(|r| ResourceRef {
+                kind: r.kind.clone(),
+                namespace: r.namespace.clone(),
+                name: r.name.clone(),
+                variant: Variant::Original,
+                file: format!("{rb_folder}{}", &r.file[folder.len()..]),
+            })
+            .collect();
+        let mut rb_commands = vec![format!("kubectl delete -k {folder} --ignore-not-found")];
+        if !originals.is_empty() {
+            rb_commands.push(format!("kubectl apply -k {rb_folder}"));
+        }
         Step {
             commands: vec![format!("kubectl apply -k {folder}")],
             rollback: Rollback {
-                folder: None,
-                resources: Vec::new(),
-                commands: vec![format!("kubectl delete -k {folder} --ignore-not-found")],
+                folder: (!originals.is_empty()).then_some(rb_folder),
+                resources: originals,
+                commands: rb_commands,
                 effects: rb_effects,
             },
             id: folder,

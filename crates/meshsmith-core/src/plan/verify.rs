@@ -238,7 +238,7 @@ fn walked(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
 fn rollbacks(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
     // The state at the end of each phase, and the calls already failing there; the state
     // after each step is the walk's own, so only one per phase is kept.
-    let mut state = State::default();
+    let mut state = State::before(topology);
     let mut phase_end = Vec::new();
     for phase in &plan.phases {
         for step in &phase.steps {
@@ -247,7 +247,7 @@ fn rollbacks(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
         let broken = state.broken(topology, plan);
         phase_end.push((state.clone(), broken));
     }
-    let mut state = State::default();
+    let mut state = State::before(topology);
     for (pi, phase) in plan.phases.iter().enumerate() {
         for (si, step) in phase.steps.iter().enumerate() {
             state.apply(&step.effects);

@@ -201,6 +201,7 @@ mod tests {
                 reasons: vec![Reason::new("spec.mtls.mode", "STRICT", "default")],
             })],
             notes: vec![],
+            ..Default::default()
         };
         let text = render_reasons(&id, &mesh);
         assert!(text.contains("PeerAuthentication web"), "{text}");

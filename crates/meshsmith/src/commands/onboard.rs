@@ -63,7 +63,9 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     )?;
     let mut parts = vec![std::mem::take(&mut built.inventory)];
     parts.extend(written.parts);
-    let levels = policy_config(&built.policy, built.policy.file.as_deref())?;
+    let mut levels = policy_config(&built.policy, built.policy.file.as_deref())?;
+    // What generate left to the manifests' own objects is reported with the rest (MS342).
+    levels.kept = built.mesh.kept.clone();
     let findings = check(&merge(parts), &built.topology, &levels);
     let report_line = crate::commands::report::write_beside(&crate::commands::report::Beside {
         dir: &args.output,

@@ -26,6 +26,8 @@ pub mod low_confidence_caller;
 pub mod missing_timeout;
 pub mod mtls_not_strict;
 pub mod namespace_not_injected;
+pub mod object_defined_twice;
+pub mod own_object_kept;
 pub mod permissive_mtls_exception;
 pub mod permissive_mtls_without_reason;
 pub mod plan_enforced_policy_denies_a_call;

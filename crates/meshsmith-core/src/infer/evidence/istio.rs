@@ -14,10 +14,22 @@ pub struct IstioFacts {
     pub calls: Vec<Candidate>,
     /// Services whose host a VirtualService routes on the `mesh` gateway.
     pub mesh_routes: Vec<MeshRoute>,
+    /// Every Istio object of the manifests, with what it governs.
+    pub own_config: Vec<OwnObject>,
 }
 
 pub(crate) fn read(cx: &Cx) -> IstioFacts {
     let mut facts = IstioFacts::default();
+    let mut by_namespace: std::collections::HashMap<&str, Vec<&Workload>> = Default::default();
+    for w in &cx.inventory.workloads {
+        by_namespace.entry(&w.namespace).or_default().push(w);
+    }
+    facts.own_config = cx
+        .inventory
+        .istio
+        .iter()
+        .map(|r| own_object(cx, &by_namespace, r))
+        .collect();
     for vs in cx
         .inventory
         .istio
@@ -67,10 +79,72 @@ fn mesh_routes(cx: &Cx, vs: &IstioResource, out: &mut Vec<MeshRoute>) {
                 service,
                 virtual_service: QualifiedName::new(&vs.namespace, &vs.name),
                 pass_through,
+                original: pass_through.then(|| vs.to_json().to_string()),
                 origin: vs.origin_at(host),
             });
         }
     }
+}
+
+/// What an Istio object of the manifests governs: the workloads its selector picks (for the
+/// kinds of which Istio applies one per workload) and the hosts of a DestinationRule.
+fn own_object(
+    cx: &Cx,
+    by_namespace: &std::collections::HashMap<&str, Vec<&Workload>>,
+    r: &IstioResource,
+) -> OwnObject {
+    let selector = match r.kind.as_str() {
+        "PeerAuthentication" | "AuthorizationPolicy" => &["selector", "matchLabels"][..],
+        "Sidecar" => &["workloadSelector", "labels"][..],
+        _ => &[][..],
+    };
+    let labels = if selector.is_empty() {
+        StringMap::new()
+    } else {
+        crate::inventory::string_map(r.spec().path(selector))
+    };
+    let workloads = if labels.is_empty() {
+        Vec::new()
+    } else {
+        by_namespace
+            .get(r.namespace.as_str())
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter(|w| labels.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
+            .map(|w| QualifiedName::new(&w.namespace, &w.name))
+            .collect()
+    };
+    let mut hosts = Vec::new();
+    if r.kind.as_str() == "DestinationRule" {
+        if let Some(host) = r.spec().at("host").as_str() {
+            if let Target::Service(s) = cx.resolver.resolve(host, &r.namespace) {
+                hosts.push(format!("{}.{}.svc.cluster.local", s.name, s.namespace));
+            }
+        }
+    }
+    let mtls_mode = (r.kind.as_str() == "PeerAuthentication").then(|| peer_modes(r.spec()));
+    OwnObject {
+        kind: r.kind.to_string(),
+        object: QualifiedName::new(&r.namespace, &r.name),
+        workloads,
+        hosts,
+        mtls_mode,
+        origin: r.origin(),
+    }
+}
+
+/// A PeerAuthentication's mode, then each port whose own mode differs from STRICT:
+/// `PERMISSIVE, port 9090 DISABLE`; exactly `STRICT` only where every port is STRICT.
+fn peer_modes(spec: &Node) -> String {
+    let mode = |n: &Node| n.at("mode").as_str().unwrap_or("UNSET").to_string();
+    let mut text = mode(spec.at("mtls"));
+    for (port, setting) in spec.at("portLevelMtls").as_map() {
+        let m = mode(setting);
+        if m != "STRICT" && !(m == "UNSET" && text == "STRICT") {
+            text.push_str(&format!(", port {port} {m}"));
+        }
+    }
+    text
 }
 
 /// `vs` only sends its HTTP traffic to `service`: one route, with nothing but one
