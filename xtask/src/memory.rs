@@ -85,7 +85,8 @@ struct Onboarded {
     seconds: f64,
     peak: u64,
     config: u64,
-    plan: u64,
+    /// The step and rollback folders (`phase-*`), which copy the objects each step applies.
+    steps: u64,
     total: u64,
 }
 
@@ -119,11 +120,17 @@ fn onboard(meshsmith: &Path, input: &Path, out: &Path) -> anyhow::Result<Onboard
     })?;
     let total = bytes_under(out);
     let config = bytes_under(&out.join("config"));
+    let mut steps = 0;
+    for entry in std::fs::read_dir(out)?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("phase-") {
+            steps += bytes_under(&entry.path());
+        }
+    }
     Ok(Onboarded {
         seconds,
         peak,
         config,
-        plan: total - config,
+        steps,
         total,
     })
 }
@@ -202,9 +209,11 @@ pub fn run(
         o.peak as f64 / o.config as f64,
     );
     println!(
-        "  written: configuration {:.1} MB, plan (steps, plan.json, ROLLOUT.md, report) {:.1} MB, all {:.1} MB ({:.2}x the configuration)",
+        "  written: configuration {:.1} MB; step folders {:.1} MB ({:.2}x the configuration, each file written as it is built); plan.json, ROLLOUT.md and report {:.1} MB; all {:.1} MB ({:.2}x the configuration)",
         o.config as f64 / 1e6,
-        o.plan as f64 / 1e6,
+        o.steps as f64 / 1e6,
+        o.steps as f64 / o.config as f64,
+        (o.total - o.config - o.steps) as f64 / 1e6,
         o.total as f64 / 1e6,
         o.total as f64 / o.config as f64,
     );
