@@ -326,3 +326,54 @@ fn enforce_unverified_enforces_the_guess_and_the_plan_locks_it() {
     assert!(lock_of(&plan, "ledger-service").is_some());
     assert!(plan.held.iter().all(|h| h.service.name != "ledger-service"));
 }
+
+#[test]
+fn a_released_plan_keeps_its_outline_and_lets_go_of_effects_and_smoke_commands() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    let outline = |p: &Plan| -> Vec<(
+        u32,
+        usize,
+        usize,
+        Vec<(String, usize, usize, Option<String>)>,
+    )> {
+        p.phases
+            .iter()
+            .map(|ph| {
+                let steps = ph
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.id.clone(),
+                            s.services.len(),
+                            s.resources.len(),
+                            s.rollback.folder.clone(),
+                        )
+                    })
+                    .collect();
+                (ph.number, ph.services.len(), ph.smoke_tests.len(), steps)
+            })
+            .collect()
+    };
+    let effects = |p: &Plan| -> usize {
+        p.phases
+            .iter()
+            .flat_map(|ph| &ph.steps)
+            .map(|s| s.effects.len() + s.rollback.effects.len() + s.rollback.resources.len())
+            .sum()
+    };
+    assert!(effects(&plan) > 0);
+    let mut released = plan.clone();
+    released.release_written();
+    assert_eq!(outline(&released), outline(&plan));
+    assert_eq!(released.held, plan.held);
+    assert_eq!(effects(&released), 0);
+    let first = |p: &Plan| p.phases[0].steps[0].commands.clone();
+    assert_eq!(first(&released), first(&plan));
+    assert!(released
+        .phases
+        .iter()
+        .flat_map(|p| &p.smoke_tests)
+        .all(|s| s.command.is_empty()));
+}

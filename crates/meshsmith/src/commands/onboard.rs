@@ -48,8 +48,13 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     };
     let mut report = rollout.write(&args.output, options)?;
     let crate::commands::plan::Rollout {
-        plan, violations, ..
+        mut plan,
+        violations,
+        ..
     } = rollout;
+    // Written and verified: what follows (the check of what was written, the report and the
+    // summary) reads only the plan's outline.
+    plan.release_written();
     // The report is written on its own once the check is done; it is not stale.
     report
         .stale
