@@ -327,16 +327,20 @@ fn enforce_unverified_enforces_the_guess_and_the_plan_locks_it() {
     assert!(plan.held.iter().all(|h| h.service.name != "ledger-service"));
 }
 
+/// A phase as an overview shows it: number, services, smoke tests, and each step's folder,
+/// services, resources and rollback folder.
+type PhaseOutline = (
+    u32,
+    usize,
+    usize,
+    Vec<(String, usize, usize, Option<String>)>,
+);
+
 #[test]
 fn a_released_plan_keeps_its_outline_and_lets_go_of_effects_and_smoke_commands() {
     let t = shopfront_and_odd_shapes();
     let (plan, _) = planned(&t, 4);
-    let outline = |p: &Plan| -> Vec<(
-        u32,
-        usize,
-        usize,
-        Vec<(String, usize, usize, Option<String>)>,
-    )> {
+    let outline = |p: &Plan| -> Vec<PhaseOutline> {
         p.phases
             .iter()
             .map(|ph| {
