@@ -11,13 +11,13 @@
 mod common;
 
 use common::{
-    assert_cleaned_up, assert_scenario, envoy_or_skip, generated, options, serial, spec_from,
+    assert_cleaned_up, assert_scenario, cancel_midway_and_assert_cleaned_up, envoy_or_skip,
+    generated, options, serial, spec_from,
 };
 use meshsmith_lab::from_mesh::for_istiod;
 use meshsmith_lab::istiod::IstiodOptions;
-use meshsmith_lab::{LabOptions, LabSpec, Progress, ScenarioKind};
+use meshsmith_lab::{LabOptions, LabSpec, ScenarioKind};
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 /// pilot-discovery, or a loud skip (a failure with MESHSMITH_REQUIRE_ISTIOD=1).
 fn istiod_or_skip(test: &str) -> Option<PathBuf> {
@@ -151,39 +151,5 @@ fn cancelling_a_run_on_istiod_stops_istiod_and_every_envoy() {
         return;
     };
     let (spec, opts) = on_istiod(envoy, istiod, &[ScenarioKind::Timeout]);
-    let started: Mutex<Option<(Vec<u32>, PathBuf)>> = Mutex::new(None);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let tx = Mutex::new(Some(tx));
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let outcome = runtime.block_on(async {
-        let progress = |p: &Progress| match p {
-            Progress::Ready {
-                envoy_pids,
-                run_dir,
-                ..
-            } => {
-                *started.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some((envoy_pids.clone(), run_dir.clone()));
-            }
-            Progress::Running { .. } => {
-                if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    let _ = tx.send(());
-                }
-            }
-            _ => {}
-        };
-        tokio::select! {
-            r = meshsmith_lab::run(&spec, &opts, &progress) => Some(r.map(|r| r.results.len())),
-            _ = rx => None,
-        }
-    });
-    assert!(
-        outcome.is_none(),
-        "the run finished before it could be cancelled"
-    );
-    let (pids, dir) = started
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .expect("fleet came up");
-    assert_cleaned_up(&pids, &dir);
+    cancel_midway_and_assert_cleaned_up(&spec, &opts);
 }

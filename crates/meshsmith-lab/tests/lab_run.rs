@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{assert_cleaned_up, assert_scenario, envoy_or_skip, options, serial, shopfront};
+use common::{
+    assert_cleaned_up, assert_scenario, cancel_midway_and_assert_cleaned_up, envoy_or_skip,
+    options, serial, shopfront,
+};
 use meshsmith_lab::{Progress, ScenarioKind};
 use std::sync::Mutex;
 
@@ -100,44 +103,9 @@ fn cancelling_a_run_midway_stops_every_envoy_and_removes_the_run_folder() {
     let Some(envoy) = envoy_or_skip("cancelling_a_run") else {
         return;
     };
-    let started: Mutex<Option<(Vec<u32>, std::path::PathBuf)>> = Mutex::new(None);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let tx = Mutex::new(Some(tx));
     let spec = shopfront("");
     let opts = options(envoy, &[ScenarioKind::Timeout]);
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let outcome = runtime.block_on(async {
-        let progress = |p: &Progress| match p {
-            Progress::Ready {
-                envoy_pids,
-                run_dir,
-                ..
-            } => {
-                *started.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some((envoy_pids.clone(), run_dir.clone()));
-            }
-            // Cancel while the first slow request is in flight, as Ctrl-C would.
-            Progress::Running { .. } => {
-                if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    let _ = tx.send(());
-                }
-            }
-            _ => {}
-        };
-        tokio::select! {
-            r = meshsmith_lab::run(&spec, &opts, &progress) => Some(r.map(|r| r.results.len())),
-            _ = rx => None,
-        }
-    });
-    assert!(
-        outcome.is_none(),
-        "the run finished before it could be cancelled"
-    );
-    let (pids, dir) = started
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .expect("fleet came up");
-    assert_cleaned_up(&pids, &dir);
+    cancel_midway_and_assert_cleaned_up(&spec, &opts);
 }
 
 #[test]

@@ -83,6 +83,48 @@ pub fn assert_cleaned_up(pids: &[u32], run_dir: &Path) {
     );
 }
 
+/// Runs `spec` and cancels it while its first request is in flight, as Ctrl-C would; then
+/// every Envoy it started (and istiod, whose pid is among them) must be gone and its run
+/// folder removed.
+pub fn cancel_midway_and_assert_cleaned_up(spec: &LabSpec, opts: &LabOptions) {
+    use meshsmith_lab::Progress;
+    let started: Mutex<Option<(Vec<u32>, PathBuf)>> = Mutex::new(None);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let tx = Mutex::new(Some(tx));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let outcome = runtime.block_on(async {
+        let progress = |p: &Progress| match p {
+            Progress::Ready {
+                envoy_pids,
+                run_dir,
+                ..
+            } => {
+                *started.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((envoy_pids.clone(), run_dir.clone()));
+            }
+            Progress::Running { .. } => {
+                if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    let _ = tx.send(());
+                }
+            }
+            _ => {}
+        };
+        tokio::select! {
+            r = meshsmith_lab::run(spec, opts, &progress) => Some(r.map(|r| r.results.len())),
+            _ = rx => None,
+        }
+    });
+    assert!(
+        outcome.is_none(),
+        "the run finished before it could be cancelled"
+    );
+    let (pids, dir) = started
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .expect("fleet came up");
+    assert_cleaned_up(&pids, &dir);
+}
+
 /// Panics unless `holds`, naming the scenario and printing its whole result with `what` was
 /// checked: the one way these tests judge a scenario's outcome.
 #[track_caller]
