@@ -16,6 +16,26 @@ fn meshsmith(dir: &Path, args: &[&str]) -> std::process::Output {
     cmd.current_dir(dir).args(args).output().expect("runs")
 }
 
+/// `meshsmith COMMAND fixture -o DIR/FOLDER`, which must succeed: the folder and the run.
+fn written(dir: &Path, command: &str, folder: &str) -> (PathBuf, std::process::Output) {
+    let out = dir.join(folder);
+    let run = meshsmith(
+        dir,
+        &[
+            command,
+            &fixture().display().to_string(),
+            "-o",
+            &out.display().to_string(),
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    (out, run)
+}
+
 fn map_json() -> Value {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = meshsmith(
@@ -174,21 +194,7 @@ fn patched(kubectl: &str, file: &Path, patch: &[&str]) -> Value {
 #[test]
 fn generate_writes_each_declaration_as_a_service_patch_kubectl_applies() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let out = tmp.path().join("mesh");
-    let run = meshsmith(
-        tmp.path(),
-        &[
-            "generate",
-            &fixture().display().to_string(),
-            "-o",
-            &out.display().to_string(),
-        ],
-    );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let (out, run) = written(tmp.path(), "generate", "mesh");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         stderr.contains("port 8080 gets no HTTP route until service-orders.patch.yaml"),
@@ -242,21 +248,7 @@ fn generate_writes_each_declaration_as_a_service_patch_kubectl_applies() {
 #[test]
 fn the_plan_patches_the_ports_first_and_its_rollback_restores_them() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let out = tmp.path().join("plan");
-    let run = meshsmith(
-        tmp.path(),
-        &[
-            "plan",
-            &fixture().display().to_string(),
-            "-o",
-            &out.display().to_string(),
-        ],
-    );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let (out, _) = written(tmp.path(), "plan", "plan");
     let plan: Value =
         serde_json::from_slice(&std::fs::read(out.join("plan.json")).expect("plan.json"))
             .expect("json");
