@@ -482,17 +482,21 @@ fn shell_words(command: &str) -> Vec<String> {
     words
 }
 
+/// `istioctl analyze` offline, over every namespace, passing over files that are not
+/// Kubernetes objects, with JSON messages: the files to analyze follow.
+pub const ANALYZE_OFFLINE: [&str; 6] = [
+    "analyze",
+    "--use-kube=false",
+    "-A",
+    "--ignore-unknown",
+    "-o",
+    "json",
+];
+
 /// `istioctl analyze --use-kube=false -A` on one file: its messages.
 pub fn analyze(istioctl: &Path, file: &Path) -> anyhow::Result<Vec<IstioctlMessage>> {
     let out = Command::new(istioctl)
-        .args([
-            "analyze",
-            "--use-kube=false",
-            "-A",
-            "--ignore-unknown",
-            "-o",
-            "json",
-        ])
+        .args(ANALYZE_OFFLINE)
         .arg(file)
         .output()
         .with_context(|| format!("running {}", istioctl.display()))?;
@@ -605,6 +609,17 @@ mod tests {
         c
     }
 
+    /// The Namespace `name` as the cluster holds it.
+    fn namespace<'c>(c: &'c Cluster, name: &str) -> &'c serde_json::Value {
+        &c.objects[&(
+            String::new(),
+            "Namespace".into(),
+            String::new(),
+            name.to_string(),
+        )]
+            .1
+    }
+
     #[test]
     fn objects_are_keyed_as_the_api_server_keys_them() {
         let c = cluster();
@@ -643,14 +658,10 @@ mod tests {
             "kubectl label namespace shop istio-injection=enabled --overwrite",
         )
         .expect("label");
-        let shop = &c.objects[&(
-            String::new(),
-            "Namespace".into(),
-            String::new(),
-            "shop".into(),
-        )]
-            .1;
-        assert_eq!(shop["metadata"]["labels"]["istio-injection"], "enabled");
+        assert_eq!(
+            namespace(&c, "shop")["metadata"]["labels"]["istio-injection"],
+            "enabled"
+        );
         for harmless in [
             "kubectl rollout restart deployment/web -n default",
             "# a comment",
@@ -726,13 +737,9 @@ mod tests {
         );
         let mut c = cluster();
         run_command(&mut c, Path::new("kubectl"), dir.path(), &commands[0]).expect("patch");
-        let shop = &c.objects[&(
-            String::new(),
-            "Namespace".into(),
-            String::new(),
-            "shop".into(),
-        )]
-            .1;
-        assert_eq!(shop["metadata"]["labels"]["istio-injection"], "enabled");
+        assert_eq!(
+            namespace(&c, "shop")["metadata"]["labels"]["istio-injection"],
+            "enabled"
+        );
     }
 }

@@ -167,18 +167,7 @@ fn verdicts(
         _ => (case.path.clone(), Vec::new()),
     };
     let files = yaml_files(&path);
-    let offline = istio_pairs(
-        &judges.istioctl,
-        &[
-            "analyze",
-            "--use-kube=false",
-            "-A",
-            "--ignore-unknown",
-            "-o",
-            "json",
-        ],
-        &files,
-    );
+    let offline = istio_pairs(&judges.istioctl, &crate::applied::ANALYZE_OFFLINE, &files);
     let cluster = istio_pairs(&judges.cluster_analyze, &[], &files);
     let (offline, cluster) = match (offline, cluster) {
         (Ok(a), Ok(b)) => (keep(a), keep(b)),
