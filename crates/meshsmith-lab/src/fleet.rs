@@ -135,34 +135,21 @@ impl Fleet {
         let apps = start_apps(spec).await?;
         let slots = plan::slots(spec)?;
         let istiod_options = istiod.cloned();
+        let parts = Parts {
+            spec,
+            envoy,
+            slots: &slots,
+            certs: &certs,
+            ca: &ca,
+            apps: &apps,
+            dir: dir.path(),
+            logs_dir: &logs_dir,
+        };
         let (sidecars, istiod) = match istiod {
-            None => (
-                own_sidecars(
-                    spec,
-                    envoy,
-                    &slots,
-                    &certs,
-                    &ca,
-                    &apps,
-                    dir.path(),
-                    &logs_dir,
-                )?,
-                None,
-            ),
+            None => (own_sidecars(&parts)?, None),
             Some(options) => {
-                let started = istiod_sidecars(
-                    spec,
-                    envoy,
-                    options,
-                    &slots,
-                    &certs,
-                    &ca,
-                    &apps,
-                    dir.path(),
-                    &logs_dir,
-                )
-                .await?;
-                (started.0, Some(started.1))
+                let (sidecars, run) = istiod_sidecars(&parts, options).await?;
+                (sidecars, Some(run))
             }
         };
         let mut fleet = Fleet {
@@ -241,16 +228,29 @@ impl Fleet {
 
 /// The lab's own translation: one static bootstrap per sidecar.
 #[allow(clippy::too_many_arguments)]
-fn own_sidecars(
-    spec: &LabSpec,
-    envoy: &Path,
-    slots: &[plan::Slot<'_>],
-    certs: &[WorkloadCert],
-    ca: &LabCa,
-    apps: &[AppHandle],
-    dir: &Path,
-    logs_dir: &Path,
-) -> Result<Vec<Sidecar>, FleetError> {
+/// What starting the sidecars takes, whichever translation configures them.
+struct Parts<'a> {
+    spec: &'a LabSpec,
+    envoy: &'a Path,
+    slots: &'a [plan::Slot<'a>],
+    certs: &'a [WorkloadCert],
+    ca: &'a LabCa,
+    apps: &'a [AppHandle],
+    dir: &'a Path,
+    logs_dir: &'a Path,
+}
+
+fn own_sidecars(parts: &Parts) -> Result<Vec<Sidecar>, FleetError> {
+    let Parts {
+        spec,
+        envoy,
+        slots,
+        certs,
+        ca,
+        apps,
+        dir,
+        logs_dir,
+    } = *parts;
     let mut sidecars = Vec::new();
     for slot in slots {
         let s = slot.service;
@@ -301,16 +301,19 @@ fn app_port(apps: &[AppHandle], slot: &plan::Slot<'_>) -> Option<u16> {
 /// istiod's translation: the folder, istiod, and one xDS-configured Envoy per pod.
 #[allow(clippy::too_many_arguments)]
 async fn istiod_sidecars(
-    spec: &LabSpec,
-    envoy: &Path,
+    parts: &Parts<'_>,
     options: &IstiodOptions,
-    slots: &[plan::Slot<'_>],
-    certs: &[WorkloadCert],
-    ca: &LabCa,
-    apps: &[AppHandle],
-    dir: &Path,
-    logs_dir: &Path,
 ) -> Result<(Vec<Sidecar>, IstiodRun), FleetError> {
+    let Parts {
+        spec,
+        envoy,
+        slots,
+        certs,
+        ca,
+        apps,
+        dir,
+        logs_dir,
+    } = *parts;
     let mut pods = pod_plans(slots, apps, logs_dir);
     istiod::assign_addresses(&mut pods).map_err(FleetError::PickPort)?;
     let run = IstiodRun::start(options, spec, &pods, dir, &dir.join("certs")).await?;
