@@ -240,31 +240,36 @@ struct Parts<'a> {
     logs_dir: &'a Path,
 }
 
+impl Parts<'_> {
+    /// The certificate issued for `service`'s identity.
+    fn cert_of(&self, service: &ServiceSpec) -> Option<&WorkloadCert> {
+        let id = self.spec.spiffe_id(service);
+        self.certs.iter().find(|c| c.spiffe_id == id)
+    }
+}
+
 fn own_sidecars(parts: &Parts) -> Result<Vec<Sidecar>, FleetError> {
-    let Parts {
-        spec,
-        envoy,
-        slots,
-        certs,
-        ca,
-        apps,
-        dir,
-        logs_dir,
-    } = *parts;
     let mut sidecars = Vec::new();
-    for slot in slots {
+    for slot in parts.slots {
         let s = slot.service;
-        let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
+        let Some(cert) = parts.cert_of(s) else {
             continue;
         };
-        let tls = tls_files(cert, ca);
-        let plan = plan::sidecar_plan(spec, slot, slots, tls, app_port(apps, slot), logs_dir);
-        let config = dir.join(format!("{}.json", plan.pod));
+        let tls = tls_files(cert, parts.ca);
+        let plan = plan::sidecar_plan(
+            parts.spec,
+            slot,
+            parts.slots,
+            tls,
+            app_port(parts.apps, slot),
+            parts.logs_dir,
+        );
+        let config = parts.dir.join(format!("{}.json", plan.pod));
         let text = serde_json::to_vec_pretty(&bootstrap::bootstrap(&plan))
             .map_err(|e| FleetError::RunDir(std::io::Error::other(e)))?;
         std::fs::write(&config, text).map_err(FleetError::RunDir)?;
-        let log = dir.join(format!("{}.envoy.log", plan.pod));
-        let process = EnvoyProcess::spawn(envoy, &plan.pod, &config, plan.admin_port, &log)?;
+        let log = parts.dir.join(format!("{}.envoy.log", plan.pod));
+        let process = EnvoyProcess::spawn(parts.envoy, &plan.pod, &config, plan.admin_port, &log)?;
         sidecars.push(Sidecar {
             service: s.name.clone(),
             instance: slot.instance,
@@ -299,47 +304,50 @@ fn app_port(apps: &[AppHandle], slot: &plan::Slot<'_>) -> Option<u16> {
 }
 
 /// istiod's translation: the folder, istiod, and one xDS-configured Envoy per pod.
-#[allow(clippy::too_many_arguments)]
 async fn istiod_sidecars(
     parts: &Parts<'_>,
     options: &IstiodOptions,
 ) -> Result<(Vec<Sidecar>, IstiodRun), FleetError> {
-    let Parts {
-        spec,
-        envoy,
-        slots,
-        certs,
-        ca,
-        apps,
-        dir,
-        logs_dir,
-    } = *parts;
-    let mut pods = pod_plans(slots, apps, logs_dir);
+    let mut pods = pod_plans(parts.slots, parts.apps, parts.logs_dir);
     istiod::assign_addresses(&mut pods).map_err(FleetError::PickPort)?;
-    let run = IstiodRun::start(options, spec, &pods, dir, &dir.join("certs")).await?;
+    let run = IstiodRun::start(
+        options,
+        parts.spec,
+        &pods,
+        parts.dir,
+        &parts.dir.join("certs"),
+    )
+    .await?;
     let mut sidecars = Vec::new();
-    for (pod, slot) in pods.iter().zip(slots) {
-        let Some(s) = spec.service(&pod.service) else {
+    for (pod, slot) in pods.iter().zip(parts.slots) {
+        let Some(s) = parts.spec.service(&pod.service) else {
             continue;
         };
-        let Some(cert) = certs.iter().find(|c| c.spiffe_id == spec.spiffe_id(s)) else {
+        let Some(cert) = parts.cert_of(s) else {
             continue;
         };
-        let tls = tls_files(cert, ca);
-        let own = plan::sidecar_plan(spec, slot, slots, tls, pod.app_port, logs_dir);
+        let tls = tls_files(cert, parts.ca);
+        let own = plan::sidecar_plan(
+            parts.spec,
+            slot,
+            parts.slots,
+            tls,
+            pod.app_port,
+            parts.logs_dir,
+        );
         let node = istiod::bootstrap::Node {
             pod,
             namespace: &s.namespace,
             workload: s.workload(),
             service_account: &s.service_account,
             labels: istiod::folder::pod_labels(s, pod, &options.generated),
-            trust_domain: &spec.trust_domain,
+            trust_domain: &parts.spec.trust_domain,
             istio_version: istiod::PROXY_ISTIO_VERSION,
             cert: bootstrap::path(&cert.cert_file),
             key: bootstrap::path(&cert.key_file),
-            ca: bootstrap::path(&ca.ca_file),
+            ca: bootstrap::path(&parts.ca.ca_file),
         };
-        let config = dir.join(format!("{}.json", pod.pod));
+        let config = parts.dir.join(format!("{}.json", pod.pod));
         let text = serde_json::to_vec_pretty(&istiod::bootstrap::bootstrap(
             &node,
             run.process.ports.grpc,
@@ -347,9 +355,9 @@ async fn istiod_sidecars(
         ))
         .map_err(|e| FleetError::RunDir(std::io::Error::other(e)))?;
         std::fs::write(&config, text).map_err(FleetError::RunDir)?;
-        let log = dir.join(format!("{}.envoy.log", pod.pod));
-        let mut process = EnvoyProcess::spawn(envoy, &pod.pod, &config, pod.admin, &log)?;
-        alias_istiod_stats(&mut process, spec, s, pod);
+        let log = parts.dir.join(format!("{}.envoy.log", pod.pod));
+        let mut process = EnvoyProcess::spawn(parts.envoy, &pod.pod, &config, pod.admin, &log)?;
+        alias_istiod_stats(&mut process, parts.spec, s, pod);
         sidecars.push(Sidecar {
             service: s.name.clone(),
             instance: pod.instance,
