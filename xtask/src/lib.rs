@@ -25,10 +25,20 @@ use commonware_allocator::mimalloc::{Config, MiMalloc, Purge};
 /// This process's peak resident memory so far (or since the last reset), in bytes; 0 where
 /// `/proc` is not there.
 pub fn peak_rss() -> u64 {
+    status_bytes("VmHWM:")
+}
+
+/// Resident pages of the program's code and libraries (file-backed, never the heap), in bytes.
+pub fn code_rss() -> u64 {
+    status_bytes("RssFile:")
+}
+
+/// A `/proc/self/status` figure given in kB, in bytes (0 where there is none).
+fn status_bytes(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)

@@ -217,8 +217,10 @@ fn main() -> anyhow::Result<()> {
         Task::Pipeline { dir } => {
             let counts = xtask::pipeline::run(&dir)?;
             println!("{counts:?}");
-            // The whole process's peak, read by `bench` from a fresh run.
+            // The whole process's peak, read by `bench` from a fresh run, and how much of it
+            // the program's code and libraries take.
             println!("peak_rss_bytes {}", xtask::peak_rss());
+            println!("code_rss_bytes {}", xtask::code_rss());
         }
     }
     Ok(())

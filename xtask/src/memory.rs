@@ -60,13 +60,24 @@ fn one_file(dir: &Path, to: &Path) -> anyhow::Result<()> {
 }
 
 fn peak_from(text: &str) -> Option<u64> {
+    figure(text, "peak_rss_bytes ")
+}
+
+fn figure(text: &str, name: &str) -> Option<u64> {
     text.lines()
-        .find_map(|l| l.strip_prefix("peak_rss_bytes "))
+        .find_map(|l| l.strip_prefix(name))
         .and_then(|n| n.trim().parse().ok())
 }
 
+/// A fresh `xtask pipeline PATH`'s peak, and the resident pages of its code and libraries
+/// at the end (they are never let go, so at least as many as at the peak).
+struct Peak {
+    whole: u64,
+    code: u64,
+}
+
 /// The peak of a fresh `xtask pipeline PATH`.
-fn pipeline_peak(path: &Path) -> anyhow::Result<u64> {
+fn pipeline_peak(path: &Path) -> anyhow::Result<Peak> {
     let out = std::process::Command::new(std::env::current_exe()?)
         .arg("pipeline")
         .arg(path)
@@ -77,8 +88,11 @@ fn pipeline_peak(path: &Path) -> anyhow::Result<u64> {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    peak_from(&String::from_utf8_lossy(&out.stdout))
-        .ok_or_else(|| anyhow::anyhow!("xtask pipeline printed no peak"))
+    let text = String::from_utf8_lossy(&out.stdout);
+    match (peak_from(&text), figure(&text, "code_rss_bytes ")) {
+        (Some(whole), Some(code)) => Ok(Peak { whole, code }),
+        _ => anyhow::bail!("xtask pipeline printed no peak"),
+    }
 }
 
 struct Onboarded {
@@ -150,12 +164,21 @@ pub fn run(
     )?;
     let floor = pipeline_peak(&tiny)?;
     println!(
-        "program alone (one-object input): {:.1} MB",
-        floor as f64 / 1e6
+        "program alone (one-object input): {:.1} MB, of which code and libraries {:.1} MB",
+        floor.whole as f64 / 1e6,
+        floor.code as f64 / 1e6
     );
     println!(
-        "{:>8} {:>8} | {:>12} {:>7} {:>11} | {:>12} {:>7}",
-        "services", "input MB", "folder peak", "xinput", "above prog", "one file", "xinput"
+        "{:>8} {:>8} | {:>12} {:>7} {:>11} {:>8} {:>9} | {:>12} {:>7}",
+        "services",
+        "input MB",
+        "folder peak",
+        "xinput",
+        "above prog",
+        "code MB",
+        "heap xin",
+        "one file",
+        "xinput"
     );
     for &n in sizes {
         let dir = work.join(format!("synth-{n}-{seed}"));
@@ -165,21 +188,25 @@ pub fn run(
         let file = work.join(format!("synth-{n}-{seed}.yaml"));
         one_file(&dir, &file)?;
         let bytes = bytes_under(&dir) as f64;
-        let folder = pipeline_peak(&dir)? as f64;
-        let single = pipeline_peak(&file)? as f64;
+        let folder = pipeline_peak(&dir)?;
+        let single = pipeline_peak(&file)?.whole as f64;
+        let (whole, code) = (folder.whole as f64, folder.code as f64);
         println!(
-            "{:>8} {:>8.1} | {:>9.1} MB {:>7.2} {:>11.2} | {:>9.1} MB {:>7.2}",
+            "{:>8} {:>8.1} | {:>9.1} MB {:>7.2} {:>11.2} {:>8.1} {:>9.2} | {:>9.1} MB {:>7.2}",
             n,
             bytes / 1e6,
-            folder / 1e6,
-            folder / bytes,
-            (folder - floor as f64) / bytes,
+            whole / 1e6,
+            whole / bytes,
+            (whole - floor.whole as f64) / bytes,
+            code / 1e6,
+            (whole - code) / bytes,
             single / 1e6,
             single / bytes,
         );
     }
     println!(
-        "xinput = whole-process peak / input bytes; above prog = (peak - program alone) / input."
+        "xinput = whole-process peak / input bytes; above prog = (peak - program alone) / input;\n\
+         code MB = resident pages of the program's code and libraries; heap xin = (peak - code) / input."
     );
     if onboard_size == 0 {
         return Ok(());

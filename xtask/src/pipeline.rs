@@ -35,11 +35,18 @@ pub fn run(dir: &Path) -> anyhow::Result<Counts> {
         stage_seconds[i] = clock.elapsed().as_secs_f64() - stage_seconds[..i].iter().sum::<f64>();
         if std::env::var_os("MESHSMITH_BENCH_RSS").is_some() {
             let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let rss = status
+            // The resident set and its two parts, the heap (and stacks) and the pages of the
+            // program's code and libraries, then the peak so far.
+            let fields: Vec<String> = status
                 .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .unwrap_or("");
-            eprintln!("after stage {i}: {rss}");
+                .filter(|l| {
+                    ["VmRSS:", "RssAnon:", "RssFile:", "VmHWM:"]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+                })
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            eprintln!("after stage {i}: {}", fields.join(", "));
         }
     };
     let input = [Input::Path(dir.to_path_buf())];
