@@ -15,8 +15,9 @@
 //! default: lists with a merge key, such as a Service's ports, merge element by element).
 //! The rollout's steps are replayed from their commands in plan.json: `kubectl apply -k`,
 //! `kubectl delete -k`, `kubectl patch ... -p/--patch-file` and `kubectl label`; commands
-//! that change nothing stored (restarts, waits, smoke tests, `curl`) are passed over, and any other `kubectl` command is an error, so a new kind of
-//! step cannot go unjudged.
+//! that change nothing stored (restarts, waits, `curl`, the smoke tests' `sh phase-N/smoke.sh`)
+//! are passed over, and any other `kubectl` command is an error, so a new kind of step cannot
+//! go unjudged.
 
 use anyhow::{anyhow, bail, Context};
 use meshsmith_core::check::istioctl::{parse, IstioctlMessage};
@@ -666,6 +667,7 @@ mod tests {
             "kubectl rollout restart deployment/web -n default",
             "# a comment",
             "curl -s x",
+            "sh phase-1/smoke.sh smoke-web-api",
         ] {
             run_command(&mut c, kubectl, Path::new("."), harmless).expect("passed over");
         }

@@ -101,6 +101,8 @@ struct Onboarded {
     config: u64,
     /// The step and rollback folders (`phase-*`), which copy the objects each step applies.
     steps: u64,
+    /// Each phase's `smoke.sh`.
+    scripts: u64,
     total: u64,
 }
 
@@ -134,10 +136,12 @@ fn onboard(meshsmith: &Path, input: &Path, out: &Path) -> anyhow::Result<Onboard
     })?;
     let total = bytes_under(out);
     let config = bytes_under(&out.join("config"));
-    let mut steps = 0;
+    let (mut steps, mut scripts) = (0, 0);
     for entry in std::fs::read_dir(out)?.flatten() {
         if entry.file_name().to_string_lossy().starts_with("phase-") {
-            steps += bytes_under(&entry.path());
+            let script = bytes_under(&entry.path().join("smoke.sh"));
+            scripts += script;
+            steps += bytes_under(&entry.path()) - script;
         }
     }
     Ok(Onboarded {
@@ -145,6 +149,7 @@ fn onboard(meshsmith: &Path, input: &Path, out: &Path) -> anyhow::Result<Onboard
         peak,
         config,
         steps,
+        scripts,
         total,
     })
 }
@@ -236,11 +241,12 @@ pub fn run(
         o.peak as f64 / o.config as f64,
     );
     println!(
-        "  written: configuration {:.1} MB; step folders {:.1} MB ({:.2}x the configuration, each file written as it is built); plan.json, ROLLOUT.md and report {:.1} MB; all {:.1} MB ({:.2}x the configuration)",
+        "  written: configuration {:.1} MB; step folders {:.1} MB ({:.2}x the configuration, each file written as it is built); smoke scripts {:.1} MB; plan.json, ROLLOUT.md and report {:.1} MB; all {:.1} MB ({:.2}x the configuration)",
         o.config as f64 / 1e6,
         o.steps as f64 / 1e6,
         o.steps as f64 / o.config as f64,
-        (o.total - o.config - o.steps) as f64 / 1e6,
+        o.scripts as f64 / 1e6,
+        (o.total - o.config - o.steps - o.scripts) as f64 / 1e6,
         o.total as f64 / 1e6,
         o.total as f64 / o.config as f64,
     );

@@ -1,7 +1,8 @@
 //! `meshsmith plan` on the bundled example, as a person runs it: the phase order the
 //! product promises, every command pointing at files that exist, every kustomization
-//! rendering with `kubectl kustomize`, re-runs byte-identical, and a hand-edited plan.json
-//! checked with `--verify`.
+//! rendering with `kubectl kustomize`, every phase's `smoke.sh` parsing and holding the tests
+//! plan.json lists, re-runs byte-identical (a hand-edited script kept), and a hand-edited
+//! plan.json checked with `--verify`.
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -117,6 +118,15 @@ fn every_command_names_a_folder_that_exists_and_every_file_it_lists() {
         }
     }
     assert!(folders > 20, "only {folders} -k commands");
+    // Each phase's smoke tests run from a script that is there.
+    let mut scripts = 0;
+    for line in rollout.lines() {
+        if let Some(script) = line.strip_prefix("sh ") {
+            scripts += 1;
+            assert!(out.join(script).is_file(), "{line}");
+        }
+    }
+    assert_eq!(scripts, 5, "one `sh phase-N/smoke.sh` per phase");
     // The final configuration is there too.
     assert!(out.join("config/kustomization.yaml").is_file());
     assert!(out
@@ -152,17 +162,38 @@ fn transitional_copies_are_permissive_and_dry_run() {
 fn a_rerun_is_byte_identical_and_a_hand_edit_is_verified() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = planned(tmp.path());
-    let before = std::fs::read(out.join("plan.json")).expect("plan.json");
-    let rollout = std::fs::read(out.join("ROLLOUT.md")).expect("ROLLOUT.md");
+    let written = [
+        "plan.json",
+        "ROLLOUT.md",
+        "phase-1/smoke.sh",
+        "phase-5/smoke.sh",
+    ];
+    let before: Vec<Vec<u8>> = written
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).expect("written"))
+        .collect();
     planned(tmp.path());
-    assert_eq!(
-        std::fs::read(out.join("plan.json")).expect("plan.json"),
-        before
-    );
-    assert_eq!(
-        std::fs::read(out.join("ROLLOUT.md")).expect("ROLLOUT.md"),
-        rollout
-    );
+    for (file, text) in written.iter().zip(&before) {
+        assert_eq!(
+            &std::fs::read(out.join(file)).expect("written"),
+            text,
+            "{file}"
+        );
+    }
+    // A script a person changed is theirs: a re-run keeps it, and says so.
+    let script = out.join("phase-1/smoke.sh");
+    let mine = format!("{}\necho mine\n", String::from_utf8_lossy(&before[2]));
+    std::fs::write(&script, &mine).expect("edit");
+    let run = meshsmith(tmp.path())
+        .args(["plan", &example(), "-o", out.to_str().unwrap_or_default()])
+        .output()
+        .expect("runs");
+    assert!(run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("kept (edited since it was generated"), "{err}");
+    assert!(err.contains("phase-1/smoke.sh"), "{err}");
+    assert_eq!(std::fs::read_to_string(&script).expect("script"), mine);
+    std::fs::write(&script, &before[2]).expect("restore");
 
     let verify = |dir: &Path| {
         meshsmith(dir)
@@ -284,6 +315,64 @@ fn every_kustomization_renders_with_kubectl() {
         }
     }
     assert!(rendered > 20, "only {rendered} kustomizations");
+}
+
+#[test]
+fn every_smoke_script_parses_and_holds_the_tests_plan_json_lists() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = planned(tmp.path());
+    let plan = read_json(&out.join("plan.json"));
+    let mut tests = 0;
+    for phase in plan["phases"].as_array().expect("phases") {
+        let script = out.join(format!("phase-{}/smoke.sh", phase["number"]));
+        let listed: Vec<&str> = phase["smoke_tests"]
+            .as_array()
+            .expect("smoke tests")
+            .iter()
+            .map(|t| {
+                let name = t["name"].as_str().expect("name");
+                assert_eq!(
+                    t["command"],
+                    format!("sh phase-{}/smoke.sh {name}", phase["number"])
+                );
+                name
+            })
+            .collect();
+        assert_eq!(script.is_file(), !listed.is_empty(), "{}", script.display());
+        if listed.is_empty() {
+            continue;
+        }
+        tests += listed.len();
+        for shell in ["sh", "dash"] {
+            match std::process::Command::new(shell)
+                .arg("-n")
+                .arg(&script)
+                .output()
+            {
+                Ok(run) => assert!(
+                    run.status.success(),
+                    "{shell} -n {}: {}",
+                    script.display(),
+                    String::from_utf8_lossy(&run.stderr)
+                ),
+                Err(_) => assert_ne!(shell, "sh", "no sh"),
+            }
+        }
+        // --list names the tests, in plan.json's order.
+        let run = std::process::Command::new("sh")
+            .arg(&script)
+            .arg("--list")
+            .output()
+            .expect("sh runs");
+        assert!(run.status.success());
+        let names = String::from_utf8_lossy(&run.stdout);
+        assert_eq!(names.lines().collect::<Vec<_>>(), listed);
+        // Nothing of this machine in it.
+        let text = std::fs::read_to_string(&script).expect("script");
+        assert!(!text.contains(&example()), "{}", script.display());
+        assert!(!text.contains(&tmp.path().display().to_string()));
+    }
+    assert!(tests > 50, "{tests}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `meshsmith plan` commands a person runs against a cluster: smoke tests that match each
 //! Service (TLS on the load balancer, its `.ip` or `.hostname`, the Gateway's host, a
-//! throwaway pod with the caller's identity instead of the application's image) on the
-//! bundled example, and online-boutique's shared namespace meshed workload by workload.
+//! throwaway pod with the caller's identity instead of the application's image), run from
+//! their phase's `smoke.sh` against a fake `kubectl`, on the bundled example; and
+//! online-boutique's shared namespace meshed workload by workload.
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -50,50 +51,151 @@ fn names(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Records each command (its arguments between unit separators, a record separator after it)
+/// and answers as a pod does: an HTTP status, a load balancer's hostname.
+const FAKE: &str = r#"#!/bin/sh
+{ printf '%s\037' "${0##*/}" "$@"; printf '\036'; } >>"$SMOKE_LOG"
+case ${0##*/} in curl) echo "$SMOKE_ANSWER"; exit 0 ;; esac
+case $1 in
+  run) echo "$SMOKE_ANSWER"; echo "pod \"$2\" deleted" ;;
+  get) printf 'lb.example.com' ;;
+esac
+"#;
+
+/// What `sh SCRIPT ARGS...` printed, its exit status, and every command it ran, with a
+/// fake `kubectl` and `curl` on PATH whose pods answer `answer`.
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    calls: Vec<Vec<String>>,
+}
+
+fn run_script(script: &Path, args: &[&str], answer: &str) -> Ran {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for tool in ["kubectl", "curl"] {
+        let file = tmp.path().join(tool);
+        std::fs::write(&file, FAKE).expect("fake");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let log = tmp.path().join("calls");
+    std::fs::write(&log, "").expect("log");
+    let path = format!(
+        "{}:{}",
+        tmp.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("sh")
+        .arg(script)
+        .args(args)
+        .env("PATH", path)
+        .env("SMOKE_LOG", &log)
+        .env("SMOKE_ANSWER", answer)
+        .output()
+        .expect("sh runs");
+    let calls = std::fs::read_to_string(&log)
+        .expect("log")
+        .split('\u{1e}')
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.split('\u{1f}')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    Ran {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        calls,
+    }
+}
+
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
 #[test]
 fn smoke_tests_match_the_services_they_test() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = planned(tmp.path(), &example());
     let plan = read_json(&out.join("plan.json"));
-    let tests: Vec<&Value> = plan["phases"]
+    let tests: Vec<(u64, &Value)> = plan["phases"]
         .as_array()
         .expect("phases")
         .iter()
-        .flat_map(|p| p["smoke_tests"].as_array().into_iter().flatten())
+        .flat_map(|p| {
+            let n = p["number"].as_u64().unwrap_or(0);
+            p["smoke_tests"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |t| (n, t))
+        })
         .collect();
-    let command = |from: &str, to: &str| -> &str {
-        tests
+    // What a test's line in its phase's script runs, with pods that answer 200.
+    let ran = |from: &str, to: &str| -> Vec<Vec<String>> {
+        let (phase, test) = tests
             .iter()
-            .find(|t| t["from"]["name"] == from && t["to"]["name"] == to)
-            .and_then(|t| t["command"].as_str())
-            .unwrap_or_else(|| panic!("no smoke test {from} -> {to}"))
+            .find(|(_, t)| t["from"]["name"] == from && t["to"]["name"] == to)
+            .unwrap_or_else(|| panic!("no smoke test {from} -> {to}"));
+        let name = test["name"].as_str().expect("name");
+        let script = format!("phase-{phase}/smoke.sh");
+        assert_eq!(test["command"], format!("sh {script} {name}"));
+        let run = run_script(&out.join(&script), &[name], "200");
+        assert_eq!(run.code, Some(0));
+        assert_eq!(run.stdout, format!("ok {name}\n"));
+        run.calls
     };
     // stripe-webhook's NLB ends TLS on 443 (aws-load-balancer-ssl-cert, -ssl-ports: "443"),
     // and publishes a hostname.
-    let webhook = command("outside the mesh", "stripe-webhook");
-    assert!(webhook.contains("--insecure"), "{webhook}");
-    assert!(
-        webhook.contains("https://$(kubectl get service stripe-webhook -n edge -o jsonpath='{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}'):443/"),
-        "{webhook}"
+    assert_eq!(
+        ran("outside the mesh", "stripe-webhook"),
+        [
+            words(&["kubectl", "get", "service", "stripe-webhook", "-n", "edge", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}"]),
+            words(&["curl", "-sS", "--insecure", "-o", "/dev/null", "-w", "%{http_code}\\n", "--max-time", "5", "https://lb.example.com:443/"]),
+        ]
     );
     // The public Gateway serves shop.example.com over HTTPS on 443.
-    let gateway = command("istio-ingressgateway", "api-gateway");
+    let gateway = ran("istio-ingressgateway", "api-gateway");
+    let check = gateway[0].last().expect("sh -c CHECK");
     assert!(
-        gateway.contains("--connect-to shop.example.com:443:istio-ingressgateway.istio-system.svc.cluster.local:443 https://shop.example.com:443/"),
-        "{gateway}"
+        check.ends_with("--connect-to shop.example.com:443:istio-ingressgateway.istio-system.svc.cluster.local:443 https://shop.example.com:443/"),
+        "{check}"
     );
     // Nothing runs inside the application's images.
     let rollout = std::fs::read_to_string(out.join("ROLLOUT.md")).expect("ROLLOUT.md");
     assert!(!rollout.contains("kubectl exec"), "{rollout}");
-    let call = command("order-service", "payment-service");
-    assert!(
-        call.starts_with("kubectl run smoke-order-service-payment-service -n shop --rm -i --restart=Never --image=curlimages/curl "),
-        "{call}"
+    let call = ran("order-service", "payment-service");
+    assert_eq!(call.len(), 1);
+    assert_eq!(
+        call[0][..9],
+        words(&[
+            "kubectl",
+            "run",
+            "smoke-order-service-payment-service",
+            "-n",
+            "shop",
+            "--rm",
+            "-i",
+            "--restart=Never",
+            "--image=curlimages/curl"
+        ])
     );
     assert!(
-        call.contains("\"serviceAccountName\":\"order-service\""),
-        "{call}"
+        call[0].iter().any(|a| a.starts_with("--overrides=")
+            && a.contains("\"serviceAccountName\":\"order-service\"")),
+        "{call:?}"
     );
+    // plan.json runs each test through its script.
+    for (_, t) in &tests {
+        assert!(
+            t["command"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("sh phase-")),
+            "{t}"
+        );
+    }
 }
 
 /// `shared/corpora/online-boutique`, when it is there.

@@ -156,12 +156,20 @@ fn onboard_writes_the_report_beside_the_rest_and_keeps_a_person_s_edit() {
         "plan.json",
         "config/shop/payment-service/virtual-service.yaml",
         "phase-1/1-sidecars/kustomization.yaml",
+        "phase-1/smoke.sh",
     ] {
         assert!(
             first.contains(&format!("href=\"{linked}\"")),
             "no link to {linked}"
         );
     }
+    // Each phase says how many smoke tests it has and the command that runs them.
+    assert!(
+        first.contains(
+            "6 smoke tests: <a href=\"phase-1/smoke.sh\"><code>sh phase-1/smoke.sh</code></a>"
+        ),
+        "{first}"
+    );
     let again = ok(tmp.path(), &args);
     assert!(!again.contains("report.html\n  kept"), "{again}");
     assert_eq!(read(&file), first, "a rerun changed the report");

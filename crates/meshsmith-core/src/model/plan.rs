@@ -39,10 +39,10 @@ pub struct Plan {
 
 impl Plan {
     /// Lets go what only the plan's own files and its verification read, once both are done:
-    /// each step's and rollback's effects, the objects the rollbacks re-apply, and the smoke
-    /// tests' commands. What an overview reads stays: phases, services, steps with their
-    /// folders, commands and resources, and as many smoke tests as there were. At 10,000
-    /// services the effects alone are about a hundred thousand entries.
+    /// each step's and rollback's effects, the objects the rollbacks re-apply, and what the
+    /// smoke tests do and are called. What an overview reads stays: phases, services, steps
+    /// with their folders, commands and resources, and as many smoke tests as there were. At
+    /// 10,000 services the effects alone are about a hundred thousand entries.
     pub fn release_written(&mut self) {
         for phase in &mut self.phases {
             for step in &mut phase.steps {
@@ -51,8 +51,10 @@ impl Plan {
                 step.rollback.resources = Vec::new();
             }
             for test in &mut phase.smoke_tests {
+                test.name = String::new();
                 test.command = String::new();
                 test.expect = String::new();
+                test.check = None;
             }
         }
     }
@@ -287,13 +289,70 @@ impl Effect {
     }
 }
 
-/// A request along one edge the phase relies on.
+/// A request along one edge the phase relies on, or from outside to what it exposes: one
+/// line of the phase's `smoke.sh`, which runs it by its name and judges what it sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmokeTest {
     pub from: QualifiedName,
     pub to: QualifiedName,
+    /// Unique within its phase and a valid pod name (a request from inside the cluster runs
+    /// in a pod of that name).
+    #[serde(default)]
+    pub name: String,
+    /// How to run it alone, from the output folder: `sh phase-N/smoke.sh NAME`.
     pub command: String,
     pub expect: String,
+    /// What the script's line for it does. Not in plan.json: the script holds it.
+    #[serde(skip)]
+    pub check: Option<SmokeCheck>,
+}
+
+/// What one smoke test sends, and from where, as `smoke.sh` spells it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmokeCheck {
+    /// `curl` from a throwaway pod like the caller's; with prior knowledge of HTTP/2 for
+    /// HTTP/2 and gRPC ports.
+    Http {
+        pod: SmokePod,
+        url: String,
+        http2: bool,
+    },
+    /// `nc -z` from a throwaway pod like the caller's.
+    Tcp {
+        pod: SmokePod,
+        host: String,
+        port: u16,
+    },
+    /// One job of the caller's CronJob, which must complete.
+    Job {
+        namespace: String,
+        cronjob: String,
+        job: String,
+    },
+    /// `curl` through the ingress gateway's Service, from a pod without a sidecar in the
+    /// service's namespace; `connect_to` (`host:port:gateway:port`) when the route names a
+    /// host.
+    Gateway {
+        namespace: String,
+        url: String,
+        connect_to: Option<String>,
+    },
+    /// `curl` from where the script runs, at the LoadBalancer Service's address.
+    LoadBalancer {
+        namespace: String,
+        service: String,
+        port: u16,
+        tls: bool,
+    },
+}
+
+/// The throwaway pod a request from inside the cluster runs in: the caller's namespace, the
+/// account it runs as by then (`None`: the namespace's default) and whether it has a sidecar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmokePod {
+    pub namespace: String,
+    pub account: Option<String>,
+    pub sidecar: bool,
 }
 
 /// A metric to watch during the window.

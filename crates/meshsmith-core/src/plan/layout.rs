@@ -1,6 +1,7 @@
 //! [`Plan`] + the configuration -> the plan's files: one folder per step (and per rollback
 //! that applies something) holding copies of the objects it applies and a
-//! `kustomization.yaml` listing them, plus `plan.json` and `ROLLOUT.md`.
+//! `kustomization.yaml` listing them, each phase's smoke tests as one script
+//! (`phase-N/smoke.sh`, see `smoke_script`), plus `plan.json` and `ROLLOUT.md`.
 //!
 //! Copies rather than references: the kustomize inside older kubectl (2.0.3 in kubectl 1.20)
 //! refuses files outside the kustomization's folder ("security; file ... is not in or below")
@@ -93,8 +94,9 @@ pub fn layout_from(plan: &Plan, config: &RolloutConfig, header: &Header) -> Vec<
 }
 
 /// Every file of the plan, relative to the output folder, handed to `sink` one at a time as
-/// it is built (the step copies, then each folder's kustomization, `plan.json` and
-/// `ROLLOUT.md`), so no more than one is held; the first error of `sink` stops it.
+/// it is built (the step copies, then each folder's kustomization, each phase's `smoke.sh`,
+/// `plan.json` and `ROLLOUT.md`), so no more than one is held; the first error of `sink`
+/// stops it.
 pub fn layout_each<E>(
     plan: &Plan,
     config: &RolloutConfig,
@@ -150,6 +152,17 @@ pub fn layout_each<E>(
             header.file(&body),
         )?;
     }
+    for phase in &plan.phases {
+        if let Some(body) = super::smoke_script::script(phase) {
+            let mut text = header.start();
+            text.push_str(&body);
+            drop(body);
+            sink(
+                PathBuf::from(super::smoke_script::path(phase.number)),
+                header.finish(text),
+            )?;
+        }
+    }
     sink(PathBuf::from("plan.json"), plan_json(plan, header))?;
     let mut rollout = header.start();
     super::write_rollout_markdown(&mut rollout, plan);
@@ -157,8 +170,8 @@ pub fn layout_each<E>(
 }
 
 /// `plan.json`: the plan, headed by a `generated` key, one entry of a list per line: a
-/// resource, an effect, a service of a step each on one line, the plan's outline above
-/// them indented as usual. Written once, header included, with no copy of the text.
+/// resource, an effect, a service of a step, a smoke test each on one line, the plan's
+/// outline above them indented as usual. Written once, header included, with no copy of the text.
 pub fn plan_json(plan: &Plan, header: &Header) -> String {
     let mut text = header.json_start().into_bytes();
     let mut body = SkipFirst {
@@ -197,15 +210,27 @@ impl std::io::Write for SkipFirst<'_> {
 /// Objects nested deeper than this are written on one line.
 const OUTLINE_DEPTH: usize = 6;
 
+/// Lists whose every entry is written on one line wherever they are: a phase's smoke tests,
+/// of which a large plan has tens of thousands.
+const ONE_LINE_ENTRIES: &[&str] = &["smoke_tests"];
+
 /// JSON indented by two spaces down to [`OUTLINE_DEPTH`], every object below it on one
-/// line (`{"kind": "DestinationRule", "namespace": "shop", ...}`); lists outside such an
-/// object keep one entry per line.
+/// line (`{"kind": "DestinationRule", "namespace": "shop", ...}`), and so is each entry of
+/// the lists [`ONE_LINE_ENTRIES`] names; lists outside such an object keep one entry per
+/// line.
 #[derive(Default)]
 struct Outline {
     depth: usize,
     /// Depth of the outermost one-line object being written, if any.
     flat_from: Option<usize>,
     has_value: bool,
+    /// The object key being written, and whether one is.
+    key: String,
+    in_key: bool,
+    /// Whether the value about to be written is that of one of [`ONE_LINE_ENTRIES`].
+    entries_next: bool,
+    /// Depth of the open list of [`ONE_LINE_ENTRIES`], if any.
+    entries_at: Option<usize>,
 }
 
 impl Outline {
@@ -229,8 +254,12 @@ impl Outline {
     ) -> std::io::Result<()> {
         self.depth += 1;
         self.has_value = false;
-        if object && self.flat_from.is_none() && self.depth > OUTLINE_DEPTH {
+        let entry = self.entries_at == Some(self.depth - 1);
+        if object && self.flat_from.is_none() && (self.depth > OUTLINE_DEPTH || entry) {
             self.flat_from = Some(self.depth);
+        }
+        if !object && std::mem::take(&mut self.entries_next) {
+            self.entries_at = Some(self.depth);
         }
         w.write_all(bracket)
     }
@@ -243,6 +272,9 @@ impl Outline {
         let was_flat = self.flat();
         if self.flat_from == Some(self.depth) {
             self.flat_from = None;
+        }
+        if self.entries_at == Some(self.depth) {
+            self.entries_at = None;
         }
         self.depth -= 1;
         if self.has_value && !was_flat {
@@ -298,7 +330,26 @@ impl serde_json::ser::Formatter for Outline {
         w: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
+        self.in_key = true;
+        self.key.clear();
         self.entry(w, first)
+    }
+
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.in_key = false;
+        self.entries_next = ONE_LINE_ENTRIES.contains(&self.key.as_str());
+        Ok(())
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        if self.in_key {
+            self.key.push_str(fragment);
+        }
+        w.write_all(fragment.as_bytes())
     }
 
     fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
@@ -307,6 +358,7 @@ impl serde_json::ser::Formatter for Outline {
 
     fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
         self.has_value = true;
+        self.entries_next = false;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 //!  MeshConfig┘                  └─ checks: metrics and smoke tests per phase
 //!
 //!  Plan + Topology ─ verify() ─▶ Vec<PlanViolation> (MS401..MS407)
-//!  Plan + MeshConfig ─ layout() ─▶ files (step folders, plan.json, ROLLOUT.md)
+//!  Plan + MeshConfig ─ layout() ─▶ files (step folders, smoke.sh per phase, plan.json, ROLLOUT.md)
 //! ```
 //!
 //! Services are onboarded tier by tier (workers, internal, core, exposed) with sidecars,
@@ -33,6 +33,7 @@ pub mod rollout_md;
 mod sidecar_step;
 pub mod simulate;
 mod smoke;
+pub mod smoke_script;
 pub mod source;
 mod steps;
 pub mod verify;
@@ -46,6 +47,8 @@ mod edit_tests;
 mod injection_tests;
 #[cfg(test)]
 mod property_tests;
+#[cfg(test)]
+mod smoke_script_tests;
 #[cfg(test)]
 mod smoke_tests;
 #[cfg(test)]

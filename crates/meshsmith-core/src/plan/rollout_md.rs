@@ -1,5 +1,6 @@
 //! [`Plan`] -> text for people: `ROLLOUT.md` (every phase with its services, exact commands,
-//! smoke tests, metrics, window and rollback) and a short outline for the terminal.
+//! smoke tests (the script that runs them and the first few by name), metrics, window and
+//! rollback) and a short outline for the terminal.
 //! Commands are run from the output folder, where every path they name exists.
 
 use crate::model::*;
@@ -90,9 +91,11 @@ pub fn write_rollout_markdown(out: &mut String, plan: &Plan) {
          its pod template's `serviceAccountName` (a restart), long before any service it calls \
          is locked down, since the enforced policies name the new account. Its rollback patches \
          the workload back to the account its manifest names and deletes the new one.\n\n\
-         Smoke tests run in throwaway pods (`kubectl run --rm`, images `curlimages/curl` and \
-         `busybox`) in the caller's namespace, under its service account and, once the caller \
-         has one, with a sidecar; nothing assumes a tool inside your own images.\n\n\
+         Each phase's smoke tests are one script, `phase-N/smoke.sh`: `sh phase-N/smoke.sh` \
+         runs them all and says `ok` or `FAIL` for each, `sh phase-N/smoke.sh NAME...` runs the \
+         named ones. They run in throwaway pods (`kubectl run --rm`, images `curlimages/curl` \
+         and `busybox`) in the caller's namespace, under its service account and, once the \
+         caller has one, with a sidecar; nothing assumes a tool inside your own images.\n\n\
          Wait {} after each phase before going on. Roll back a phase by running its steps' \
          rollbacks, last step first; each rollback is safe even after later phases are in place \
          (taking a sidecar away also returns the services it calls to PERMISSIVE and dry-run, \
@@ -166,19 +169,7 @@ fn phase(out: &mut String, p: &Phase, window: &str) {
             );
         }
     }
-    if !p.smoke_tests.is_empty() {
-        let _ = writeln!(out, "### Smoke tests\n");
-        for t in &p.smoke_tests {
-            let _ = writeln!(
-                out,
-                "- {} -> {}: expect {}\n\n  ```sh\n  {}\n  ```\n",
-                who(&t.from),
-                t.to,
-                t.expect,
-                t.command
-            );
-        }
-    }
+    smoke_section(out, p);
     let _ = writeln!(out, "### Watch during the window\n");
     for w in &p.watch {
         let _ = writeln!(
@@ -192,6 +183,51 @@ fn phase(out: &mut String, p: &Phase, window: &str) {
     if let Some(gate) = &p.gate {
         gate_section(out, gate, window);
     }
+}
+
+/// How many smoke tests listed by name before the rest are counted.
+pub const SMOKE_LISTED: usize = 20;
+
+/// The phase's smoke tests: the script that runs them, then the first [`SMOKE_LISTED`] by
+/// name with what each expects; the script and plan.json have every one.
+fn smoke_section(out: &mut String, p: &Phase) {
+    if p.smoke_tests.is_empty() {
+        return;
+    }
+    let script = super::smoke_script::path(p.number);
+    let n = p.smoke_tests.len();
+    let _ = writeln!(
+        out,
+        "### Smoke tests\n\n{}, all in `{script}`. Run them after the phase's last step; each \
+         prints `ok NAME` or `FAIL NAME: ...` with what it saw and expected, and the script exits \
+         1 if any failed:\n\n\
+         ```sh\nsh {script}\n```\n\n\
+         `sh {script} NAME...` runs the named ones again.\n",
+        if n == 1 {
+            "1 test".to_string()
+        } else {
+            format!("{n} tests")
+        }
+    );
+    for t in p.smoke_tests.iter().take(SMOKE_LISTED) {
+        let _ = writeln!(
+            out,
+            "- `{}`: {} -> {}: expect {}",
+            t.name,
+            who(&t.from),
+            t.to,
+            t.expect
+        );
+    }
+    if n > SMOKE_LISTED {
+        let _ = writeln!(
+            out,
+            "- and {} more, see `{script}` (`sh {script} --list` names them; plan.json lists \
+             each with its caller, callee and expectation)",
+            n - SMOKE_LISTED
+        );
+    }
+    out.push('\n');
 }
 
 fn gate_section(out: &mut String, gate: &PhaseGate, window: &str) {

@@ -5,30 +5,28 @@
 //! under the caller's service account (so the callee's AuthorizationPolicy sees the caller's
 //! principal), with a sidecar exactly when the caller has one by the end of the phase:
 //! `curlimages/curl` for HTTP, HTTP/2 and gRPC, `busybox` (`nc -z`) for other TCP. No image
-//! of the application is assumed to carry curl or nc. A pod with a sidecar holds its command
-//! until the proxy is up (`holdApplicationUntilProxyStarts`) and stops the proxy afterwards
-//! (`POST :15020/quitquitquit`), so that the pod ends and `kubectl run` returns. A CronJob
-//! caller runs one job of its own instead.
+//! of the application is assumed to carry curl or nc. A CronJob caller runs one job of its
+//! own instead.
 //!
 //! From outside: through the ingress gateway's Service, with the host, port and scheme of the
-//! Gateway server that routes to the service; and at a LoadBalancer Service's address, which
-//! is `.ip` or `.hostname` (AWS publishes a hostname), over HTTPS when TLS reaches or ends on
-//! the load balancer on that port (see `cluster_facts`).
+//! Gateway server that routes to the service; and at a LoadBalancer Service's address, over
+//! HTTPS when TLS reaches or ends on the load balancer on that port (see `cluster_facts`).
+//!
+//! Each test is named (unique in its phase, a valid pod name) and says what it does as a
+//! [`SmokeCheck`]; `smoke_script` writes the phase's tests as one script and each test's
+//! command runs it by name.
 
 use super::steps::Cx;
 use crate::model::*;
-use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
-const CURL_IMAGE: &str = "curlimages/curl";
-const NC_IMAGE: &str = "busybox:1.36";
 const HTTP_EXPECT: &str = "an HTTP status other than 000, 403 and 503";
-/// Both fields are printed; a load balancer sets one of them.
-const LB_ADDRESS: &str =
-    "{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}";
+/// The longest pod name: `kubectl run` labels the pod `run=<name>`, and a label value has at
+/// most 63 characters.
+const NAME_MAX: usize = 63;
 
 /// The smoke tests of a phase: the calls into or out of what it onboards or locks down, then
-/// the ways in from outside.
+/// the ways in from outside; each named uniquely in the phase and run by name from its script.
 pub(crate) fn for_phase(cx: &Cx, phase: &Phase) -> Vec<SmokeTest> {
     let topology = cx.topology;
     let touched: BTreeSet<&QualifiedName> =
@@ -60,60 +58,75 @@ pub(crate) fn for_phase(cx: &Cx, phase: &Phase) -> Vec<SmokeTest> {
             out.extend(load_balancer(cx, m));
         }
     }
+    name_uniquely(&mut out);
+    let script = super::smoke_script::path(phase.number);
+    for t in &mut out {
+        t.command = format!("sh {script} {}", t.name);
+    }
     out
 }
 
-/// A throwaway pod that runs one check.
-struct Pod<'a> {
-    name: String,
-    namespace: &'a str,
-    account: Option<&'a str>,
-    sidecar: bool,
-}
-
-/// `smoke-<parts>`, cut to a valid pod name.
+/// `smoke-<parts>` as a pod name, cut to [`NAME_MAX`].
 fn pod_name(parts: &[&str]) -> String {
-    let mut name = format!("smoke-{}", parts.join("-")).to_ascii_lowercase();
-    name.truncate(63);
-    name.trim_end_matches(['-', '.']).to_string()
+    cut(&sanitized(&format!("smoke-{}", parts.join("-"))), NAME_MAX)
 }
 
-/// `kubectl run` of `check` (a shell command without single quotes) in `pod`.
-fn run(pod: &Pod, image: &str, check: &str) -> String {
-    let mut overrides = serde_json::Map::new();
-    if pod.sidecar {
-        overrides.insert(
-            "metadata".into(),
-            json!({"annotations": {"proxy.istio.io/config": "{\"holdApplicationUntilProxyStarts\":true}"}}),
-        );
-    }
-    if let Some(account) = pod.account {
-        overrides.insert("spec".into(), json!({ "serviceAccountName": account }));
-    }
-    let overrides = if overrides.is_empty() {
-        String::new()
-    } else {
-        overrides.insert("apiVersion".into(), json!("v1"));
-        format!(" --overrides='{}'", serde_json::Value::Object(overrides))
-    };
-    let script = if pod.sidecar {
-        let quit = if image == CURL_IMAGE {
-            "curl -fsS -o /dev/null -X POST http://127.0.0.1:15020/quitquitquit"
-        } else {
-            "wget -q -O /dev/null --post-data= http://127.0.0.1:15020/quitquitquit"
-        };
-        format!("{check}; code=$?; {quit}; exit $code")
-    } else {
-        check.to_string()
-    };
-    format!(
-        "kubectl run {} -n {} --rm -i --restart=Never --image={image} --labels=sidecar.istio.io/inject={}{overrides} --command -- sh -c '{script}'",
-        pod.name, pod.namespace, pod.sidecar
-    )
+/// `name` in lower case, every character a pod name cannot hold made `-`.
+fn sanitized(name: &str) -> String {
+    name.chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-' | '.') => c,
+            _ => '-',
+        })
+        .collect()
 }
 
-fn curl(extra: &str, url: &str) -> String {
-    format!("curl -sS -o /dev/null -w \"%{{http_code}}\\n\" --max-time 5{extra} {url}")
+/// `name` cut to at most `max` bytes, ending as a pod name must: not in `-` or `.`.
+fn cut(name: &str, max: usize) -> String {
+    let mut end = name.len().min(max);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].trim_end_matches(['-', '.']).to_string()
+}
+
+/// Gives each test a name no earlier one has: a repeated name (two callers' names that agree
+/// up to the cut, one caller calling a service on two ports) takes the first free suffix
+/// `-2`, `-3`, ..., cut so that it still fits. In the tests' order, so the same plan gives
+/// the same names.
+fn name_uniquely(tests: &mut [SmokeTest]) {
+    let mut used: HashSet<String> = HashSet::with_capacity(tests.len());
+    for t in tests {
+        if used.insert(t.name.clone()) {
+            continue;
+        }
+        for n in 2.. {
+            let suffix = format!("-{n}");
+            let name = format!("{}{suffix}", cut(&t.name, NAME_MAX - suffix.len()));
+            if used.insert(name.clone()) {
+                t.name = name;
+                break;
+            }
+        }
+    }
+}
+
+/// A test of `check`, named `name` until [`name_uniquely`] has seen the phase's others.
+fn named(
+    from: &QualifiedName,
+    to: &QualifiedName,
+    name: String,
+    expect: &str,
+    check: SmokeCheck,
+) -> SmokeTest {
+    SmokeTest {
+        from: from.clone(),
+        to: to.clone(),
+        name,
+        command: String::new(),
+        expect: expect.to_string(),
+        check: Some(check),
+    }
 }
 
 /// A request from `caller` to `callee` on `port`, from a pod like the caller's.
@@ -125,20 +138,23 @@ fn call(
     account: Option<&str>,
 ) -> Option<SmokeTest> {
     let w = caller.workloads.first()?;
-    let test = |command: String, expect: &str| SmokeTest {
-        from: caller.id.clone(),
-        to: callee.id.clone(),
-        command,
-        expect: expect.to_string(),
-    };
+    let callee_name = callee.service.as_deref().unwrap_or(&callee.id.name);
+    let name = pod_name(&[&w.name, callee_name]);
     let ns = &caller.id.namespace;
+    let test = |expect: &str, check: SmokeCheck| named(&caller.id, &callee.id, name, expect, check);
     if w.kind == WorkloadKind::CronJob {
+        // The job's name is a label value too.
+        let job = format!(
+            "{}-smoke",
+            cut(&sanitized(&w.name), NAME_MAX - "-smoke".len())
+        );
         return Some(test(
-            format!(
-                "kubectl create job -n {ns} --from=cronjob/{0} {0}-smoke",
-                w.name
-            ),
             "the job completes; its logs show no connection errors",
+            SmokeCheck::Job {
+                namespace: ns.clone(),
+                cronjob: w.name.clone(),
+                job,
+            },
         ));
     }
     let host = format!(
@@ -154,30 +170,41 @@ fn call(
     } else {
         info.believed
     };
-    let pod = Pod {
-        name: pod_name(&[
-            &w.name,
-            callee.service.as_deref().unwrap_or(&callee.id.name),
-        ]),
-        namespace: ns,
-        account: account.filter(|a| !a.is_empty()),
+    let pod = SmokePod {
+        namespace: ns.clone(),
+        account: account.filter(|a| !a.is_empty()).map(str::to_string),
         sidecar: meshed,
     };
     let url = format!("http://{host}:{}/", info.port);
     Some(match speaks {
-        Protocol::Http => test(run(&pod, CURL_IMAGE, &curl("", &url)), HTTP_EXPECT),
-        Protocol::Http2 | Protocol::Grpc => test(
-            run(&pod, CURL_IMAGE, &curl(" --http2-prior-knowledge", &url)),
-            "an HTTP status other than 000, 403 and 503 (gRPC answers 200 or 415 to a bare request)",
+        Protocol::Http => test(
+            HTTP_EXPECT,
+            SmokeCheck::Http {
+                pod,
+                url,
+                http2: false,
+            },
         ),
-        _ if meshed => test(
-            run(&pod, NC_IMAGE, &format!("nc -z -w 5 {host} {}", info.port)),
-            "exit status 0 (the connection opens); the pod's own sidecar accepts it first, so also \
-             see the callee's connections rise in the TCP query below",
+        Protocol::Http2 | Protocol::Grpc => test(
+            "an HTTP status other than 000, 403 and 503 (gRPC answers 200 or 415 to a bare request)",
+            SmokeCheck::Http {
+                pod,
+                url,
+                http2: true,
+            },
         ),
         _ => test(
-            run(&pod, NC_IMAGE, &format!("nc -z -w 5 {host} {}", info.port)),
-            "exit status 0 (the connection opens)",
+            if meshed {
+                "exit status 0 (the connection opens); the pod's own sidecar accepts it first, so \
+                 also see the callee's connections rise in the TCP query below"
+            } else {
+                "exit status 0 (the connection opens)"
+            },
+            SmokeCheck::Tcp {
+                pod,
+                host,
+                port: info.port,
+            },
         ),
     })
 }
@@ -208,29 +235,28 @@ fn through_gateway(cx: &Cx, s: &MeshService) -> Option<SmokeTest> {
             r.path.as_str(),
         )
     });
-    let insecure = if scheme == "https" { " --insecure" } else { "" };
     let check = match route.and_then(|r| r.host.as_deref()) {
-        Some(host) => curl(
-            &format!("{insecure} --connect-to {host}:{port}:{address}:{port}"),
-            &format!("{scheme}://{host}:{port}{path}"),
-        ),
-        None => curl(insecure, &format!("{scheme}://{address}:{port}{path}")),
+        Some(host) => SmokeCheck::Gateway {
+            namespace: s.id.namespace.clone(),
+            url: format!("{scheme}://{host}:{port}{path}"),
+            connect_to: Some(format!("{host}:{port}:{address}:{port}")),
+        },
+        None => SmokeCheck::Gateway {
+            namespace: s.id.namespace.clone(),
+            url: format!("{scheme}://{address}:{port}{path}"),
+            connect_to: None,
+        },
     };
-    let pod = Pod {
-        name: pod_name(&["gateway", name]),
-        namespace: &s.id.namespace,
-        account: None,
-        sidecar: false,
-    };
-    Some(SmokeTest {
-        from: QualifiedName::new(gw_ns, "istio-ingressgateway"),
-        to: s.id.clone(),
-        command: run(&pod, CURL_IMAGE, &check),
-        expect: format!(
+    Some(named(
+        &QualifiedName::new(gw_ns, "istio-ingressgateway"),
+        &s.id,
+        pod_name(&["gateway", name]),
+        &format!(
             "{HTTP_EXPECT}: the gateway forwards with its own identity (its Service is \
              istio-ingressgateway.{gw_ns}; name yours if it differs)"
         ),
-    })
+        check,
+    ))
 }
 
 /// A request from outside at the service's own load balancer, on each of its ports. The
@@ -268,30 +294,30 @@ fn load_balancer(cx: &Cx, s: &MeshService) -> Vec<SmokeTest> {
             (name, vec![(p.port, https)])
         }
     };
-    let address = format!("$(kubectl get service {name} -n {ns} -o jsonpath='{LB_ADDRESS}')");
+    let outside = QualifiedName::new("", "outside the mesh");
     ports
         .into_iter()
         .map(|(port, tls)| {
-            let (scheme, insecure, expect) = if tls {
-                (
-                    "https",
-                    " --insecure",
-                    format!(
-                        "{HTTP_EXPECT}: traffic from outside still gets in over TLS (--insecure: the \
-                         certificate names your domain, not the load balancer's address)"
-                    ),
+            let expect = if tls {
+                format!(
+                    "{HTTP_EXPECT}: traffic from outside still gets in over TLS (--insecure: the \
+                     certificate names your domain, not the load balancer's address)"
                 )
             } else {
-                ("http", "", format!("{HTTP_EXPECT}: plain traffic from outside still gets in"))
+                format!("{HTTP_EXPECT}: plain traffic from outside still gets in")
             };
-            SmokeTest {
-                from: QualifiedName::new("", "outside the mesh"),
-                to: s.id.clone(),
-                command: format!(
-                    "curl -sS{insecure} -o /dev/null -w '%{{http_code}}\\n' --max-time 5 {scheme}://{address}:{port}/"
-                ),
-                expect,
-            }
+            named(
+                &outside,
+                &s.id,
+                pod_name(&["lb", name, &port.to_string()]),
+                &expect,
+                SmokeCheck::LoadBalancer {
+                    namespace: ns.clone(),
+                    service: name.to_string(),
+                    port,
+                    tls,
+                },
+            )
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 //! from the application's own image.
 
 use super::cluster_facts::{GatewayRoute, LoadBalancer, ServicePortFacts};
+use super::smoke_script_tests::{run_script, script_of, Fake, Run};
 use super::*;
 use crate::generate::fixtures::{edge, node, origin, topology};
 use crate::generate::{generate, GenerateOptions};
@@ -108,95 +109,188 @@ fn exposed() -> (Topology, PlanSettings) {
     (t, settings)
 }
 
-fn smoke_tests(t: &Topology, settings: &PlanSettings) -> Vec<SmokeTest> {
+/// Each phase with smoke tests, and what a run of its script did against the fake `kubectl`.
+fn runs(t: &Topology, settings: &PlanSettings) -> Vec<(Phase, Run)> {
     let config = generate(t, &Policy::default(), &GenerateOptions::default());
     let plan = plan(t, &config, settings);
     plan.phases
-        .iter()
-        .flat_map(|p| p.smoke_tests.iter().cloned())
+        .into_iter()
+        .filter(|p| !p.smoke_tests.is_empty())
+        .map(|p| {
+            let run = run_script(&script_of(&p), &[], &Fake::default());
+            assert_eq!(run.code, Some(0), "phase {}: {run:?}", p.number);
+            (p, run)
+        })
         .collect()
 }
+
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// `curl` as the pods run it: the status on a line of its own, five seconds at most.
+const CURL: &str = "curl -sS -o /dev/null -w \"%{http_code}\\n\" --max-time 5";
 
 #[test]
 fn a_load_balancer_ending_tls_is_tested_over_https_at_its_ip_or_hostname() {
     let (t, settings) = exposed();
-    let tests = smoke_tests(&t, &settings);
-    let outside: Vec<&SmokeTest> = tests
-        .iter()
-        .filter(|s| s.from.name == "outside the mesh")
-        .collect();
-    assert!(!outside.is_empty());
-    for s in outside {
-        assert!(s.command.contains(" https://$(kubectl get service hook -n edge -o jsonpath='{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}'):443/"), "{}", s.command);
-        assert!(s.command.contains("--insecure"), "{}", s.command);
-        assert!(!s.command.contains("http://"), "{}", s.command);
+    let mut seen = 0;
+    for (phase, run) in runs(&t, &settings) {
+        let outside = phase
+            .smoke_tests
+            .iter()
+            .filter(|s| s.from.name == "outside the mesh");
+        for s in outside {
+            seen += 1;
+            assert_eq!(s.name, "smoke-lb-hook-443");
+            let one = run_script(&script_of(&phase), &[&s.name], &Fake::default());
+            assert_eq!(one.stdout, format!("ok {}\n", s.name));
+            // The address, .ip or .hostname, then HTTPS to it (the fake answers with a
+            // hostname).
+            assert_eq!(
+                one.calls,
+                [
+                    words(&[
+                        "kubectl",
+                        "get",
+                        "service",
+                        "hook",
+                        "-n",
+                        "edge",
+                        "-o",
+                        "jsonpath={.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}",
+                    ]),
+                    words(&[
+                        "curl",
+                        "-sS",
+                        "--insecure",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "%{http_code}\\n",
+                        "--max-time",
+                        "5",
+                        "https://lb.example.com:443/",
+                    ]),
+                ]
+            );
+            assert!(run.stdout.contains(&format!("ok {}\n", s.name)));
+        }
     }
+    assert!(seen > 0);
 }
 
 #[test]
 fn a_gateway_route_is_tested_through_the_gateway_with_its_host_and_scheme() {
     let (t, settings) = exposed();
-    let tests = smoke_tests(&t, &settings);
-    let via = tests
-        .iter()
-        .find(|s| s.from.name == "istio-ingressgateway")
-        .expect("a test through the gateway");
-    assert!(
-        via.command.contains("--connect-to shop.example.com:443:istio-ingressgateway.istio-system.svc.cluster.local:443 https://shop.example.com:443/"),
-        "{}",
-        via.command
-    );
-    assert!(!via.command.contains("kubectl exec"), "{}", via.command);
+    let mut seen = 0;
+    for (phase, run) in runs(&t, &settings) {
+        for via in phase
+            .smoke_tests
+            .iter()
+            .filter(|s| s.from.name == "istio-ingressgateway")
+        {
+            seen += 1;
+            assert_eq!(via.name, "smoke-gateway-front");
+            let pod = run.pod(&via.name).expect("a throwaway pod");
+            assert_eq!(
+                pod,
+                words(&[
+                    "kubectl",
+                    "run",
+                    "smoke-gateway-front",
+                    "-n",
+                    "edge",
+                    "--rm",
+                    "-i",
+                    "--restart=Never",
+                    "--image=curlimages/curl",
+                    "--labels=sidecar.istio.io/inject=false",
+                    "--command",
+                    "--",
+                    "sh",
+                    "-c",
+                    &format!("{CURL} --insecure --connect-to shop.example.com:443:istio-ingressgateway.istio-system.svc.cluster.local:443 https://shop.example.com:443/"),
+                ])
+            );
+        }
+        assert!(!run
+            .calls
+            .iter()
+            .any(|c| c.get(1).is_some_and(|a| a == "exec")));
+    }
+    // Where it onboards and where it locks down.
+    assert_eq!(seen, 2);
 }
 
 #[test]
 fn in_cluster_requests_come_from_a_throwaway_pod_with_the_callers_identity() {
     let (t, settings) = exposed();
-    let config = generate(&t, &Policy::default(), &GenerateOptions::default());
-    let plan = plan(&t, &config, &settings);
+    let phases = runs(&t, &settings);
     let mut seen = 0;
-    for p in &plan.phases {
+    for (p, run) in &phases {
         for s in p
             .smoke_tests
             .iter()
-            .filter(|s| !s.from.namespace.is_empty())
+            .filter(|s| !s.from.namespace.is_empty() && s.from.name != "istio-ingressgateway")
         {
-            assert!(!s.command.contains("kubectl exec"), "{}", s.command);
-            if s.from.name == "istio-ingressgateway" {
-                continue;
-            }
             seen += 1;
-            assert!(
-                s.command.starts_with(&format!(
-                    "kubectl run smoke-{}-{} -n {} --rm -i --restart=Never ",
-                    s.from.name, s.to.name, s.from.namespace
-                )),
-                "{}",
-                s.command
-            );
-            let account = format!("\"serviceAccountName\":\"{}\"", s.from.name);
-            assert!(s.command.contains(&account), "{}", s.command);
+            let name = format!("smoke-{}-{}", s.from.name, s.to.name);
+            assert_eq!(s.name, name);
             // A sidecar exactly when the caller has one by the end of this phase.
-            let caller_phase = plan
-                .phases
+            let caller_phase = phases
                 .iter()
-                .find(|q| q.services.contains(&s.from))
-                .map(|q| q.number);
+                .find(|(q, _)| q.services.contains(&s.from))
+                .map(|(q, _)| q.number);
             let meshed = caller_phase.is_some_and(|c| c <= p.number);
-            let label = format!("--labels=sidecar.istio.io/inject={meshed}");
-            assert!(
-                s.command.contains(&label),
-                "phase {}: {}",
-                p.number,
-                s.command
-            );
-            assert_eq!(s.command.contains("quitquitquit"), meshed, "{}", s.command);
-            let image = if s.to.name == "db" {
-                "--image=busybox:1.36"
-            } else {
-                "--image=curlimages/curl"
+            let (image, check, quit) = match s.to.name.as_str() {
+                "db" => (
+                    "--image=busybox:1.36",
+                    "nc -z -w 5 db.shop.svc.cluster.local 8080".to_string(),
+                    "wget -q -O /dev/null --post-data= http://127.0.0.1:15020/quitquitquit",
+                ),
+                to => (
+                    "--image=curlimages/curl",
+                    format!(
+                        "{CURL} --http2-prior-knowledge http://{to}.shop.svc.cluster.local:9090/"
+                    ),
+                    "curl -fsS -o /dev/null -X POST http://127.0.0.1:15020/quitquitquit",
+                ),
             };
-            assert!(s.command.contains(image), "{}", s.command);
+            let annotation = if meshed {
+                r#","metadata":{"annotations":{"proxy.istio.io/config":"{\"holdApplicationUntilProxyStarts\":true}"}}"#
+            } else {
+                ""
+            };
+            let overrides = format!(
+                r#"--overrides={{"apiVersion":"v1"{annotation},"spec":{{"serviceAccountName":"{}"}}}}"#,
+                s.from.name
+            );
+            let check = if meshed {
+                format!("{check}; code=$?; {quit}; exit $code")
+            } else {
+                check
+            };
+            let label = format!("--labels=sidecar.istio.io/inject={meshed}");
+            let want = words(&[
+                "kubectl",
+                "run",
+                &name,
+                "-n",
+                &s.from.namespace,
+                "--rm",
+                "-i",
+                "--restart=Never",
+                image,
+                &label,
+                &overrides,
+                "--command",
+                "--",
+                "sh",
+                "-c",
+                &check,
+            ]);
+            assert_eq!(run.pod(&name), Some(want.as_slice()), "phase {}", p.number);
         }
     }
     assert!(seen >= 3, "{seen}");

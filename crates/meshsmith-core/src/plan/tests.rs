@@ -23,6 +23,16 @@ pub(super) fn header() -> Header {
     }
 }
 
+/// `plan` as plan.json carries it: everything but what each smoke test does, which its
+/// phase's script holds.
+pub(super) fn as_written(plan: &Plan) -> Plan {
+    let mut out = plan.clone();
+    for t in out.phases.iter_mut().flat_map(|p| &mut p.smoke_tests) {
+        t.check = None;
+    }
+    out
+}
+
 pub(super) fn phase_of(plan: &Plan, name: &str) -> Option<u32> {
     plan.phases
         .iter()
@@ -151,6 +161,49 @@ fn plan_json_carries_a_header_the_writer_recognises() {
     assert_eq!(crate::generate::layout::edited(&changed), Some(true));
     assert!(read_plan(&text.replace("\"format\": 1", "\"format\": 9")).is_err());
     assert!(read_plan("{").is_err());
+}
+
+#[test]
+fn rollout_md_runs_each_phases_smoke_tests_from_its_script_and_names_the_first_few() {
+    let t = shopfront_and_odd_shapes();
+    let (plan, _) = planned(&t, 4);
+    let text = rollout_markdown(&plan);
+    assert!(
+        !text.contains("kubectl run smoke-") && !text.contains("--overrides"),
+        "no test's command is spelled out"
+    );
+    let mut capped = 0;
+    for p in plan.phases.iter().filter(|p| !p.smoke_tests.is_empty()) {
+        let start = text
+            .find(&format!("## Phase {}:", p.number))
+            .expect("phase section");
+        let section = &text[start..];
+        let section = &section[..section.find("### Watch").expect("watch")];
+        let n = p.smoke_tests.len();
+        let script = format!("phase-{}/smoke.sh", p.number);
+        assert!(
+            section.contains(&format!("{n} tests, all in `{script}`")),
+            "{section}"
+        );
+        assert!(
+            section.contains(&format!("```sh\nsh {script}\n```")),
+            "{section}"
+        );
+        let listed: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("- `smoke-"))
+            .collect();
+        let shown = n.min(rollout_md::SMOKE_LISTED);
+        assert_eq!(listed.len(), shown, "{section}");
+        for (line, test) in listed.iter().zip(&p.smoke_tests) {
+            assert!(line.starts_with(&format!("- `{}`: ", test.name)), "{line}");
+            assert!(line.ends_with(&format!("expect {}", test.expect)), "{line}");
+        }
+        let more = format!("- and {} more, see `{script}`", n.saturating_sub(shown));
+        assert_eq!(section.contains(&more), n > shown, "{section}");
+        capped += usize::from(n > shown);
+    }
+    assert!(capped > 0, "no phase has more tests than are listed");
 }
 
 #[test]
@@ -379,5 +432,5 @@ fn a_released_plan_keeps_its_outline_and_lets_go_of_effects_and_smoke_commands()
         .phases
         .iter()
         .flat_map(|p| &p.smoke_tests)
-        .all(|s| s.command.is_empty()));
+        .all(|s| s.command.is_empty() && s.check.is_none()));
 }

@@ -1,7 +1,8 @@
 //! The rollout as a timeline: per phase, what it onboards (sidecars) and what it locks down
 //! (STRICT and enforced authorization), its steps linked to their folders and rollbacks,
-//! what to watch in the window and when to proceed or roll back (the commands, queries and
-//! smoke tests are ROLLOUT.md's); then what the plan holds back and why.
+//! how many smoke tests it has and the script that runs them, what to watch in the window and
+//! when to proceed or roll back (the commands and queries are ROLLOUT.md's); then what the
+//! plan holds back and why.
 
 use super::{esc, Report};
 use meshsmith_core::model::*;
@@ -80,11 +81,10 @@ fn phase_item(out: &mut String, report: &Report, phase: &Phase) {
     }
     out.push_str("</ol>");
     let watch: Vec<&str> = phase.watch.iter().map(|w| w.what.as_str()).collect();
-    let _ =
-        write!(
+    let _ = write!(
         out,
-        "<p class=\"checks\">{}; watch: {} (queries, smoke tests and commands in ROLLOUT.md)</p>",
-        esc(&crate::render::counted(phase.smoke_tests.len(), "smoke test")),
+        "<p class=\"checks\">{}; watch: {} (queries and commands in ROLLOUT.md)</p>",
+        smoke_tests(report, phase),
         esc(&watch.join("; "))
     );
     let _ = write!(
@@ -93,6 +93,24 @@ fn phase_item(out: &mut String, report: &Report, phase: &Phase) {
         esc(&phase.proceed_when),
         esc(&phase.roll_back_when)
     );
+}
+
+/// How many smoke tests the phase has and the script that runs them (`sh phase-N/smoke.sh`),
+/// linked when it was written beside the report.
+fn smoke_tests(report: &Report, phase: &Phase) -> String {
+    let counted = esc(&crate::render::counted(
+        phase.smoke_tests.len(),
+        "smoke test",
+    ));
+    if phase.smoke_tests.is_empty() {
+        return counted;
+    }
+    let script = meshsmith_core::plan::smoke_script::path(phase.number);
+    let run = format!("<code>sh {}</code>", esc(&script));
+    match report.places.link(&script) {
+        Some(href) => format!("{counted}: <a href=\"{}\">{run}</a>", esc(&href)),
+        None => format!("{counted}: {run}"),
+    }
 }
 
 fn chips(out: &mut String, label: &str, list: &[QualifiedName]) {
