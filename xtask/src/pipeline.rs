@@ -28,7 +28,12 @@ pub struct Counts {
     pub findings: usize,
 }
 
+/// The pipeline on a pool of its own, as the `meshsmith` binary runs every command.
 pub fn run(dir: &Path) -> anyhow::Result<Counts> {
+    meshsmith_core::pool::run(|| run_here(dir))
+}
+
+fn run_here(dir: &Path) -> anyhow::Result<Counts> {
     let clock = std::time::Instant::now();
     let mut stage_seconds = [0.0; 5];
     let mut lap = |i: usize| {

@@ -19,4 +19,5 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod pool;
 pub mod redact;

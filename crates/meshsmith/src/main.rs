@@ -69,7 +69,8 @@ fn main() -> ExitCode {
             };
         }
     };
-    let result = match &cli.command {
+    // The whole command on the worker threads (see `meshsmith_core::pool`).
+    let result = meshsmith_core::pool::run(|| match &cli.command {
         Command::Map(args) => commands::map::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Generate(args) => commands::generate::run(args),
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(args),
         Command::Report(args) => commands::report::run(args),
         Command::Gate(args) => commands::gate::run(args),
-    };
+    });
     report_peak_memory();
     match result {
         Ok(code) => code,
