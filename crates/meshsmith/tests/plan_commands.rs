@@ -51,64 +51,17 @@ fn names(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Records each command (its arguments between unit separators, a record separator after it)
-/// and answers as a pod does: an HTTP status, a load balancer's hostname.
-const FAKE: &str = r#"#!/bin/sh
-{ printf '%s\037' "${0##*/}" "$@"; printf '\036'; } >>"$SMOKE_LOG"
-case ${0##*/} in curl) echo "$SMOKE_ANSWER"; exit 0 ;; esac
-case $1 in
-  run) echo "$SMOKE_ANSWER"; echo "pod \"$2\" deleted" ;;
-  get) printf 'lb.example.com' ;;
-esac
-"#;
+#[path = "../../meshsmith-core/src/plan/fake_kubectl.rs"]
+mod fake_kubectl;
 
 /// What `sh SCRIPT ARGS...` printed, its exit status, and every command it ran, with a
 /// fake `kubectl` and `curl` on PATH whose pods answer `answer`.
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    calls: Vec<Vec<String>>,
-}
-
-fn run_script(script: &Path, args: &[&str], answer: &str) -> Ran {
-    use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::tempdir().expect("temp dir");
-    for tool in ["kubectl", "curl"] {
-        let file = tmp.path().join(tool);
-        std::fs::write(&file, FAKE).expect("fake");
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
-    let log = tmp.path().join("calls");
-    std::fs::write(&log, "").expect("log");
-    let path = format!(
-        "{}:{}",
-        tmp.path().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = std::process::Command::new("sh")
-        .arg(script)
-        .args(args)
-        .env("PATH", path)
-        .env("SMOKE_LOG", &log)
-        .env("SMOKE_ANSWER", answer)
-        .output()
-        .expect("sh runs");
-    let calls = std::fs::read_to_string(&log)
-        .expect("log")
-        .split('\u{1e}')
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            c.split('\u{1f}')
-                .filter(|a| !a.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
-    Ran {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        calls,
-    }
+fn run_script(script: &Path, args: &[&str], answer: &'static str) -> fake_kubectl::Run {
+    let fake = fake_kubectl::Fake {
+        answer,
+        ..fake_kubectl::Fake::default()
+    };
+    fake_kubectl::run(script, args, &fake)
 }
 
 fn words(list: &[&str]) -> Vec<String> {

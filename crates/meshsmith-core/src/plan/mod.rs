@@ -44,6 +44,8 @@ mod account_tests;
 #[cfg(test)]
 mod edit_tests;
 #[cfg(test)]
+mod fake_kubectl;
+#[cfg(test)]
 mod injection_tests;
 #[cfg(test)]
 mod property_tests;

@@ -7,114 +7,16 @@ use super::smoke_script::{path, script};
 use super::tests::planned;
 use super::*;
 use crate::generate::fixtures::{edge, node, topology};
-use std::path::Path;
 use std::process::Command;
 
-/// How the fake `kubectl` answers: what a pod prints (an HTTP status, or nothing), the exit
-/// status of `kubectl run`, and that of `kubectl wait` for a job.
-pub(super) struct Fake {
-    pub answer: &'static str,
-    pub exit: i32,
-    pub wait: i32,
-}
-
-impl Default for Fake {
-    fn default() -> Self {
-        Fake {
-            answer: "200",
-            exit: 0,
-            wait: 0,
-        }
-    }
-}
-
-/// What a run of the script did: its exit status, what it printed, and each command it ran
-/// (`kubectl ...` or `curl ...`), one list of arguments each, in order.
-#[derive(Debug)]
-pub(super) struct Run {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub calls: Vec<Vec<String>>,
-}
-
-impl Run {
-    /// The `kubectl run` of the pod named `name`.
-    pub fn pod(&self, name: &str) -> Option<&[String]> {
-        self.calls
-            .iter()
-            .find(|c| c.len() > 2 && c[1] == "run" && c[2] == name)
-            .map(Vec::as_slice)
-    }
-}
-
-/// Records its arguments (unit separator between them, record separator after the last) and
-/// answers as `SMOKE_*` say.
-const FAKE: &str = r#"#!/bin/sh
-{ printf '%s\037' "${0##*/}" "$@"; printf '\036'; } >>"$SMOKE_LOG"
-case ${0##*/} in
-  curl) printf '%s\n' "$SMOKE_ANSWER"; exit 0 ;;
-esac
-case $1 in
-  run)
-    if [ -n "$SMOKE_ANSWER" ]; then printf '%s\n' "$SMOKE_ANSWER"; fi
-    printf 'pod "%s" deleted\n' "$2"
-    exit "$SMOKE_EXIT" ;;
-  get) printf 'lb.example.com' ;;
-  wait)
-    if [ "$SMOKE_WAIT" -ne 0 ]; then
-      echo 'error: timed out waiting for the condition on jobs/x' >&2
-    fi
-    exit "$SMOKE_WAIT" ;;
-esac
-"#;
-
-fn write_executable(file: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(file, text).expect("write");
-    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
+pub(super) use super::fake_kubectl::{Fake, Run};
 
 /// Runs `text` (a phase's script) with `sh` and `args`, against the fake.
 pub(super) fn run_script(text: &str, args: &[&str], fake: &Fake) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).expect("bin");
-    write_executable(&bin.join("kubectl"), FAKE);
-    write_executable(&bin.join("curl"), FAKE);
     let file = dir.path().join("smoke.sh");
     std::fs::write(&file, text).expect("script");
-    let log = dir.path().join("calls");
-    std::fs::write(&log, "").expect("log");
-    let system = std::env::var("PATH").unwrap_or_default();
-    let out = Command::new("sh")
-        .arg(&file)
-        .args(args)
-        .current_dir(dir.path())
-        .env("PATH", format!("{}:{system}", bin.display()))
-        .env("SMOKE_LOG", &log)
-        .env("SMOKE_ANSWER", fake.answer)
-        .env("SMOKE_EXIT", fake.exit.to_string())
-        .env("SMOKE_WAIT", fake.wait.to_string())
-        .output()
-        .expect("sh runs");
-    let calls = std::fs::read_to_string(&log)
-        .expect("log")
-        .split('\u{1e}')
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            c.split('\u{1f}')
-                .filter(|a| !a.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        calls,
-    }
+    super::fake_kubectl::run(&file, args, fake)
 }
 
 /// The script of a phase that has smoke tests.
