@@ -6,11 +6,13 @@ use std::path::Path;
 use std::process::Command;
 
 /// How the fake answers: what a pod prints (an HTTP status, or nothing), the exit status of
-/// `kubectl run`, and that of `kubectl wait` for a job.
+/// `kubectl run`, and that of `kubectl wait` for a job; with `leftover`, every pod is first
+/// found already there (left by an interrupted run) until `kubectl delete pod` removes it.
 pub struct Fake {
     pub answer: &'static str,
     pub exit: i32,
     pub wait: i32,
+    pub leftover: bool,
 }
 
 impl Default for Fake {
@@ -19,6 +21,7 @@ impl Default for Fake {
             answer: "200",
             exit: 0,
             wait: 0,
+            leftover: false,
         }
     }
 }
@@ -55,10 +58,15 @@ case ${0##*/} in
 esac
 case $1 in
   run)
+    if [ -n "$SMOKE_LEFTOVER" ] && [ ! -e "$SMOKE_LOG.deleted.$2" ]; then
+      printf 'Error from server (AlreadyExists): pods "%s" already exists\n' "$2" >&2
+      exit 1
+    fi
     if [ -n "$SMOKE_ANSWER" ]; then printf '%s\n' "$SMOKE_ANSWER"; fi
     printf 'pod "%s" deleted\n' "$2"
     exit "$SMOKE_EXIT" ;;
   get) printf 'lb.example.com' ;;
+  delete) if [ "$2" = pod ]; then : >"$SMOKE_LOG.deleted.$3"; fi ;;
   wait)
     if [ "$SMOKE_WAIT" -ne 0 ]; then
       echo 'error: timed out waiting for the condition on jobs/x' >&2
@@ -92,6 +100,7 @@ pub fn run(script: &Path, args: &[&str], fake: &Fake) -> Run {
         .env("SMOKE_ANSWER", fake.answer)
         .env("SMOKE_EXIT", fake.exit.to_string())
         .env("SMOKE_WAIT", fake.wait.to_string())
+        .env("SMOKE_LEFTOVER", if fake.leftover { "1" } else { "" })
         .output()
         .expect("sh runs");
     let calls = std::fs::read_to_string(&log)

@@ -54,7 +54,8 @@ EOF
 # NAME NAMESPACE ACCOUNT SIDECAR IMAGE CHECK: runs the shell command CHECK in a throwaway pod
 # NAME, as ACCOUNT (-: the namespace's default), with a sidecar when SIDECAR is true, which
 # holds CHECK until the proxy is up and is stopped after it so that the pod ends. Its output
-# (kubectl's too) in $out, the exit status in $rc.
+# (kubectl's too) in $out, the exit status in $rc. A pod of that name left by an interrupted
+# run is deleted and the check run once more.
 in_pod() {
   pod=$1 namespace=$2 account=$3 sidecar=$4 image=$5 check=$6 overrides=
   if [ "$sidecar" = true ]; then
@@ -76,6 +77,13 @@ in_pod() {
   fi
   out=$(kubectl run "$@" --command -- sh -c "$check" </dev/null 2>&1)
   rc=$?
+  case $rc:$out in
+    0:*) ;;
+    *'(AlreadyExists)'*)
+      kubectl delete pod "$pod" -n "$namespace" --ignore-not-found --wait=true >/dev/null 2>&1
+      out=$(kubectl run "$@" --command -- sh -c "$check" </dev/null 2>&1)
+      rc=$? ;;
+  esac
 }
 
 # NAME: passes when $out holds an HTTP status other than 000, 403 and 503.

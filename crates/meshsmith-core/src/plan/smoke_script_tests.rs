@@ -114,6 +114,42 @@ fn every_test_passes_when_the_pods_answer_and_the_run_says_ok_for_each() {
 }
 
 #[test]
+fn a_pod_left_by_an_interrupted_run_is_deleted_and_its_test_run_again() {
+    let plan = small();
+    let phase = busiest(&plan);
+    let leftover = Fake {
+        leftover: true,
+        ..Fake::default()
+    };
+    let run = run_script(&script_of(phase), &[], &leftover);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("passed, 0 failed"), "{}", run.stderr);
+    // Each in-pod test: the refused run, the delete of the leftover pod, the run again.
+    for t in phase.smoke_tests.iter() {
+        let tried: Vec<&Vec<String>> = run.calls.iter().filter(|c| c.contains(&t.name)).collect();
+        let verbs: Vec<&str> = tried.iter().map(|c| c[1].as_str()).collect();
+        assert_eq!(verbs, ["run", "delete", "run"], "{}: {tried:?}", t.name);
+        assert_eq!(tried[0], tried[2], "the same pod again");
+        let delete = tried[1];
+        let ns = delete
+            .iter()
+            .position(|a| a == "-n")
+            .map(|i| &delete[i + 1]);
+        assert_eq!(
+            (delete[2].as_str(), ns),
+            (
+                "pod",
+                tried[0]
+                    .iter()
+                    .position(|a| a == "-n")
+                    .map(|i| &tried[0][i + 1])
+            ),
+            "{delete:?}"
+        );
+    }
+}
+
+#[test]
 fn a_denied_or_failed_request_is_a_failure_that_says_what_was_seen_and_expected() {
     let plan = small();
     let phase = busiest(&plan);
