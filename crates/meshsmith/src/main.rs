@@ -49,7 +49,7 @@ enum Command {
     Explain(commands::explain::ExplainArgs),
     /// Prove the mesh policy on real Envoy sidecars on 127.0.0.1, or replay the incident.
     Lab(commands::lab::LabArgs),
-    /// Plan a phased rollout: ROLLOUT.md, plan.json and one kustomize folder per step.
+    /// Plan a phased rollout: ROLLOUT.md, plan.json, one kustomize folder per step and one smoke-test script per phase.
     Plan(commands::plan::PlanArgs),
     /// Judge a phase's monitoring window from Prometheus answers: proceed, hold or roll back.
     Gate(commands::gate::GateArgs),

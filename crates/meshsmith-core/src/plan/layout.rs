@@ -154,12 +154,9 @@ pub fn layout_each<E>(
     }
     for phase in &plan.phases {
         if let Some(body) = super::smoke_script::script(phase) {
-            let mut text = header.start();
-            text.push_str(&body);
-            drop(body);
             sink(
                 PathBuf::from(super::smoke_script::path(phase.number)),
-                header.finish(text),
+                header.file(&body),
             )?;
         }
     }

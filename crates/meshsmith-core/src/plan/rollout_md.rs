@@ -185,6 +185,11 @@ fn phase(out: &mut String, p: &Phase, window: &str) {
     }
 }
 
+/// `1 test`, `3 tests`, `0 files`: a count with its noun, plural where English wants it.
+pub fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// How many smoke tests listed by name before the rest are counted.
 pub const SMOKE_LISTED: usize = 20;
 
@@ -203,11 +208,7 @@ fn smoke_section(out: &mut String, p: &Phase) {
          1 if any failed:\n\n\
          ```sh\nsh {script}\n```\n\n\
          `sh {script} NAME...` runs the named ones again.\n",
-        if n == 1 {
-            "1 test".to_string()
-        } else {
-            format!("{n} tests")
-        }
+        counted(n, "test")
     );
     for t in p.smoke_tests.iter().take(SMOKE_LISTED) {
         let _ = writeln!(

@@ -235,17 +235,12 @@ fn through_gateway(cx: &Cx, s: &MeshService) -> Option<SmokeTest> {
             r.path.as_str(),
         )
     });
-    let check = match route.and_then(|r| r.host.as_deref()) {
-        Some(host) => SmokeCheck::Gateway {
-            namespace: s.id.namespace.clone(),
-            url: format!("{scheme}://{host}:{port}{path}"),
-            connect_to: Some(format!("{host}:{port}:{address}:{port}")),
-        },
-        None => SmokeCheck::Gateway {
-            namespace: s.id.namespace.clone(),
-            url: format!("{scheme}://{address}:{port}{path}"),
-            connect_to: None,
-        },
+    // A route for a host gets a request for that host, sent to the gateway's address.
+    let host = route.and_then(|r| r.host.as_deref());
+    let check = SmokeCheck::Gateway {
+        namespace: s.id.namespace.clone(),
+        url: format!("{scheme}://{}:{port}{path}", host.unwrap_or(&address)),
+        connect_to: host.map(|h| format!("{h}:{port}:{address}:{port}")),
     };
     Some(named(
         &QualifiedName::new(gw_ns, "istio-ingressgateway"),

@@ -59,11 +59,7 @@ pub fn script(phase: &Phase) -> Option<String> {
          # for it to complete). plan.json lists each test with its caller, callee and expectation.\n\n",
         phase.number,
         phase.title,
-        if runnable == 1 {
-            "1 test".to_string()
-        } else {
-            format!("{runnable} tests")
-        },
+        super::rollout_md::counted(runnable, "test"),
     );
     out.push_str(FUNCTIONS);
     out.push_str("\ntests() {\n");

@@ -25,7 +25,7 @@ pub const CONFIG_FOLDER: &str = "config";
 pub struct PlanArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Folder to write ROLLOUT.md, plan.json, the phase folders and config/ into.
+    /// Folder to write ROLLOUT.md, plan.json, the phase folders (steps and smoke.sh) and config/ into.
     #[arg(
         short = 'o',
         long = "output",

@@ -15,10 +15,7 @@ use meshsmith_core::model::{QualifiedName, Topology};
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
 
-/// `1 error`, `3 errors`, `0 files`: a count with its noun, plural where English wants it.
-pub fn counted(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
+pub use meshsmith_core::plan::rollout_md::counted;
 
 /// A JSON list written one element at a time: each element's tree is built, written and let
 /// go before the next, so a large report never exists as one tree.
