@@ -103,7 +103,7 @@ impl Writer<'_> {
                 entries.push((text(key.as_str()), node));
             }
         }
-        self.node(NodeValue::Map(entries), line)
+        self.node(NodeValue::Map(entries.into_boxed_slice()), line)
     }
 
     fn seq(&mut self, items: &[Value], indent: usize, after_dash: bool) -> Node {
@@ -127,7 +127,7 @@ impl Writer<'_> {
                 nodes.push(node);
             }
         }
-        self.node(NodeValue::Seq(nodes), line)
+        self.node(NodeValue::Seq(nodes.into_boxed_slice()), line)
     }
 
     /// A value written on the current line (an empty map or list in flow style).
@@ -154,22 +154,22 @@ impl Writer<'_> {
                     return Node::new(NodeValue::Null, 0);
                 }
                 let text = text(s.as_str());
-                return Node::new(NodeValue::Scalar { text, plain }, line);
+                return Node::scalar(text, plain, line);
             }
             Value::Array(_) => {
                 self.out.push_str("[]");
-                return self.node(NodeValue::Seq(Vec::new()), line);
+                return self.node(NodeValue::Seq(Box::default()), line);
             }
             Value::Object(_) => {
                 self.out.push_str("{}");
-                return self.node(NodeValue::Map(Vec::new()), line);
+                return self.node(NodeValue::Map(Box::default()), line);
             }
         };
         if !self.nodes {
             return Node::new(NodeValue::Null, 0);
         }
         let text = Text::from(&self.out[start..]);
-        Node::new(NodeValue::Scalar { text, plain }, line)
+        Node::scalar(text, plain, line)
     }
 
     fn node(&self, value: NodeValue, line: u32) -> Node {

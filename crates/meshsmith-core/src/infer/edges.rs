@@ -190,6 +190,14 @@ impl<T: Ord> SmallSet<T> {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The items in order, in a vector of just their number: a set that gathered one item
+    /// has room for four, and what is kept past inference should not carry that room.
+    pub fn into_vec(self) -> Vec<T> {
+        let mut items = self.0;
+        items.shrink_to_fit();
+        items
+    }
 }
 
 impl<T> IntoIterator for SmallSet<T> {

@@ -123,7 +123,7 @@ fn assemble(
             from: id_of(from),
             host,
             port: d.port,
-            evidence: d.evidence.into_iter().collect(),
+            evidence: d.evidence.into_vec(),
         })
         .collect();
     let mut external: Vec<ExternalCall> = drafts
@@ -166,7 +166,7 @@ fn external_call(from: QualifiedName, host: String, d: edges::LooseDraft) -> Ext
         protocol,
         tls,
         restricted,
-        evidence: d.evidence.into_iter().collect(),
+        evidence: d.evidence.into_vec(),
     }
 }
 

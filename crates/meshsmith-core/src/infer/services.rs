@@ -172,10 +172,10 @@ pub(crate) fn edges(
                 from: services[from].id.clone(),
                 to: callee.id.clone(),
                 port,
-                via: e.via.into_iter().collect(),
+                via: e.via.into_vec(),
                 protocol,
                 confidence: e.confidence.unwrap_or(Confidence::High),
-                evidence: e.evidence.into_iter().collect(),
+                evidence: e.evidence.into_vec(),
                 observed: e.observed,
             };
             (from, to, edge)

@@ -48,7 +48,7 @@ pub fn collect_owned(objects: Vec<Object>, default_namespace: &str) -> Inventory
             .clone()
             .unwrap_or_else(|| default_namespace.to_string());
         if ISTIO_GROUPS.contains(&obj.group()) {
-            inv.istio.push(istio_resource(obj, namespace));
+            inv.istio.push(Box::new(istio_resource(obj, namespace)));
         } else {
             add_object(&mut inv, &obj, namespace);
         }
@@ -207,7 +207,7 @@ defined!(
     Ingress
 );
 
-impl Defined for IstioResource {
+impl Defined for Box<IstioResource> {
     fn origin(&self) -> Origin {
         IstioResource::origin(self)
     }
@@ -263,7 +263,7 @@ fn missing_config_maps(all: &Inventory, notes: &mut Vec<Note>) {
 
 /// The Istio resources defined again with other content (see [`DuplicateObject`]); the
 /// same object read twice (a re-run's output read beside the one before) is no conflict.
-fn duplicates(istio: &[IstioResource], out: &mut Vec<DuplicateObject>) {
+fn duplicates(istio: &[Box<IstioResource>], out: &mut Vec<DuplicateObject>) {
     let mut last: HashMap<[&str; 3], usize> = HashMap::with_capacity(istio.len());
     for (i, r) in istio.iter().enumerate().rev() {
         let key = [r.kind.as_str(), r.namespace.as_str(), r.name.as_str()];
@@ -349,7 +349,8 @@ fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
     let doc = &obj.doc;
     let meta = doc.at("metadata");
     if ISTIO_GROUPS.contains(&obj.group()) {
-        inv.istio.push(istio_resource(obj.clone(), namespace));
+        inv.istio
+            .push(Box::new(istio_resource(obj.clone(), namespace)));
         return;
     }
     if let Some(kind) = WorkloadKind::from_kind(&obj.kind) {
@@ -418,7 +419,7 @@ fn istio_resource(object: Object, namespace: String) -> IstioResource {
         labels,
         annotations,
         spec: spec.unwrap_or_else(|| Node::new(Value::Null, 0)),
-        status: status.unwrap_or_else(|| Node::new(Value::Null, 0)),
+        status: status.map(Box::new),
         file: object.file,
         source: object.source,
         line: object.line,

@@ -213,3 +213,32 @@ fn objects_of_an_unused_kind_make_one_note_at_the_first() {
         ]
     );
 }
+
+#[test]
+fn services_in_gives_one_namespaces_services_whatever_their_order_in_the_input() {
+    let service = |ns: &str, name: &str| {
+        format!("apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{selector: {{app: {name}}}, ports: [{{port: 80}}]}}\n")
+    };
+    let text = [
+        service("shop", "web"),
+        service("a", "x"),
+        service("shop-2", "api"),
+        service("shop", "api"),
+        service("z", "y"),
+    ]
+    .join("---\n");
+    let inv = inv(&text);
+    let names = |ns: &str| -> Vec<String> {
+        inv.services_in(ns)
+            .iter()
+            .map(|s| format!("{}/{}", s.namespace, s.name))
+            .collect()
+    };
+    assert_eq!(names("shop"), ["shop/api", "shop/web"]);
+    assert_eq!(names("shop-2"), ["shop-2/api"]);
+    assert_eq!(names("a"), ["a/x"]);
+    assert_eq!(names("z"), ["z/y"]);
+    assert!(names("sho").is_empty());
+    assert!(names("").is_empty());
+    assert!(names("zz").is_empty());
+}

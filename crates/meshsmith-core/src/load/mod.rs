@@ -599,6 +599,7 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
             return;
         };
         let items = entries
+            .into_vec()
             .into_iter()
             .find(|(k, _)| k == "items")
             .map(|(_, v)| v);

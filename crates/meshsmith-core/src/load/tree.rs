@@ -154,15 +154,12 @@ pub fn each_document(
                 } else {
                     line
                 };
-                let value = if plain && is_null(&text) {
-                    Value::Null
+                let node = if plain && is_null(&text) {
+                    Node::new(Value::Null, line)
                 } else {
-                    Value::Scalar {
-                        text: crate::model::text(text),
-                        plain,
-                    }
+                    Node::scalar(crate::model::text(text), plain, line)
                 };
-                Some((Node::new(value, line), anchor))
+                Some((node, anchor))
             }
             Event::Alias(id) => {
                 let Some(anchored) = anchors.get(&id) else {
@@ -206,7 +203,10 @@ pub fn each_document(
                     items,
                     line,
                     anchor,
-                }) => Some((Node::new(Value::Seq(items), line), anchor)),
+                }) => Some((
+                    Node::new(Value::Seq(items.into_boxed_slice()), line),
+                    anchor,
+                )),
                 _ => None,
             },
             Event::MappingEnd => match stack.pop() {
@@ -215,7 +215,10 @@ pub fn each_document(
                     line,
                     anchor,
                     ..
-                }) => Some((Node::new(Value::Map(entries), line), anchor)),
+                }) => Some((
+                    Node::new(Value::Map(entries.into_boxed_slice()), line),
+                    anchor,
+                )),
                 _ => None,
             },
         };

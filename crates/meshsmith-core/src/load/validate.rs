@@ -83,7 +83,7 @@ pub(super) fn object(file: &Arc<str>, kind: &str, root: &Node) -> Vec<LoadError>
 
 /// A port number as the API server takes it: a plain integer from 1 to 65535.
 fn port_problem(node: &Node) -> Option<String> {
-    let Value::Scalar { text, plain } = &node.value else {
+    let Value::Scalar { text } = &node.value else {
         return node
             .is_null()
             .then(|| "is missing".to_string())
@@ -92,7 +92,7 @@ fn port_problem(node: &Node) -> Option<String> {
     let Ok(n) = text.trim().parse::<i64>() else {
         return Some(format!("`{text}` is not a number"));
     };
-    if !plain {
+    if !node.plain {
         return Some(format!(
             "\"{text}\" is written as a string; write the number {n} unquoted"
         ));

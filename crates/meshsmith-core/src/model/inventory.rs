@@ -316,9 +316,9 @@ pub struct IstioResource {
     pub annotations: StringMap,
     /// A null node when the object has no `spec`.
     pub spec: Node,
-    /// What the cluster wrote back (e.g. the addresses Istio allocated a ServiceEntry); a
-    /// null node when the object has no `status`, as manifests usually do not.
-    pub status: Node,
+    /// What the cluster wrote back (e.g. the addresses Istio allocated a ServiceEntry); none
+    /// when the object has no `status`, as manifests usually do not (see [`Self::status`]).
+    pub status: Option<Box<Node>>,
     /// Where it was written: the file, its source id and the line of the object's first key.
     pub file: Arc<str>,
     pub source: SourceId,
@@ -334,6 +334,11 @@ impl IstioResource {
     /// The object's `spec` (a null node when it has none).
     pub fn spec(&self) -> &Node {
         &self.spec
+    }
+
+    /// The object's `status` (a null node when it has none).
+    pub fn status(&self) -> &Node {
+        self.status.as_deref().unwrap_or(Node::null())
     }
 
     pub fn origin(&self) -> Origin {
@@ -391,7 +396,7 @@ pub struct Inventory {
     pub config_maps: Vec<ConfigMap>,
     pub secrets: Vec<Secret>,
     pub ingresses: Vec<Ingress>,
-    pub istio: Vec<IstioResource>,
+    pub istio: Vec<Box<IstioResource>>,
     pub notes: Vec<Note>,
     /// Istio resources defined more than once with different content: the definition that
     /// lost, with the place of the one kept.
@@ -429,6 +434,15 @@ impl Inventory {
             .binary_search_by(|s| (s.namespace.as_str(), s.name.as_str()).cmp(&(namespace, name)))
             .ok()
             .map(|i| &self.services[i])
+    }
+
+    /// The Services of one namespace (the list is sorted by namespace, then name).
+    pub fn services_in(&self, namespace: &str) -> &[Service] {
+        let start = self
+            .services
+            .partition_point(|s| s.namespace.as_str() < namespace);
+        let len = self.services[start..].partition_point(|s| s.namespace == namespace);
+        &self.services[start..start + len]
     }
 
     /// Each namespace's labels, as generation reads them (injection labels).

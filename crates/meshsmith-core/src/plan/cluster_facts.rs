@@ -137,7 +137,7 @@ fn service_of(host: &str, default_ns: &str) -> Option<QualifiedName> {
     }
 }
 
-fn gateway_routes(istio: &[IstioResource]) -> BTreeMap<QualifiedName, GatewayRoute> {
+fn gateway_routes(istio: &[Box<IstioResource>]) -> BTreeMap<QualifiedName, GatewayRoute> {
     let mut out = BTreeMap::new();
     for vs in istio.iter().filter(|r| &*r.kind == "VirtualService") {
         let gateways: Vec<&str> = vs
@@ -183,7 +183,12 @@ fn gateway_routes(istio: &[IstioResource]) -> BTreeMap<QualifiedName, GatewayRou
 
 /// The port and TLS of the Gateway server that serves `host`; port 80 without TLS when the
 /// Gateway is not in the input.
-fn server(istio: &[IstioResource], gateway: &str, vs_ns: &str, host: Option<&str>) -> (u16, bool) {
+fn server(
+    istio: &[Box<IstioResource>],
+    gateway: &str,
+    vs_ns: &str,
+    host: Option<&str>,
+) -> (u16, bool) {
     let (ns, name) = gateway.split_once('/').unwrap_or((vs_ns, gateway));
     let Some(gw) = istio
         .iter()

@@ -97,7 +97,7 @@ impl Reader<'_> {
         max: u32,
     ) -> Result<u32, PolicyError> {
         match &node.value {
-            Value::Scalar { text, plain: true } => match text.parse::<u32>() {
+            Value::Scalar { text } if node.plain => match text.parse::<u32>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(n),
                 _ => Err(self.bad(
                     node,
@@ -123,7 +123,7 @@ impl Reader<'_> {
     ) -> Result<f64, PolicyError> {
         let wrong = || self.bad(node, key, format!("expected a number from {min} to {max}"));
         match &node.value {
-            Value::Scalar { text, plain: true } => match text.parse::<f64>() {
+            Value::Scalar { text } if node.plain => match text.parse::<f64>() {
                 Ok(n) if n.is_finite() && (min..=max).contains(&n) => Ok(n),
                 _ => Err(wrong()),
             },

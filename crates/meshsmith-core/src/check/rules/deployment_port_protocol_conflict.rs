@@ -70,13 +70,9 @@ pub fn deployments_behind_services<'a>(ctx: &'a Context) -> Vec<(&'a Workload, V
         }
         let services: Vec<&Service> = ctx
             .inventory
-            .services
+            .services_in(&w.namespace)
             .iter()
-            .filter(|s| {
-                s.namespace == w.namespace
-                    && !s.selector.is_empty()
-                    && selector_matches(&s.selector, &w.pod_labels)
-            })
+            .filter(|s| !s.selector.is_empty() && selector_matches(&s.selector, &w.pod_labels))
             .collect();
         found.push((w, services));
     }

@@ -44,7 +44,7 @@ declare_rule! {
 
 pub fn run(ctx: &Context, out: &mut Vec<Finding>) {
     for se in ctx.index.istio_kind("ServiceEntry") {
-        let allocated = se.status.at("addresses").as_seq();
+        let allocated = se.status().at("addresses").as_seq();
         if !se.spec().at("addresses").as_seq().is_empty() || !allocated.is_empty() {
             continue;
         }
