@@ -2,7 +2,7 @@
 //! one process (a) a single-threaded parse of the same files with each YAML parser we know,
 //! and (b) the meshsmith pipeline, and prints the ratio b / fastest a, peak memory and
 //! documents per second. Every timing runs `--runs` times and the median is reported. The
-//! process uses mimalloc, configured as the `meshsmith` binary's, so both sides allocate
+//! process uses jemalloc, configured as the `meshsmith` binary's, so both sides allocate
 //! through the same allocator. Peak memory is measured apart, as the whole-process peak of
 //! fresh runs of the pipeline, so nothing a previous measurement left behind hides in it.
 //! Then traffic ingestion (see [`traffic`]).

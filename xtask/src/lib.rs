@@ -11,16 +11,10 @@ pub mod pipeline;
 pub mod synth;
 pub mod traffic;
 
-/// The allocator the `meshsmith` binary uses, configured as it is (freed memory given back at
-/// once, no huge pages), so benchmarks measure what it does.
+/// The allocator the `meshsmith` binary uses, configured as it is (the same build-time
+/// options: freed pages given back at once), so benchmarks measure what it does.
 #[global_allocator]
-static ALLOCATOR: MiMalloc = MiMalloc::new(Config {
-    purge: Purge::After(std::time::Duration::ZERO),
-    transparent_huge_pages: false,
-    ..Config::DEFAULT
-});
-
-use commonware_allocator::mimalloc::{Config, MiMalloc, Purge};
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// This process's peak resident memory so far (or since the last reset), in bytes; 0 where
 /// `/proc` is not there.
@@ -76,4 +70,19 @@ pub fn shared_corpora(test: &str) -> Option<Vec<std::path::PathBuf>> {
         return None;
     }
     Some(all)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The options `.cargo/config.toml` gives the allocator's build are in the allocator the
+    /// benchmarks (and the `meshsmith` binary) run with; without them freed pages would stay
+    /// resident for ten seconds and every memory figure would be wrong.
+    #[test]
+    fn the_allocator_gives_freed_pages_back_at_once() {
+        let conf = tikv_jemalloc_ctl::config::malloc_conf::read().expect("jemalloc's options");
+        let conf = conf.trim_end_matches('\0');
+        for option in ["dirty_decay_ms:0", "muzzy_decay_ms:0"] {
+            assert!(conf.split(',').any(|o| o == option), "{option} in {conf:?}");
+        }
+    }
 }

@@ -8,19 +8,14 @@ mod istioctl;
 mod output;
 mod render;
 
-/// A thread-caching allocator (mimalloc): the pipeline makes millions of small allocations
-/// from two threads, and this one does them faster than the system's. Memory freed is given
-/// back to the system at once rather than a second later: each stage frees what the one
-/// before it parsed, and a run that lasts a few seconds would otherwise peak with the freed
-/// pages of every stage still resident. Huge pages stay off, so a small run is small.
+/// jemalloc: the pipeline makes millions of small allocations from two threads, and each
+/// stage lets go of most of what the one before it built. jemalloc carves each size of block
+/// from slabs of a few pages, so fewer pages stay resident for a few blocks still in use, and
+/// the pages freed go back to the system at once (its decay times are zero, compiled in:
+/// `JEMALLOC_SYS_WITH_MALLOC_CONF` in `.cargo/config.toml`). It does not ask for huge pages,
+/// so a small run stays small.
 #[global_allocator]
-static ALLOCATOR: MiMalloc = MiMalloc::new(Config {
-    purge: Purge::After(std::time::Duration::ZERO),
-    transparent_huge_pages: false,
-    ..Config::DEFAULT
-});
-
-use commonware_allocator::mimalloc::{Config, MiMalloc, Purge};
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
