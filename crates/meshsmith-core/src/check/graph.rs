@@ -4,7 +4,8 @@
 //! a large corpus cannot overflow the stack.
 
 use crate::model::{QualifiedName, Topology};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 pub struct Graph<'a> {
     pub nodes: Vec<&'a QualifiedName>,
@@ -89,9 +90,11 @@ impl<'a> Graph<'a> {
     }
 
     /// A shortest cycle from `start` back to itself inside its component, as node indexes
-    /// (first node not repeated at the end).
+    /// (first node not repeated at the end). The search stays inside the component and keeps
+    /// only what it visits, so finding a cycle in each of many small components costs their
+    /// size, not the graph's each time.
     pub fn cycle_through(&self, start: usize, comp: &[usize]) -> Vec<usize> {
-        let mut prev = vec![usize::MAX; self.nodes.len()];
+        let mut prev: HashMap<usize, usize> = HashMap::new();
         let mut queue = VecDeque::from([start]);
         while let Some(v) = queue.pop_front() {
             for &(w, _) in &self.out[v] {
@@ -102,14 +105,14 @@ impl<'a> Graph<'a> {
                     let mut path = vec![v];
                     let mut at = v;
                     while at != start {
-                        at = prev[at];
+                        at = prev[&at];
                         path.push(at);
                     }
                     path.reverse();
                     return path;
                 }
-                if prev[w] == usize::MAX {
-                    prev[w] = v;
+                if let Entry::Vacant(slot) = prev.entry(w) {
+                    slot.insert(v);
                     queue.push_back(w);
                 }
             }
