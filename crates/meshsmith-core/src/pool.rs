@@ -1,12 +1,10 @@
 //! The threads a command runs on.
 //!
 //! A whole command runs on the worker threads of one pool rather than on the process's main
-//! thread with the workers beside it. The allocator keeps one heap per thread, and a block one
-//! thread frees but another allocated stays resident until its owner allocates again: with
-//! the main thread out of the work, two heaps hold what three did, and what the parallel
-//! stages build is more often let go by a thread that goes on allocating. On the synthetic
-//! organisations (`cargo xtask bench-memory`) it lowers the peak by about 3% at every size
-//! and costs no time.
+//! thread with the workers beside it. The allocator gives each thread its own cache of freed
+//! blocks (and jemalloc its own arena): with the main thread out of the work, two hold what
+//! three would, and what the parallel stages build is more often let go by a thread that goes
+//! on allocating. It costs no time.
 //!
 //! The workers get the main thread's 8 MiB stack, so no input is too deep for them that the
 //! main thread could have handled.
