@@ -88,8 +88,10 @@ pub enum Value {
     Map(Box<[(Text, Node)]>),
 }
 
-// The sizes the tree's memory figures rest on (README, Scale).
+// The sizes the tree's memory figures rest on (README, Scale), on 64-bit targets.
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<Node>() == 32);
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<(Text, Node)>() == 56);
 
 static NULL: Node = Node {
