@@ -12,8 +12,9 @@
 use super::{cluster_stat, secs, Ctx};
 use crate::app::Behaviour;
 use crate::client::{self, Reply};
+use crate::fleet::Fleet;
 use crate::report::ScenarioResult;
-use crate::spec::{ConnectionPool, Protocol, ServiceSpec};
+use crate::spec::{ConnectionPool, EdgeSpec, LabSpec, Protocol, ServiceSpec};
 
 /// Requests sent beyond the pool's capacity in one burst.
 const EXTRA: u32 = 6;
@@ -56,78 +57,164 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             ));
             continue;
         }
-        // A cold pool queues requests while it connects, so it refuses early; open the pool's
-        // connections first (HTTP/1.1: one per held request) so the burst meets the
-        // steady-state limits.
-        ctx.settle(caller, callee).await;
-        if callee.protocol == Protocol::Http {
-            let warm = pool.max_connections.min(pool.max_requests);
-            burst_of(ctx, caller, callee, warm, hold).await;
-        }
-        let before = ctx.cluster_stats(caller, callee).await;
-        let replies = burst_of(ctx, caller, callee, burst, hold).await;
-        let after = ctx.cluster_stats(caller, callee).await;
-        let (Ok(before), Ok(after)) = (before, after) else {
-            out.push(ctx.broken(
-                &subject,
-                expected,
-                "could not read the caller's admin counters".into(),
-            ));
-            continue;
+        // Under least request (Istio's default, so on istiod) each host queues its own pending
+        // requests and a burst is spread unevenly over hosts whose warm connections differ in
+        // number, so a connection can sit idle on one host while another queues: the cluster
+        // refuses a few below its limits. One instance of the callee, on a fleet of its own,
+        // leaves the pool alone to decide; round robin (the lab's own translation) is exact
+        // with every instance.
+        let single = (ctx.fleet.istiod_options.is_some() && callee.instances > 1).then(|| {
+            let mut one = callee.clone();
+            one.instances = 1;
+            LabSpec {
+                trust_domain: ctx.fleet.spec.trust_domain.clone(),
+                services: vec![caller.clone(), one],
+                edges: vec![EdgeSpec {
+                    from: caller.name.clone(),
+                    to: callee.name.clone(),
+                }],
+                calls: Vec::new(),
+            }
+        });
+        let own = match &single {
+            Some(spec) => {
+                match Fleet::start(spec, &ctx.fleet.envoy, ctx.fleet.istiod_options.as_ref()).await
+                {
+                    Ok(fleet) => Some(fleet),
+                    Err(e) => {
+                        out.push(ctx.broken(
+                            &subject,
+                            expected,
+                            format!("bringing up the hop with one instance: {e}"),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            None => None,
         };
-        let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
-        // A refused request is counted as a pending (HTTP/1.1) or active (HTTP/2) overflow;
-        // connection overflows only say a request had to wait for a connection.
-        let counted = stat("upstream_rq_pending_overflow") + stat("upstream_rq_active_overflow");
-        let cx_overflow = stat("upstream_cx_overflow");
-        let retried = stat("upstream_rq_retry");
-        let overloaded: Vec<&Reply> = replies
-            .iter()
-            .flatten()
-            .filter(|r| r.headers.get("x-envoy-overloaded").is_some())
-            .collect();
-        let slowest = overloaded
-            .iter()
-            .map(|r| r.elapsed.as_millis() as u64)
-            .max()
-            .unwrap_or(0);
-        let served = replies.iter().flatten().filter(|r| r.ok()).count();
-        let measured = format!(
+        let hop = Ctx {
+            fleet: own.as_ref().unwrap_or(ctx.fleet),
+            kind: ctx.kind,
+            progress: ctx.progress,
+        };
+        let (caller, callee) = match (
+            hop.fleet.spec.service(&caller.name),
+            hop.fleet.spec.service(&callee.name),
+        ) {
+            (Some(a), Some(b)) => (a, b),
+            _ => {
+                out.push(ctx.broken(
+                    &subject,
+                    expected,
+                    "the hop's fleet lacks the caller or the callee".into(),
+                ));
+                continue;
+            }
+        };
+        let (mut measured, failure) = overflow(
+            &hop,
+            caller,
+            callee,
+            pool,
+            Load {
+                capacity,
+                burst,
+                hold,
+            },
+        )
+        .await;
+        if own.is_some() {
+            measured.push_str(" (one instance of the callee)");
+        }
+        drop(own);
+        out.push(ctx.finish(&subject, expected, measured, failure));
+    }
+    out
+}
+
+/// Open the pool's connections, send the burst and judge it by the caller's counters and the
+/// replies: what was measured and, when the pool falls short, why.
+async fn overflow(
+    ctx: &Ctx<'_>,
+    caller: &ServiceSpec,
+    callee: &ServiceSpec,
+    pool: &ConnectionPool,
+    load: Load,
+) -> (String, Option<String>) {
+    let Load {
+        capacity,
+        burst,
+        hold,
+    } = load;
+    // A cold pool queues requests while it connects, so it refuses early; open the pool's
+    // connections first (HTTP/1.1: one per held request) so the burst meets the
+    // steady-state limits.
+    ctx.settle(caller, callee).await;
+    if callee.protocol == Protocol::Http {
+        let warm = pool.max_connections.min(pool.max_requests);
+        burst_of(ctx, caller, callee, warm, hold).await;
+    }
+    let before = ctx.cluster_stats(caller, callee).await;
+    let replies = burst_of(ctx, caller, callee, burst, hold).await;
+    let after = ctx.cluster_stats(caller, callee).await;
+    let (Ok(before), Ok(after)) = (before, after) else {
+        return (
+            "not measured".into(),
+            Some("could not read the caller's admin counters".into()),
+        );
+    };
+    let stat = |name| after.delta(&before, &cluster_stat(ctx.fleet, callee, name));
+    // A refused request is counted as a pending (HTTP/1.1) or active (HTTP/2) overflow;
+    // connection overflows only say a request had to wait for a connection.
+    let counted = stat("upstream_rq_pending_overflow") + stat("upstream_rq_active_overflow");
+    let cx_overflow = stat("upstream_cx_overflow");
+    let retried = stat("upstream_rq_retry");
+    let overloaded: Vec<&Reply> = replies
+        .iter()
+        .flatten()
+        .filter(|r| r.headers.get("x-envoy-overloaded").is_some())
+        .collect();
+    let slowest = overloaded
+        .iter()
+        .map(|r| r.elapsed.as_millis() as u64)
+        .max()
+        .unwrap_or(0);
+    let served = replies.iter().flatten().filter(|r| r.ok()).count();
+    let measured = format!(
             "{} of {burst} overflowed (slowest {}), {served} served after {hold} ms hold; request overflow +{counted}, connection overflow +{cx_overflow}, retry +{retried}",
             overloaded.len(),
             secs(slowest)
         );
-        let failure = if overloaded.is_empty() {
-            Some(format!(
-                "no request overflowed: {}'s connection pool does not limit a burst of {burst}",
-                callee.name
-            ))
-        } else if slowest > FAST_MS {
-            Some(format!(
-                "overflow 503s took up to {}, not fast",
-                secs(slowest)
-            ))
-        } else if (served as u64) < u64::from(capacity) {
-            Some(format!(
+    let failure = if overloaded.is_empty() {
+        Some(format!(
+            "no request overflowed: {}'s connection pool does not limit a burst of {burst}",
+            callee.name
+        ))
+    } else if slowest > FAST_MS {
+        Some(format!(
+            "overflow 503s took up to {}, not fast",
+            secs(slowest)
+        ))
+    } else if (served as u64) < u64::from(capacity) {
+        Some(format!(
                 "only {served} of {burst} were admitted: {}'s pool refuses below its configured {capacity}",
                 callee.name
             ))
-        } else if retried > 0 {
-            Some(format!(
-                "{retried} requests of the burst failed and were retried: something behind the \
+    } else if retried > 0 {
+        Some(format!(
+            "{retried} requests of the burst failed and were retried: something behind the \
                  pool refused them, so the pool's own limit is not what was measured"
-            ))
-        } else if counted < overloaded.len() as u64 {
-            Some(format!(
-                "{} overloaded replies but request overflow counters moved by {counted}",
-                overloaded.len()
-            ))
-        } else {
-            None
-        };
-        out.push(ctx.finish(&subject, expected, measured, failure));
-    }
-    out
+        ))
+    } else if counted < overloaded.len() as u64 {
+        Some(format!(
+            "{} overloaded replies but request overflow counters moved by {counted}",
+            overloaded.len()
+        ))
+    } else {
+        None
+    };
+    (measured, failure)
 }
 
 /// The load a pool-overflow check sends, derived from the callee's own spec.
