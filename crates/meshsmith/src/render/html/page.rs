@@ -3,7 +3,9 @@
 //! figures, the navigation, then the sections the report's kind has.
 
 use super::facts::Facts;
-use super::{details, esc, findings, picture, rollout, script_json, tables, Report, ReportKind};
+use super::{
+    details, esc, findings, picture, rollout, script_json_into, tables, Report, ReportKind,
+};
 use meshsmith_core::model::{Completeness, Severity};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -11,36 +13,12 @@ use std::fmt::Write as _;
 const STYLE: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");
 
-pub fn document(report: &Report) -> String {
+/// Appends the document to `out` (which may already hold the first line of a file): the head
+/// first, then each section as it is rendered, then the data; nothing is copied whole.
+pub fn document(out: &mut String, report: &Report) {
     let facts = Facts::new(report);
-    let mut body = String::with_capacity(1 << 16);
-    summary(&mut body, report);
-    nav(&mut body, report);
-    body.push_str("<main>");
-    if let Some(t) = report.topology {
-        if report.kind != ReportKind::Check {
-            picture::section(&mut body, report, t, &facts);
-            tables::timeouts(&mut body, report, t, &facts);
-        }
-    }
-    if report.kind == ReportKind::Onboard {
-        tables::exceptions(&mut body, report);
-    }
-    if let Some(t) = report.topology {
-        if report.kind != ReportKind::Check {
-            tables::held(&mut body, report, t, &facts);
-        }
-    }
-    if let Some(list) = report.findings {
-        findings::section(&mut body, report, list);
-    }
-    if let Some((plan, violations)) = report.plan {
-        rollout::section(&mut body, report, plan, violations);
-    }
-    body.push_str("</main>");
-    let data = details::data(report, &facts);
+    out.reserve(1 << 16);
     let title = title(report);
-    let mut out = String::with_capacity(body.len() + STYLE.len() + SCRIPT.len() + 4096);
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -54,13 +32,39 @@ pub fn document(report: &Report) -> String {
         esc(&title),
         kind_class(report.kind)
     );
-    out.push_str(&body);
+    let body = out;
+    summary(body, report);
+    nav(body, report);
+    body.push_str("<main>");
+    if let Some(t) = report.topology {
+        if report.kind != ReportKind::Check {
+            picture::section(body, report, t, &facts);
+            tables::timeouts(body, report, t, &facts);
+        }
+    }
+    if report.kind == ReportKind::Onboard {
+        tables::exceptions(body, report);
+    }
+    if let Some(t) = report.topology {
+        if report.kind != ReportKind::Check {
+            tables::held(body, report, t, &facts);
+        }
+    }
+    if let Some(list) = report.findings {
+        findings::section(body, report, list);
+    }
+    if let Some((plan, violations)) = report.plan {
+        rollout::section(body, report, plan, violations);
+    }
+    body.push_str("</main>");
+    let data = details::data(report, &facts);
+    body.push_str("\n<script type=\"application/json\" id=\"meshsmith-data\">");
+    script_json_into(body, &data);
+    drop(data);
     let _ = write!(
-        out,
-        "\n<script type=\"application/json\" id=\"meshsmith-data\">{}</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
-        script_json(&data)
+        body,
+        "</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     );
-    out
 }
 
 /// Nothing loads but the page itself: no fetches, frames, fonts, images from elsewhere or
