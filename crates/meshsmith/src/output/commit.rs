@@ -81,7 +81,7 @@ pub struct Staged {
     root: Option<PathBuf>,
     /// `root` is a sibling of a new output folder, renamed into place whole.
     beside: bool,
-    staged: Vec<PathBuf>,
+    staged: Vec<Arc<Path>>,
     stop: Arc<AtomicBool>,
     _interrupts: Interrupts,
     done: bool,
@@ -127,16 +127,16 @@ impl Staged {
     }
 
     /// Stages one file (a path relative to the output folder).
-    pub fn put(&mut self, rel: &Path, contents: &str) -> anyhow::Result<()> {
+    pub fn put(&mut self, rel: Arc<Path>, contents: &str) -> anyhow::Result<()> {
         if self.stop.load(Ordering::SeqCst) {
             bail!("interrupted while writing; the output folder is as it was");
         }
-        let path = self.root()?.join(rel);
+        let path = self.root()?.join(&rel);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
-        self.staged.push(rel.to_path_buf());
+        self.staged.push(rel);
         Ok(())
     }
 

@@ -21,6 +21,7 @@ use anyhow::{bail, Context};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 /// Whether a generated file's body no longer matches the hash in its header (`None`: it
 /// has none): the YAML and JSON files, and the HTML report, whose header is a comment.
@@ -32,10 +33,10 @@ fn edited(contents: &str) -> Option<bool> {
 /// What happened to each file, paths relative to the output folder, sorted.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct WriteReport {
-    pub written: Vec<PathBuf>,
-    pub unchanged: Vec<PathBuf>,
+    pub written: Vec<Arc<Path>>,
+    pub unchanged: Vec<Arc<Path>>,
     /// Edited by a person (or not written by meshsmith) and left as they were.
-    pub kept: Vec<PathBuf>,
+    pub kept: Vec<Arc<Path>>,
     /// Generated earlier and no longer: removed with `prune`, else left and listed.
     pub stale: Vec<PathBuf>,
     /// Whether `stale` was removed.
@@ -200,7 +201,7 @@ pub fn describe(dir: &Path, report: &WriteReport) -> String {
 
 /// Files under `dir` that meshsmith generated (their header and hash still match) and that
 /// `files` no longer has, sorted. Edited ones are not listed: they are a person's now.
-fn stale(dir: &Path, wanted: &BTreeSet<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
+fn stale(dir: &Path, wanted: &BTreeSet<Arc<Path>>) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -257,6 +258,10 @@ pub fn print(text: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn paths(list: &[Arc<Path>]) -> Vec<PathBuf> {
+        list.iter().map(|p| p.to_path_buf()).collect()
+    }
     use meshsmith_core::generate::layout::{layout, Header};
     use meshsmith_core::model::MeshConfig;
 
@@ -316,7 +321,10 @@ mod tests {
         let out = tmp.path().join("out");
         write_tree(&out, &files("a: 1\n"), false).expect("written");
         let r = write_tree(&out, &files("a: 2\n"), false).expect("rewritten");
-        assert_eq!(r.written, vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert_eq!(
+            paths(&r.written),
+            vec![PathBuf::from("ns/svc/sidecar.yaml")]
+        );
         assert!(fs::read_to_string(out.join("ns/svc/sidecar.yaml"))
             .expect("file")
             .ends_with("a: 2\n"));
@@ -333,10 +341,13 @@ mod tests {
             .replace("a: 1", "a: 99");
         fs::write(&path, &edited).expect("edit");
         let r = write_tree(&out, &files("a: 2\n"), false).expect("rerun");
-        assert_eq!(r.kept, vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert_eq!(paths(&r.kept), vec![PathBuf::from("ns/svc/sidecar.yaml")]);
         assert_eq!(fs::read_to_string(&path).expect("file"), edited);
         let forced = write_tree(&out, &files("a: 2\n"), true).expect("forced");
-        assert_eq!(forced.written, vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert_eq!(
+            paths(&forced.written),
+            vec![PathBuf::from("ns/svc/sidecar.yaml")]
+        );
         assert!(fs::read_to_string(&path).expect("file").ends_with("a: 2\n"));
     }
 
@@ -361,7 +372,7 @@ mod tests {
         assert!(generated.ends_with("a: 2\n"));
         assert_eq!(on_disk, &edited);
         assert_eq!(
-            write_tree(&out, &next, false).expect("rerun").kept,
+            paths(&write_tree(&out, &next, false).expect("rerun").kept),
             vec![rel.clone()]
         );
         assert!(kept_files(&out, &next, true).expect("forced").is_empty());
@@ -374,8 +385,11 @@ mod tests {
         fs::create_dir_all(out.join("ns/svc")).expect("dirs");
         fs::write(out.join("ns/svc/sidecar.yaml"), "hand: written\n").expect("write");
         let r = write_tree(&out, &files("a: 1\n"), false).expect("run");
-        assert_eq!(r.kept, vec![PathBuf::from("ns/svc/sidecar.yaml")]);
-        assert_eq!(r.written, vec![PathBuf::from("ns/kustomization.yaml")]);
+        assert_eq!(paths(&r.kept), vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert_eq!(
+            paths(&r.written),
+            vec![PathBuf::from("ns/kustomization.yaml")]
+        );
     }
 
     #[test]

@@ -7,13 +7,16 @@ use super::{check_relative, outcome, stale, Outcome, WriteOptions, WriteReport};
 use anyhow::bail;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub struct TreeWriter {
     dir: PathBuf,
     options: WriteOptions,
     staged: Staged,
     report: WriteReport,
-    paths: BTreeSet<PathBuf>,
+    /// Every path of the new tree, each allocated once and shared with the report and the
+    /// staged list.
+    paths: BTreeSet<Arc<Path>>,
 }
 
 impl TreeWriter {
@@ -36,16 +39,18 @@ impl TreeWriter {
     /// from what is there and that is not a person's edit (unless forced).
     pub fn add(&mut self, rel: &Path, contents: &str) -> anyhow::Result<()> {
         check_relative(rel)?;
-        if !self.paths.insert(rel.to_path_buf()) {
+        if self.paths.contains(rel) {
             bail!("{}: written twice in one run", rel.display());
         }
-        match outcome(&self.dir, rel, contents, self.options.force)? {
-            Outcome::Unchanged => self.report.unchanged.push(rel.to_path_buf()),
+        let rel: Arc<Path> = Arc::from(rel);
+        self.paths.insert(Arc::clone(&rel));
+        match outcome(&self.dir, &rel, contents, self.options.force)? {
+            Outcome::Unchanged => self.report.unchanged.push(rel),
             Outcome::Write => {
-                self.staged.put(rel, contents)?;
-                self.report.written.push(rel.to_path_buf());
+                self.staged.put(Arc::clone(&rel), contents)?;
+                self.report.written.push(rel);
             }
-            Outcome::Keep(_) => self.report.kept.push(rel.to_path_buf()),
+            Outcome::Keep(_) => self.report.kept.push(rel),
         }
         Ok(())
     }
