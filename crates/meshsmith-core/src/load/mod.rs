@@ -287,7 +287,10 @@ fn load_parts<T: Send>(
                 Err(e) => return (0, None, Err(e)),
             };
             let bytes = text.len() as u64;
-            let mut parts = Vec::new();
+            // Nearly every file is one batch: room for one part, not the four a first push
+            // reserves (a generated configuration is tens of thousands of one-object files,
+            // and a part can be a whole inventory's lists).
+            let mut parts = Vec::with_capacity(1);
             let mut on_batch = |mut objects: Vec<Object>| {
                 for o in &mut objects {
                     o.source = id as SourceId;
