@@ -6,8 +6,12 @@
 //! request stays on 127.0.0.1 and is held just long enough for the whole burst to be in flight.
 //! It is judged by the caller cluster's `upstream_cx_overflow`, `upstream_rq_pending_overflow`
 //! and `upstream_rq_active_overflow`, the `x-envoy-overloaded` replies, and by the pool having
-//! admitted its full configured capacity before refusing anything; ejection by `outlier_detection.ejections_enforced_total` and by
-//! how many requests the failing instance served before it stopped getting any.
+//! admitted its full configured capacity before refusing anything. On istiod, whose clusters
+//! balance by least request, a callee with several instances is measured on a fleet of its own
+//! with one instance: each host queues its own pending requests, so an uneven spread can leave
+//! a connection idle on one host while another refuses. Ejection is judged by
+//! `outlier_detection.ejections_enforced_total` and by how many requests the failing instance
+//! served before it stopped getting any, from a success that cleared its consecutive errors.
 
 use super::{cluster_stat, secs, Ctx};
 use crate::app::Behaviour;
