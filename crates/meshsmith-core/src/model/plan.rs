@@ -39,25 +39,41 @@ pub struct Plan {
 
 impl Plan {
     /// Lets go what only the plan's own files and its verification read, once both are done:
-    /// each step's and rollback's effects, the objects the rollbacks re-apply, and what the
-    /// smoke tests do and are called. What an overview reads stays: phases, services, steps
-    /// with their folders, commands and resources, and as many smoke tests as there were. At
-    /// 10,000 services the effects alone are about a hundred thousand entries.
+    /// each step's services, resources, effects and commands (but its first, where a summary
+    /// says how to start), its rollback's objects, commands and effects, the smoke tests and
+    /// the gate's queries and commands. What an overview reads stays: phases with their
+    /// services, lock-downs, watch and criteria, steps with their folders, and how many
+    /// services, resources and smoke tests there were ([`Step::service_count`],
+    /// [`Step::resource_count`], [`Phase::smoke_test_count`]). At 10,000 services the effects
+    /// alone are about a hundred thousand entries, the rest about 50 MB.
     pub fn release_written(&mut self) {
         for phase in &mut self.phases {
             for step in &mut phase.steps {
+                step.released = Some(Released {
+                    services: step.service_count(),
+                    resources: step.resource_count(),
+                });
+                step.services = Vec::new();
+                step.resources = Vec::new();
+                step.commands.truncate(1);
+                step.commands.shrink_to_fit();
                 step.effects = Vec::new();
                 step.rollback.effects = Vec::new();
                 step.rollback.resources = Vec::new();
+                step.rollback.commands = Vec::new();
             }
-            for test in &mut phase.smoke_tests {
-                test.name = String::new();
-                test.command = String::new();
-                test.expect = String::new();
-                test.check = None;
-            }
+            phase.released_smoke_tests = Some(phase.smoke_test_count());
+            phase.smoke_tests = Vec::new();
+            phase.gate = None;
         }
     }
+}
+
+/// How many services and resources a step named before [`Plan::release_written`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Released {
+    pub services: usize,
+    pub resources: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -102,6 +118,16 @@ pub struct Phase {
     /// their answers, and the gate's command line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<PhaseGate>,
+    /// How many smoke tests there were, once [`Plan::release_written`] let them go.
+    #[serde(skip)]
+    pub released_smoke_tests: Option<usize>,
+}
+
+impl Phase {
+    /// The phase's smoke tests, counted before or after [`Plan::release_written`].
+    pub fn smoke_test_count(&self) -> usize {
+        self.released_smoke_tests.unwrap_or(self.smoke_tests.len())
+    }
 }
 
 /// The gate of one phase, for a person (ROLLOUT.md) and a pipeline (plan.json).
@@ -205,6 +231,21 @@ pub struct Step {
     pub commands: Vec<String>,
     pub effects: Vec<Effect>,
     pub rollback: Rollback,
+    /// The counts of the lists [`Plan::release_written`] let go.
+    #[serde(skip)]
+    pub released: Option<Released>,
+}
+
+impl Step {
+    /// The services the step acts on, counted before or after [`Plan::release_written`].
+    pub fn service_count(&self) -> usize {
+        self.released.map_or(self.services.len(), |r| r.services)
+    }
+
+    /// The resources the step applies, counted before or after [`Plan::release_written`].
+    pub fn resource_count(&self) -> usize {
+        self.released.map_or(self.resources.len(), |r| r.resources)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

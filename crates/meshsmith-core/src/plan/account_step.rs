@@ -64,6 +64,7 @@ impl Cx<'_> {
         rb_commands.extend(backward);
         rb_commands.push(format!("kubectl delete -k {folder} --ignore-not-found"));
         Step {
+            released: None,
             id: folder.to_string(),
             action: StepAction::ServiceAccounts,
             services,

@@ -47,6 +47,7 @@ pub(crate) fn step(id: String, services: Vec<QualifiedName>, window: &str) -> St
             .to_string(),
     );
     Step {
+        released: None,
         id,
         action: StepAction::CollectTraffic,
         services,

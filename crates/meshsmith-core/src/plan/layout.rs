@@ -170,37 +170,61 @@ pub fn layout_each<E>(
 /// resource, an effect, a service of a step, a smoke test each on one line, the plan's
 /// outline above them indented as usual. Written once, header included, with no copy of the text.
 pub fn plan_json(plan: &Plan, header: &Header) -> String {
-    let mut text = header.json_start().into_bytes();
-    let mut body = SkipFirst {
-        out: &mut text,
-        skip: 2,
-    };
-    let mut ser = serde_json::Serializer::with_formatter(&mut body, Outline::default());
-    // Plain data of strings, numbers and lists into memory: serializing it cannot fail.
-    let _ = serde::Serialize::serialize(plan, &mut ser);
+    // Measured first, then written into text of exactly that size: grown by doubling, the
+    // text of a large plan would be copied from one buffer to the next twice its size, both
+    // held at once (64 and 128 MB at 10,000 services), at the highest point of `onboard`.
+    let start = header.json_start();
+    let mut count = Count(0);
+    serialize_body(plan, &mut count);
+    let mut text = Vec::with_capacity(start.len() + count.0 + 1);
+    text.extend_from_slice(start.as_bytes());
+    serialize_body(plan, &mut text);
     text.push(b'\n');
     // serde_json writes UTF-8 and the header is text.
     let text = String::from_utf8(text).unwrap_or_default();
     header.json_finish(text)
 }
 
-/// Drops the first `skip` bytes written (the `{\n` that opens the object: the header's
-/// opening takes its place).
-struct SkipFirst<'a> {
-    out: &'a mut Vec<u8>,
-    skip: usize,
+/// The plan as [`plan_json`] lays it out, less the `{\n` that opens the object (the
+/// header's opening takes its place).
+fn serialize_body<W: std::io::Write>(plan: &Plan, out: W) {
+    let mut body = SkipFirst { out, skip: 2 };
+    let mut ser = serde_json::Serializer::with_formatter(&mut body, Outline::default());
+    // Plain data of strings, numbers and lists into memory: serializing it cannot fail.
+    let _ = serde::Serialize::serialize(plan, &mut ser);
 }
 
-impl std::io::Write for SkipFirst<'_> {
+/// Counts the bytes written to it.
+struct Count(usize);
+
+impl std::io::Write for Count {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let dropped = self.skip.min(buf.len());
-        self.skip -= dropped;
-        self.out.extend_from_slice(&buf[dropped..]);
+        self.0 += buf.len();
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Drops the first `skip` bytes written (the `{\n` that opens the object: the header's
+/// opening takes its place).
+struct SkipFirst<W> {
+    out: W,
+    skip: usize,
+}
+
+impl<W: std::io::Write> std::io::Write for SkipFirst<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let dropped = self.skip.min(buf.len());
+        self.skip -= dropped;
+        self.out.write_all(&buf[dropped..])?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }
 

@@ -130,6 +130,7 @@ pub fn plan_from(topology: &Topology, config: &RolloutConfig, settings: &PlanSet
     for (index, group) in schedule.groups.iter().enumerate() {
         let number = index as u32 + 1;
         let mut phase = Phase {
+            released_smoke_tests: None,
             number,
             title: group.title.clone(),
             tiers: group.tiers.clone(),

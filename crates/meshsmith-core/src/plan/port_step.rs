@@ -29,6 +29,7 @@ impl Cx<'_> {
             backward.push(command(false));
         }
         Step {
+            released: None,
             id: folder.to_string(),
             action: StepAction::ServicePorts,
             services,

@@ -73,6 +73,7 @@ impl Cx<'_> {
             }
         }
         Step {
+            released: None,
             id: folder.to_string(),
             action: StepAction::Sidecars,
             services: phase.services.clone(),

@@ -241,6 +241,7 @@ impl<'a> Cx<'a> {
             rb_commands.push(format!("kubectl apply -k {rb_folder}"));
         }
         Step {
+            released: None,
             commands: vec![format!("kubectl apply -k {folder}")],
             rollback: Rollback {
                 folder: (!originals.is_empty()).then_some(rb_folder),
@@ -315,6 +316,7 @@ impl<'a> Cx<'a> {
 
     fn lock_step(&self, folder: String, action: StepAction) -> Step {
         Step {
+            released: None,
             commands: vec![format!("kubectl apply -k {folder}")],
             rollback: Rollback {
                 folder: None,

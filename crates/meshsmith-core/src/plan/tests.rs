@@ -390,7 +390,7 @@ type PhaseOutline = (
 );
 
 #[test]
-fn a_released_plan_keeps_its_outline_and_lets_go_of_effects_and_smoke_commands() {
+fn a_released_plan_keeps_its_outline_and_counts_and_lets_go_of_the_rest() {
     let t = shopfront_and_odd_shapes();
     let (plan, _) = planned(&t, 4);
     let outline = |p: &Plan| -> Vec<PhaseOutline> {
@@ -403,13 +403,13 @@ fn a_released_plan_keeps_its_outline_and_lets_go_of_effects_and_smoke_commands()
                     .map(|s| {
                         (
                             s.id.clone(),
-                            s.services.len(),
-                            s.resources.len(),
+                            s.service_count(),
+                            s.resource_count(),
                             s.rollback.folder.clone(),
                         )
                     })
                     .collect();
-                (ph.number, ph.services.len(), ph.smoke_tests.len(), steps)
+                (ph.number, ph.services.len(), ph.smoke_test_count(), steps)
             })
             .collect()
     };
@@ -426,11 +426,19 @@ fn a_released_plan_keeps_its_outline_and_lets_go_of_effects_and_smoke_commands()
     assert_eq!(outline(&released), outline(&plan));
     assert_eq!(released.held, plan.held);
     assert_eq!(effects(&released), 0);
-    let first = |p: &Plan| p.phases[0].steps[0].commands.clone();
-    assert_eq!(first(&released), first(&plan));
-    assert!(released
+    // Each step keeps its first command (a summary says how to start), and nothing else of
+    // what its files and ROLLOUT.md already hold.
+    for (kept, whole) in released.phases.iter().zip(&plan.phases) {
+        for (k, w) in kept.steps.iter().zip(&whole.steps) {
+            assert_eq!(k.commands.first(), w.commands.first());
+            assert!(k.commands.len() <= 1 && k.rollback.commands.is_empty());
+            assert!(k.services.is_empty() && k.resources.is_empty());
+        }
+        assert!(kept.smoke_tests.is_empty() && kept.gate.is_none());
+    }
+    assert!(plan.phases.iter().any(|p| p.smoke_test_count() > 0));
+    assert!(plan
         .phases
         .iter()
-        .flat_map(|p| &p.smoke_tests)
-        .all(|s| s.command.is_empty() && s.check.is_none()));
+        .any(|p| p.steps.iter().any(|s| s.resource_count() > 0)));
 }

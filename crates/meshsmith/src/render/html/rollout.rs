@@ -98,11 +98,9 @@ fn phase_item(out: &mut String, report: &Report, phase: &Phase) {
 /// How many smoke tests the phase has and the script that runs them (`sh phase-N/smoke.sh`),
 /// linked when it was written beside the report.
 fn smoke_tests(report: &Report, phase: &Phase) -> String {
-    let counted = esc(&crate::render::counted(
-        phase.smoke_tests.len(),
-        "smoke test",
-    ));
-    if phase.smoke_tests.is_empty() {
+    let count = phase.smoke_test_count();
+    let counted = esc(&crate::render::counted(count, "smoke test"));
+    if count == 0 {
         return counted;
     }
     let script = meshsmith_core::plan::smoke_script::path(phase.number);
@@ -143,8 +141,8 @@ fn step_item(out: &mut String, report: &Report, step: &Step) {
         step.action.as_str(),
         esc(&format!(
             "({}, {})",
-            crate::render::counted(step.services.len(), "service"),
-            crate::render::counted(step.resources.len(), "resource")
+            crate::render::counted(step.service_count(), "service"),
+            crate::render::counted(step.resource_count(), "resource")
         ))
     );
     let rollback = step
