@@ -14,9 +14,7 @@
 //! live callee counts exactly one attempt (a failed try never reached an app).
 
 use super::{cluster_stat, describe, probe_id, Ctx};
-use crate::fleet::Fleet;
 use crate::report::ScenarioResult;
-use crate::spec::{EdgeSpec, LabSpec};
 
 /// Probes sent at most: round robin meets the closed port every second probe; least request
 /// (Istio's default) picks between two idle hosts at random, so all 24 miss it once in 16
@@ -48,23 +46,13 @@ pub(super) async fn connect_failures(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             r.retry_on.join(","),
             r.attempts
         );
-        let spec = LabSpec {
-            trust_domain: ctx.fleet.spec.trust_domain.clone(),
-            services: vec![caller.clone(), callee.clone()],
-            edges: vec![EdgeSpec {
-                from: caller.name.clone(),
-                to: callee.name.clone(),
-            }],
-            calls: Vec::new(),
+        let mut own = match ctx.hop_fleet(caller, callee.clone()).await {
+            Ok(fleet) => fleet,
+            Err(e) => {
+                out.push(ctx.broken(&subject, expected, format!("bringing up the hop: {e}")));
+                continue;
+            }
         };
-        let mut own =
-            match Fleet::start(&spec, &ctx.fleet.envoy, ctx.fleet.istiod_options.as_ref()).await {
-                Ok(fleet) => fleet,
-                Err(e) => {
-                    out.push(ctx.broken(&subject, expected, format!("bringing up the hop: {e}")));
-                    continue;
-                }
-            };
         // Stopping the sidecar (SIGKILL and reap) closes its inbound port.
         if let Some(i) = own
             .sidecars
@@ -118,8 +106,7 @@ pub(super) async fn connect_failures(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
             }
         }
         drop(own);
-        let allowed = r.attempts;
-        let (measured, failure) = outcome.verdict(allowed);
+        let (measured, failure) = outcome.verdict(r.attempts);
         out.push(ctx.finish(&subject, expected, measured, failure));
     }
     out

@@ -16,9 +16,8 @@
 use super::{cluster_stat, secs, Ctx};
 use crate::app::Behaviour;
 use crate::client::{self, Reply};
-use crate::fleet::Fleet;
 use crate::report::ScenarioResult;
-use crate::spec::{ConnectionPool, EdgeSpec, LabSpec, Protocol, ServiceSpec};
+use crate::spec::{ConnectionPool, Protocol, ServiceSpec};
 
 /// Requests sent beyond the pool's capacity in one burst.
 const EXTRA: u32 = 6;
@@ -42,11 +41,8 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         };
         let subject = format!("{} -> {}", caller.name, callee.name);
         ctx.start(&subject);
-        let Load {
-            capacity,
-            burst,
-            hold,
-        } = load(callee, pool);
+        let load = load(callee, pool);
+        let (capacity, burst) = (load.capacity, load.burst);
         let expected = format!(
             "of {burst}, the first {capacity} admitted ({} connections / {} pending / {} requests), the rest 503 within {FAST_MS} ms",
             pool.max_connections, pool.max_pending_requests, pool.max_requests
@@ -67,71 +63,27 @@ pub(super) async fn pool_overflow(ctx: &Ctx<'_>) -> Vec<ScenarioResult> {
         // refuses a few below its limits. One instance of the callee, on a fleet of its own,
         // leaves the pool alone to decide; round robin (the lab's own translation) is exact
         // with every instance.
-        let single = (ctx.fleet.istiod_options.is_some() && callee.instances > 1).then(|| {
+        let (measured, failure) = if ctx.fleet.istiod_options.is_some() && callee.instances > 1 {
             let mut one = callee.clone();
             one.instances = 1;
-            LabSpec {
-                trust_domain: ctx.fleet.spec.trust_domain.clone(),
-                services: vec![caller.clone(), one],
-                edges: vec![EdgeSpec {
-                    from: caller.name.clone(),
-                    to: callee.name.clone(),
-                }],
-                calls: Vec::new(),
-            }
-        });
-        let own = match &single {
-            Some(spec) => {
-                match Fleet::start(spec, &ctx.fleet.envoy, ctx.fleet.istiod_options.as_ref()).await
-                {
-                    Ok(fleet) => Some(fleet),
-                    Err(e) => {
-                        out.push(ctx.broken(
-                            &subject,
-                            expected,
-                            format!("bringing up the hop with one instance: {e}"),
-                        ));
-                        continue;
-                    }
+            match ctx.hop_fleet(caller, one.clone()).await {
+                Ok(own) => {
+                    let hop = Ctx {
+                        fleet: &own,
+                        kind: ctx.kind,
+                        progress: ctx.progress,
+                    };
+                    let (measured, failure) = overflow(&hop, caller, &one, pool, load).await;
+                    (format!("{measured} (one instance of the callee)"), failure)
                 }
+                Err(e) => (
+                    "not measured".into(),
+                    Some(format!("bringing up the hop with one instance: {e}")),
+                ),
             }
-            None => None,
+        } else {
+            overflow(ctx, caller, callee, pool, load).await
         };
-        let hop = Ctx {
-            fleet: own.as_ref().unwrap_or(ctx.fleet),
-            kind: ctx.kind,
-            progress: ctx.progress,
-        };
-        let (caller, callee) = match (
-            hop.fleet.spec.service(&caller.name),
-            hop.fleet.spec.service(&callee.name),
-        ) {
-            (Some(a), Some(b)) => (a, b),
-            _ => {
-                out.push(ctx.broken(
-                    &subject,
-                    expected,
-                    "the hop's fleet lacks the caller or the callee".into(),
-                ));
-                continue;
-            }
-        };
-        let (mut measured, failure) = overflow(
-            &hop,
-            caller,
-            callee,
-            pool,
-            Load {
-                capacity,
-                burst,
-                hold,
-            },
-        )
-        .await;
-        if own.is_some() {
-            measured.push_str(" (one instance of the callee)");
-        }
-        drop(own);
         out.push(ctx.finish(&subject, expected, measured, failure));
     }
     out
@@ -144,13 +96,12 @@ async fn overflow(
     caller: &ServiceSpec,
     callee: &ServiceSpec,
     pool: &ConnectionPool,
-    load: Load,
-) -> (String, Option<String>) {
-    let Load {
+    Load {
         capacity,
         burst,
         hold,
-    } = load;
+    }: Load,
+) -> (String, Option<String>) {
     // A cold pool queues requests while it connects, so it refuses early; open the pool's
     // connections first (HTTP/1.1: one per held request) so the burst meets the
     // steady-state limits.

@@ -18,7 +18,7 @@ use crate::client::{self, AppRequest, Reply};
 use crate::envoy::Stats;
 use crate::fleet::{fqdn, Fleet};
 use crate::report::{Progress, ScenarioKind, ScenarioResult};
-use crate::spec::{Protocol, ServiceSpec};
+use crate::spec::{EdgeSpec, LabSpec, Protocol, ServiceSpec};
 use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -110,6 +110,28 @@ impl Ctx<'_> {
         };
         (self.progress)(&Progress::Finished(result.clone()));
         result
+    }
+
+    /// A fleet of its own for one hop, `caller` to `callee` (as given: a scenario may change
+    /// the callee's instances), on the same Envoy and control plane as this one, so what the
+    /// scenario does to it never disturbs the main fleet.
+    pub async fn hop_fleet(
+        &self,
+        caller: &ServiceSpec,
+        callee: ServiceSpec,
+    ) -> Result<Fleet, String> {
+        let spec = LabSpec {
+            trust_domain: self.fleet.spec.trust_domain.clone(),
+            edges: vec![EdgeSpec {
+                from: caller.name.clone(),
+                to: callee.name.clone(),
+            }],
+            services: vec![caller.clone(), callee],
+            calls: Vec::new(),
+        };
+        Fleet::start(&spec, &self.fleet.envoy, self.fleet.istiod_options.as_ref())
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// The first caller of `callee` in edge order, if any.

@@ -39,11 +39,10 @@ impl TreeWriter {
     /// from what is there and that is not a person's edit (unless forced).
     pub fn add(&mut self, rel: &Path, contents: &str) -> anyhow::Result<()> {
         check_relative(rel)?;
-        if self.paths.contains(rel) {
+        let rel: Arc<Path> = Arc::from(rel);
+        if !self.paths.insert(Arc::clone(&rel)) {
             bail!("{}: written twice in one run", rel.display());
         }
-        let rel: Arc<Path> = Arc::from(rel);
-        self.paths.insert(Arc::clone(&rel));
         match outcome(&self.dir, &rel, contents, self.options.force)? {
             Outcome::Unchanged => self.report.unchanged.push(rel),
             Outcome::Write => {
