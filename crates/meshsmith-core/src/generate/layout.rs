@@ -172,6 +172,24 @@ pub fn to_value(r: &Resource) -> Value {
     })
 }
 
+/// The objects [`layout_into`] hands to `visit`, leaving the configuration as it is and
+/// keeping no file's text: the configuration as it would be written, checked in memory.
+pub fn objects_into<T: Send>(
+    config: &MeshConfig,
+    header: &Header,
+    root: &Path,
+    visit: &(dyn Fn(Vec<Object>) -> T + Sync),
+) -> Vec<T> {
+    render(
+        borrowed(config),
+        header,
+        Some(root),
+        Some(&|_, _| ()),
+        visit,
+    )
+    .1
+}
+
 /// The configuration's resources, borrowed, for rendering without giving them up.
 fn borrowed(config: &MeshConfig) -> Vec<&Resource> {
     config.resources.iter().map(|r| &**r).collect()

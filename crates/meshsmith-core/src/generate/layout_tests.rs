@@ -58,6 +58,18 @@ fn round_trip(config: &MeshConfig) {
     for (a, b) in objects.iter().zip(&built.objects) {
         assert_eq!((a.source, a.line, &a.doc), (b.source, b.line, &b.doc));
     }
+    // So does walking the objects alone.
+    let objects: Vec<Object> = objects_into(config, &header(), root, &|objects| objects)
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(objects.len(), built.objects.len());
+    for (a, b) in objects.iter().zip(&built.objects) {
+        assert_eq!(
+            (&a.file, a.source, a.line, &a.doc),
+            (&b.file, b.source, b.line, &b.doc)
+        );
+    }
 }
 
 #[test]

@@ -72,7 +72,7 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub(crate) use hosts::{alias_reason, hosts, Host};
-pub use layout::{layout, layout_into, layout_with_objects, stream, Header, Layout};
+pub use layout::{layout, layout_into, layout_with_objects, objects_into, stream, Header, Layout};
 
 /// Choices made on the command line rather than in the policy file.
 #[derive(Debug, Clone, Default)]

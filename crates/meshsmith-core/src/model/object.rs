@@ -16,6 +16,39 @@ pub struct Sources {
 struct SourceFile {
     name: Arc<str>,
     text: Arc<str>,
+    /// Where each line starts, built the first time a line of this file is asked for: a
+    /// check of one large file points at thousands of its lines.
+    line_starts: std::sync::OnceLock<Box<[usize]>>,
+}
+
+impl SourceFile {
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let text = self.text.as_bytes();
+            let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+            if !text.is_empty() {
+                starts.push(0);
+            }
+            starts.extend(
+                memchr::memchr_iter(b'\n', text)
+                    .map(|i| i + 1)
+                    .filter(|&start| start < text.len()),
+            );
+            starts.into_boxed_slice()
+        })
+    }
+
+    /// The text of one 0-based line as [`str::lines`] gives it: without its `\n` or `\r\n`.
+    fn line(&self, index: usize) -> Option<&str> {
+        let starts = self.line_starts();
+        let start = *starts.get(index)?;
+        let end = starts.get(index + 1).copied().unwrap_or(self.text.len());
+        let line = &self.text[start..end];
+        let Some(line) = line.strip_suffix('\n') else {
+            return Some(line);
+        };
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
 }
 
 impl Sources {
@@ -23,6 +56,7 @@ impl Sources {
         self.files.push(SourceFile {
             name: name.into(),
             text,
+            line_starts: std::sync::OnceLock::new(),
         });
         (self.files.len() - 1) as SourceId
     }
@@ -38,9 +72,11 @@ impl Sources {
         self.files.get(id as usize).map(|f| &*f.text).unwrap_or("")
     }
 
-    /// The text of one 1-based line, without its line break.
+    /// The text of one 1-based line, without its line break (as [`str::lines`] splits).
     pub fn line(&self, id: SourceId, line: u32) -> Option<&str> {
-        self.text(id).lines().nth((line as usize).checked_sub(1)?)
+        self.files
+            .get(id as usize)?
+            .line((line as usize).checked_sub(1)?)
     }
 
     pub fn len(&self) -> usize {

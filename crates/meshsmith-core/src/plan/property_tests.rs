@@ -215,7 +215,7 @@ fn the_simulation_sees_a_call_break_when_strict_comes_too_early() {
 }
 
 /// Changes a person might make to plan.json: drop an effect, move one to another step,
-/// swap two steps, or drop a principal from a policy.
+/// swap two steps, drop a principal from a policy, or drop an effect of a rollback.
 fn mutate(plan: &mut Plan, kind: u8, a: usize, b: usize) {
     let positions: Vec<(usize, usize)> = plan
         .phases
@@ -244,6 +244,12 @@ fn mutate(plan: &mut Plan, kind: u8, a: usize, b: usize) {
             let second = std::mem::replace(&mut plan.phases[pb].steps[sb], first);
             plan.phases[pa].steps[sa] = second;
         }
+        3 => {
+            let effects = &mut plan.phases[pa].steps[sa].rollback.effects;
+            if !effects.is_empty() {
+                effects.remove(b % effects.len());
+            }
+        }
         _ => {
             for e in &mut plan.phases[pa].steps[sa].effects {
                 if let Effect::Authorization { principals, .. } = e {
@@ -264,7 +270,7 @@ proptest! {
     fn every_edit_that_breaks_a_call_gets_a_finding(
         topology in graph(),
         phases in 1u32..6,
-        edit in (0u8..4, any::<usize>(), any::<usize>()),
+        edit in (0u8..5, any::<usize>(), any::<usize>()),
     ) {
         let config = generate(&topology, &crate::policy::Policy::default(), &GenerateOptions::default());
         let settings = PlanSettings { phases, ..PlanSettings::default() };
@@ -276,5 +282,73 @@ proptest! {
         let found = verify(&plan, &topology);
         let breaks = simulate::walk(&plan, &topology).into_iter().any(|(_, _, b)| !b.is_empty());
         prop_assert!(!breaks || !found.is_empty(), "a call breaks but verify is silent");
+        // MS403 looks only at the calls a rollback can change; every call gives the same.
+        let ms403: Vec<&str> = found.iter().filter(|v| v.code == "MS403").map(|v| v.message.as_str()).collect();
+        let every_call = rollbacks_on_every_call(&plan, &topology);
+        prop_assert_eq!(ms403, every_call.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
+
+/// MS403's messages, each rollback compared on every call of the graph before and after it,
+/// at the end of its own step and of its phase and every later one.
+fn rollbacks_on_every_call(plan: &Plan, t: &Topology) -> Vec<String> {
+    use simulate::State;
+    let mut ends = Vec::new();
+    let mut state = State::before(t);
+    for phase in &plan.phases {
+        for step in &phase.steps {
+            state.apply(&step.effects);
+        }
+        ends.push(state.clone());
+    }
+    let mut out = Vec::new();
+    let mut state = State::before(t);
+    for (pi, phase) in plan.phases.iter().enumerate() {
+        for step in &phase.steps {
+            state.apply(&step.effects);
+            let points = std::iter::once((phase.number, &state))
+                .chain(plan.phases[pi..].iter().map(|p| p.number).zip(&ends[pi..]));
+            for (when, base) in points {
+                let before = base.broken(t, plan);
+                let mut after = base.clone();
+                after.apply(&step.rollback.effects);
+                let new = after
+                    .broken(t, plan)
+                    .into_iter()
+                    .find(|b| !before.iter().any(|x| x.from == b.from && x.to == b.to));
+                if let Some(b) = new {
+                    out.push(format!(
+                        "rolling back {} once phase {when} is in place breaks {} -> {} ({})",
+                        step.id, b.from, b.to, b.why
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Rollbacks a person cut short: MS403 judged on the calls each rollback touches finds
+    /// what judging every call finds.
+    #[test]
+    fn a_rollback_is_judged_on_the_calls_it_touches(
+        topology in graph(),
+        phases in 1u32..6,
+        cuts in proptest::collection::vec((any::<usize>(), any::<usize>()), 1..4),
+    ) {
+        let config = generate(&topology, &crate::policy::Policy::default(), &GenerateOptions::default());
+        let settings = PlanSettings { phases, ..PlanSettings::default() };
+        let mut plan = plan(&topology, &config, &settings);
+        for (a, b) in cuts {
+            mutate(&mut plan, 3, a, b);
+        }
+        let found = verify(&plan, &topology);
+        let ms403: Vec<&str> = found.iter().filter(|v| v.code == "MS403").map(|v| v.message.as_str()).collect();
+        let every_call = rollbacks_on_every_call(&plan, &topology);
+        prop_assert_eq!(ms403, every_call.iter().map(String::as_str).collect::<Vec<_>>());
     }
 }

@@ -137,40 +137,52 @@ impl State {
     /// Every call of the graph (and from the ingress gateway, which always has a sidecar)
     /// that fails in this state; sorted.
     pub fn broken(&self, topology: &Topology, plan: &Plan) -> Vec<Broken> {
+        self.broken_among(plan, &calls(topology), &topology.services)
+    }
+
+    /// The `calls`, and the calls from outside the mesh into `entered`, that fail in this
+    /// state; sorted. A call's fate depends only on its caller's and its callee's state, so
+    /// after a change to a few services only the calls touching them need a look.
+    pub fn broken_among<'a>(
+        &self,
+        plan: &Plan,
+        calls: impl IntoIterator<Item = &'a Call<'a>>,
+        entered: impl IntoIterator<Item = &'a MeshService>,
+    ) -> Vec<Broken> {
         let mut out = Vec::new();
-        for e in &topology.edges {
-            if e.from == e.to {
-                continue;
-            }
-            let (Some(caller), Some(callee)) = (topology.service(&e.from), topology.service(&e.to))
-            else {
-                continue;
+        for &Call {
+            caller,
+            callee,
+            port,
+        } in calls
+        {
+            // The caller's principals, made only when an enforced policy is asked to admit
+            // them: the first it does not.
+            let missing = |admitted: &BTreeSet<String>| {
+                caller
+                    .workloads
+                    .iter()
+                    .map(|w| principal(plan, &caller.id.namespace, self.account(&caller.id, w)))
+                    .find(|p| !admitted.contains(p))
             };
-            if caller.workloads.is_empty() {
-                continue;
-            }
-            let port = edge_port(callee, e);
-            let principals: Vec<String> = caller
-                .workloads
-                .iter()
-                .map(|w| principal(plan, &caller.id.namespace, self.account(&caller.id, w)))
-                .collect();
-            if let Some(why) =
-                self.refuses(&callee.id, self.has_sidecar(&caller.id), &principals, port)
+            if let Some(why) = self.refuses(&callee.id, self.has_sidecar(&caller.id), missing, port)
             {
                 out.push(Broken {
-                    from: e.from.clone(),
-                    to: e.to.clone(),
+                    from: caller.id.clone(),
+                    to: callee.id.clone(),
                     cause: why.0,
                     why: why.1,
                 });
             }
         }
-        for s in &topology.services {
+        for s in entered {
             let port = s.primary_port().map(|p| p.target_port.unwrap_or(p.port));
             if !s.exposure.ingress_gateway.is_empty() {
-                let gateway = vec![plan.ingress_gateway_principal.clone()];
-                if let Some(why) = self.refuses(&s.id, true, &gateway, port) {
+                let gateway = |admitted: &BTreeSet<String>| {
+                    let p = &plan.ingress_gateway_principal;
+                    (!admitted.contains(p)).then(|| p.clone())
+                };
+                if let Some(why) = self.refuses(&s.id, true, gateway, port) {
                     out.push(Broken {
                         from: QualifiedName::new("istio-system", "istio-ingressgateway"),
                         to: s.id.clone(),
@@ -182,7 +194,7 @@ impl State {
             // A Kubernetes Ingress controller or a load balancer sends plain traffic with no
             // mesh identity.
             if !s.exposure.ingress.is_empty() || s.exposure.direct.is_some() {
-                if let Some(why) = self.refuses(&s.id, false, &[], port) {
+                if let Some(why) = self.refuses(&s.id, false, |_| None, port) {
                     out.push(Broken {
                         from: QualifiedName::new("", "outside the mesh"),
                         to: s.id.clone(),
@@ -196,12 +208,13 @@ impl State {
         out
     }
 
-    /// Why `callee` would refuse a caller, if it would.
+    /// Why `callee` would refuse a caller, if it would; `missing` gives the first of a meshed
+    /// caller's principals an enforced policy's list does not hold.
     fn refuses(
         &self,
         callee: &QualifiedName,
         caller_meshed: bool,
-        principals: &[String],
+        missing: impl FnOnce(&BTreeSet<String>) -> Option<String>,
         port: Option<u16>,
     ) -> Option<(Cause, String)> {
         if !self.has_sidecar(callee) {
@@ -220,17 +233,12 @@ impl State {
             return None;
         }
         if caller_meshed {
-            let missing: Vec<&String> = principals
-                .iter()
-                .filter(|p| !authz.principals.contains(*p))
-                .collect();
-            if let Some(p) = missing.first() {
-                return Some((
+            missing(&authz.principals).map(|p| {
+                (
                     Cause::NotAdmitted,
                     format!("enforced authorization does not admit {p}"),
-                ));
-            }
-            None
+                )
+            })
         } else if port.is_some_and(|p| authz.plain_ports.contains(&p)) {
             None
         } else {
@@ -241,6 +249,35 @@ impl State {
             ))
         }
     }
+}
+
+/// A call of the graph between two services of it, the caller with workloads, and the
+/// workload port it reaches.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub caller: &'a MeshService,
+    pub callee: &'a MeshService,
+    pub port: Option<u16>,
+}
+
+/// The calls of the graph a sidecar, an mTLS mode or a policy can refuse, in the edges'
+/// order: none from a service to itself, to or from a name the graph does not hold, or from
+/// a service without workloads.
+pub fn calls(topology: &Topology) -> Vec<Call<'_>> {
+    topology
+        .edges
+        .iter()
+        .filter(|e| e.from != e.to)
+        .filter_map(|e| {
+            let caller = topology.service(&e.from)?;
+            let callee = topology.service(&e.to)?;
+            (!caller.workloads.is_empty()).then(|| Call {
+                caller,
+                callee,
+                port: edge_port(callee, e),
+            })
+        })
+        .collect()
 }
 
 /// The workload port a call along `e` reaches: the Service port's target port (the callee's

@@ -19,7 +19,7 @@
 //! that moves a name in a list without moving the steps (or the reverse) is MS406.
 //! Works on a plan read back from JSON, so a person's edit is checked by the same rules.
 
-use super::simulate::{walk, Cause, State};
+use super::simulate::{calls, walk, Cause, State};
 use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -235,35 +235,66 @@ fn walked(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
 
 /// MS403: each rollback, run at the end of its own phase or of any later one, must leave
 /// every call working.
+///
+/// A rollback changes only the services its effects name, and a call's fate depends only on
+/// its caller's and its callee's state: the calls it can break are the ones touching those
+/// services, so only they are compared before and after it.
 fn rollbacks(plan: &Plan, topology: &Topology, out: &mut Vec<PlanViolation>) {
-    // The state at the end of each phase, and the calls already failing there; the state
-    // after each step is the walk's own, so only one per phase is kept.
+    // The calls each service is an end of, by position.
+    let calls = calls(topology);
+    let mut touching: BTreeMap<&QualifiedName, Vec<usize>> = BTreeMap::new();
+    for (i, c) in calls.iter().enumerate() {
+        touching.entry(&c.caller.id).or_default().push(i);
+        touching.entry(&c.callee.id).or_default().push(i);
+    }
+    // The state at the end of each phase; the state after each step is the walk's own.
     let mut state = State::before(topology);
     let mut phase_end = Vec::new();
     for phase in &plan.phases {
         for step in &phase.steps {
             state.apply(&step.effects);
         }
-        let broken = state.broken(topology, plan);
-        phase_end.push((state.clone(), broken));
+        phase_end.push(state.clone());
     }
     let mut state = State::before(topology);
     for (pi, phase) in plan.phases.iter().enumerate() {
         for (si, step) in phase.steps.iter().enumerate() {
             state.apply(&step.effects);
-            let broken_here = state.broken(topology, plan);
-            let points = std::iter::once((phase.number, &state, &broken_here)).chain(
+            if step.rollback.effects.is_empty() {
+                continue;
+            }
+            let changed: BTreeSet<&QualifiedName> =
+                step.rollback.effects.iter().map(Effect::service).collect();
+            let mut near: Vec<usize> = changed
+                .iter()
+                .filter_map(|s| touching.get(s))
+                .flatten()
+                .copied()
+                .collect();
+            near.sort_unstable();
+            near.dedup();
+            let entered: Vec<&MeshService> =
+                changed.iter().filter_map(|s| topology.service(s)).collect();
+            let broken = |s: &State| {
+                s.broken_among(
+                    plan,
+                    near.iter().map(|&i| &calls[i]),
+                    entered.iter().copied(),
+                )
+            };
+            let points = std::iter::once((phase.number, &state)).chain(
                 plan.phases[pi..]
                     .iter()
                     .zip(&phase_end[pi..])
-                    .map(|(p, (s, b))| (p.number, s, b)),
+                    .map(|(p, s)| (p.number, s)),
             );
-            for (when, base, before) in points {
+            for (when, base) in points {
+                let before = broken(base);
                 let mut s = base.clone();
                 s.apply(&step.rollback.effects);
                 // Only what the rollback itself breaks; calls already failing are the
                 // forward walk's findings.
-                let after = s.broken(topology, plan);
+                let after = broken(&s);
                 let new = after
                     .iter()
                     .find(|b| !before.iter().any(|x| x.from == b.from && x.to == b.to));

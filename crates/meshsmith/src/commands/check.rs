@@ -261,10 +261,11 @@ fn write(
             text
         }
         Format::Json => check_json::render(findings, istioctl),
-        Format::Sarif => format!(
-            "{:#}\n",
-            sarif::render(findings, env!("CARGO_PKG_VERSION"), istioctl)
-        ),
+        Format::Sarif => sarif::render(&sarif::Log {
+            findings,
+            version: env!("CARGO_PKG_VERSION"),
+            istioctl,
+        }),
         Format::Html => crate::commands::report::check_page(findings, input),
     };
     crate::output::print(&text)

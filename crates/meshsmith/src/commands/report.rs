@@ -8,10 +8,9 @@ use crate::commands::generate::{build, Built, ConfigArgs};
 use crate::input::InputArgs;
 use crate::output::{write_file, FileOutcome};
 use crate::render::html::{self, Places, Report, ReportKind};
-use anyhow::{bail, Context};
+use anyhow::bail;
 use meshsmith_core::check::check;
 use meshsmith_core::inventory::{collect_owned, merge};
-use meshsmith_core::load::{load_text, Limits};
 use meshsmith_core::model::{Finding, Plan, PlanViolation, Topology};
 use meshsmith_core::plan::{self, ClusterFacts, PlanSettings, RolloutConfig};
 use std::path::{Path, PathBuf};
@@ -36,7 +35,10 @@ pub struct ReportArgs {
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let mut built = build(&args.input, &args.config, false)?;
-    let (plan, violations) = rollout(&built);
+    let (mut plan, violations) = rollout(&built);
+    // Verified, and its files are not written here: the page reads only the plan's outline,
+    // as `onboard`'s does.
+    plan.release_written();
     let findings = check_in_memory(&mut built, &args.input.namespace)?;
     let places = Places::new(&args.input.paths);
     let report = Report {
@@ -78,19 +80,16 @@ fn rollout(built: &Built) -> (Plan, Vec<PlanViolation>) {
 }
 
 /// The check `onboard` makes of the manifests with the configuration it writes, made on the
-/// configuration's files in memory (named `config/...` as `onboard` writes them).
+/// configuration's objects as its files would hold them (named `config/...` as `onboard`
+/// writes them), each file's typed as soon as it is built.
 fn check_in_memory(built: &mut Built, namespace: &str) -> anyhow::Result<Vec<Finding>> {
-    let limits = Limits::default();
     let mut parts = vec![std::mem::take(&mut built.inventory)];
-    for (path, text) in meshsmith_core::generate::layout(&built.mesh, &built.header) {
-        let name = Path::new(crate::commands::plan::CONFIG_FOLDER)
-            .join(&path)
-            .display()
-            .to_string();
-        let loaded = load_text(&name, &text, &limits)
-            .with_context(|| format!("reading the generated {name} back"))?;
-        parts.push(collect_owned(loaded.objects, namespace));
-    }
+    parts.extend(meshsmith_core::generate::objects_into(
+        &built.mesh,
+        &built.header,
+        Path::new(crate::commands::plan::CONFIG_FOLDER),
+        &|objects| collect_owned(objects, namespace),
+    ));
     let levels = policy_config(&built.policy, built.policy.file.as_deref())?;
     let inventory = merge(parts);
     let findings = check(&inventory, &built.topology, &levels);

@@ -2,9 +2,12 @@
 //! driver's rules (descriptions and help taken from each rule's doc comment), one result per
 //! finding with its file and line; with `check --istioctl`, a second run holds istioctl's.
 
+use super::Each;
 use meshsmith_core::check::istioctl::IstioctlSummary;
 use meshsmith_core::check::RULES;
 use meshsmith_core::model::{Finding, Severity};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -31,52 +34,97 @@ pub fn uri_reference(path: &str) -> String {
 }
 
 /// The SARIF log: meshsmith's findings in meshsmith's run and, with what `--istioctl` added,
-/// istioctl's (code `IST...`) in a second run whose driver is istioctl.
-pub fn render(findings: &[Finding], version: &str, istioctl: Option<&IstioctlSummary>) -> Value {
-    let (ours, theirs): (Vec<Finding>, Vec<Finding>) = findings
-        .iter()
-        .cloned()
-        .partition(|f| f.code.starts_with("MS"));
-    let mut log = meshsmith_run(&ours, version);
-    if let Some(istioctl) = istioctl {
-        if let Some(runs) = log["runs"].as_array_mut() {
-            runs.push(istioctl_run(&theirs, istioctl));
-        }
-    }
-    log
+/// istioctl's (code `IST...`) in a second run whose driver is istioctl. Written result by
+/// result (keys in sorted order, as a JSON object's are), so a large check never exists as
+/// one tree.
+pub struct Log<'a> {
+    pub findings: &'a [Finding],
+    pub version: &'a str,
+    pub istioctl: Option<&'a IstioctlSummary>,
 }
 
-/// The run of istioctl: a rule per IST code it reported, a result per message.
-fn istioctl_run(findings: &[Finding], istioctl: &IstioctlSummary) -> Value {
-    let mut codes: Vec<(&str, &str)> = findings.iter().map(|f| (f.code, f.name)).collect();
-    codes.sort_unstable();
-    codes.dedup();
+impl Serialize for Log<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("$schema", SCHEMA)?;
+        map.serialize_entry("runs", &Runs(self))?;
+        map.serialize_entry("version", "2.1.0")?;
+        map.end()
+    }
+}
+
+/// The log, pretty-printed, ending in a newline.
+pub fn render(log: &Log) -> String {
+    let mut out = serde_json::to_string_pretty(log).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+struct Runs<'a>(&'a Log<'a>);
+
+impl Serialize for Runs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let log = self.0;
+        let mut seq = serializer.serialize_seq(Some(1 + usize::from(log.istioctl.is_some())))?;
+        seq.serialize_element(&Run {
+            results: &Each(|| log.findings.iter().filter(|f| ours(f)).map(result)),
+            tool: meshsmith_tool(log.version),
+        })?;
+        if let Some(istioctl) = log.istioctl {
+            let mut codes: Vec<(&str, &str)> = log
+                .findings
+                .iter()
+                .filter(|f| !ours(f))
+                .map(|f| (f.code, f.name))
+                .collect();
+            codes.sort_unstable();
+            codes.dedup();
+            let results = Each(|| {
+                log.findings.iter().filter(|f| !ours(f)).map(|f| {
+                    let mut r = result(f);
+                    if let Some(i) = codes.iter().position(|(c, _)| *c == f.code) {
+                        r["ruleIndex"] = json!(i);
+                    }
+                    r
+                })
+            });
+            seq.serialize_element(&Run {
+                results: &results,
+                tool: istioctl_tool(&codes, istioctl),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// One run: its results, then the tool that found them (the keys' sorted order).
+#[derive(Serialize)]
+struct Run<'a, R: Serialize> {
+    results: &'a R,
+    tool: Value,
+}
+
+/// meshsmith's own findings; the rest came from istioctl.
+fn ours(f: &Finding) -> bool {
+    f.code.starts_with("MS")
+}
+
+/// The driver of istioctl's run: a rule per IST code it reported.
+fn istioctl_tool(codes: &[(&str, &str)], istioctl: &IstioctlSummary) -> Value {
     let rules: Vec<Value> = codes
         .iter()
         .map(|(code, name)| json!({"id": code, "name": name}))
         .collect();
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            let mut r = result(f);
-            if let Some(i) = codes.iter().position(|(c, _)| *c == f.code) {
-                r["ruleIndex"] = json!(i);
-            }
-            r
-        })
-        .collect();
-    json!({
-        "tool": {"driver": {
-            "name": "istioctl",
-            "version": istioctl.version,
-            "informationUri": "https://istio.io/latest/docs/reference/config/analysis/",
-            "rules": rules,
-        }},
-        "results": results,
-    })
+    json!({"driver": {
+        "name": "istioctl",
+        "version": istioctl.version,
+        "informationUri": "https://istio.io/latest/docs/reference/config/analysis/",
+        "rules": rules,
+    }})
 }
 
-fn meshsmith_run(findings: &[Finding], version: &str) -> Value {
+/// The driver of meshsmith's run: the full rule table.
+fn meshsmith_tool(version: &str) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
@@ -98,19 +146,11 @@ fn meshsmith_run(findings: &[Finding], version: &str) -> Value {
             })
         })
         .collect();
-    let results: Vec<Value> = findings.iter().map(result).collect();
-    json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "meshsmith",
-                "semanticVersion": version,
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    })
+    json!({"driver": {
+        "name": "meshsmith",
+        "semanticVersion": version,
+        "rules": rules,
+    }})
 }
 
 fn result(f: &Finding) -> Value {

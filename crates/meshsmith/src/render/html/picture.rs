@@ -28,10 +28,12 @@ pub fn section(out: &mut String, report: &Report, t: &Topology, facts: &Facts) {
     out.push_str("<section id=\"graph\"><h2>Service graph</h2>");
     controls::markers(out);
     let one = t.services.len() <= ONE_PICTURE_LIMIT;
+    // Made once: every namespace's picture names the services the same way.
+    let names = Names::new(t);
     controls::toolbar(out, t, one);
     out.push_str("<div class=\"graph-area\"><div class=\"canvas\" id=\"canvas\">");
     if one {
-        let d = whole(t, facts, report, t.services.len() > UNFOLDED_LIMIT);
+        let d = whole(t, &names, facts, report, t.services.len() > UNFOLDED_LIMIT);
         out.push_str(&draw(&d));
     } else {
         let _ = write!(
@@ -54,7 +56,7 @@ pub fn section(out: &mut String, report: &Report, t: &Topology, facts: &Facts) {
                 "<template id=\"ns-{}\" data-ns=\"{}\">{}</template>",
                 esc(ns),
                 esc(ns),
-                draw(&one_namespace(t, facts, report, ns))
+                draw(&one_namespace(t, &names, facts, report, ns))
             );
         }
     }
@@ -72,7 +74,7 @@ struct Members<'a> {
     hosts: Vec<&'a str>,
 }
 
-fn whole(t: &Topology, facts: &Facts, report: &Report, folded: bool) -> Drawing {
+fn whole(t: &Topology, names: &Names, facts: &Facts, report: &Report, folded: bool) -> Drawing {
     let mut clusters: BTreeMap<&str, Vec<&MeshService>> = BTreeMap::new();
     for s in &t.services {
         clusters.entry(&s.id.namespace).or_default().push(s);
@@ -83,6 +85,7 @@ fn whole(t: &Topology, facts: &Facts, report: &Report, folded: bool) -> Drawing 
     let members = Members { clusters, hosts };
     build(
         t,
+        names,
         facts,
         report,
         &members,
@@ -94,7 +97,13 @@ fn whole(t: &Topology, facts: &Facts, report: &Report, folded: bool) -> Drawing 
 }
 
 /// One namespace, the services of others that call it or that it calls, and its hosts.
-fn one_namespace(t: &Topology, facts: &Facts, report: &Report, ns: &str) -> Drawing {
+fn one_namespace(
+    t: &Topology,
+    names: &Names,
+    facts: &Facts,
+    report: &Report,
+    ns: &str,
+) -> Drawing {
     let touches = |e: &Edge| e.from.namespace == ns || e.to.namespace == ns;
     let mut ids: BTreeSet<&QualifiedName> = t
         .services
@@ -122,7 +131,7 @@ fn one_namespace(t: &Topology, facts: &Facts, report: &Report, ns: &str) -> Draw
     hosts.dedup();
     let members = Members { clusters, hosts };
     let id = format!("graph-ns-{ns}");
-    build(t, facts, report, &members, &id, false, false, &|id| {
+    build(t, names, facts, report, &members, &id, false, false, &|id| {
         id.namespace == ns
     })
 }
@@ -130,6 +139,7 @@ fn one_namespace(t: &Topology, facts: &Facts, report: &Report, ns: &str) -> Draw
 #[allow(clippy::too_many_arguments)]
 fn build(
     t: &Topology,
+    names: &Names,
     facts: &Facts,
     report: &Report,
     members: &Members,
@@ -138,7 +148,6 @@ fn build(
     foldable: bool,
     touches: &dyn Fn(&QualifiedName) -> bool,
 ) -> Drawing {
-    let names = Names::new(t);
     let mut at: HashMap<&QualifiedName, (usize, usize)> = HashMap::new();
     let mut clusters = Vec::new();
     for (c, (ns, services)) in members.clusters.iter().enumerate() {
