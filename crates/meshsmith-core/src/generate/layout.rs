@@ -111,27 +111,51 @@ impl Header {
 
 /// Hex SHA-256 of a file body.
 pub fn hash(body: &str) -> String {
-    let mut out = String::with_capacity(64);
-    for b in Sha256::digest(body.as_bytes()) {
-        let _ = write!(out, "{b:02x}");
+    let mut h = BodyHash::default();
+    h.update(body.as_bytes());
+    h.finish()
+}
+
+/// [`hash`] of a body read in pieces.
+#[derive(Default)]
+pub struct BodyHash(Sha256);
+
+impl BodyHash {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
     }
-    out
+
+    pub fn finish(self) -> String {
+        let mut out = String::with_capacity(64);
+        for b in self.0.finalize() {
+            let _ = write!(out, "{b:02x}");
+        }
+        out
+    }
+}
+
+/// Where the body of a file meshsmith generated starts (after its header line) and the hash
+/// its header records for that body; `None` when `contents` (the file, or enough of its
+/// beginning to hold the header) starts with no meshsmith header.
+pub fn header_hash(contents: &str) -> Option<(usize, &str)> {
+    if let Some(json) = contents.strip_prefix(JSON_START) {
+        // JSON has no comments: the header is the value of a first `generated` key.
+        let (first, _) = json.split_once('\n')?;
+        let (_, recorded) = first.rsplit_once(HASH_MARK)?;
+        let recorded = recorded.strip_suffix("\",")?;
+        return Some((JSON_START.len() + first.len() + 1, recorded));
+    }
+    let (first, _) = contents.split_once('\n')?;
+    let rest = first.strip_prefix(HEADER_START)?;
+    let (_, recorded) = rest.rsplit_once(HASH_MARK)?;
+    Some((first.len() + 1, recorded.trim()))
 }
 
 /// Whether a file's body no longer matches the hash in its header. `None` when it has no
 /// meshsmith header at all (so it was not generated, or the header itself was edited).
 pub fn edited(contents: &str) -> Option<bool> {
-    if let Some(json) = contents.strip_prefix(JSON_START) {
-        // JSON has no comments: the header is the value of a first `generated` key.
-        let (first, body) = json.split_once('\n')?;
-        let (_, recorded) = first.rsplit_once(HASH_MARK)?;
-        let recorded = recorded.strip_suffix("\",")?;
-        return Some(recorded != hash(body));
-    }
-    let (first, body) = contents.split_once('\n')?;
-    let rest = first.strip_prefix(HEADER_START)?;
-    let (_, recorded) = rest.rsplit_once(HASH_MARK)?;
-    Some(recorded.trim() != hash(body))
+    let (at, recorded) = header_hash(contents)?;
+    Some(recorded != hash(&contents[at..]))
 }
 
 /// One resource as a Kubernetes object (or, for a namespace patch, as the patch body).

@@ -26,8 +26,15 @@ use std::sync::Arc;
 /// Whether a generated file's body no longer matches the hash in its header (`None`: it
 /// has none): the YAML and JSON files, and the HTML report, whose header is a comment.
 fn edited(contents: &str) -> Option<bool> {
-    meshsmith_core::generate::layout::edited(contents)
-        .or_else(|| crate::render::html::edited(contents))
+    let (at, recorded) = header_hash(contents)?;
+    Some(recorded != meshsmith_core::generate::layout::hash(&contents[at..]))
+}
+
+/// Where the body of a generated file starts and the hash its header records (see
+/// [`edited`]).
+fn header_hash(head: &str) -> Option<(usize, &str)> {
+    meshsmith_core::generate::layout::header_hash(head)
+        .or_else(|| crate::render::html::header_hash(head))
 }
 
 /// What happened to each file, paths relative to the output folder, sorted.
@@ -59,25 +66,92 @@ enum Outcome {
     Unchanged,
     Write,
     /// Edited by a person (or not written by meshsmith): what is there stays.
-    Keep(Vec<u8>),
+    Keep,
 }
 
+/// How much of a file's beginning is read to find its header line.
+const HEAD: usize = 1 << 20;
+
+/// What writing `contents` to `dir/rel` does to the file there. The file is compared and
+/// hashed as it is read, a piece at a time: a plan of tens of megabytes written again is
+/// never held twice.
 fn outcome(dir: &Path, rel: &Path, contents: &str, force: bool) -> anyhow::Result<Outcome> {
     check_relative(rel)?;
     let target = dir.join(rel);
-    match fs::read(&target) {
-        Ok(existing) if existing == contents.as_bytes() => Ok(Outcome::Unchanged),
-        Ok(existing) => {
-            let stale = std::str::from_utf8(&existing).ok().and_then(edited) == Some(false);
-            Ok(if stale || force {
-                Outcome::Write
-            } else {
-                Outcome::Keep(existing)
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Outcome::Write),
-        Err(e) => Err(e).with_context(|| format!("reading {}", target.display())),
+    let reading = || format!("reading {}", target.display());
+    let mut file = match fs::File::open(&target) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outcome::Write),
+        Err(e) => return Err(e).with_context(reading),
+    };
+    if holds(&mut file, contents.as_bytes()).with_context(reading)? {
+        return Ok(Outcome::Unchanged);
     }
+    if force {
+        return Ok(Outcome::Write);
+    }
+    let stale = generated_as_is(&mut file, &target).with_context(reading)?;
+    Ok(if stale { Outcome::Write } else { Outcome::Keep })
+}
+
+/// Whether `file` holds exactly `contents`.
+fn holds(file: &mut fs::File, contents: &[u8]) -> std::io::Result<bool> {
+    use std::io::Read;
+    if file.metadata()?.len() != contents.len() as u64 {
+        // Still read, so a folder where a file goes fails here as it would below.
+        let mut byte = [0u8; 1];
+        let _any = file.read(&mut byte)?;
+        return Ok(false);
+    }
+    let mut piece = vec![0u8; contents.len().clamp(1, 1 << 16)];
+    let mut at = 0;
+    loop {
+        let n = file.read(&mut piece)?;
+        if n == 0 {
+            return Ok(at == contents.len());
+        }
+        if contents.get(at..at + n) != Some(&piece[..n]) {
+            return Ok(false);
+        }
+        at += n;
+    }
+}
+
+/// Whether `file` still carries a meshsmith header whose hash matches the rest of it (a
+/// stale generation, safe to replace), hashing the rest as it is read.
+fn generated_as_is(file: &mut fs::File, path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek};
+    file.rewind()?;
+    let mut head = Vec::new();
+    file.by_ref().take(HEAD as u64).read_to_end(&mut head)?;
+    let text = match std::str::from_utf8(&head) {
+        Ok(text) => text,
+        // A character cut at the end of what was read.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return Ok(false),
+    };
+    if head.len() == HEAD && !text.contains('\n') {
+        // A first line longer than what was read: judged on the whole file.
+        let whole = fs::read(path)?;
+        return Ok(std::str::from_utf8(&whole).ok().and_then(edited) == Some(false));
+    }
+    let Some((at, recorded)) = header_hash(text) else {
+        return Ok(false);
+    };
+    let recorded = recorded.to_string();
+    let mut body = meshsmith_core::generate::layout::BodyHash::default();
+    body.update(&head[at..]);
+    let mut piece = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut piece)?;
+        if n == 0 {
+            break;
+        }
+        body.update(&piece[..n]);
+    }
+    Ok(body.finish() == recorded)
 }
 
 /// The files of `files` that [`write_tree_with`] would keep as they are, each with the text it
@@ -89,11 +163,14 @@ pub fn kept_files(
 ) -> anyhow::Result<Vec<(PathBuf, String, String)>> {
     let mut out = Vec::new();
     for (rel, contents) in files {
-        if let Outcome::Keep(existing) = outcome(dir, rel, contents, force)? {
+        if let Outcome::Keep = outcome(dir, rel, contents, force)? {
+            let path = dir.join(rel);
+            let existing =
+                fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let text = String::from_utf8(existing).map_err(|_| {
                 anyhow::anyhow!(
                     "{}: edited since it was generated, and it is not UTF-8 text; fix it, or run again with --force to write the generated file",
-                    dir.join(rel).display()
+                    path.display()
                 )
             })?;
             out.push((rel.clone(), contents.clone(), text));
@@ -138,7 +215,7 @@ pub fn write_file(path: &Path, contents: &str, force: bool) -> anyhow::Result<Fi
     };
     match outcome(dir, Path::new(name), contents, force)? {
         Outcome::Unchanged => return Ok(FileOutcome::Unchanged),
-        Outcome::Keep(_) => return Ok(FileOutcome::Kept),
+        Outcome::Keep => return Ok(FileOutcome::Kept),
         Outcome::Write => {}
     }
     if !dir.as_os_str().is_empty() {
@@ -328,6 +405,67 @@ mod tests {
         assert!(fs::read_to_string(out.join("ns/svc/sidecar.yaml"))
             .expect("file")
             .ends_with("a: 2\n"));
+    }
+
+    /// Files larger than what is read at once: compared and hashed piece by piece, the
+    /// verdicts are the same as for a small one.
+    #[test]
+    fn large_files_are_told_unchanged_stale_or_edited() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let body = |n: u32| {
+            (0..200_000u32)
+                .map(|i| format!("k{i}: {}\n", i.wrapping_mul(n)))
+                .collect::<String>()
+        };
+        let (one, two) = (body(1), body(2));
+        assert!(one.len() > HEAD + (1 << 16));
+        write_tree(&out, &files(&one), false).expect("written");
+        let again = write_tree(&out, &files(&one), false).expect("rerun");
+        assert_eq!(again.written.len(), 0);
+        let r = write_tree(&out, &files(&two), false).expect("stale one replaced");
+        assert_eq!(
+            paths(&r.written),
+            vec![PathBuf::from("ns/svc/sidecar.yaml")]
+        );
+        // One byte changed far past the first piece, the length kept: an edit.
+        let path = out.join("ns/svc/sidecar.yaml");
+        let mut text = fs::read(&path).expect("file");
+        let at = text.len() - 3;
+        text[at] = if text[at] == b'7' { b'8' } else { b'7' };
+        fs::write(&path, &text).expect("edit");
+        let r = write_tree(&out, &files(&two), false).expect("edited one kept");
+        assert_eq!(paths(&r.kept), vec![PathBuf::from("ns/svc/sidecar.yaml")]);
+        assert_eq!(fs::read(&path).expect("file"), text);
+        let kept = kept_files(&out, &files(&one), false).expect("kept files");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].2.as_bytes(), &text[..]);
+    }
+
+    /// A header line longer than the beginning read to find it (a run over very many
+    /// inputs) is still read as a header.
+    #[test]
+    fn a_header_longer_than_the_first_read_is_found() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("out");
+        let inputs = "in.yaml, ".repeat(HEAD / 8);
+        let file = |body: &str| {
+            let hash = meshsmith_core::generate::layout::hash(body);
+            vec![(
+                PathBuf::from("a.yaml"),
+                format!("# Generated by meshsmith test from {inputs}; do not edit by hand. sha256:{hash}\n{body}"),
+            )]
+        };
+        write_tree(&out, &file("a: 1\n"), false).expect("written");
+        let r = write_tree(&out, &file("a: 2\n"), false).expect("stale one replaced");
+        assert_eq!(paths(&r.written), vec![PathBuf::from("a.yaml")]);
+        let path = out.join("a.yaml");
+        let edited = fs::read_to_string(&path)
+            .expect("file")
+            .replace("a: 2", "a: 9");
+        fs::write(&path, &edited).expect("edit");
+        let r = write_tree(&out, &file("a: 3\n"), false).expect("edited one kept");
+        assert_eq!(paths(&r.kept), vec![PathBuf::from("a.yaml")]);
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl TreeWriter {
                 self.staged.put(Arc::clone(&rel), contents)?;
                 self.report.written.push(rel);
             }
-            Outcome::Keep(_) => self.report.kept.push(rel),
+            Outcome::Keep => self.report.kept.push(rel),
         }
         Ok(())
     }

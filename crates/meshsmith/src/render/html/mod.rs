@@ -32,7 +32,6 @@ pub mod places;
 mod rollout;
 mod tables;
 
-use meshsmith_core::generate::layout::hash;
 use meshsmith_core::generate::Header;
 use meshsmith_core::model::{Finding, MeshConfig, Plan, PlanViolation, Topology};
 pub use places::Places;
@@ -99,14 +98,14 @@ fn first_line(header: &Header, body: &str) -> String {
     format!("{HEADER_START}{text}{HEADER_END}")
 }
 
-/// Whether a report file's body no longer matches the hash in its first line; `None` when
-/// it has no such line (so it is not a report meshsmith wrote).
-pub fn edited(contents: &str) -> Option<bool> {
+/// Where a report file's body starts (after its first line) and the hash that line records
+/// for it; `None` when it has no such line (so it is not a report meshsmith wrote).
+pub fn header_hash(contents: &str) -> Option<(usize, &str)> {
     let rest = contents.strip_prefix(HEADER_START)?;
-    let (first, body) = rest.split_once('\n')?;
-    let first = first.strip_suffix(HEADER_END.trim_end_matches('\n'))?;
-    let (_, recorded) = first.rsplit_once(HASH_MARK)?;
-    Some(recorded != hash(body))
+    let (first, _) = rest.split_once('\n')?;
+    let inner = first.strip_suffix(HEADER_END.trim_end_matches('\n'))?;
+    let (_, recorded) = inner.rsplit_once(HASH_MARK)?;
+    Some((HEADER_START.len() + first.len() + 1, recorded))
 }
 
 /// Text for HTML content and attribute values.
@@ -195,6 +194,10 @@ mod tests {
             .nth(1)
             .unwrap_or_default()
             .starts_with("<!DOCTYPE html>"));
+        let edited = |text: &str| {
+            let (at, recorded) = header_hash(text)?;
+            Some(recorded != meshsmith_core::generate::layout::hash(&text[at..]))
+        };
         assert_eq!(edited(&text), Some(false));
         let changed = text.replace("<title>", "<title>x");
         assert_eq!(edited(&changed), Some(true));

@@ -97,13 +97,7 @@ fn whole(t: &Topology, names: &Names, facts: &Facts, report: &Report, folded: bo
 }
 
 /// One namespace, the services of others that call it or that it calls, and its hosts.
-fn one_namespace(
-    t: &Topology,
-    names: &Names,
-    facts: &Facts,
-    report: &Report,
-    ns: &str,
-) -> Drawing {
+fn one_namespace(t: &Topology, names: &Names, facts: &Facts, report: &Report, ns: &str) -> Drawing {
     let touches = |e: &Edge| e.from.namespace == ns || e.to.namespace == ns;
     let mut ids: BTreeSet<&QualifiedName> = t
         .services
@@ -131,9 +125,17 @@ fn one_namespace(
     hosts.dedup();
     let members = Members { clusters, hosts };
     let id = format!("graph-ns-{ns}");
-    build(t, names, facts, report, &members, &id, false, false, &|id| {
-        id.namespace == ns
-    })
+    build(
+        t,
+        names,
+        facts,
+        report,
+        &members,
+        &id,
+        false,
+        false,
+        &|id| id.namespace == ns,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -156,7 +158,7 @@ fn build(
             .enumerate()
             .map(|(n, s)| {
                 at.insert(&s.id, (c, n));
-                service_node(s, &names, facts, report)
+                service_node(s, names, facts, report)
             })
             .collect();
         clusters.push(ClusterSpec {
@@ -172,7 +174,7 @@ fn build(
         .iter()
         .enumerate()
         .filter(|(_, e)| touches(&e.from) || touches(&e.to))
-        .filter_map(|(i, e)| Some(call_edge(i, e, *at.get(&e.from)?, *at.get(&e.to)?, &names)))
+        .filter_map(|(i, e)| Some(call_edge(i, e, *at.get(&e.from)?, *at.get(&e.to)?, names)))
         .collect();
     if !members.hosts.is_empty() {
         let c = clusters.len();
@@ -194,7 +196,7 @@ fn build(
                 continue;
             }
             if let (Some(&from), Some(&n)) = (at.get(&x.from), host_at.get(x.host.as_str())) {
-                edges.push(external_edge(i, x, from, (c, n), &names));
+                edges.push(external_edge(i, x, from, (c, n), names));
             }
         }
     }
