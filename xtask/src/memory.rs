@@ -1,6 +1,7 @@
 //! `cargo xtask bench-memory`: peak resident memory against input size, from 1 MB to 250 MB,
-//! for a folder of many files and for the same organisation as one file; and what `onboard`
-//! writes and holds beside the configuration it generates.
+//! for a folder of many files and for the same organisation as one file; what `onboard`
+//! writes and holds beside the configuration it generates, first and again into its own
+//! folder; and the time and peak of the commands that read that organisation as one file.
 //!
 //! Every figure is the whole-process peak (VmHWM) of a fresh process, so nothing an earlier
 //! measurement left behind hides in it: `xtask pipeline` for map + generate + check, and the
@@ -106,34 +107,54 @@ struct Onboarded {
     total: u64,
 }
 
+/// `meshsmith ARGS...` in a fresh process: its wall-clock seconds and its peak.
+fn command(meshsmith: &Path, args: &[&std::ffi::OsStr]) -> anyhow::Result<(f64, u64)> {
+    let start = std::time::Instant::now();
+    let run = std::process::Command::new(meshsmith)
+        .args(args)
+        .env("MESHSMITH_BENCH_RSS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()?;
+    let seconds = start.elapsed().as_secs_f64();
+    let shown = || {
+        args.iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Exit 1 is findings at or above the bar, which a synthetic organisation's planted
+    // mistakes give; anything else is a failure.
+    anyhow::ensure!(
+        matches!(run.status.code(), Some(0 | 1)),
+        "meshsmith {} failed: {}",
+        shown(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let peak = peak_from(&String::from_utf8_lossy(&run.stderr)).ok_or_else(|| {
+        anyhow::anyhow!(
+            "meshsmith {} printed no peak (is {} current?)",
+            shown(),
+            meshsmith.display()
+        )
+    })?;
+    Ok((seconds, peak))
+}
+
 /// `meshsmith onboard DIR -o OUT` in a fresh process, into an empty folder.
 fn onboard(meshsmith: &Path, input: &Path, out: &Path) -> anyhow::Result<Onboarded> {
     if out.exists() {
         std::fs::remove_dir_all(out)?;
     }
-    let start = std::time::Instant::now();
-    let run = std::process::Command::new(meshsmith)
-        .arg("onboard")
-        .arg(input)
-        .arg("--output")
-        .arg(out)
-        .env("MESHSMITH_BENCH_RSS", "1")
-        .output()?;
-    let seconds = start.elapsed().as_secs_f64();
-    // Exit 1 is findings at or above the bar, which a synthetic organisation's planted
-    // mistakes give; anything else is a failure.
-    anyhow::ensure!(
-        matches!(run.status.code(), Some(0 | 1)),
-        "meshsmith onboard {} failed: {}",
-        input.display(),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let peak = peak_from(&String::from_utf8_lossy(&run.stderr)).ok_or_else(|| {
-        anyhow::anyhow!(
-            "meshsmith printed no peak (is {} current?)",
-            meshsmith.display()
-        )
-    })?;
+    let (seconds, peak) = command(
+        meshsmith,
+        &[
+            "onboard".as_ref(),
+            input.as_os_str(),
+            "--output".as_ref(),
+            out.as_os_str(),
+        ],
+    )?;
     let total = bytes_under(out);
     let config = bytes_under(&out.join("config"));
     let (mut steps, mut scripts) = (0, 0);
@@ -250,5 +271,67 @@ pub fn run(
         o.total as f64 / 1e6,
         o.total as f64 / o.config as f64,
     );
+    // Again into the folder it wrote, as a person regenerates after a change: every file is
+    // compared with what is there.
+    let out = work.join(format!("onboard-{onboard_size}"));
+    let (seconds, peak) = command(
+        meshsmith,
+        &[
+            "onboard".as_ref(),
+            dir.as_os_str(),
+            "--output".as_ref(),
+            out.as_os_str(),
+        ],
+    )?;
+    println!(
+        "  again into its own folder: {seconds:.1} s, peak {:.1} MB",
+        peak as f64 / 1e6
+    );
+    commands(meshsmith, work, &dir, onboard_size, seed)
+}
+
+/// The commands that read the organisation as one file, as a cluster dump gives it: each
+/// finding's line is found in that one large file, and the report plans and draws it all.
+fn commands(
+    meshsmith: &Path,
+    work: &Path,
+    dir: &Path,
+    services: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let file = work.join(format!("synth-{services}-{seed}.yaml"));
+    one_file(dir, &file)?;
+    let input = bytes_under(&file) as f64;
+    let report = work.join(format!("report-{services}.html"));
+    let _ = std::fs::remove_file(&report);
+    let f = file.as_os_str();
+    let runs: [(&str, Vec<&std::ffi::OsStr>); 4] = [
+        ("check", vec!["check".as_ref(), f]),
+        (
+            "check --format sarif",
+            vec!["check".as_ref(), f, "--format".as_ref(), "sarif".as_ref()],
+        ),
+        (
+            "map --format json",
+            vec!["map".as_ref(), f, "--format".as_ref(), "json".as_ref()],
+        ),
+        (
+            "report -o FILE",
+            vec!["report".as_ref(), f, "-o".as_ref(), report.as_os_str()],
+        ),
+    ];
+    println!();
+    println!(
+        "commands on the {services} services as one file ({:.1} MB):",
+        input / 1e6
+    );
+    for (name, args) in runs {
+        let (seconds, peak) = command(meshsmith, &args)?;
+        println!(
+            "  {name:<22} {seconds:>6.2} s  peak {:>7.1} MB  {:>5.2}x the input",
+            peak as f64 / 1e6,
+            peak as f64 / input
+        );
+    }
     Ok(())
 }
