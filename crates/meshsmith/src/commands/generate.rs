@@ -4,9 +4,9 @@
 
 use crate::commands::explain::render_reasons;
 use crate::input::{read, InputArgs};
-use crate::output::{write_tree_with, WriteOptions};
+use crate::output::{TreeWriter, WriteOptions};
 use anyhow::{anyhow, Context};
-use meshsmith_core::generate::{generate, layout, stream, GenerateOptions, Header};
+use meshsmith_core::generate::{generate, stream, GenerateOptions, Header};
 use meshsmith_core::infer::Extra;
 use meshsmith_core::model::{ApiVersion, Inventory};
 use meshsmith_core::policy::{self, IstioVersion, Policy};
@@ -157,12 +157,14 @@ fn emit(args: &GenerateArgs, built: &Built) -> anyhow::Result<ExitCode> {
     match (&args.output, args.stdout) {
         (_, true) => crate::output::print(&stream(&built.mesh, &built.header))?,
         (Some(dir), false) => {
-            let files = layout(&built.mesh, &built.header);
             let options = WriteOptions {
                 force: args.force,
                 prune: args.prune,
             };
-            let report = write_tree_with(dir, &files, options)?;
+            // Each file is written as it is rendered; an error part-way writes nothing.
+            let mut writer = TreeWriter::begin(dir, options)?;
+            writer.add_configuration(&built.mesh, &built.header, Path::new(""))?;
+            let report = writer.finish()?;
             eprint!("{}", crate::output::describe(dir, &report));
         }
         (None, false) => return Err(anyhow!("give -o DIR or --stdout")),

@@ -75,22 +75,8 @@ impl Rollout<'_> {
     pub fn write(&self, dir: &Path, options: WriteOptions) -> anyhow::Result<WriteReport> {
         // A refusal (a path out of the folder) or an error part-way drops what was staged:
         // nothing is written.
-        let writer = std::sync::Mutex::new(TreeWriter::begin(dir, options)?);
-        let failed: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
-        generated::layout_each(self.mesh, self.header, &|rel, text| {
-            let mut failed = failed.lock().unwrap_or_else(|e| e.into_inner());
-            if failed.is_some() {
-                return;
-            }
-            let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = writer.add(&Path::new(CONFIG_FOLDER).join(rel), &text) {
-                *failed = Some(e);
-            }
-        });
-        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
-        }
-        let mut writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut writer = TreeWriter::begin(dir, options)?;
+        writer.add_configuration(self.mesh, self.header, Path::new(CONFIG_FOLDER))?;
         plan::layout::layout_each(&self.plan, &self.source, self.header, |rel, text| {
             writer.add(&rel, &text)
         })?;

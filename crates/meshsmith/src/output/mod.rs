@@ -52,7 +52,7 @@ pub struct WriteReport {
     pub repaired: Option<String>,
 }
 
-/// How [`write_tree_with`] treats what is already there.
+/// How a [`TreeWriter`] treats what is already there.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriteOptions {
     /// Overwrite files a person edited.
@@ -154,7 +154,7 @@ fn generated_as_is(file: &mut fs::File, path: &Path) -> std::io::Result<bool> {
     Ok(body.finish() == recorded)
 }
 
-/// The files of `files` that [`write_tree_with`] would keep as they are, each with the text it
+/// The files of `files` that a [`TreeWriter`] would keep as they are, each with the text it
 /// would write and the text that is there: `(path, generated, on disk)`, in `files`' order.
 pub fn kept_files(
     dir: &Path,
@@ -179,8 +179,9 @@ pub fn kept_files(
     Ok(out)
 }
 
-/// Writes `files` under `dir`, as the module documentation says; with `prune`, removes the
-/// generated files no longer written.
+/// Writes `files` under `dir` with a [`TreeWriter`], as the module documentation says; with
+/// `prune`, removes the generated files no longer written.
+#[cfg(test)]
 pub fn write_tree_with(
     dir: &Path,
     files: &[(PathBuf, String)],
@@ -206,7 +207,7 @@ pub enum FileOutcome {
     Kept,
 }
 
-/// Writes one generated file on its own, as [`write_tree_with`] writes each of its files
+/// Writes one generated file on its own, as a [`TreeWriter`] writes each of its files
 /// (identical: left; edited by a person: kept unless `force`), atomically: the text goes to
 /// a temporary file beside it, which is then renamed over it.
 pub fn write_file(path: &Path, contents: &str, force: bool) -> anyhow::Result<FileOutcome> {

@@ -1,10 +1,12 @@
 //! [`TreeWriter`]: the tree written one file at a time, each staged as it comes, so a large
 //! output (a rollout's step folders) is never held whole in memory. What it does with each
-//! file, and how it commits, is what [`super::write_tree_with`] does with a list.
+//! file, and how it commits, is what the module documentation says.
 
 use super::commit::{self, Staged};
 use super::{check_relative, outcome, stale, Outcome, WriteOptions, WriteReport};
 use anyhow::bail;
+use meshsmith_core::generate::layout::{layout_each, Header};
+use meshsmith_core::model::MeshConfig;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,6 +54,32 @@ impl TreeWriter {
             Outcome::Keep => self.report.kept.push(rel),
         }
         Ok(())
+    }
+
+    /// Every file of the configuration's layout, under `under`, each added as it is
+    /// rendered: the configuration's text is never all in memory at once.
+    pub fn add_configuration(
+        &mut self,
+        mesh: &MeshConfig,
+        header: &Header,
+        under: &Path,
+    ) -> anyhow::Result<()> {
+        let writer = std::sync::Mutex::new(self);
+        let failed: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
+        layout_each(mesh, header, &|rel, text| {
+            let mut failed = failed.lock().unwrap_or_else(|e| e.into_inner());
+            if failed.is_some() {
+                return;
+            }
+            let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = writer.add(&under.join(rel), &text) {
+                *failed = Some(e);
+            }
+        });
+        match failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Commits the staged files; generated files the tree no longer has are listed, and
