@@ -21,8 +21,8 @@ fn gt_name(expected: &Value, s: &MeshService) -> String {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    if services.contains_key(&s.id.name) {
-        return s.id.name.clone();
+    if services.contains_key(s.id.name.as_str()) {
+        return s.id.name.to_string();
     }
     for (name, svc) in &services {
         let workloads: Vec<&str> = match &svc["workload"] {
@@ -37,7 +37,7 @@ fn gt_name(expected: &Value, s: &MeshService) -> String {
             return name.clone();
         }
     }
-    s.id.name.clone()
+    s.id.name.to_string()
 }
 
 /// Calls as (caller, callee) ground-truth names.
@@ -159,7 +159,7 @@ fn admitted_exactly(
                 caller.workloads.iter().map(|w| {
                     let ns = &caller.id.namespace;
                     let account = moved
-                        .get(&(ns.clone(), format!("{}/{}", w.kind.as_str(), w.name)))
+                        .get(&(ns.to_string(), format!("{}/{}", w.kind.as_str(), w.name)))
                         .unwrap_or(&w.service_account);
                     format!("{}/ns/{ns}/sa/{account}", policy.trust_domain)
                 })

@@ -59,7 +59,7 @@ fn the_graph_is_the_one_the_team_drew() {
     let external: Vec<(String, String)> = t
         .external
         .iter()
-        .map(|x| (x.from.name.clone(), x.host.clone()))
+        .map(|x| (x.from.name.to_string(), x.host.clone()))
         .collect();
     assert_eq!(
         external,
@@ -86,8 +86,8 @@ fn every_piece_of_evidence_points_at_a_line_naming_the_callee() {
             let line = text.lines().nth(ev.origin.line as usize - 1).unwrap_or("");
             // A `$(VAR)` reference points at the line that uses it; its detail shows the
             // expanded value.
-            let named = line.contains(&e.to.name)
-                || (line.contains("$(") && ev.detail.contains(&e.to.name));
+            let named = line.contains(&*e.to.name)
+                || (line.contains("$(") && ev.detail.contains(&*e.to.name));
             assert!(named, "{} -> {}: {} is `{}`", e.from, e.to, ev.origin, line);
         }
     }

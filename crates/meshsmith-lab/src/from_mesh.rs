@@ -188,8 +188,8 @@ fn service_spec(
     };
     let access = access(ap, target_port).map_err(unsupported)?;
     Ok(ServiceSpec {
-        name: s.id.name.clone(),
-        namespace: s.id.namespace.clone(),
+        name: s.id.name.to_string(),
+        namespace: s.id.namespace.to_string(),
         service_account: account(mesh, s, workload),
         workload: Some(workload.name.clone()),
         port: port.unwrap_or(crate::spec::DEFAULT_PORT),

@@ -401,7 +401,7 @@ impl<'a> Context<'a> {
             kind,
             api_version,
             name: name.to_string(),
-            namespace: owner.namespace.clone(),
+            namespace: owner.namespace.to_string(),
             owner: owner.clone(),
             labels,
             annotations: StringMap::new(),

@@ -76,7 +76,7 @@ mod tests {
         );
         let mut many = topology.clone();
         for (i, s) in many.services.iter_mut().enumerate() {
-            s.id.namespace = format!("ns{:02}", i % 9);
+            s.id.namespace = format!("ns{:02}", i % 9).into();
         }
         let line = Header::for_inputs("1.0", &many, None, false).line("");
         assert!(

@@ -41,7 +41,10 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
             continue;
         }
         by_host
-            .entry((call.from.namespace.clone(), call.host.to_ascii_lowercase()))
+            .entry((
+                call.from.namespace.to_string(),
+                call.host.to_ascii_lowercase(),
+            ))
             .or_default()
             .push(call);
     }

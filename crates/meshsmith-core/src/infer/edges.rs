@@ -90,7 +90,10 @@ pub(crate) fn merge(cx: &Cx, candidates: impl IntoIterator<Item = Candidate>) ->
         }
         let e = out.edges.entry((from, to)).or_default();
         if let Some(hint) = hint_of(scheme.as_deref(), &c.evidence) {
-            let alias = via.clone().filter(|name| !is_own_service(cx, to, name));
+            let alias = via
+                .clone()
+                .filter(|name| !is_own_service(cx, to, name))
+                .map(|name| name.to_string());
             let default_port = scheme.as_deref().and_then(protocol::scheme_default_port);
             e.hints.insert(PortHint {
                 port,
@@ -101,12 +104,12 @@ pub(crate) fn merge(cx: &Cx, candidates: impl IntoIterator<Item = Candidate>) ->
         }
         match via {
             Some(name) if !is_own_service(cx, to, &name) => {
-                e.alias_ports.extend(port.map(|p| (name.clone(), p)));
-                e.via.insert(name);
+                e.alias_ports.extend(port.map(|p| (name.to_string(), p)));
+                e.via.insert(name.to_string());
             }
             Some(name) => {
                 e.ports.extend(port);
-                e.via.insert(name);
+                e.via.insert(name.to_string());
             }
             None => e.ports.extend(port),
         }

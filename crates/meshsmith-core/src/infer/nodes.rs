@@ -116,8 +116,8 @@ pub fn build(inventory: &Inventory) -> Nodes {
                 while inventory.service(&id.namespace, &id.name).is_some() || taken.contains(&id) {
                     n += 1;
                     id.name = match n {
-                        2 => format!("{}-{kind}", w.name),
-                        _ => format!("{}-{kind}-{n}", w.name),
+                        2 => format!("{}-{kind}", w.name).into(),
+                        _ => format!("{}-{kind}-{n}", w.name).into(),
                     };
                 }
                 taken.insert(id.clone());

@@ -188,7 +188,7 @@ fn init_container_waits_and_calls_annotation() {
     let kinds: Vec<(String, HintKind)> = t
         .edges
         .iter()
-        .map(|e| (e.to.name.clone(), e.evidence[0].kind))
+        .map(|e| (e.to.name.to_string(), e.evidence[0].kind))
         .collect();
     assert_eq!(
         kinds,

@@ -158,8 +158,8 @@ pub struct Workload {
 impl Workload {
     pub fn id(&self) -> QualifiedName {
         QualifiedName {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
+            namespace: self.namespace.clone().into(),
+            name: self.name.clone().into(),
         }
     }
 }
@@ -169,15 +169,17 @@ impl Workload {
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 pub struct QualifiedName {
-    pub namespace: String,
-    pub name: String,
+    /// Kept inline up to 24 bytes, as nearly every namespace and name is: a large
+    /// organisation's plan holds hundreds of thousands of them.
+    pub namespace: super::Text,
+    pub name: super::Text,
 }
 
 impl QualifiedName {
     pub fn new(namespace: &str, name: &str) -> Self {
         QualifiedName {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace: namespace.into(),
+            name: name.into(),
         }
     }
 }

@@ -151,7 +151,7 @@ fn sidecars_only_where_the_effects_say(plan: &Plan, t: &Topology) -> Result<(), 
             if let ["kubectl", "label", "namespace", ns, "istio-injection=enabled", ..] =
                 words.as_slice()
             {
-                for s in t.services.iter().filter(|s| &s.id.namespace == ns) {
+                for s in t.services.iter().filter(|s| s.id.namespace == *ns) {
                     if !meshed.contains(&&s.id)
                         && s.workloads
                             .iter()
@@ -171,7 +171,7 @@ fn sidecars_only_where_the_effects_say(plan: &Plan, t: &Topology) -> Result<(), 
             .flat_map(|m| {
                 m.workloads
                     .iter()
-                    .map(|w| (m.id.namespace.clone(), w.name.clone()))
+                    .map(|w| (m.id.namespace.to_string(), w.name.clone()))
             })
             .collect();
         given.sort();

@@ -19,7 +19,7 @@ fn names(list: &[QualifiedName]) -> String {
 /// A caller as people name it; one outside the cluster has no namespace.
 fn who(q: &QualifiedName) -> String {
     if q.namespace.is_empty() {
-        q.name.clone()
+        q.name.to_string()
     } else {
         q.to_string()
     }

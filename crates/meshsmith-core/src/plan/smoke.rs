@@ -151,7 +151,7 @@ fn call(
         return Some(test(
             "the job completes; its logs show no connection errors",
             SmokeCheck::Job {
-                namespace: ns.clone(),
+                namespace: ns.to_string(),
                 cronjob: w.name.clone(),
                 job,
             },
@@ -171,7 +171,7 @@ fn call(
         info.believed
     };
     let pod = SmokePod {
-        namespace: ns.clone(),
+        namespace: ns.to_string(),
         account: account.filter(|a| !a.is_empty()).map(str::to_string),
         sidecar: meshed,
     };
@@ -238,7 +238,7 @@ fn through_gateway(cx: &Cx, s: &MeshService) -> Option<SmokeTest> {
     // A route for a host gets a request for that host, sent to the gateway's address.
     let host = route.and_then(|r| r.host.as_deref());
     let check = SmokeCheck::Gateway {
-        namespace: s.id.namespace.clone(),
+        namespace: s.id.namespace.to_string(),
         url: format!("{scheme}://{}:{port}{path}", host.unwrap_or(&address)),
         connect_to: host.map(|h| format!("{h}:{port}:{address}:{port}")),
     };
@@ -307,7 +307,7 @@ fn load_balancer(cx: &Cx, s: &MeshService) -> Vec<SmokeTest> {
                 pod_name(&["lb", name, &port.to_string()]),
                 &expect,
                 SmokeCheck::LoadBalancer {
-                    namespace: ns.clone(),
+                    namespace: ns.to_string(),
                     service: name.to_string(),
                     port,
                     tls,

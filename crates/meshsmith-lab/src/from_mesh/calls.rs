@@ -70,8 +70,8 @@ pub(super) fn resolve(
             continue;
         }
         out.push(CallSpec {
-            from: from.id.name.clone(),
-            to: to.id.name.clone(),
+            from: from.id.name.to_string(),
+            to: to.id.name.to_string(),
             imported: imports(mesh, from, to),
         });
     }

@@ -48,7 +48,7 @@ impl Names {
                     let label = if count[s.id.name.as_str()] > 1 {
                         s.id.to_string()
                     } else {
-                        s.id.name.clone()
+                        s.id.name.to_string()
                     };
                     (s.id.clone(), label)
                 })
