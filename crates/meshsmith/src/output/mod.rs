@@ -358,6 +358,13 @@ mod tests {
         )
     }
 
+    /// Replaces `from` with `to` in the file at `path`, as a person would; its new text.
+    fn edit(path: &Path, from: &str, to: &str) -> String {
+        let edited = fs::read_to_string(path).expect("file").replace(from, to);
+        fs::write(path, &edited).expect("edit");
+        edited
+    }
+
     fn files(body: &str) -> Vec<(PathBuf, String)> {
         let header = Header {
             version: "test".into(),
@@ -461,12 +468,10 @@ mod tests {
         let r = write_tree(&out, &file("a: 2\n"), false).expect("stale one replaced");
         assert_eq!(paths(&r.written), vec![PathBuf::from("a.yaml")]);
         let path = out.join("a.yaml");
-        let edited = fs::read_to_string(&path)
-            .expect("file")
-            .replace("a: 2", "a: 9");
-        fs::write(&path, &edited).expect("edit");
+        let edited = edit(&path, "a: 2", "a: 9");
         let r = write_tree(&out, &file("a: 3\n"), false).expect("edited one kept");
         assert_eq!(paths(&r.kept), vec![PathBuf::from("a.yaml")]);
+        assert_eq!(fs::read_to_string(&path).expect("file"), edited);
     }
 
     #[test]
@@ -475,10 +480,7 @@ mod tests {
         let out = tmp.path().join("out");
         write_tree(&out, &files("a: 1\n"), false).expect("written");
         let path = out.join("ns/svc/sidecar.yaml");
-        let edited = fs::read_to_string(&path)
-            .expect("file")
-            .replace("a: 1", "a: 99");
-        fs::write(&path, &edited).expect("edit");
+        let edited = edit(&path, "a: 1", "a: 99");
         let r = write_tree(&out, &files("a: 2\n"), false).expect("rerun");
         assert_eq!(paths(&r.kept), vec![PathBuf::from("ns/svc/sidecar.yaml")]);
         assert_eq!(fs::read_to_string(&path).expect("file"), edited);
@@ -499,10 +501,7 @@ mod tests {
             .is_empty());
         write_tree(&out, &files("a: 1\n"), false).expect("written");
         let path = out.join("ns/svc/sidecar.yaml");
-        let edited = fs::read_to_string(&path)
-            .expect("file")
-            .replace("a: 1", "a: 99");
-        fs::write(&path, &edited).expect("edit");
+        let edited = edit(&path, "a: 1", "a: 99");
         let next = files("a: 2\n");
         let kept = kept_files(&out, &next, false).expect("read");
         assert_eq!(kept.len(), 1);
