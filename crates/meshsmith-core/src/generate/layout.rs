@@ -134,6 +134,18 @@ impl BodyHash {
     }
 }
 
+/// A body copied into the hash as it is read.
+impl std::io::Write for BodyHash {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Where the body of a file meshsmith generated starts (after its header line) and the hash
 /// its header records for that body; `None` when `contents` (the file, or enough of its
 /// beginning to hold the header) starts with no meshsmith header.

@@ -38,7 +38,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Lets go what only the plan's own files and its verification read, once both are done:
+    /// Lets go what only the plan's own files and its verification read, once it is verified
+    /// and its files are written (or, for a report alone, not needed):
     /// each step's services, resources, effects and commands (but its first, where a summary
     /// says how to start), its rollback's objects, commands and effects, the smoke tests and
     /// the gate's queries and commands. What an overview reads stays: phases with their
@@ -46,7 +47,7 @@ impl Plan {
     /// services, resources and smoke tests there were ([`Step::service_count`],
     /// [`Step::resource_count`], [`Phase::smoke_test_count`]). At 10,000 services the effects
     /// alone are about a hundred thousand entries, the rest about 50 MB.
-    pub fn release_written(&mut self) {
+    pub fn release_details(&mut self) {
         for phase in &mut self.phases {
             for step in &mut phase.steps {
                 step.released = Some(Released {
@@ -69,7 +70,7 @@ impl Plan {
     }
 }
 
-/// How many services and resources a step named before [`Plan::release_written`].
+/// How many services and resources a step named before [`Plan::release_details`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Released {
     pub services: usize,
@@ -118,13 +119,13 @@ pub struct Phase {
     /// their answers, and the gate's command line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<PhaseGate>,
-    /// How many smoke tests there were, once [`Plan::release_written`] let them go.
+    /// How many smoke tests there were, once [`Plan::release_details`] let them go.
     #[serde(skip)]
     pub released_smoke_tests: Option<usize>,
 }
 
 impl Phase {
-    /// The phase's smoke tests, counted before or after [`Plan::release_written`].
+    /// The phase's smoke tests, counted before or after [`Plan::release_details`].
     pub fn smoke_test_count(&self) -> usize {
         self.released_smoke_tests.unwrap_or(self.smoke_tests.len())
     }
@@ -231,18 +232,18 @@ pub struct Step {
     pub commands: Vec<String>,
     pub effects: Vec<Effect>,
     pub rollback: Rollback,
-    /// The counts of the lists [`Plan::release_written`] let go.
+    /// The counts of the lists [`Plan::release_details`] let go.
     #[serde(skip)]
     pub released: Option<Released>,
 }
 
 impl Step {
-    /// The services the step acts on, counted before or after [`Plan::release_written`].
+    /// The services the step acts on, counted before or after [`Plan::release_details`].
     pub fn service_count(&self) -> usize {
         self.released.map_or(self.services.len(), |r| r.services)
     }
 
-    /// The resources the step applies, counted before or after [`Plan::release_written`].
+    /// The resources the step applies, counted before or after [`Plan::release_details`].
     pub fn resource_count(&self) -> usize {
         self.released.map_or(self.resources.len(), |r| r.resources)
     }

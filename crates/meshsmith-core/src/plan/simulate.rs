@@ -296,12 +296,13 @@ pub fn principal(plan: &Plan, namespace: &str, account: &str) -> String {
 
 /// The calls broken after each step, in plan order: (phase index, step index, broken).
 pub fn walk(plan: &Plan, topology: &Topology) -> Vec<(usize, usize, Vec<Broken>)> {
+    let calls = calls(topology);
     let mut state = State::before(topology);
     let mut out = Vec::new();
     for (pi, phase) in plan.phases.iter().enumerate() {
         for (si, step) in phase.steps.iter().enumerate() {
             state.apply(&step.effects);
-            out.push((pi, si, state.broken(topology, plan)));
+            out.push((pi, si, state.broken_among(plan, &calls, &topology.services)));
         }
     }
     out

@@ -422,7 +422,7 @@ fn a_released_plan_keeps_its_outline_and_counts_and_lets_go_of_the_rest() {
     };
     assert!(effects(&plan) > 0);
     let mut released = plan.clone();
-    released.release_written();
+    released.release_details();
     assert_eq!(outline(&released), outline(&plan));
     assert_eq!(released.held, plan.held);
     assert_eq!(effects(&released), 0);

@@ -54,7 +54,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     } = rollout;
     // Written and verified: what follows (the check of what was written, the report and the
     // summary) reads only the plan's outline.
-    plan.release_written();
+    plan.release_details();
     // The report is written on its own once the check is done; it is not stale.
     report
         .stale

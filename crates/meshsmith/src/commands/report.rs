@@ -36,9 +36,9 @@ pub struct ReportArgs {
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let mut built = build(&args.input, &args.config, false)?;
     let (mut plan, violations) = rollout(&built);
-    // Verified, and its files are not written here: the page reads only the plan's outline,
-    // as `onboard`'s does.
-    plan.release_written();
+    // Verified, and no file of it is written here: the page reads only the plan's outline, as
+    // `onboard`'s does.
+    plan.release_details();
     let findings = check_in_memory(&mut built, &args.input.namespace)?;
     let places = Places::new(&args.input.paths);
     let report = Report {

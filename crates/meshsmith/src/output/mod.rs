@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 /// Whether a generated file's body no longer matches the hash in its header (`None`: it
 /// has none): the YAML and JSON files, and the HTML report, whose header is a comment.
-fn edited(contents: &str) -> Option<bool> {
+pub(crate) fn edited(contents: &str) -> Option<bool> {
     let (at, recorded) = header_hash(contents)?;
     Some(recorded != meshsmith_core::generate::layout::hash(&contents[at..]))
 }
@@ -69,9 +69,6 @@ enum Outcome {
     Keep,
 }
 
-/// How much of a file's beginning is read to find its header line.
-const HEAD: usize = 1 << 20;
-
 /// What writing `contents` to `dir/rel` does to the file there. The file is compared and
 /// hashed as it is read, a piece at a time: a plan of tens of megabytes written again is
 /// never held twice.
@@ -90,17 +87,18 @@ fn outcome(dir: &Path, rel: &Path, contents: &str, force: bool) -> anyhow::Resul
     if force {
         return Ok(Outcome::Write);
     }
-    let stale = generated_as_is(&mut file, &target).with_context(reading)?;
+    let stale = generated_as_is(file).with_context(reading)?;
     Ok(if stale { Outcome::Write } else { Outcome::Keep })
 }
 
 /// Whether `file` holds exactly `contents`.
 fn holds(file: &mut fs::File, contents: &[u8]) -> std::io::Result<bool> {
     use std::io::Read;
-    if file.metadata()?.len() != contents.len() as u64 {
-        // Still read, so a folder where a file goes fails here as it would below.
-        let mut byte = [0u8; 1];
-        let _any = file.read(&mut byte)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::ErrorKind::IsADirectory.into());
+    }
+    if meta.len() != contents.len() as u64 {
         return Ok(false);
     }
     let mut piece = vec![0u8; contents.len().clamp(1, 1 << 16)];
@@ -119,38 +117,21 @@ fn holds(file: &mut fs::File, contents: &[u8]) -> std::io::Result<bool> {
 
 /// Whether `file` still carries a meshsmith header whose hash matches the rest of it (a
 /// stale generation, safe to replace), hashing the rest as it is read.
-fn generated_as_is(file: &mut fs::File, path: &Path) -> std::io::Result<bool> {
-    use std::io::{Read, Seek};
+fn generated_as_is(mut file: fs::File) -> std::io::Result<bool> {
+    use std::io::{BufRead, Seek};
     file.rewind()?;
+    let mut reader = std::io::BufReader::new(file);
+    // The header is the first line, or the second in JSON (after its `{`): both are read
+    // whole, however long.
     let mut head = Vec::new();
-    file.by_ref().take(HEAD as u64).read_to_end(&mut head)?;
-    let text = match std::str::from_utf8(&head) {
-        Ok(text) => text,
-        // A character cut at the end of what was read.
-        Err(e) if e.error_len().is_none() => {
-            std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default()
-        }
-        Err(_) => return Ok(false),
-    };
-    if head.len() == HEAD && !text.contains('\n') {
-        // A first line longer than what was read: judged on the whole file.
-        let whole = fs::read(path)?;
-        return Ok(std::str::from_utf8(&whole).ok().and_then(edited) == Some(false));
-    }
-    let Some((at, recorded)) = header_hash(text) else {
+    reader.read_until(b'\n', &mut head)?;
+    reader.read_until(b'\n', &mut head)?;
+    let Some((at, recorded)) = std::str::from_utf8(&head).ok().and_then(header_hash) else {
         return Ok(false);
     };
-    let recorded = recorded.to_string();
     let mut body = meshsmith_core::generate::layout::BodyHash::default();
     body.update(&head[at..]);
-    let mut piece = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut piece)?;
-        if n == 0 {
-            break;
-        }
-        body.update(&piece[..n]);
-    }
+    std::io::copy(&mut reader, &mut body)?;
     Ok(body.finish() == recorded)
 }
 
@@ -427,7 +408,7 @@ mod tests {
                 .collect::<String>()
         };
         let (one, two) = (body(1), body(2));
-        assert!(one.len() > HEAD + (1 << 16));
+        assert!(one.len() > 1 << 20);
         write_tree(&out, &files(&one), false).expect("written");
         let again = write_tree(&out, &files(&one), false).expect("rerun");
         assert_eq!(again.written.len(), 0);
@@ -450,13 +431,13 @@ mod tests {
         assert_eq!(kept[0].2.as_bytes(), &text[..]);
     }
 
-    /// A header line longer than the beginning read to find it (a run over very many
-    /// inputs) is still read as a header.
+    /// A header line longer than what a read gives at once (a run over very many inputs) is
+    /// still read whole as a header.
     #[test]
-    fn a_header_longer_than_the_first_read_is_found() {
+    fn a_long_header_line_is_found() {
         let tmp = tempfile::tempdir().expect("temp dir");
         let out = tmp.path().join("out");
-        let inputs = "in.yaml, ".repeat(HEAD / 8);
+        let inputs = "in.yaml, ".repeat(1 << 14);
         let file = |body: &str| {
             let hash = meshsmith_core::generate::layout::hash(body);
             vec![(

@@ -194,10 +194,7 @@ mod tests {
             .nth(1)
             .unwrap_or_default()
             .starts_with("<!DOCTYPE html>"));
-        let edited = |text: &str| {
-            let (at, recorded) = header_hash(text)?;
-            Some(recorded != meshsmith_core::generate::layout::hash(&text[at..]))
-        };
+        let edited = crate::output::edited;
         assert_eq!(edited(&text), Some(false));
         let changed = text.replace("<title>", "<title>x");
         assert_eq!(edited(&changed), Some(true));
