@@ -189,20 +189,24 @@ pub fn run(
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: one\n",
     )?;
     let floor = pipeline_peak(&tiny)?;
+    // What the program holds before it reads anything: its code and libraries, and the heap
+    // and stacks it starts with (the threads, the allocator's first pages).
+    let floor_heap = floor.whole.saturating_sub(floor.code);
     println!(
-        "program alone (one-object input): {:.1} MB, of which code and libraries {:.1} MB",
+        "program alone (one-object input): {:.1} MB, of which code and libraries {:.1} MB, heap and stacks {:.1} MB",
         floor.whole as f64 / 1e6,
-        floor.code as f64 / 1e6
+        floor.code as f64 / 1e6,
+        floor_heap as f64 / 1e6,
     );
     println!(
-        "{:>8} {:>8} | {:>12} {:>7} {:>11} {:>8} {:>9} | {:>12} {:>7}",
+        "{:>8} {:>8} | {:>12} {:>7} {:>8} {:>9} {:>10} | {:>12} {:>7}",
         "services",
         "input MB",
         "folder peak",
         "xinput",
-        "above prog",
         "code MB",
         "heap xin",
+        "input xin",
         "one file",
         "xinput"
     );
@@ -218,21 +222,22 @@ pub fn run(
         let single = pipeline_peak(&file)?.whole as f64;
         let (whole, code) = (folder.whole as f64, folder.code as f64);
         println!(
-            "{:>8} {:>8.1} | {:>9.1} MB {:>7.2} {:>11.2} {:>8.1} {:>9.2} | {:>9.1} MB {:>7.2}",
+            "{:>8} {:>8.1} | {:>9.1} MB {:>7.2} {:>8.1} {:>9.2} {:>10.2} | {:>9.1} MB {:>7.2}",
             n,
             bytes / 1e6,
             whole / 1e6,
             whole / bytes,
-            (whole - floor.whole as f64) / bytes,
             code / 1e6,
             (whole - code) / bytes,
+            (whole - code - floor_heap as f64) / bytes,
             single / 1e6,
             single / bytes,
         );
     }
     println!(
-        "xinput = whole-process peak / input bytes; above prog = (peak - program alone) / input;\n\
-         code MB = resident pages of the program's code and libraries; heap xin = (peak - code) / input."
+        "xinput = whole-process peak / input bytes; code MB = resident pages of the program's code and\n\
+         libraries; heap xin = (peak - code) / input; input xin = what the input adds to the heap and\n\
+         stacks, (peak - code - the program's own heap and stacks) / input."
     );
     if onboard_size == 0 {
         return Ok(());
