@@ -110,9 +110,13 @@ pub fn workload_in_mesh(index: &Index, namespace: &str, workload: &WorkloadRef) 
     sidecar_choice(workload) != Some(false) && !namespace_opted_out(index, namespace)
 }
 
-/// What the pod template says about injection: the `sidecar.istio.io/inject` label (which
-/// Istio prefers) or annotation; `None` when neither is written.
+/// What the pod template says about injection: never for pods on their node's network
+/// (`hostNetwork: true`, which Istio's injector skips), else the `sidecar.istio.io/inject`
+/// label (which Istio prefers) or annotation; `None` when neither is written.
 pub fn sidecar_choice(workload: &WorkloadRef) -> Option<bool> {
+    if workload.host_network {
+        return Some(false);
+    }
     match workload.pod_labels.get("sidecar.istio.io/inject") {
         Some(v) => Some(v == "true"),
         None => workload.sidecar_annotation,
@@ -163,11 +167,12 @@ pub fn destinations(spec: &Node) -> Vec<(&Node, String)> {
 }
 
 /// True when the Service selects at least one workload that is not kept out of the mesh
-/// (`sidecar.istio.io/inject: "false"`).
+/// (`sidecar.istio.io/inject: "false"`, or pods on their node's network).
 pub fn service_in_mesh(index: &Index, svc: &Service) -> bool {
     !svc.selector.is_empty()
         && index.workloads_in(&svc.namespace).iter().any(|w| {
             selector_matches(&svc.selector, &w.pod_labels)
+                && !w.host_network
                 && w.pod_annotations.get("sidecar.istio.io/inject") != Some("false")
                 && w.pod_labels.get("sidecar.istio.io/inject") != Some("false")
         })

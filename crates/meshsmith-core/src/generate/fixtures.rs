@@ -25,6 +25,7 @@ pub fn node(ns: &str, name: &str, role: Role, protocol: Protocol) -> MeshService
             kind: WorkloadKind::Deployment,
             service_account: name.to_string(),
             sidecar_annotation: None,
+            host_network: false,
             pod_labels: [("app".to_string(), name.to_string())].into(),
             selector: [("app".to_string(), name.to_string())].into(),
             origin: origin(1),

@@ -203,6 +203,13 @@ fn with_worker_outside(how: &str) -> (Topology, GenerateOptions) {
         }
         match how {
             "annotation" => s.workloads[0].sidecar_annotation = Some(false),
+            // Istio's injector skips pods on their node's network, even when they ask.
+            "host network" => {
+                s.workloads[0].host_network = true;
+                s.workloads[0]
+                    .pod_labels
+                    .insert("sidecar.istio.io/inject", "true");
+            }
             "label" => {
                 s.workloads[0]
                     .pod_labels
@@ -234,7 +241,7 @@ fn with_worker_outside(how: &str) -> (Topology, GenerateOptions) {
 
 #[test]
 fn a_caller_without_a_sidecar_is_admitted_without_identity_on_its_ports_only() {
-    for how in ["annotation", "label", "namespace"] {
+    for how in ["annotation", "label", "namespace", "host network"] {
         let (t, options) = with_worker_outside(how);
         let c = generate(&t, &Policy::default(), &options);
         // Before, the queue listed the worker's principal, which it can never present, and

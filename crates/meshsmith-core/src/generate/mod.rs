@@ -73,6 +73,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub(crate) use hosts::{alias_reason, hosts, Host};
 pub use layout::{layout, layout_into, layout_with_objects, objects_into, stream, Header, Layout};
+pub(crate) use outside::HOST_NETWORK;
 
 /// Choices made on the command line rather than in the policy file.
 #[derive(Debug, Clone, Default)]

@@ -24,6 +24,14 @@ pub(crate) fn build(cx: &Context, out: &mut MeshConfig) {
                 t.service.id, w.name
             ));
         }
+        for w in t.service.workloads.iter().filter(|w| w.host_network) {
+            out.notes.push(format!(
+                "{}: workload {}: {}; its policies take effect only with a sidecar",
+                t.service.id,
+                w.name,
+                super::outside::HOST_NETWORK
+            ));
+        }
     }
     let namespaces: BTreeSet<&str> = cx
         .targets

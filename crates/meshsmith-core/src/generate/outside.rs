@@ -17,9 +17,14 @@ use std::collections::BTreeSet;
 /// The pod label (preferred by Istio) or annotation that asks for or refuses a sidecar.
 const INJECT: &str = "sidecar.istio.io/inject";
 
+/// Why a workload whose pods use their node's network has no sidecar.
+pub(crate) const HOST_NETWORK: &str =
+    "its pods use their node's network (hostNetwork: true), which Istio never injects";
+
 impl GenerateOptions {
     /// Why a workload never gets a sidecar, if it never does: its namespace is labelled
-    /// `istio-injection: disabled` (which Istio honours over any pod label), or its pod
+    /// `istio-injection: disabled` (which Istio honours over any pod label), its pods use
+    /// their node's network (Istio's injector skips them whatever they ask), or its pod
     /// template says `sidecar.istio.io/inject: "false"` (the label, else the annotation).
     pub(crate) fn sidecarless(&self, ns: &str, w: &WorkloadRef) -> Option<String> {
         let disabled = self
@@ -30,6 +35,9 @@ impl GenerateOptions {
             return Some(format!(
                 "namespace {ns} is labelled istio-injection: disabled"
             ));
+        }
+        if w.host_network {
+            return Some(HOST_NETWORK.to_string());
         }
         match w.pod_labels.get(INJECT) {
             Some("true") => None,

@@ -190,6 +190,7 @@ pub fn workload_ref(w: &Workload) -> WorkloadRef {
             .pod_annotations
             .get("sidecar.istio.io/inject")
             .map(|v| v == "true"),
+        host_network: w.host_network,
         pod_labels: w.pod_labels.clone(),
         selector: if w.selector.is_empty() {
             w.pod_labels

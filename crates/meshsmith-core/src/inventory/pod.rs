@@ -65,6 +65,7 @@ pub(super) fn workload(obj: &Object, kind: WorkloadKind, namespace: String) -> W
         pod_annotations: string_map(pod_meta.at("annotations")),
         service_account: account.unwrap_or("default").to_string(),
         service_account_explicit: account.is_some(),
+        host_network: pod_spec.at("hostNetwork").as_bool() == Some(true),
         containers,
         config_map_volumes,
         replicas: doc.path(&["spec", "replicas"]).as_i64(),

@@ -149,6 +149,9 @@ pub struct Workload {
     pub service_account: String,
     /// True when `serviceAccountName` was written; otherwise the account is `default`.
     pub service_account_explicit: bool,
+    /// `hostNetwork: true`: its pods use their node's network, and Istio injects no sidecar
+    /// into them whatever they or their namespace ask.
+    pub host_network: bool,
     pub containers: Vec<Container>,
     pub config_map_volumes: Vec<ConfigMapVolume>,
     pub replicas: Option<i64>,

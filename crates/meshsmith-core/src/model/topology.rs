@@ -210,6 +210,8 @@ pub struct WorkloadRef {
     pub service_account: String,
     /// The pod template's `sidecar.istio.io/inject` annotation, if written.
     pub sidecar_annotation: Option<bool>,
+    /// Its pods use their node's network (`hostNetwork: true`): Istio never injects them.
+    pub host_network: bool,
     pub pod_labels: super::StringMap,
     /// Labels that select this workload's pods and only them, for policy selectors: the
     /// workload's own `matchLabels` where it has them (stable across releases), else its pod

@@ -40,9 +40,13 @@ pub(crate) enum Injection {
     PerWorkload,
 }
 
-/// What the pod template says about injection: the label, which Istio prefers, else the
-/// annotation; `None` when neither is written.
+/// What the pod template says about injection: never for pods on their node's network
+/// (Istio's injector skips them), else the label, which Istio prefers, else the annotation;
+/// `None` when neither is written.
 pub(crate) fn pod_choice(w: &WorkloadRef) -> Option<bool> {
+    if w.host_network {
+        return Some(false);
+    }
     match w.pod_labels.get(POD_LABEL) {
         Some(v) => Some(v == "true"),
         None => w.sidecar_annotation,

@@ -221,6 +221,26 @@ fn a_pod_that_opted_out_by_label_is_never_patched() {
 }
 
 #[test]
+fn a_pod_on_its_nodes_network_is_never_patched_even_when_it_asks() {
+    let mut t = shared();
+    for s in t.services.iter_mut().filter(|s| s.id.name == "cart") {
+        s.workloads[0].host_network = true;
+        s.workloads[0]
+            .pod_labels
+            .insert("sidecar.istio.io/inject", "true");
+    }
+    let plan = planned_with(&t, &[]);
+    assert!(!all_commands(&plan)
+        .iter()
+        .any(|c| c.contains("deployment/cart")));
+    assert!(plan
+        .notes
+        .iter()
+        .any(|n| n.contains("cart.default") && n.contains("hostNetwork: true")));
+    assert_clean(&plan, &t);
+}
+
+#[test]
 fn a_namespace_that_injects_already_only_restarts_and_opts_out_on_rollback() {
     let t = shared();
     let plan = planned_with(&t, &[("default", "istio-injection", "enabled")]);

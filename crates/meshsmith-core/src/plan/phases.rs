@@ -174,6 +174,12 @@ fn sidecars(topology: &Topology, settings: &PlanSettings, out: &mut Schedule) {
             }
             if injection::namespace_opted_out(settings, &s.namespace) {
                 opted_out_namespaces.insert(s.namespace.clone());
+            } else if let Some(w) = workloads.iter().find(|w| w.host_network) {
+                out.notes.push(format!(
+                    "{s}: workload {}: {}; it gets no sidecar",
+                    w.name,
+                    crate::generate::HOST_NETWORK
+                ));
             } else if workloads.iter().any(|w| pod_choice(w) == Some(false)) {
                 out.notes.push(format!(
                     "{s}: a workload opts out of injection (sidecar.istio.io/inject: \"false\"); it gets no sidecar"

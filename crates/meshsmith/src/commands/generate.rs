@@ -250,6 +250,7 @@ mod tests {
                 kind: WorkloadKind::Deployment,
                 service_account: name.to_string(),
                 sidecar_annotation: None,
+                host_network: false,
                 pod_labels: [("app".to_string(), name.to_string())].into(),
                 selector: [("app".to_string(), name.to_string())].into(),
                 origin: origin.clone(),

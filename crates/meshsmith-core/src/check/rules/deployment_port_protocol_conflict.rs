@@ -42,11 +42,14 @@ declare_rule! {
 }
 
 /// Whether Istio counts a Deployment as having a sidecar: an `istio-proxy` container, else
-/// its pods' `sidecar.istio.io/inject` label, else the annotation, else its namespace
-/// labelled `istio-injection=enabled`.
+/// none on its node's network, else its pods' `sidecar.istio.io/inject` label, else the
+/// annotation, else its namespace labelled `istio-injection=enabled`.
 pub fn deployment_in_mesh(ctx: &Context, w: &Workload) -> bool {
     if w.containers.iter().any(|c| c.name == "istio-proxy") {
         return true;
+    }
+    if w.host_network {
+        return false;
     }
     if let Some(v) = w.pod_labels.get("sidecar.istio.io/inject") {
         return v == "true";

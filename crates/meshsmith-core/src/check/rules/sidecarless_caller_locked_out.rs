@@ -13,7 +13,8 @@ declare_rule! {
     /// ## What it does
     /// For every edge of the service graph whose caller has a workload that opted out of the
     /// mesh (`sidecar.istio.io/inject: "false"` as a pod label or annotation, or its
-    /// namespace labelled `istio-injection=disabled`), reports the callee when its
+    /// namespace labelled `istio-injection=disabled`) or that Istio never injects (pods on
+    /// their node's network, `hostNetwork: true`), reports the callee when its
     /// configuration refuses that caller's plain-text requests on the port the edge uses:
     /// STRICT mutual TLS there (workload, namespace or mesh-wide, port-level modes
     /// included), or enforced AuthorizationPolicies that do not admit a request without an
@@ -144,6 +145,9 @@ fn workload_label(ns: &str, w: &WorkloadRef) -> String {
 fn opt_out(ctx: &Context, ns: &str, w: &WorkloadRef) -> String {
     if namespace_opted_out(&ctx.index, ns) {
         format!("namespace {ns} is labelled istio-injection=disabled")
+    } else if w.host_network {
+        "its pods use their node's network (hostNetwork: true), which Istio never injects"
+            .to_string()
     } else if sidecar_choice(w) == Some(false) && w.pod_labels.contains_key(INJECT) {
         format!("pod label {INJECT}: \"false\"")
     } else {

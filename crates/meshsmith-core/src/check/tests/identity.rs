@@ -52,8 +52,22 @@ fn a_generated_account_that_names_the_workload_is_its_identity() {
 #[test]
 fn a_caller_without_a_sidecar_listed_by_principal_is_locked_out() {
     let found = findings("orders-without-sidecar-listed-by-principal.yaml");
+    locked_out_by_principal(&found);
+}
+
+#[test]
+fn a_caller_on_its_nodes_network_listed_by_principal_is_locked_out() {
+    let found = findings("orders-on-host-network-listed-by-principal.yaml");
+    locked_out_by_principal(&found);
+    assert!(found
+        .iter()
+        .any(|f| f.code == "MS325" && f.message.contains("hostNetwork: true")));
+}
+
+/// Both of orders' callees admit only its principal, which it never presents.
+fn locked_out_by_principal(found: &[crate::model::Finding]) {
     let ms325: Vec<_> = found.iter().filter(|f| f.code == "MS325").collect();
-    assert_eq!(ms325.len(), 2, "{}", render(&found));
+    assert_eq!(ms325.len(), 2, "{}", render(found));
     assert!(ms325.iter().all(|f| f
         .message
         .contains("no ALLOW rule admits a request without an identity")
@@ -62,6 +76,6 @@ fn a_caller_without_a_sidecar_listed_by_principal_is_locked_out() {
     assert!(
         !found.iter().any(|f| f.code == "MS322"),
         "{}",
-        render(&found)
+        render(found)
     );
 }
