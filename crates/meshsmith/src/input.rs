@@ -2,7 +2,7 @@
 
 use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::traffic;
-use meshsmith_core::load::{load_each_without_text, Input, Limits, LoadFailure};
+use meshsmith_core::load::{load_each_without_text, Input, Limits};
 use meshsmith_core::model::{Inventory, Sources, Traffic};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -17,6 +17,21 @@ pub struct InputArgs {
     /// Kiali's graph (files, folders, or `-`; repeatable; the format is detected).
     #[arg(long, value_name = "PATH")]
     pub traffic: Vec<String>,
+    /// The folder the command writes into: never read as manifests, where an input folder
+    /// holds it (`meshsmith generate . -o out`), so a second run does not read the first
+    /// one's output as hand-written configuration.
+    #[arg(skip)]
+    pub writes_to: Option<std::path::PathBuf>,
+}
+
+impl InputArgs {
+    /// These inputs for a command that writes into `folder`.
+    pub fn writing_to(&self, folder: &std::path::Path) -> InputArgs {
+        InputArgs {
+            writes_to: Some(folder.to_path_buf()),
+            ..self.clone()
+        }
+    }
 }
 
 /// What was read and typed.
@@ -68,8 +83,17 @@ fn nothing_found(args: &InputArgs, read: &Read) -> String {
     )
 }
 
-fn read_manifests(args: &InputArgs) -> Result<Read, LoadFailure> {
-    let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
+fn read_manifests(args: &InputArgs) -> anyhow::Result<Read> {
+    let mut inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
+    if let Some(out) = &args.writes_to {
+        if let Some(holder) = input_holding(&args.paths, out)? {
+            eprintln!(
+                "note: {} is the output folder: not read as manifests, although {holder} holds it",
+                out.display()
+            );
+            inputs.push(Input::Skip(out.clone()));
+        }
+    }
     // Each file is typed as soon as it is parsed, so its document trees never pile up.
     let visit = |objects| collect_owned(objects, &args.namespace);
     let read = load_each_without_text(&inputs, &Limits::default(), visit)?;
@@ -82,4 +106,31 @@ fn read_manifests(args: &InputArgs) -> Result<Read, LoadFailure> {
         inventory,
         objects: read.objects,
     })
+}
+
+/// The input folder that holds the output folder `out`, if one does (an error if one is
+/// `out` itself: its own output would be read as manifests). Nothing holds a folder that is
+/// not there yet.
+fn input_holding(paths: &[String], out: &std::path::Path) -> anyhow::Result<Option<String>> {
+    let Ok(out_real) = std::fs::canonicalize(out) else {
+        return Ok(None);
+    };
+    for p in paths.iter().filter(|p| *p != "-") {
+        let Ok(real) = std::fs::canonicalize(p) else {
+            continue;
+        };
+        if !real.is_dir() {
+            continue;
+        }
+        if real == out_real {
+            anyhow::bail!(
+                "{p} is both an input and the output folder: what was written there would be \
+                 read as manifests; write the output into another folder"
+            );
+        }
+        if out_real.starts_with(&real) {
+            return Ok(Some(p.clone()));
+        }
+    }
+    Ok(None)
 }

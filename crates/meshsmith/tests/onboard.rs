@@ -84,3 +84,103 @@ fn onboard_writes_the_configuration_and_summarises_it_with_the_check() {
     assert!(text.contains("phase 1: background workers"), "{text}");
     assert!(!text.contains("MS40"), "the plan must verify clean: {text}");
 }
+
+fn meshsmith(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("meshsmith")
+        .expect("binary")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The example copied into `dir/app`.
+fn example_in(dir: &std::path::Path) {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/shopfront");
+    let mut stack = vec![(example, dir.join("app"))];
+    while let Some((from, to)) = stack.pop() {
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for entry in std::fs::read_dir(&from).expect("list").flatten() {
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                stack.push((entry.path(), target));
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_output_folder_inside_the_input_folder_is_not_read_back_as_manifests() {
+    // Before, the second run read the first one's output as hand-written configuration: it
+    // kept every "manifest" in place of what it generated, wrote nothing, and --prune then
+    // removed all of it.
+    for (command, out) in [("generate", "app/mesh"), ("onboard", "app/rollout")] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        example_in(dir.path());
+        let (code, _, stderr) = meshsmith(dir.path(), &[command, "app", "-o", out]);
+        assert_eq!(code, 0, "{command}: {stderr}");
+        let (code, stdout, stderr) = meshsmith(dir.path(), &[command, "app", "-o", out, "--prune"]);
+        assert_eq!(code, 0, "{command} again: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "note: {out} is the output folder: not read as manifests, although app holds it"
+            )),
+            "{command}: {stderr}"
+        );
+        assert!(!stderr.contains("is kept, and meshsmith's"), "{stderr}");
+        let summary = format!("{stdout}{stderr}");
+        assert!(
+            summary.contains(" 0 files written, "),
+            "{command}: {summary}"
+        );
+        assert!(!summary.contains("removed"), "{command}: {summary}");
+        let config = if command == "onboard" {
+            dir.path().join(out).join("config")
+        } else {
+            dir.path().join(out)
+        };
+        let policy = config.join("edge/api-gateway/authorization-policy.yaml");
+        assert!(policy.exists(), "{command}: {}", policy.display());
+    }
+    // The output folder being the input itself would read the output on the next run.
+    let dir = tempfile::tempdir().expect("temp dir");
+    example_in(dir.path());
+    let (code, _, stderr) = meshsmith(dir.path(), &["generate", "app", "-o", "app"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("app is both an input and the output folder"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn nothing_to_configure_is_an_empty_rollout_not_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: fast\n",
+    )
+    .expect("write");
+    // Before, onboard failed reading back a configuration folder it never wrote, and left
+    // plan.json and ROLLOUT.md behind.
+    let (code, stdout, stderr) = meshsmith(dir.path(), &["onboard", "settings.yaml", "-o", "out"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("meshsmith onboard: 0 services, 0 edges"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(details: meshsmith check settings.yaml)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\n  2. The cluster needs:"), "{stdout}");
+    assert!(!dir.path().join("out/config").exists());
+    assert!(dir.path().join("out/plan.json").exists());
+}

@@ -29,6 +29,9 @@ pub const DUPLICATE_KEY: &str = "is already defined on line";
 pub enum Input {
     Path(PathBuf),
     Stdin,
+    /// A folder that is not read where another input's folder holds it: the folder a
+    /// command writes into, so that what it wrote is never read back as manifests.
+    Skip(PathBuf),
 }
 
 impl Input {
@@ -254,10 +257,12 @@ fn load_parts<T: Send>(
 ) -> Result<LoadedParts<T>, LoadFailure> {
     let mut errors = Vec::new();
     let mut files: Vec<(String, FileSource)> = Vec::new();
+    let skip = walk::skipped(inputs);
     for input in inputs {
         match input {
             Input::Stdin => files.push(("<stdin>".to_string(), FileSource::Stdin)),
-            Input::Path(path) => collect_files(path, &mut files, &mut errors),
+            Input::Path(path) => collect_files(path, &skip, &mut files, &mut errors),
+            Input::Skip(_) => {}
         }
     }
     // The total is checked before anything is read, from the files' sizes; standard input's
@@ -388,10 +393,19 @@ enum FileSource {
     File(PathBuf),
 }
 
-fn collect_files(path: &Path, files: &mut Vec<(String, FileSource)>, errors: &mut Vec<LoadError>) {
+fn collect_files(
+    path: &Path,
+    skip: &[PathBuf],
+    files: &mut Vec<(String, FileSource)>,
+    errors: &mut Vec<LoadError>,
+) {
     let mut found = Vec::new();
     let mut problems = Vec::new();
-    walk::walk(path, &has_manifest_extension, &mut found, &mut problems);
+    let walk = walk::Walk {
+        keep: &has_manifest_extension,
+        skip,
+    };
+    walk.walk(path, &mut found, &mut problems);
     files.extend(
         found
             .into_iter()

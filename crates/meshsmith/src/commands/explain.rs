@@ -49,6 +49,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         paths: args.paths.clone(),
         namespace: args.namespace.clone(),
         traffic: args.traffic.clone(),
+        writes_to: None,
     };
     let built = build(&input, &args.config, true)?;
     let Some(service) = built.topology.find(name) else {

@@ -140,7 +140,11 @@ pub struct Built {
 }
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.input, &args.config, args.explain)?;
+    let input = match &args.output {
+        Some(dir) => args.input.writing_to(dir),
+        None => args.input.clone(),
+    };
+    let built = build(&input, &args.config, args.explain)?;
     emit(args, &built)
 }
 

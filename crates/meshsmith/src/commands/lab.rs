@@ -130,6 +130,7 @@ fn spec(args: &LabArgs) -> anyhow::Result<Prepared> {
         paths: args.paths.clone(),
         namespace: args.namespace.clone(),
         traffic: args.traffic.clone(),
+        writes_to: None,
     };
     let built = build(&input, &args.config, false)?;
     let (policy, _) = load_policy(args.config.policy.as_deref())?;

@@ -39,7 +39,7 @@ pub struct OnboardArgs {
 }
 
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
-    let mut built = build(&args.input, &args.config, false)?;
+    let mut built = build(&args.input.writing_to(&args.output), &args.config, false)?;
     // The steps are built from config/ as it will be on disk, a person's edits included.
     let rollout = crate::commands::plan::rollout(&args.output, &built, args.force)?;
     let options = WriteOptions {
@@ -61,13 +61,17 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
         .retain(|p| p != std::path::Path::new(crate::commands::report::REPORT_FILE));
     // Check what was written, as a reviewer would: the manifests with the configuration.
     let config_dir = args.output.join("config");
-    let written = load_each_without_text(
-        &[Input::Path(config_dir.clone())],
-        &Limits::default(),
-        |objects| collect_owned(objects, &args.input.namespace),
-    )?;
     let mut parts = vec![std::mem::take(&mut built.inventory)];
-    parts.extend(written.parts);
+    // Nothing to configure (no Service, or the manifests' own objects kept in place of
+    // every generated one) writes no configuration.
+    if config_dir.exists() {
+        let written = load_each_without_text(
+            &[Input::Path(config_dir.clone())],
+            &Limits::default(),
+            |objects| collect_owned(objects, &args.input.namespace),
+        )?;
+        parts.extend(written.parts);
+    }
     let mut levels = policy_config(&built.policy, built.policy.file.as_deref())?;
     // What generate left to the manifests' own objects is reported with the rest (MS342).
     levels.kept = built.mesh.kept.clone();
@@ -174,12 +178,17 @@ fn findings_section(
     config: &std::path::Path,
 ) {
     out.push_str("\nCheck of the manifests with the generated configuration\n");
+    // Nothing to configure wrote no configuration folder.
+    let config = if config.exists() {
+        format!(" {}", config.display())
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "  {} (details: meshsmith check {} {})",
+        "  {} (details: meshsmith check {}{config})",
         crate::render::check_text::summary(findings).trim_end(),
         inputs.join(" "),
-        config.display()
     );
     for f in findings.iter().filter(|f| f.severity == Severity::Error) {
         let at = f
@@ -223,16 +232,18 @@ fn next_steps(
         .first()
         .and_then(|p| p.steps.first())
         .and_then(|s| s.commands.first());
+    let mut number = 2;
     if let Some(command) = first {
         let _ = writeln!(
             out,
             "  2. Start the rollout from {}: {command}",
             dir.display()
         );
+        number += 1;
     }
     let _ = writeln!(
         out,
-        "  3. The cluster needs: Istio {} or newer; an ingress gateway running as `{}` (or set \
+        "  {number}. The cluster needs: Istio {} or newer; an ingress gateway running as `{}` (or set \
          `ingressGateway` in meshsmith.yaml); and, for the plan's metrics, \
          `meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps` with `.*outlier_detection.*`, \
          `.*rbac.*` and `.*no_filter_chain_match.*` (the gate reads them).",

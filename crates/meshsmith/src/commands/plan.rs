@@ -190,7 +190,11 @@ fn render(violations: &[PlanViolation]) -> String {
 }
 
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.input, &args.config, false)?;
+    let input = match &args.output {
+        Some(dir) => args.input.writing_to(dir),
+        None => args.input.clone(),
+    };
+    let built = build(&input, &args.config, false)?;
     if let Some(file) = &args.verify {
         return verify_file(file, &built.topology);
     }

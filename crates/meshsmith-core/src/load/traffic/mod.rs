@@ -228,6 +228,7 @@ fn read_files(
         match input {
             Input::Stdin => files.push(("<stdin>".to_string(), None)),
             Input::Path(path) => collect_files(path, &mut files, &mut errors),
+            Input::Skip(_) => {}
         }
     }
     let results: Vec<FileResult> = files
@@ -345,7 +346,11 @@ fn collect_files(
     let mut found = Vec::new();
     let mut problems = Vec::new();
     // Every file of a folder: logs are saved under any name (`POD.log`, `POD`, `calls.json`).
-    walk::walk(path, &|_| true, &mut found, &mut problems);
+    let walk = walk::Walk {
+        keep: &|_| true,
+        skip: &[],
+    };
+    walk.walk(path, &mut found, &mut problems);
     files.extend(found.into_iter().map(|(name, p)| (name, Some(p))));
     errors.extend(problems.into_iter().map(|p| match p {
         walk::WalkProblem::NotFound { path } => TrafficError::NotFound { path },
