@@ -82,18 +82,19 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Every input problem, one per line, each already naming file and line.
-            if let Some(failure) = e.downcast_ref::<meshsmith_core::load::LoadFailure>() {
-                eprint!("{failure}");
-            } else if let Some(failure) =
+            let text = if let Some(f) = e.downcast_ref::<meshsmith_core::load::LoadFailure>() {
+                f.to_string()
+            } else if let Some(f) =
                 e.downcast_ref::<meshsmith_core::load::traffic::TrafficFailure>()
             {
-                eprint!("{failure}");
-            } else if let Some(failure) = e.downcast_ref::<meshsmith_core::policy::PolicyFailure>()
-            {
-                eprint!("{failure}");
+                f.to_string()
+            } else if let Some(f) = e.downcast_ref::<meshsmith_core::policy::PolicyFailure>() {
+                f.to_string()
             } else {
-                eprintln!("error: {e:#}");
-            }
+                format!("error: {e:#}\n")
+            };
+            // Errors quote the input (a name, a value): nothing in it may drive the terminal.
+            eprint!("{}", render::terminal_safe(&text));
             ExitCode::from(2)
         }
     }

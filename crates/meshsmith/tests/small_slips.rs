@@ -99,3 +99,38 @@ fn a_lowered_retry_count_reads_as_a_sentence() {
         "{line}"
     );
 }
+
+#[test]
+fn an_output_path_that_is_a_file_is_named_as_such() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "mine\n").expect("write");
+    let file_arg = file.to_str().expect("path");
+    for command in ["generate", "plan", "onboard"] {
+        let (code, _, stderr) = run(&[command, &example(), "-o", file_arg]);
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{file_arg}: is a file, not a folder")),
+            "{command}: {stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), "mine\n");
+    }
+}
+
+#[test]
+fn an_error_quoting_the_input_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("svc.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: \"\\u202eevil\\e[31m\"\nspec:\n  ports: [{port: 80}]\n",
+    )
+    .expect("write");
+    let (code, _, stderr) = run(&["map", file.to_str().expect("path")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`\\u{202e}evil\\u{1b}[31m`"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'),
+        "{stderr:?}"
+    );
+}

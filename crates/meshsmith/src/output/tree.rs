@@ -24,6 +24,12 @@ pub struct TreeWriter {
 impl TreeWriter {
     /// Finishes or undoes a write an earlier run left part-way, then starts this one.
     pub fn begin(dir: &Path, options: WriteOptions) -> anyhow::Result<TreeWriter> {
+        if dir.exists() && !dir.is_dir() {
+            bail!(
+                "{}: is a file, not a folder: give a folder (new or one meshsmith wrote) to write into",
+                dir.display()
+            );
+        }
         let report = WriteReport {
             repaired: commit::recover(dir)?,
             ..WriteReport::default()

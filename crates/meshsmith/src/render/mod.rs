@@ -60,3 +60,43 @@ impl Names {
         self.0.get(id).cloned().unwrap_or_else(|| id.to_string())
     }
 }
+
+/// `text` with every character that could drive a terminal or reorder what it shows written
+/// as an escape (`\u{1b}`): control characters other than a line break or a tab, and the
+/// bidirectional formatting characters (a right-to-left override makes `gpj.exe` read
+/// `exe.jpg`).
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn what_could_drive_a_terminal_is_escaped_and_the_rest_kept() {
+        assert_eq!(
+            terminal_safe("name `\u{202e}evil\u{1b}[31m` ünïcode\n\tok\r"),
+            "name `\\u{202e}evil\\u{1b}[31m` ünïcode\n\tok\\u{d}"
+        );
+        assert!(matches!(
+            terminal_safe("plain\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+}
