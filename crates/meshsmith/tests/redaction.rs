@@ -1,12 +1,14 @@
 //! No credential from the input appears in any output: manifests carry them in every form
 //! (a Secret, a secret-named variable, a URL's user and password, a query parameter, a
-//! ConfigMap key and file, container args, an annotation), and every command's every output
-//! (text, JSON, SARIF, DOT, Mermaid, explain, generated files, plans) is searched for them.
+//! ConfigMap key and file, container args, an annotation, shell commands that export a
+//! password, send an `Authorization` header or pass `--token` and `-u user:pass`), and every
+//! command's every output (text, JSON, SARIF, DOT, Mermaid, HTML, explain, generated files,
+//! plans, the source lines `check` shows) is searched for them.
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
-const SECRETS: [&str; 12] = [
+const SECRETS: [&str; 18] = [
     "secret-object-77",
     "tok-in-configmap-55",
     "amqp-secret-31",
@@ -19,6 +21,12 @@ const SECRETS: [&str; 12] = [
     "pw-in-url-7f3",
     "qk-in-query-9x1",
     "web-basic-auth-63",
+    "pgINITSECRET1",
+    "eyJSECRETBEARERTOKEN",
+    "amqpS3CRET",
+    "m0ngoS3CRET",
+    "curlUSERSECRET3",
+    "tokFLAGSECRET4",
 ];
 
 fn fixture() -> String {
@@ -85,7 +93,7 @@ fn no_credential_reaches_any_output() {
             &output(&["check", &input, "--format", format]),
         );
     }
-    for service in ["orders", "web"] {
+    for service in ["orders", "web", "pg", "api", "poller", "migrate"] {
         assert_clean("explain", &output(&["explain", service, &input]));
     }
     assert_clean(
@@ -109,4 +117,23 @@ fn no_credential_reaches_any_output() {
     let map = output(&["map", &input, "--format", "json"]);
     assert!(map.contains("postgres://***@db.shop:5432/orders"), "{map}");
     assert!(map.contains("http://***@orders.shop:8080"), "{map}");
+    assert!(
+        map.contains("export PGPASSWORD=***; until nc -z pg 5432"),
+        "{map}"
+    );
+    assert!(
+        map.contains("curl -H 'Authorization: Bearer ***' http://api:8080/"),
+        "{map}"
+    );
+    assert!(
+        map.contains("curl -u ops:*** --token *** http://api:8080/health"),
+        "{map}"
+    );
+    // `check` shows the lines it points at, masked.
+    let check = output(&["check", &input, "--format", "text"]);
+    assert!(check.contains("value: amqp://***@rabbit:5672/"), "{check}");
+    assert!(
+        check.contains("MONGO=mongodb://***@mongo:27017/db"),
+        "{check}"
+    );
 }

@@ -200,6 +200,37 @@ fn init_container_waits_and_calls_annotation() {
 }
 
 #[test]
+fn commands_quoted_as_evidence_keep_their_targets_and_lose_their_credentials() {
+    let caller = app(
+        "shop",
+        "orders",
+        8080,
+        "http",
+        r#"      initContainers:
+        - name: wait
+          image: busybox
+          command: ["sh", "-c", "export PGPASSWORD=pgS3CRET; until nc -z pay 8080; do sleep 1; done"]
+        - name: call
+          image: curl
+          args: ["sh", "-c", "curl -H 'Authorization: Bearer eyJS3CRET' http://users:9090/"]
+"#,
+    );
+    let t = topology(&(callees() + &caller));
+    let details: Vec<&str> = t
+        .edges
+        .iter()
+        .flat_map(|e| e.evidence.iter().map(|ev| ev.detail.as_str()))
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            "init container wait `export PGPASSWORD=***; until nc -z pay 8080; do sleep 1; done`",
+            "init container call `curl -H 'Authorization: Bearer ***' http://users:9090/`",
+        ]
+    );
+}
+
+#[test]
 fn unresolved_external_and_self_references() {
     let caller = app(
         "shop",

@@ -1,9 +1,11 @@
 //! Findings as text for people: grouped by resource, each with the source line it points at
-//! (from the loaded files), the rule name and what to do, then a one-line summary.
+//! (from the loaded files, credentials masked), the rule name and what to do, then a
+//! one-line summary.
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use meshsmith_core::check::istioctl::IstioctlSummary;
-use meshsmith_core::model::{Finding, Severity, Sources};
+use meshsmith_core::model::{Finding, Severity, SourceId, Sources};
+use meshsmith_core::redact;
 use std::collections::HashMap;
 
 /// Renders the findings; `color` only when writing to a terminal that wants it.
@@ -34,10 +36,11 @@ pub fn render(findings: &[Finding], sources: &Sources, color: bool) -> String {
         let title = level.primary_title(f.message.as_str()).id(f.code);
         let line_text = f.origin.as_ref().and_then(|o| {
             let id = by_name.get(&*o.file)?;
-            Some((o, sources.line(*id, o.line)?))
+            Some((o, shown_line(sources, *id, o.line)?))
         });
         let mut group: Group = match (line_text, &f.origin) {
             (Some((origin, text)), _) => {
+                // The span is measured on the line as shown, so it fits the masked text.
                 let start = text.len() - text.trim_start().len();
                 let end = text.trim_end().len().max(start);
                 title.element(
@@ -57,6 +60,14 @@ pub fn render(findings: &[Finding], sources: &Sources, color: bool) -> String {
     }
     out.push_str(&summary(findings));
     out
+}
+
+/// Line `line` of a source as it may be shown: with its credentials masked, reading the
+/// line before for the name of the value it holds.
+fn shown_line(sources: &Sources, id: SourceId, line: u32) -> Option<String> {
+    let text = sources.line(id, line)?;
+    let previous = line.checked_sub(1).and_then(|p| sources.line(id, p));
+    Some(redact::source_line(previous, text))
 }
 
 /// The line `--istioctl` adds under the summary: which istioctl, and what it added.

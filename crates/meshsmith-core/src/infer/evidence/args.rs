@@ -32,15 +32,13 @@ pub(super) fn candidates(_cx: &Cx, wi: usize, w: &Workload) -> Vec<Candidate> {
                 }
             }
             dedup_addresses(&mut found);
+            let previous = i.checked_sub(1).map(|p| words[p].text.as_str());
+            let shown = one_line(&crate::redact::argument(previous, &word.text));
             for address in found {
                 let evidence = Evidence {
                     origin: word.origin.clone(),
                     kind,
-                    detail: format!(
-                        "{what} {} `{}`",
-                        c.name,
-                        one_line(&crate::redact::text(&word.text))
-                    ),
+                    detail: format!("{what} {} `{shown}`", c.name),
                 };
                 out.push(Candidate::address(wi, address, evidence, Confidence::High));
             }

@@ -1,14 +1,23 @@
 //! Credentials out of everything meshsmith shows: a value whose name says it is a secret
-//! (`DB_PASSWORD`, `API_TOKEN`, `--client-secret`), the user and password of a URL
-//! (`postgres://app:s3cret@db:5432`), and secret query parameters and `key=value` pairs
-//! (`?api_key=...`, `password: ...`) become `***`. Evidence, reasons and findings are built
-//! from redacted text, so no output (text, JSON, SARIF, explain, generated files, reports)
-//! can carry what the input kept secret.
+//! (`DB_PASSWORD`, `PGPASSWORD`, `API_TOKEN`, `--client-secret`), the user and password of a
+//! URL (`postgres://app:s3cret@db:5432`), secret query parameters and `key=value` pairs
+//! (`?api_key=...`, `password: ...`), and what a shell command passes as a credential
+//! (`export PGPASSWORD=...`, `--token ...`, `curl -u user:...`, `Authorization: Bearer ...`)
+//! become `***`. Evidence, reasons, findings and the source lines shown beside them are
+//! built from redacted text, so no output (text, JSON, SARIF, explain, generated files,
+//! reports) can carry what the input kept secret.
+
+mod command;
+mod source;
+
+pub use command::argument;
+pub use source::source_line;
 
 /// What stands for a removed credential.
 pub const MASK: &str = "***";
 
-/// Words that make a name a secret's, matched within `_`, `-` and `.` separated parts.
+/// Words that make a name a secret's, matched at the end of its `_`, `-` and `.` separated
+/// parts, so that run-together names (`PGPASSWORD`, `authToken`) count too.
 const SECRET_WORDS: [&str; 8] = [
     "PASSWORD",
     "PASSWD",
@@ -27,7 +36,9 @@ pub fn is_secret_name(name: &str) -> bool {
         .split(['_', '-', '.'])
         .filter(|p| !p.is_empty())
         .collect();
-    parts.iter().any(|p| SECRET_WORDS.contains(p))
+    parts
+        .iter()
+        .any(|p| SECRET_WORDS.iter().any(|w| p.ends_with(w)))
         || parts.windows(2).any(|w| w[0] == "API" && w[1] == "KEY")
         || parts.windows(2).any(|w| w[0] == "ACCESS" && w[1] == "KEY")
         || parts.windows(2).any(|w| w[0] == "PRIVATE" && w[1] == "KEY")
@@ -43,14 +54,17 @@ pub fn value(name: &str, value: &str) -> String {
     }
 }
 
-/// `text` with every URL's user and password, every secret query parameter and every
-/// `secret_key=value` or `secret_key: value` pair masked.
+/// `text` with every URL's user and password, every secret query parameter, every
+/// `secret_key=value` or `secret_key: value` pair, every `--secret-flag value`, `-u user:pass`
+/// and `Authorization` header value masked. Hosts and ports stay, so that evidence quoting a
+/// command still shows what it calls.
 pub fn text(text: &str) -> String {
     let mut out = userinfo(text);
+    out = command::authorization(&out);
     for sep in ['=', ':'] {
         out = pairs(&out, sep);
     }
-    out
+    command::flag_values(&out)
 }
 
 /// `scheme://user:password@host` -> `scheme://***@host`, for every URL in the text.
@@ -164,5 +178,21 @@ mod tests {
         assert_eq!(text("http://orders:8080/api"), "http://orders:8080/api");
         assert_eq!(text("redis:6379"), "redis:6379");
         assert_eq!(text("token: "), "token: ");
+    }
+
+    #[test]
+    fn run_together_secret_names_are_recognised() {
+        for name in [
+            "PGPASSWORD",
+            "dbPassword",
+            "authToken",
+            "clientSecret",
+            "MYSQL_ROOTPASSWORD",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["TOKENIZER_HOST", "SECRETARY_URL", "PASSWORDLESS_AUTH_URL"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
     }
 }
