@@ -40,7 +40,10 @@ fn peer_authentication<'r>(spec: &'r Node, report: &mut impl FnMut(&'r Node, Str
 fn authorization_policy<'r>(spec: &'r Node, report: &mut impl FnMut(&'r Node, String)) {
     let action = spec.at("action").as_str().unwrap_or("ALLOW");
     if matches!(action, "DENY" | "CUSTOM") && spec.at("rules").as_seq().is_empty() {
-        report(spec.at("action"), format!("a {action} policy needs `rules`"));
+        report(
+            spec.at("action"),
+            format!("a {action} policy needs `rules`"),
+        );
     }
 }
 
@@ -127,8 +130,18 @@ fn unique<'r>(list: &'r Node, key: &str, what: &str, report: &mut impl FnMut(&'r
 /// The protocols istiod recognises on a port (`protocol.Parse`, any case).
 fn known_protocol(protocol: &str) -> bool {
     const KNOWN: &[&str] = &[
-        "tcp", "udp", "grpc", "grpc-web", "http", "http_proxy", "http2", "https", "tls", "mongo",
-        "redis", "mysql",
+        "tcp",
+        "udp",
+        "grpc",
+        "grpc-web",
+        "http",
+        "http_proxy",
+        "http2",
+        "https",
+        "tls",
+        "mongo",
+        "redis",
+        "mysql",
     ];
     KNOWN.contains(&protocol.to_ascii_lowercase().as_str())
 }
@@ -155,7 +168,9 @@ fn service_entry<'r>(spec: &'r Node, report: &mut impl FnMut(&'r Node, String)) 
             if !dns_label(name) {
                 report(
                     port.at("name"),
-                    format!("port name `{name}` is not a DNS label (lower-case letters, digits, `-`)"),
+                    format!(
+                        "port name `{name}` is not a DNS label (lower-case letters, digits, `-`)"
+                    ),
                 );
             }
         }
@@ -193,11 +208,15 @@ fn sidecar<'r>(spec: &'r Node, report: &mut impl FnMut(&'r Node, String)) {
 /// What is wrong with a Sidecar egress host (`namespace/dnsName`), if anything.
 fn egress_host_problem(host: &str) -> Option<String> {
     let Some((namespace, name)) = host.split_once('/') else {
-        return Some(format!("`{host}` is not of the form namespace/dnsName (e.g. `./*`, `istio-system/*`)"));
+        return Some(format!(
+            "`{host}` is not of the form namespace/dnsName (e.g. `./*`, `istio-system/*`)"
+        ));
     };
     let namespace = namespace.strip_prefix('~').unwrap_or(namespace);
     if !matches!(namespace, "" | "*" | ".") && !dns_label(namespace) {
-        return Some(format!("`{host}`: `{namespace}` is not `*`, `.` or a namespace"));
+        return Some(format!(
+            "`{host}`: `{namespace}` is not `*`, `.` or a namespace"
+        ));
     }
     if !wildcard_fqdn(&name.to_ascii_lowercase()) {
         return Some(format!("`{host}`: `{name}` is not `*` or a fully qualified DNS name (optionally `*.`-prefixed)"));
@@ -263,7 +282,9 @@ fn server_certificates<'r>(tls: &'r Node, report: &mut impl FnMut(&'r Node, Stri
     {
         report(
             mode,
-            format!("a {name} server needs `credentialName`, or `serverCertificate` and `privateKey`"),
+            format!(
+                "a {name} server needs `credentialName`, or `serverCertificate` and `privateKey`"
+            ),
         );
     }
     if name != "SIMPLE" && !set(tls, "caCertificates") {

@@ -150,7 +150,10 @@ const OUTLIER_DETECTION: Object = Object {
         ("interval", Duration),
         ("maxEjectionPercent", Shape::Int(0, 100)),
         ("minHealthPercent", Shape::Int(0, 100)),
-        ("outlierDetectionHttpErrorCodes", List(&Shape::Int(100, 599))),
+        (
+            "outlierDetectionHttpErrorCodes",
+            List(&Shape::Int(100, 599)),
+        ),
         ("splitExternalLocalOriginErrors", Bool),
     ],
     required: &[],
@@ -172,7 +175,6 @@ const CLIENT_TLS: Object = Object {
     ],
     required: &[],
 };
-
 
 const FAILOVER: Shape = List(&obj(&Object {
     fields: &[("from", Text), ("to", Text)],

@@ -126,7 +126,11 @@ pub fn walk<'n>(
             for (key, child) in node.as_map() {
                 trail.push(Step::Key(key));
                 if keys == Keys::Port && !key.parse::<u16>().is_ok_and(|p| p > 0) {
-                    report(trail, child, format!("key `{key}` is not a port number (1-65535)"));
+                    report(
+                        trail,
+                        child,
+                        format!("key `{key}` is not a port number (1-65535)"),
+                    );
                 } else {
                     walk(child, *value, trail, report);
                 }
@@ -162,7 +166,10 @@ fn walk_object<'n>(
 fn unknown_field(key: &str, object: &Object) -> String {
     let mut names: Vec<&str> = object.fields.iter().map(|(name, _)| *name).collect();
     names.sort_unstable();
-    format!("unknown field `{key}` (expected one of {})", names.join(", "))
+    format!(
+        "unknown field `{key}` (expected one of {})",
+        names.join(", ")
+    )
 }
 
 /// What is wrong with `node` itself (not with what it contains), if anything.
@@ -171,8 +178,9 @@ fn scalar_problem(node: &Node, shape: Shape) -> Option<String> {
     match shape {
         Shape::Text => (!json().is_string())
             .then(|| format!("`{}` is not a text value (quote it)", shown(node))),
-        Shape::Bool => (!json().is_boolean())
-            .then(|| format!("`{}` is not `true` or `false`", shown(node))),
+        Shape::Bool => {
+            (!json().is_boolean()).then(|| format!("`{}` is not `true` or `false`", shown(node)))
+        }
         Shape::Int(min, max) => int_problem(node, min, max),
         Shape::Number(min, max) => match json().as_f64() {
             Some(n) if n >= min && n <= max => None,
@@ -236,4 +244,3 @@ pub fn shown(node: &Node) -> String {
     node.as_str()
         .map_or_else(|| "(not a single value)".to_string(), str::to_string)
 }
-

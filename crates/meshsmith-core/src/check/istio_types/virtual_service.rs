@@ -26,7 +26,10 @@ const HEADER_OPERATIONS: Shape = obj(&Object {
 });
 
 const HEADERS: Shape = obj(&Object {
-    fields: &[("request", HEADER_OPERATIONS), ("response", HEADER_OPERATIONS)],
+    fields: &[
+        ("request", HEADER_OPERATIONS),
+        ("response", HEADER_OPERATIONS),
+    ],
     required: &[],
 });
 
@@ -81,7 +84,10 @@ const HTTP_ROUTE: Object = Object {
         (
             "mirrors",
             List(&obj(&Object {
-                fields: &[("destination", obj(&DESTINATION)), ("percentage", PERCENTAGE)],
+                fields: &[
+                    ("destination", obj(&DESTINATION)),
+                    ("percentage", PERCENTAGE),
+                ],
                 required: &["destination"],
             })),
         ),
@@ -262,4 +268,3 @@ const TLS_ROUTE: Object = Object {
     ],
     required: &["match"],
 };
-
