@@ -17,6 +17,8 @@ pub mod duration;
 mod graph;
 mod hosts;
 mod index;
+mod istio_types;
+mod istio_webhook;
 pub mod istioctl;
 mod macros;
 mod mtls;

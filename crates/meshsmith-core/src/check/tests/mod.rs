@@ -6,6 +6,7 @@
 //! one mistake it is named after.
 
 mod identity;
+mod istio_fields;
 mod plan_edit;
 mod registry;
 mod world;
