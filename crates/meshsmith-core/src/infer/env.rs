@@ -21,12 +21,15 @@ pub struct EnvEntry {
 /// Builds the environment of `container` in `namespace`.
 pub fn environment(inventory: &Inventory, namespace: &str, container: &Container) -> Vec<EnvEntry> {
     let mut entries: Vec<EnvEntry> = Vec::new();
-    let set = |entries: &mut Vec<EnvEntry>, entry: EnvEntry| match entries
-        .iter_mut()
-        .find(|e| e.name == entry.name)
-    {
-        Some(existing) => *existing = entry,
-        None => entries.push(entry),
+    // Each name's place in `entries`: a variable set again keeps its place, takes the later
+    // value, and is found without a scan of all before it.
+    let mut places: HashMap<String, usize> = HashMap::new();
+    let mut set = |entries: &mut Vec<EnvEntry>, entry: EnvEntry| match places.get(&entry.name) {
+        Some(&at) => entries[at] = entry,
+        None => {
+            places.insert(entry.name.clone(), entries.len());
+            entries.push(entry);
+        }
     };
     for from in &container.env_from {
         let Some(cm) = from

@@ -8,6 +8,7 @@
 //! Limits (see [`Limits`]) are refused with an error naming the file and line.
 
 pub mod traffic;
+mod mapping;
 mod tree;
 mod validate;
 mod walk;
@@ -19,6 +20,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use mapping::Repeat;
 pub use tree::{each_document, parse_documents, Document, TreeError};
 
 /// What the note on a key written twice in one mapping says, so `check` can report it.
@@ -523,7 +525,12 @@ fn parse_file(
         count: 0,
     };
     let read = each_document(text, limits, |doc| {
-        for (line, key, first_line) in &doc.duplicate_keys {
+        for Repeat {
+            line,
+            key,
+            first_line,
+        } in &doc.duplicate_keys
+        {
             parsed.notes.push(Note {
                 origin: Origin::new(&file, *line),
                 message: format!(
