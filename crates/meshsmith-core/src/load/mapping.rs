@@ -143,7 +143,10 @@ mod tests {
             let entries = map.into_entries();
             assert_eq!(entries.len(), n);
             for (i, (k, v)) in keys(&entries).into_iter().enumerate() {
-                assert_eq!((k, v), (format!("k{i}").as_str(), format!("v1-{i}").as_str()));
+                assert_eq!(
+                    (k, v),
+                    (format!("k{i}").as_str(), format!("v1-{i}").as_str())
+                );
             }
         }
     }

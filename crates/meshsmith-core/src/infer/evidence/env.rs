@@ -105,3 +105,53 @@ fn paired_port(names: &Names, host_var: &str) -> Option<u16> {
         .and_then(|e| e.value.as_deref())
         .and_then(|v| v.trim().parse().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, value: &str) -> EnvEntry {
+        EnvEntry {
+            name: name.into(),
+            value: Some(value.into()),
+            origin: Origin::new(&std::sync::Arc::from("in.yaml"), 1),
+            kind: HintKind::Env,
+            config_map: None,
+        }
+    }
+
+    #[test]
+    fn a_host_variable_pairs_with_the_first_port_variable_of_its_name_in_any_case() {
+        let env = [
+            entry("ledger_service_port", "9090"),
+            entry("LEDGER_HOST", "ledger"),
+            entry("LEDGER_PORT", "8080"),
+            entry("STORE_ADDR", "store"),
+        ];
+        let names = Names::of(&env);
+        assert_eq!(paired_port(&names, "LEDGER_HOST"), Some(9090));
+        assert_eq!(paired_port(&names, "store_addr"), None);
+    }
+
+    #[test]
+    fn every_host_variable_of_a_large_environment_finds_its_port() {
+        // 100,000 host variables, each with its port: a scan of the environment per host
+        // would compare names some 10^10 times.
+        let n = 100_000;
+        let mut env = Vec::with_capacity(2 * n);
+        for i in 0..n {
+            env.push(entry(&format!("S{i}_HOST"), &format!("s{i}")));
+            env.push(entry(
+                &format!("S{i}_PORT"),
+                &(1000 + i % 60_000).to_string(),
+            ));
+        }
+        let names = Names::of(&env);
+        let paired = (0..n)
+            .filter(|i| {
+                paired_port(&names, &format!("S{i}_HOST")) == Some((1000 + i % 60_000) as u16)
+            })
+            .count();
+        assert_eq!(paired, n);
+    }
+}
