@@ -3,7 +3,7 @@
 use meshsmith_core::inventory::{collect_owned, merge};
 use meshsmith_core::load::traffic;
 use meshsmith_core::load::{load_each_without_text, Input, Limits};
-use meshsmith_core::model::{Inventory, Sources, Traffic};
+use meshsmith_core::model::{Inventory, Note, NoteLevel, Sources, Traffic, SKIPPED};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct InputArgs {
@@ -81,6 +81,33 @@ fn nothing_found(args: &InputArgs, read: &Read) -> String {
         args.paths.join(" "),
         crate::render::counted(files, "file")
     )
+}
+
+/// Warnings printed to standard error at most; the rest are counted.
+const WARNINGS_SHOWN: usize = 8;
+
+/// Which of the input's warnings a command prints beside its own output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warnings {
+    /// Every one: the command's output carries none of them (generate, plan, onboard).
+    All,
+    /// What was left out of the input: the command's output reports the others.
+    Skipped,
+}
+
+/// Prints the input's warnings to standard error (the first few, then how many more), so
+/// that nothing read is left out without a word whatever the command.
+pub fn print_warnings(inventory: &Inventory, which: Warnings) {
+    let shown = |n: &&Note| {
+        n.level == NoteLevel::Warning && (which == Warnings::All || n.message.starts_with(SKIPPED))
+    };
+    let warnings: Vec<&Note> = inventory.notes.iter().filter(shown).collect();
+    for n in warnings.iter().take(WARNINGS_SHOWN) {
+        eprintln!("warning: {}: {}", n.origin, n.message);
+    }
+    if warnings.len() > WARNINGS_SHOWN {
+        eprintln!("warning: ... and {} more", warnings.len() - WARNINGS_SHOWN);
+    }
 }
 
 fn read_manifests(args: &InputArgs) -> anyhow::Result<Read> {

@@ -1,6 +1,8 @@
 //! Objects the Kubernetes API server would refuse are input errors, as `kubectl apply` would
-//! judge them: the file and line, exit 2, nothing written. What kubectl accepts but meshsmith
-//! cannot use is a warning. Process substitution (`meshsmith map <(helm template ...)`) reads.
+//! judge them: the file and line, exit 2, nothing written, even beside valid files. What
+//! kubectl accepts but meshsmith cannot use is a warning every command shows. A mapping of
+//! very many keys reads in moments. Process substitution (`meshsmith map <(helm template
+//! ...)`) reads.
 
 use assert_cmd::Command;
 use std::path::Path;
@@ -148,4 +150,106 @@ fn a_pipe_given_as_a_path_is_read() {
     writer.join().expect("writer");
     assert_eq!(code, 0, "{stderr}");
     assert!(out.starts_with("1 services in 1 namespace(s)"), "{out}");
+}
+
+/// A valid Deployment and its Service, for beside what is wrong.
+fn good_pair() -> String {
+    format!(
+        "{}---\n{}",
+        deployment("web", "shop", "[{name: app, image: web}]"),
+        SERVICE.replace("PORT", "80")
+    )
+}
+
+#[test]
+fn objects_without_api_version_or_name_are_errors_beside_valid_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("g.yaml");
+    std::fs::write(&good, good_pair()).expect("write");
+    let bad = dir.path().join("s.yaml");
+    let text = "apiVersion: v1\nkind: Service\nspec: {ports: [{port: 80}]}\n---\n\
+                kind: Service\nmetadata: {name: api, namespace: shop}\nspec: {ports: [{port: 80}]}\n";
+    std::fs::write(&bad, text).expect("write");
+    let (good, bad) = (good.to_str().expect("path"), bad.to_str().expect("path"));
+    let (code, _, stderr) = run(&["map", good, bad]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("s.yaml:1: Service has no metadata.name; `kubectl apply` would refuse it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("s.yaml:5: Service has no apiVersion; `kubectl apply` would refuse it"),
+        "{stderr}"
+    );
+    let out = dir.path().join("out");
+    let (code, _, stderr) = run(&["generate", good, bad, "-o", out.to_str().expect("path")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!out.exists(), "nothing is written");
+}
+
+#[test]
+fn a_kustomization_and_an_unknown_kind_beside_valid_files_are_warned_by_every_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("g.yaml");
+    std::fs::write(&good, good_pair()).expect("write");
+    let other = dir.path().join("s.yaml");
+    let widget = |name: &str| {
+        format!("apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: {name}, namespace: shop}}\n")
+    };
+    let text = format!(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [g.yaml]\n---\n{}---\n{}",
+        widget("w1"),
+        widget("w2")
+    );
+    std::fs::write(&other, text).expect("write");
+    let (good, other) = (good.to_str().expect("path"), other.to_str().expect("path"));
+    let kustomization = "s.yaml:1: skipped: not a Kubernetes object (a kustomization)";
+    let widgets =
+        "s.yaml:5: skipped: Widget is a kind meshsmith does not use (2 objects; the first is here)";
+    let (code, stdout, stderr) = run(&["map", good, other]);
+    assert_eq!(code, 0, "{stderr}");
+    let warnings = stdout.split("\nWarnings\n").nth(1).unwrap_or("");
+    assert!(warnings.contains(kustomization), "{stdout}");
+    assert!(warnings.contains(widgets), "{stdout}");
+    let out = dir.path().join("out");
+    let out = out.to_str().expect("path");
+    for args in [
+        vec!["check", good, other],
+        vec!["check", "--format", "json", good, other],
+        vec!["generate", good, other, "--stdout"],
+        vec!["plan", good, other, "-o", out],
+    ] {
+        let (code, _, stderr) = run(&args);
+        assert!(code == 0 || code == 1, "{args:?}: {stderr}");
+        for want in [kustomization, widgets] {
+            assert!(
+                stderr
+                    .lines()
+                    .any(|l| l.starts_with("warning: ") && l.ends_with(want)),
+                "{args:?}: want `{want}` in:\n{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_config_map_of_very_many_keys_is_mapped_with_its_repeated_key_warned() {
+    // 300,000 keys (5 MB): read with a scan per key, as once, this ran for many minutes.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("big.yaml");
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: shop}\ndata:\n",
+    );
+    for i in 0..300_000 {
+        text.push_str(&format!("  k{i}: v{i}\n"));
+    }
+    text.push_str("  k3: again\n");
+    text.push_str(&format!("---\n{}", good_pair()));
+    std::fs::write(&file, text).expect("write");
+    let (code, stdout, stderr) = run(&["map", file.to_str().expect("path")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("big.yaml:300005: key `k3` is already defined on line 8"),
+        "{stdout}"
+    );
 }

@@ -21,12 +21,15 @@ pub struct EnvEntry {
 /// Builds the environment of `container` in `namespace`.
 pub fn environment(inventory: &Inventory, namespace: &str, container: &Container) -> Vec<EnvEntry> {
     let mut entries: Vec<EnvEntry> = Vec::new();
-    let set = |entries: &mut Vec<EnvEntry>, entry: EnvEntry| match entries
-        .iter_mut()
-        .find(|e| e.name == entry.name)
-    {
-        Some(existing) => *existing = entry,
-        None => entries.push(entry),
+    // Each name's place in `entries`: a variable set again keeps its place, takes the later
+    // value, and is found without a scan of all before it.
+    let mut places: HashMap<String, usize> = HashMap::new();
+    let mut set = |entries: &mut Vec<EnvEntry>, entry: EnvEntry| match places.get(&entry.name) {
+        Some(&at) => entries[at] = entry,
+        None => {
+            places.insert(entry.name.clone(), entries.len());
+            entries.push(entry);
+        }
     };
     for from in &container.env_from {
         let Some(cm) = from
@@ -167,6 +170,7 @@ mod tests {
     }
 
     use super::*;
+    use crate::model::EnvVar;
 
     #[test]
     fn references_expand_from_earlier_variables_only() {
@@ -179,5 +183,45 @@ mod tests {
         assert_eq!(expand("$(MISSING)/x", &known), "$(MISSING)/x");
         assert_eq!(expand("$$(HOST)", &known), "$(HOST)");
         assert_eq!(expand("$(HOST", &known), "$(HOST");
+    }
+
+    fn container(env: Vec<EnvVar>) -> Container {
+        Container {
+            name: "app".into(),
+            image: "app".into(),
+            init: false,
+            env,
+            env_from: Vec::new(),
+            command: Vec::new(),
+            args: Vec::new(),
+            ports: Vec::new(),
+            probes: Vec::new(),
+            mounts: Vec::new(),
+            origin: Origin::new(&std::sync::Arc::from("in.yaml"), 1),
+        }
+    }
+
+    #[test]
+    fn a_variable_set_again_keeps_its_place_and_takes_the_later_value() {
+        // 200,000 variables, each set twice: found by a scan per variable, this would
+        // compare names some 10^10 times and run for minutes.
+        let n = 200_000;
+        let file: std::sync::Arc<str> = std::sync::Arc::from("in.yaml");
+        let var = |i: usize, value: String, line: usize| EnvVar {
+            name: format!("V{i}"),
+            source: EnvSource::Literal(value),
+            origin: Origin::new(&file, line as u32),
+        };
+        let mut env: Vec<EnvVar> = (0..n).map(|i| var(i, format!("a{i}"), i)).collect();
+        env.extend((0..n).map(|i| var(i, format!("b{i}"), n + i)));
+        env.push(var(n, "$(V7)".into(), 2 * n));
+        let built = environment(&Inventory::default(), "shop", &container(env));
+        assert_eq!(built.len(), n + 1);
+        for i in [0, 7, n - 1] {
+            assert_eq!(built[i].name, format!("V{i}"));
+            assert_eq!(built[i].value.as_deref(), Some(format!("b{i}").as_str()));
+            assert_eq!(built[i].origin.line, (n + i) as u32);
+        }
+        assert_eq!(built[n].value.as_deref(), Some("b7"));
     }
 }

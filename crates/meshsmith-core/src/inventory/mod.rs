@@ -153,12 +153,13 @@ fn tidy(mut all: Inventory) -> Inventory {
     inv
 }
 
-/// Keeps one of each informational note said more than once (one per object of a kind
-/// meshsmith does not use, say), at the first place it applies, with how many it stands
-/// for. `notes` is sorted, so "first" is the first in input order.
+/// Keeps one of each informational or skipped note said more than once (one per object of
+/// a kind meshsmith does not use, say), at the first place it applies, with how many it
+/// stands for. `notes` is sorted, so "first" is the first in input order.
 fn collapse_repeats(mut notes: Vec<Note>) -> Vec<Note> {
+    let collapses = |n: &Note| n.level == NoteLevel::Info || n.message.starts_with(SKIPPED);
     let mut count: HashMap<String, usize> = HashMap::new();
-    for n in notes.iter().filter(|n| n.level == NoteLevel::Info) {
+    for n in notes.iter().filter(|n| collapses(n)) {
         match count.get_mut(&n.message) {
             Some(c) => *c += 1,
             None => {
@@ -167,7 +168,7 @@ fn collapse_repeats(mut notes: Vec<Note>) -> Vec<Note> {
         }
     }
     notes.retain_mut(|n| {
-        if n.level != NoteLevel::Info {
+        if !collapses(n) {
             return true;
         }
         match count.remove(&n.message) {
@@ -387,11 +388,12 @@ fn add_object(inv: &mut Inventory, obj: &Object, namespace: String) {
             });
         }
         "Ingress" => inv.ingresses.push(ingress(obj, namespace)),
-        // The same words for every object of the kind, so they collapse into one note.
+        // The same words for every object of the kind, so they collapse into one note; a
+        // warning, as every command shows, since the object is left out of all it does.
         _ => inv.notes.push(Note {
             origin,
-            message: format!("skipped: {} is a kind meshsmith does not use", obj.kind),
-            level: NoteLevel::Info,
+            message: format!("{SKIPPED}{} is a kind meshsmith does not use", obj.kind),
+            level: NoteLevel::Warning,
         }),
     }
 }

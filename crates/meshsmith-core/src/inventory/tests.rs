@@ -242,3 +242,32 @@ fn services_in_gives_one_namespaces_services_whatever_their_order_in_the_input()
     assert!(names("").is_empty());
     assert!(names("zz").is_empty());
 }
+
+#[test]
+fn objects_of_a_kind_not_used_are_one_warning_across_files() {
+    let widget = |name: &str| {
+        format!("apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: {name}}}\n")
+    };
+    let part = |file: &str, text: &str| {
+        let loaded = load_text(file, text, &Limits::default()).unwrap();
+        collect(&loaded.objects, "default")
+    };
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n";
+    let merged = merge(vec![
+        part("a.yaml", &format!("{service}---\n{}", widget("w1"))),
+        part("b.yaml", &widget("w2")),
+    ]);
+    assert_eq!(merged.services.len(), 1);
+    let skipped: Vec<&Note> = merged
+        .notes
+        .iter()
+        .filter(|n| n.message.starts_with(SKIPPED))
+        .collect();
+    assert_eq!(skipped.len(), 1, "{:?}", merged.notes);
+    assert_eq!(skipped[0].level, NoteLevel::Warning);
+    assert_eq!(skipped[0].origin.to_string(), "a.yaml:5");
+    assert_eq!(
+        skipped[0].message,
+        "skipped: Widget is a kind meshsmith does not use (2 objects; the first is here)"
+    );
+}

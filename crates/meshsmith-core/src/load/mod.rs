@@ -7,18 +7,20 @@
 //!
 //! Limits (see [`Limits`]) are refused with an error naming the file and line.
 
+mod mapping;
 pub mod traffic;
 mod tree;
 mod validate;
 mod walk;
 
 use crate::model::Note;
-use crate::model::{Node, NoteLevel, Object, Origin, SourceId, Sources};
+use crate::model::{Node, NoteLevel, Object, Origin, SourceId, Sources, SKIPPED};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use mapping::Repeat;
 pub use tree::{each_document, parse_documents, Document, TreeError};
 
 /// What the note on a key written twice in one mapping says, so `check` can report it.
@@ -537,7 +539,12 @@ fn parse_file(
         count: 0,
     };
     let read = each_document(text, limits, |doc| {
-        for (line, key, first_line) in &doc.duplicate_keys {
+        for Repeat {
+            line,
+            key,
+            first_line,
+        } in &doc.duplicate_keys
+        {
             parsed.notes.push(Note {
                 origin: Origin::new(&file, *line),
                 message: format!(
@@ -582,32 +589,31 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
         skip(out, doc_line, "empty document skipped");
         return;
     }
-    if !root.is_map() {
-        // kubectl refuses a document that is a list or a plain value; meshsmith reads the rest
-        // of the input, and says so louder than for a mapping of another kind.
+    // What is left out is a warning every command shows, so that no part of the input is
+    // dropped without a word: kubectl would refuse a list or a plain value, and a
+    // kustomization or a chart is not applied at all. A mapping with no sign of being an
+    // object (a merge patch, a values file) is only noted.
+    let left_out = |out: &mut ParsedFile, line: u32, what: &str, level: NoteLevel| {
         out.notes.push(Note {
-            origin: Origin::new(file, root.line),
-            message: "skipped: not a Kubernetes object (a list or a plain value, which `kubectl apply` refuses)"
-                .to_string(),
-            level: NoteLevel::Warning,
+            origin: Origin::new(file, line),
+            message: format!("{SKIPPED}not a Kubernetes object ({what})"),
+            level,
         });
+    };
+    if !root.is_map() {
+        let what = "a list or a plain value, which `kubectl apply` refuses";
+        left_out(out, root.line, what, NoteLevel::Warning);
         return;
     }
     let kind = root.at("kind").as_str().unwrap_or("").to_string();
     let api_version = root.at("apiVersion").as_str().unwrap_or("").to_string();
-    if kind.is_empty() || api_version.is_empty() {
-        let what = if root.get("resources").is_some() || root.get("bases").is_some() {
-            "a kustomization"
-        } else if root.get("name").is_some() && root.get("version").is_some() {
-            "a Helm chart or values file"
-        } else {
-            "a mapping without apiVersion and kind"
-        };
-        skip(
-            out,
-            root.line,
-            &format!("skipped: not a Kubernetes object ({what})"),
-        );
+    if let Some(what) = not_an_object(&root, &kind, &api_version) {
+        left_out(out, root.line, what, NoteLevel::Warning);
+        return;
+    }
+    if kind.is_empty() && api_version.is_empty() {
+        let what = "a mapping without apiVersion and kind";
+        left_out(out, root.line, what, NoteLevel::Info);
         return;
     }
     if kind == "List" || (kind.ends_with("List") && root.get("items").is_some()) {
@@ -631,18 +637,14 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
         }
         return;
     }
-    let Some(name) = root
-        .path(&["metadata", "name"])
-        .as_str()
-        .map(str::to_string)
-    else {
-        skip(
-            out,
-            root.line,
-            &format!("skipped: {kind} without metadata.name"),
-        );
+    // Anything else is an object: one the API server cannot take without its apiVersion,
+    // kind and name is an error, as `kubectl apply` makes it.
+    if let Some(problem) = validate::identity(file, &root) {
+        out.invalid.push(problem);
         return;
-    };
+    }
+    let name = root.path(&["metadata", "name"]).as_str();
+    let name = name.unwrap_or_default().to_string();
     // `namespace: ""` is no namespace, as the API server reads it.
     let namespace = root
         .path(&["metadata", "namespace"])
@@ -660,6 +662,19 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
         line: root.line,
         doc: root,
     });
+}
+
+/// What a mapping is when it is a file of a known tool, not meant for the API server: a
+/// kustomization (with or without its own apiVersion and kind) or a Helm chart.
+fn not_an_object(root: &Node, kind: &str, api_version: &str) -> Option<&'static str> {
+    let untyped = kind.is_empty() || api_version.is_empty();
+    if api_version.starts_with("kustomize.config.k8s.io/")
+        || (untyped && (root.get("resources").is_some() || root.get("bases").is_some()))
+    {
+        return Some("a kustomization");
+    }
+    let chart = kind.is_empty() && root.get("name").is_some() && root.get("version").is_some();
+    chart.then_some("a Helm chart or values file")
 }
 
 use crate::model::Value;

@@ -307,3 +307,73 @@ fn a_large_file_reaches_the_visitor_in_batches_of_objects() {
     assert_eq!(read.objects, 600);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_mapping_of_many_keys_loads_with_each_repeat_reported_once() {
+    // 250,000 keys: read with a scan per key, this would run for many minutes.
+    let n = 250_000;
+    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n");
+    for i in 0..n {
+        text.push_str(&format!("  k{i}: v{i}\n"));
+    }
+    text.push_str("  k7: again\n");
+    let loaded = load_text("big.yaml", &text, &limits()).unwrap();
+    let data = loaded.objects[0].doc.at("data");
+    assert_eq!(data.as_map().len(), n);
+    assert_eq!(data.at("k7").as_str(), Some("again"));
+    assert_eq!(
+        data.at(&format!("k{}", n - 1)).as_str(),
+        Some(format!("v{}", n - 1).as_str())
+    );
+    let repeats: Vec<String> = loaded
+        .notes
+        .iter()
+        .filter(|n| n.message.contains(DUPLICATE_KEY))
+        .map(|n| format!("{}: {}", n.origin, n.message))
+        .collect();
+    let line = n + 5;
+    assert_eq!(
+        repeats,
+        [format!(
+            "big.yaml:{line}: key `k7` is already defined on line 12; the later value is used (as kubectl does)"
+        )]
+    );
+}
+
+#[test]
+fn an_object_without_api_version_kind_or_name_is_refused_at_its_line() {
+    let text = "apiVersion: v1\nkind: Service\nspec: {}\n---\nkind: Service\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata: {name: b}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  namespace: shop\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: [x]}\n";
+    let found: Vec<String> = errors(text).iter().map(ToString::to_string).collect();
+    let refused = "`kubectl apply` would refuse it";
+    assert_eq!(
+        found,
+        [
+            format!("bad.yaml:1: Service has no metadata.name; {refused}"),
+            format!("bad.yaml:5: Service has no apiVersion; {refused}"),
+            format!("bad.yaml:8: an object has no kind; {refused}"),
+            format!("bad.yaml:14: Service has no metadata.name; {refused}"),
+            format!("bad.yaml:18: Widget has no metadata.name; {refused}"),
+        ]
+    );
+}
+
+#[test]
+fn a_kustomization_is_left_out_with_a_warning_and_other_kinds_are_read() {
+    let text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [app.yaml]\n---\nresources: [app.yaml]\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
+    let loaded = load_text("k.yaml", text, &limits()).unwrap();
+    let kinds: Vec<&str> = loaded.objects.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(kinds, ["Widget"]);
+    let notes: Vec<(String, NoteLevel, &str)> = loaded
+        .notes
+        .iter()
+        .map(|n| (n.origin.to_string(), n.level, n.message.as_str()))
+        .collect();
+    let note = "skipped: not a Kubernetes object (a kustomization)";
+    assert_eq!(
+        notes,
+        [
+            ("k.yaml:1".to_string(), NoteLevel::Warning, note),
+            ("k.yaml:5".to_string(), NoteLevel::Warning, note),
+        ]
+    );
+}

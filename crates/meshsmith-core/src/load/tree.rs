@@ -5,6 +5,7 @@
 //! Merge keys (`<<`) are applied. A key written twice in one mapping is kept with its last
 //! value, as `kubectl` does (it warns, then applies), and reported so the caller can warn too.
 
+use super::mapping::{Mapping, Repeat};
 use super::Limits;
 use crate::model::{Node, Text, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -55,8 +56,8 @@ impl TreeError {
 pub struct Document {
     pub root: Node,
     pub line: u32,
-    /// Keys written twice in one mapping: (line of the repeat, key, line of the first).
-    pub duplicate_keys: Vec<(u32, String, u32)>,
+    /// Keys written twice in one mapping, in the order read.
+    pub duplicate_keys: Vec<Repeat>,
 }
 
 enum Frame {
@@ -66,10 +67,8 @@ enum Frame {
         anchor: usize,
     },
     Map {
-        entries: Vec<(Text, Node)>,
+        entries: Mapping,
         key: Option<(Text, u32)>,
-        /// Keys that came in through `<<` and may still be overridden.
-        merged: Vec<Text>,
         line: u32,
         anchor: usize,
     },
@@ -101,7 +100,7 @@ pub fn each_document(
     let mut expanded = 0usize;
     let mut doc_line = 1u32;
     let mut root: Option<Node> = None;
-    let mut duplicates: Vec<(u32, String, u32)> = Vec::new();
+    let mut duplicates: Vec<Repeat> = Vec::new();
 
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| {
@@ -189,9 +188,8 @@ pub fn each_document(
                     }
                 } else {
                     Frame::Map {
-                        entries: Vec::new(),
+                        entries: Mapping::default(),
                         key: None,
-                        merged: Vec::new(),
                         line,
                         anchor,
                     }
@@ -215,10 +213,7 @@ pub fn each_document(
                     line,
                     anchor,
                     ..
-                }) => Some((
-                    Node::new(Value::Map(entries.into_boxed_slice()), line),
-                    anchor,
-                )),
+                }) => Some((Node::new(Value::Map(entries.into_entries()), line), anchor)),
                 _ => None,
             },
         };
@@ -238,12 +233,7 @@ pub fn each_document(
         match stack.last_mut() {
             None => root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                key,
-                merged,
-                ..
-            }) => match key.take() {
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => {
                     let text = match &node.value {
                         Value::Scalar { text, .. } => text.clone(),
@@ -252,9 +242,7 @@ pub fn each_document(
                     };
                     *key = Some((text, node.line));
                 }
-                Some((k, key_line)) => {
-                    insert_entry(entries, merged, &mut duplicates, k, key_line, node)
-                }
+                Some((k, key_line)) => duplicates.extend(entries.insert(k, key_line, node)),
             },
         }
     }
@@ -271,44 +259,6 @@ pub fn each_document(
 
 fn is_null(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
-}
-
-fn insert_entry(
-    entries: &mut Vec<(Text, Node)>,
-    merged: &mut Vec<Text>,
-    duplicates: &mut Vec<(u32, String, u32)>,
-    key: Text,
-    key_line: u32,
-    node: Node,
-) {
-    if key == "<<" {
-        let sources: Vec<&Node> = match &node.value {
-            Value::Seq(items) => items.iter().collect(),
-            _ => vec![&node],
-        };
-        for source in sources {
-            for (k, v) in source.as_map() {
-                if !entries.iter().any(|(existing, _)| existing == k) {
-                    entries.push((k.clone(), v.clone()));
-                    merged.push(k.clone());
-                }
-            }
-        }
-        return;
-    }
-    if let Some((_, existing)) = entries.iter_mut().find(|(k, _)| *k == key) {
-        // An explicit key overrides one merged in by `<<` silently; a key written twice is
-        // worth a warning. Either way the later value wins.
-        match merged.iter().position(|m| *m == key) {
-            Some(i) => {
-                merged.swap_remove(i);
-            }
-            None => duplicates.push((key_line, key.to_string(), existing.line)),
-        }
-        *existing = node;
-        return;
-    }
-    entries.push((key, node));
 }
 
 fn count_nodes(node: &Node) -> usize {

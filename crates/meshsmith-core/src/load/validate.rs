@@ -21,6 +21,30 @@ const POD_SPECS: [(&str, &[&str]); 7] = [
     ("Pod", &["spec"]),
 ];
 
+/// What every object must have: an `apiVersion`, a `kind` and a `metadata.name`. The API
+/// server refuses a document without one of them, so `kubectl apply` does. The first missing.
+pub(super) fn identity(file: &Arc<str>, root: &Node) -> Option<LoadError> {
+    let has = |node: &Node| node.as_str().is_some_and(|s| !s.is_empty());
+    let kind = root.at("kind").as_str().filter(|k| !k.is_empty());
+    let what = kind.unwrap_or("an object");
+    let meta = root.at("metadata");
+    let (line, message) = if !has(root.at("apiVersion")) {
+        (root.line, format!("{what} has no apiVersion"))
+    } else if kind.is_none() {
+        (root.line, "an object has no kind".to_string())
+    } else if meta.at("name").as_str().is_none() {
+        let line = if meta.is_map() { meta.line } else { root.line };
+        (line, format!("{what} has no metadata.name"))
+    } else {
+        return None;
+    };
+    Some(LoadError::Invalid {
+        file: file.to_string(),
+        line,
+        message,
+    })
+}
+
 /// Every problem of one object (`root`, of `kind`), each at its line.
 pub(super) fn object(file: &Arc<str>, kind: &str, root: &Node) -> Vec<LoadError> {
     let mut out = Vec::new();

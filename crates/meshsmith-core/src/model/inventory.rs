@@ -377,6 +377,9 @@ impl IstioResource {
     }
 }
 
+/// How the note on anything left out of the input begins.
+pub const SKIPPED: &str = "skipped: ";
+
 /// Something the inventory noticed that is not an error: skipped kinds, duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Note {

@@ -40,12 +40,14 @@ fn read(file: &str, text: &str) -> Result<Result<Policy, Vec<PolicyError>>, Poli
         message: describe(&e),
     })?;
     // Manifests tolerate a repeated key as kubectl does; the policy file is ours, so it is strict.
-    if let Some((line, key, first_line)) = docs.iter().flat_map(|d| d.duplicate_keys.iter()).next()
-    {
+    if let Some(repeat) = docs.iter().flat_map(|d| d.duplicate_keys.iter()).next() {
         return Err(PolicyError::Syntax {
             file: file.to_string(),
-            line: *line,
-            message: format!("`{key}` is written twice (first on line {first_line})"),
+            line: repeat.line,
+            message: format!(
+                "`{}` is written twice (first on line {})",
+                repeat.key, repeat.first_line
+            ),
         });
     }
     let mut reader = Reader {

@@ -108,6 +108,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     // Files are let go once parsed; the text report reads again only those it shows lines of.
     let (findings, mut sources, usable) = match read(&args.input) {
         Ok(mut read) => {
+            // Findings report the input's other warnings (MS101 for a key written twice).
+            crate::input::print_warnings(&read.inventory, crate::input::Warnings::Skipped);
             let declared = policy.declared_callers();
             let extra = Extra {
                 traffic: read.traffic.as_ref(),

@@ -85,6 +85,7 @@ pub fn build(input: &InputArgs, config: &ConfigArgs, reasons: bool) -> anyhow::R
     let (policy, policy_file) = load_policy(config.policy.as_deref())?;
     // Only the inventory and the traffic are needed from here on; the input's text is let go.
     let read = read(input)?;
+    crate::input::print_warnings(&read.inventory, crate::input::Warnings::All);
     let mut inventory = read.inventory;
     let declared = policy.declared_callers();
     let extra = Extra {

@@ -6,15 +6,17 @@ use super::super::address::{bare_host, find_addresses, Address};
 use super::super::env::{environment, EnvEntry};
 use super::{bare, is_cluster_form, names_a_host, one_line, Candidate, Cx};
 use crate::model::*;
+use std::collections::HashMap;
 
 pub(super) fn candidates(cx: &Cx, wi: usize, w: &Workload) -> Vec<Candidate> {
     let mut out = Vec::new();
     for c in &w.containers {
         let env = environment(cx.inventory, &w.namespace, c);
+        let names = Names::of(&env);
         for entry in &env {
             let Some(value) = &entry.value else { continue };
             let confidence = cx.confidence_of(&w.namespace, entry.config_map.as_deref());
-            let (kind, found) = addresses(&env, entry, value);
+            let (kind, found) = addresses(&names, entry, value);
             let shown = crate::redact::value(&entry.name, value);
             let detail = format!("env {}={}", entry.name, one_line(&shown));
             for address in found {
@@ -31,7 +33,7 @@ pub(super) fn candidates(cx: &Cx, wi: usize, w: &Workload) -> Vec<Candidate> {
 }
 
 /// The addresses one variable names, and the kind of hint it is.
-fn addresses(env: &[EnvEntry], entry: &EnvEntry, value: &str) -> (HintKind, Vec<Address>) {
+fn addresses(names: &Names, entry: &EnvEntry, value: &str) -> (HintKind, Vec<Address>) {
     let mut found = find_addresses(value);
     if found.is_empty() && !names_a_host(&entry.name) && is_cluster_form(value) {
         // `ZIPKIN=zipkin.tracing.svc.cluster.local`: the value itself says it is a host.
@@ -40,7 +42,7 @@ fn addresses(env: &[EnvEntry], entry: &EnvEntry, value: &str) -> (HintKind, Vec<
     if !found.is_empty() || !names_a_host(&entry.name) {
         return (entry.kind, found);
     }
-    let port = paired_port(env, &entry.name);
+    let port = paired_port(names, &entry.name);
     let kind = if port.is_some() {
         HintKind::EnvHostPort
     } else {
@@ -59,8 +61,33 @@ fn addresses(env: &[EnvEntry], entry: &EnvEntry, value: &str) -> (HintKind, Vec<
     (kind, found)
 }
 
+/// A container's variables by name, upper-cased, each with the first of that name: a host
+/// variable finds its port without a scan of the whole environment.
+struct Names<'e> {
+    first: HashMap<String, (usize, &'e EnvEntry)>,
+}
+
+impl<'e> Names<'e> {
+    fn of(env: &'e [EnvEntry]) -> Self {
+        let mut first = HashMap::with_capacity(env.len());
+        for (i, e) in env.iter().enumerate() {
+            first.entry(e.name.to_ascii_uppercase()).or_insert((i, e));
+        }
+        Names { first }
+    }
+
+    /// Of the variables named (in upper case), the one defined first.
+    fn first_of(&self, names: &[String]) -> Option<&'e EnvEntry> {
+        names
+            .iter()
+            .filter_map(|n| self.first.get(n))
+            .min_by_key(|(i, _)| *i)
+            .map(|(_, e)| *e)
+    }
+}
+
 /// `PAYMENT_HOST` pairs with `PAYMENT_PORT` (or `PAYMENT_SERVICE_PORT`).
-fn paired_port(env: &[EnvEntry], host_var: &str) -> Option<u16> {
+fn paired_port(names: &Names, host_var: &str) -> Option<u16> {
     let upper = host_var.to_ascii_uppercase();
     let prefix = [
         "_SERVICE_HOST",
@@ -73,8 +100,58 @@ fn paired_port(env: &[EnvEntry], host_var: &str) -> Option<u16> {
     .iter()
     .find_map(|s| upper.strip_suffix(s))?;
     let wanted = [format!("{prefix}_PORT"), format!("{prefix}_SERVICE_PORT")];
-    env.iter()
-        .find(|e| wanted.iter().any(|w| e.name.eq_ignore_ascii_case(w)))
+    names
+        .first_of(&wanted)
         .and_then(|e| e.value.as_deref())
         .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, value: &str) -> EnvEntry {
+        EnvEntry {
+            name: name.into(),
+            value: Some(value.into()),
+            origin: Origin::new(&std::sync::Arc::from("in.yaml"), 1),
+            kind: HintKind::Env,
+            config_map: None,
+        }
+    }
+
+    #[test]
+    fn a_host_variable_pairs_with_the_first_port_variable_of_its_name_in_any_case() {
+        let env = [
+            entry("ledger_service_port", "9090"),
+            entry("LEDGER_HOST", "ledger"),
+            entry("LEDGER_PORT", "8080"),
+            entry("STORE_ADDR", "store"),
+        ];
+        let names = Names::of(&env);
+        assert_eq!(paired_port(&names, "LEDGER_HOST"), Some(9090));
+        assert_eq!(paired_port(&names, "store_addr"), None);
+    }
+
+    #[test]
+    fn every_host_variable_of_a_large_environment_finds_its_port() {
+        // 100,000 host variables, each with its port: a scan of the environment per host
+        // would compare names some 10^10 times.
+        let n = 100_000;
+        let mut env = Vec::with_capacity(2 * n);
+        for i in 0..n {
+            env.push(entry(&format!("S{i}_HOST"), &format!("s{i}")));
+            env.push(entry(
+                &format!("S{i}_PORT"),
+                &(1000 + i % 60_000).to_string(),
+            ));
+        }
+        let names = Names::of(&env);
+        let paired = (0..n)
+            .filter(|i| {
+                paired_port(&names, &format!("S{i}_HOST")) == Some((1000 + i % 60_000) as u16)
+            })
+            .count();
+        assert_eq!(paired, n);
+    }
 }
