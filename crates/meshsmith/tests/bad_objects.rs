@@ -197,15 +197,18 @@ fn a_kustomization_and_an_unknown_kind_beside_valid_files_are_warned_by_every_co
         format!("apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: {name}, namespace: shop}}\n")
     };
     let text = format!(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [g.yaml]\n---\n{}---\n{}",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [g.yaml]\n\
+         patches: [{{path: replicas.yaml}}]\n---\n{}---\n{}",
         widget("w1"),
         widget("w2")
     );
     std::fs::write(&other, text).expect("write");
     let (good, other) = (good.to_str().expect("path"), other.to_str().expect("path"));
-    let kustomization = "s.yaml:1: skipped: not a Kubernetes object (a kustomization)";
+    let kustomization = "s.yaml:1: skipped: not a Kubernetes object (a kustomization that \
+                         changes what its files say: give meshsmith what `kubectl kustomize` \
+                         renders from it)";
     let widgets =
-        "s.yaml:5: skipped: Widget is a kind meshsmith does not use (2 objects; the first is here)";
+        "s.yaml:6: skipped: Widget is a kind meshsmith does not use (2 objects; the first is here)";
     let (code, stdout, stderr) = run(&["map", good, other]);
     assert_eq!(code, 0, "{stderr}");
     let warnings = stdout.split("\nWarnings\n").nth(1).unwrap_or("");

@@ -608,7 +608,15 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
     let kind = root.at("kind").as_str().unwrap_or("").to_string();
     let api_version = root.at("apiVersion").as_str().unwrap_or("").to_string();
     if let Some(what) = not_an_object(&root, &kind, &api_version) {
-        left_out(out, root.line, what, NoteLevel::Warning);
+        // A kustomization that only lists files changes nothing they say (meshsmith reads
+        // the files of a folder itself, as its own output's kustomizations are read back);
+        // one that patches, generates or renames does.
+        let (what, level) = match what {
+            KUSTOMIZATION if !lists_only(&root) => (KUSTOMIZATION_THAT_CHANGES, NoteLevel::Warning),
+            KUSTOMIZATION => (what, NoteLevel::Info),
+            _ => (what, NoteLevel::Warning),
+        };
+        left_out(out, root.line, what, level);
         return;
     }
     if kind.is_empty() && api_version.is_empty() {
@@ -671,10 +679,30 @@ fn not_an_object(root: &Node, kind: &str, api_version: &str) -> Option<&'static 
     if api_version.starts_with("kustomize.config.k8s.io/")
         || (untyped && (root.get("resources").is_some() || root.get("bases").is_some()))
     {
-        return Some("a kustomization");
+        return Some(KUSTOMIZATION);
     }
     let chart = kind.is_empty() && root.get("name").is_some() && root.get("version").is_some();
     chart.then_some("a Helm chart or values file")
+}
+
+const KUSTOMIZATION: &str = "a kustomization";
+const KUSTOMIZATION_THAT_CHANGES: &str = "a kustomization that changes what its files say: \
+     give meshsmith what `kubectl kustomize` renders from it";
+
+/// A kustomization that lists local files and folders and does nothing else to them: what
+/// it builds is what they say.
+fn lists_only(root: &Node) -> bool {
+    let Value::Map(entries) = &root.value else {
+        return false;
+    };
+    entries.iter().all(|(key, value)| match key.as_str() {
+        "apiVersion" | "kind" | "metadata" => true,
+        "resources" => value.as_seq().iter().all(|r| {
+            r.as_str()
+                .is_some_and(|p| !p.contains("://") && !p.starts_with("github.com/"))
+        }),
+        _ => false,
+    })
 }
 
 use crate::model::Value;
