@@ -7,6 +7,7 @@
 //! ```
 
 use crate::model::{IstioResource, Node};
+use crate::policy::{is_http_status, RETRY_ON};
 use std::collections::BTreeSet;
 
 /// Calls `report` with the node at fault and a message for every webhook rule `res` breaks.
@@ -47,26 +48,6 @@ fn authorization_policy<'r>(spec: &'r Node, report: &mut impl FnMut(&'r Node, St
     }
 }
 
-/// Envoy's `x-envoy-retry-on` and `x-envoy-retry-grpc-on` conditions Istio accepts.
-const RETRY_CONDITIONS: &[&str] = &[
-    "5xx",
-    "gateway-error",
-    "reset",
-    "reset-before-request",
-    "connect-failure",
-    "retriable-4xx",
-    "refused-stream",
-    "retriable-status-codes",
-    "retriable-headers",
-    "envoy-ratelimited",
-    "http3-post-connect-failure",
-    "cancelled",
-    "deadline-exceeded",
-    "internal",
-    "resource-exhausted",
-    "unavailable",
-];
-
 fn virtual_service<'r>(spec: &'r Node, report: &mut impl FnMut(&'r Node, String)) {
     for kind in ["http", "tcp", "tls"] {
         for route in spec.at(kind).as_seq() {
@@ -91,27 +72,17 @@ fn virtual_service<'r>(spec: &'r Node, report: &mut impl FnMut(&'r Node, String)
         };
         // Split as istiod does: a space after a comma is part of the next condition.
         for condition in text.split(',').filter(|_| !text.is_empty()) {
-            if !RETRY_CONDITIONS.contains(&condition) && !is_http_status(condition) {
+            if !RETRY_ON.contains(&condition) && !is_http_status(condition) {
                 report(
                     retry_on,
                     format!(
                         "`{condition}` is not a retryOn condition (one of {}, or an HTTP status code)",
-                        RETRY_CONDITIONS.join(", ")
+                        RETRY_ON.join(", ")
                     ),
                 );
             }
         }
     }
-}
-
-/// A status code Go's `net/http` names, which istiod takes as a retriable status.
-fn is_http_status(text: &str) -> bool {
-    let Ok(code) = text.parse::<u16>() else {
-        return false;
-    };
-    matches!(code,
-        100..=103 | 200..=208 | 226 | 300..=305 | 307 | 308 | 400..=418 | 421..=426 | 428
-        | 429 | 431 | 451 | 500..=508 | 510 | 511)
 }
 
 /// Reports the second and later items of `list` whose `key` repeats an earlier one.

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 pub use parse::{parse, parse_all, PolicyFailure};
 pub use resolve::Resolved;
 pub use template::init_template;
-pub use values::{IstioVersion, Millis, MtlsMode, RETRY_ON};
+pub use values::{is_http_status, IstioVersion, Millis, MtlsMode, RETRY_ON};
 
 /// The name `init` writes and commands look for in the current folder.
 pub const FILE_NAME: &str = "meshsmith.yaml";

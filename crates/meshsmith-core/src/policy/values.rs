@@ -150,13 +150,24 @@ pub const RETRY_ON: [&str; 16] = [
     "unavailable",
 ];
 
-/// Splits and checks a `retryOn` list.
+/// A status code Go's `net/http` names, which istiod takes as a retriable status (and
+/// refuses any other number).
+pub fn is_http_status(text: &str) -> bool {
+    let Ok(code) = text.parse::<u16>() else {
+        return false;
+    };
+    text.len() == 3
+        && matches!(code,
+            100..=103 | 200..=208 | 226 | 300..=305 | 307 | 308 | 400..=418 | 421..=426 | 428
+            | 429 | 431 | 451 | 500..=508 | 510 | 511)
+}
+
+/// Splits and checks a `retryOn` list: what istiod accepts, so what meshsmith writes from it
+/// is applied.
 pub fn parse_retry_on(text: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for item in text.split(',').map(str::trim) {
-        let is_status =
-            item.len() == 3 && item.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c));
-        if !(RETRY_ON.contains(&item) || is_status) {
+        if !(RETRY_ON.contains(&item) || is_http_status(item)) {
             return Err(format!(
                 "`{item}` is not a retry condition; expected HTTP status codes or one of: {}",
                 RETRY_ON.join(", ")
@@ -203,5 +214,8 @@ mod tests {
         );
         assert!(parse_retry_on("connect-failures").is_err());
         assert!(parse_retry_on("999").is_err());
+        // A number in range that no status is named by: istiod refuses it.
+        assert!(parse_retry_on("599").is_err());
+        assert!(parse_retry_on("connect-failure,429,503").is_ok());
     }
 }
