@@ -12,6 +12,7 @@ usage: score_corpora.py MESHSMITH_BINARY SHARED_DIR
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 VISIBLE = ["online-boutique", "spring-petclinic-cloud", "aks-store-demo", "sock-shop"]
@@ -19,7 +20,12 @@ INVISIBLE = ["bookinfo", "train-ticket", "dsb-hotel-reservation"]
 
 
 def main(binary, shared):
-    shared = Path(shared)
+    # Each map output is scored from a file; they all go when the scoring ends.
+    with tempfile.TemporaryDirectory(prefix="meshsmith-map-") as scratch:
+        return score_all(binary, Path(shared), Path(scratch))
+
+
+def score_all(binary, shared, scratch):
     totals = {"vis": 0, "hit_vis": 0, "reported": 0, "hit_all": 0, "proto": 0, "proto_ok": 0}
     invented = 0
     failures = []
@@ -27,7 +33,7 @@ def main(binary, shared):
     for name in VISIBLE + INVISIBLE:
         corpus = shared / "corpora" / name
         expected = corpus / "expected-graph.json"
-        out = Path(f"/tmp/meshsmith-map-{name}.json")
+        out = scratch / f"{name}.json"
         run = subprocess.run([binary, "map", "--format", "json", str(corpus)], capture_output=True, text=True)
         if run.returncode != 0:
             failures.append(f"{name}: map exited {run.returncode}: {run.stderr.strip()[:500]}")
