@@ -25,10 +25,10 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// These inputs for a command that writes into `folder`.
-    pub fn writing_to(&self, folder: &std::path::Path) -> InputArgs {
+    /// These inputs for a command that writes into `folder`, if it writes into one.
+    pub fn writing_to(&self, folder: Option<&std::path::Path>) -> InputArgs {
         InputArgs {
-            writes_to: Some(folder.to_path_buf()),
+            writes_to: folder.map(std::path::Path::to_path_buf),
             ..self.clone()
         }
     }

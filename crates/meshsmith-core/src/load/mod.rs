@@ -607,15 +607,7 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
     }
     let kind = root.at("kind").as_str().unwrap_or("").to_string();
     let api_version = root.at("apiVersion").as_str().unwrap_or("").to_string();
-    if let Some(what) = not_an_object(&root, &kind, &api_version) {
-        // A kustomization that only lists files changes nothing they say (meshsmith reads
-        // the files of a folder itself, as its own output's kustomizations are read back);
-        // one that patches, generates or renames does.
-        let (what, level) = match what {
-            KUSTOMIZATION if !lists_only(&root) => (KUSTOMIZATION_THAT_CHANGES, NoteLevel::Warning),
-            KUSTOMIZATION => (what, NoteLevel::Info),
-            _ => (what, NoteLevel::Warning),
-        };
+    if let Some((what, level)) = not_an_object(&root, &kind, &api_version) {
         left_out(out, root.line, what, level);
         return;
     }
@@ -672,22 +664,29 @@ fn collect_objects(file: &Arc<str>, root: Node, doc_line: u32, out: &mut ParsedF
     });
 }
 
-/// What a mapping is when it is a file of a known tool, not meant for the API server: a
-/// kustomization (with or without its own apiVersion and kind) or a Helm chart.
-fn not_an_object(root: &Node, kind: &str, api_version: &str) -> Option<&'static str> {
+/// What a mapping is when it is a file of a known tool, not meant for the API server (a
+/// kustomization, with or without its own apiVersion and kind, or a Helm chart), and how
+/// loud leaving it out is. A kustomization that only lists files changes nothing they say
+/// (meshsmith reads a folder's files itself, as its own output's kustomizations are read
+/// back); one that patches, generates or renames does.
+fn not_an_object(root: &Node, kind: &str, api_version: &str) -> Option<(&'static str, NoteLevel)> {
     let untyped = kind.is_empty() || api_version.is_empty();
     if api_version.starts_with("kustomize.config.k8s.io/")
         || (untyped && (root.get("resources").is_some() || root.get("bases").is_some()))
     {
-        return Some(KUSTOMIZATION);
+        return Some(if lists_only(root) {
+            ("a kustomization", NoteLevel::Info)
+        } else {
+            (
+                "a kustomization that changes what its files say: give meshsmith what \
+                 `kubectl kustomize` renders from it",
+                NoteLevel::Warning,
+            )
+        });
     }
     let chart = kind.is_empty() && root.get("name").is_some() && root.get("version").is_some();
-    chart.then_some("a Helm chart or values file")
+    chart.then_some(("a Helm chart or values file", NoteLevel::Warning))
 }
-
-const KUSTOMIZATION: &str = "a kustomization";
-const KUSTOMIZATION_THAT_CHANGES: &str = "a kustomization that changes what its files say: \
-     give meshsmith what `kubectl kustomize` renders from it";
 
 /// A kustomization that lists local files and folders and does nothing else to them: what
 /// it builds is what they say.

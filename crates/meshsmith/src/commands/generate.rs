@@ -141,10 +141,7 @@ pub struct Built {
 }
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    let input = match &args.output {
-        Some(dir) => args.input.writing_to(dir),
-        None => args.input.clone(),
-    };
+    let input = args.input.writing_to(args.output.as_deref());
     let built = build(&input, &args.config, args.explain)?;
     emit(args, &built)
 }

@@ -39,7 +39,11 @@ pub struct OnboardArgs {
 }
 
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
-    let mut built = build(&args.input.writing_to(&args.output), &args.config, false)?;
+    let mut built = build(
+        &args.input.writing_to(Some(&args.output)),
+        &args.config,
+        false,
+    )?;
     // The steps are built from config/ as it will be on disk, a person's edits included.
     let rollout = crate::commands::plan::rollout(&args.output, &built, args.force)?;
     let options = WriteOptions {
@@ -64,9 +68,10 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     let mut parts = vec![std::mem::take(&mut built.inventory)];
     // Nothing to configure (no Service, or the manifests' own objects kept in place of
     // every generated one) writes no configuration.
-    if config_dir.exists() {
+    let config = config_dir.exists().then_some(config_dir.as_path());
+    if let Some(config) = config {
         let written = load_each_without_text(
-            &[Input::Path(config_dir.clone())],
+            &[Input::Path(config.to_path_buf())],
             &Limits::default(),
             |objects| collect_owned(objects, &args.input.namespace),
         )?;
@@ -140,7 +145,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     if exceptions == 0 {
         out.push_str("  none: every workload is STRICT\n");
     }
-    findings_section(&mut out, &findings, &args.input.paths, &config_dir);
+    findings_section(&mut out, &findings, &args.input.paths, config);
     if !built.mesh.notes.is_empty() {
         out.push_str("\nNotes\n");
         for n in &built.mesh.notes {
@@ -169,21 +174,17 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The check of what was written: the counts, then every error (they block the rollout),
-/// then the other codes with how often each fired.
+/// The check of what was written (with the configuration folder, when there is one): the
+/// counts, then every error (they block the rollout), then the other codes with how often
+/// each fired.
 fn findings_section(
     out: &mut String,
     findings: &[Finding],
     inputs: &[String],
-    config: &std::path::Path,
+    config: Option<&std::path::Path>,
 ) {
     out.push_str("\nCheck of the manifests with the generated configuration\n");
-    // Nothing to configure wrote no configuration folder.
-    let config = if config.exists() {
-        format!(" {}", config.display())
-    } else {
-        String::new()
-    };
+    let config = config.map_or(String::new(), |c| format!(" {}", c.display()));
     let _ = writeln!(
         out,
         "  {} (details: meshsmith check {}{config})",

@@ -190,10 +190,7 @@ fn render(violations: &[PlanViolation]) -> String {
 }
 
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let input = match &args.output {
-        Some(dir) => args.input.writing_to(dir),
-        None => args.input.clone(),
-    };
+    let input = args.input.writing_to(args.output.as_deref());
     let built = build(&input, &args.config, false)?;
     if let Some(file) = &args.verify {
         return verify_file(file, &built.topology);
